@@ -1,0 +1,56 @@
+/**
+ * The one family of thrown errors. Each code is stable, documented with when it happens and
+ * whose fault it is; the HTTP and MCP layers map codes to wire errors in one place each.
+ * Expected outcomes (a denied proposal, an invalid config) are values, not these.
+ */
+
+/** Whose fault an error is: the caller's, ours, or an upstream system's. */
+export type Fault = 'caller' | 'gateway' | 'upstream';
+
+/** Every error code, with its fault and when it happens. */
+export const ERROR_CODES = {
+  INVALID_REQUEST: { fault: 'caller', when: 'the request body or query does not match the API schema' },
+  INVALID_JSON: { fault: 'caller', when: 'the request body is not valid JSON' },
+  BODY_TOO_LARGE: { fault: 'caller', when: 'the request body exceeds the size limit' },
+  UNAUTHENTICATED: { fault: 'caller', when: 'no API key or token, or one that matches nobody' },
+  FORBIDDEN: { fault: 'caller', when: 'the caller is known but may not do this' },
+  WORKFLOW_NOT_FOUND: { fault: 'caller', when: 'the workflow named in a proposal does not exist' },
+  ACTION_NOT_FOUND: { fault: 'caller', when: 'the action named in a proposal does not exist on the workflow\'s systems' },
+  INVALID_PARAMS: { fault: 'caller', when: 'the params do not match the action\'s parameter schema' },
+  PROPOSAL_NOT_FOUND: { fault: 'caller', when: 'no proposal has this id' },
+  IDEMPOTENCY_CONFLICT: { fault: 'caller', when: 'an Idempotency-Key was reused with a different proposal' },
+  ILLEGAL_TRANSITION: { fault: 'caller', when: 'the proposal is not in a state that allows this (e.g. approving twice)' },
+  APPROVER_NOT_AUTHORISED: { fault: 'caller', when: 'the person may not approve for this workflow' },
+  APPROVAL_DIGEST_MISMATCH: { fault: 'caller', when: 'the proposal changed after it was approved' },
+  APPROVAL_ALREADY_USED: { fault: 'caller', when: 'an approval was presented a second time' },
+  APPROVAL_EXPIRED: { fault: 'caller', when: 'the approval or the pending proposal expired' },
+  STORE_UNAVAILABLE: { fault: 'gateway', when: 'the store cannot be written; the gateway fails closed and executes nothing' },
+  CONFIG_INVALID: { fault: 'caller', when: 'portcullis.yaml failed validation' },
+  UPSTREAM_FAILED: { fault: 'upstream', when: 'the system the action runs on returned an error' },
+  INTERNAL: { fault: 'gateway', when: 'an unexpected error; a bug in the gateway' },
+} as const satisfies Record<string, { fault: Fault; when: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code, a message naming the problem and the fix, and details. */
+export class PortcullisError extends Error {
+  override readonly name = 'PortcullisError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  /** Whose fault the error is. */
+  get fault(): Fault {
+    return ERROR_CODES[this.code].fault;
+  }
+}
+
+/** Whether a value is a PortcullisError, optionally with a given code. */
+export function isPortcullisError(value: unknown, code?: ErrorCode): value is PortcullisError {
+  return value instanceof PortcullisError && (code === undefined || value.code === code);
+}

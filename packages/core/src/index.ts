@@ -1,0 +1,25 @@
+/**
+ * The public surface of @portcullis/core: the rules, pure. Exports are explicit and pinned
+ * by a test, so a change to this surface is a deliberate one.
+ */
+export { RISK_CLASSES, VERBS, HIGH_RISK_TAGS, compareRisk, maxRisk, impliedTags, defaultRisk, resolveRisk } from './risk.js';
+export type { RiskClass, Verb, HighRiskTag, RiskAssessment } from './risk.js';
+export { canonicalJson } from './canonical-json.js';
+export type { JsonValue } from './canonical-json.js';
+export { sha256Hex } from './hash.js';
+export { GRANT_VERBS, parseGrant, formatGrant, coveredVerbs, grantKey, compileGrants, checkGrant } from './grants.js';
+export type { Grant, GrantVerb, GrantCoverage, GrantIndex, GrantCheck } from './grants.js';
+export { MODES, APPROVAL_FIRST, OUTCOMES, DENIAL_CODES, evaluatePolicy } from './policy.js';
+export type { Mode, Outcome, DenialCode, ActionType, WorkflowBounds, WorkflowPolicy, PolicyRequest, PolicyContext, Decision } from './policy.js';
+export { PROPOSAL_STATUSES, PROPOSAL_EVENTS, TRANSITIONS, FINAL_STATUSES, transition } from './lifecycle.js';
+export type { ProposalStatus, ProposalEvent } from './lifecycle.js';
+export { proposalDigest, authoriseApprover, checkApprovalForExecution, APPROVAL_REFUSALS } from './approval.js';
+export type { ProposalContent, ApproverPolicy, ApprovalRecord, ApprovalRefusal } from './approval.js';
+export {
+  AUDIT_FORMAT_VERSION, GENESIS_HASH, GENESIS_ANCHOR, AUDIT_EVENT_TYPES, ACTOR_KINDS,
+  sealAuditEvent, chainHash, verifyAuditChain, parseAuditBody,
+} from './audit-chain.js';
+export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent, ChainAnchor, ChainBreak, ChainVerification } from './audit-chain.js';
+export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
+export type { Fault, ErrorCode } from './errors.js';
+export type { Clock, IdGenerator } from './ports.js';

@@ -1,0 +1,47 @@
+/**
+ * The proposal lifecycle as an explicit state machine. Invariant: a proposal changes state
+ * only through `transition`, and only along the edges of TRANSITIONS; every other
+ * (state, event) pair is an error value, so an illegal transition cannot happen. A proposal
+ * reaches `executing` only from `approved`, and `approved` only by a decision (auto or a
+ * person), so it is executed at most once.
+ */
+
+export const PROPOSAL_STATUSES = [
+  'proposed', 'denied', 'pending_approval', 'approved', 'rejected', 'expired',
+  'executing', 'succeeded', 'failed', 'rolled_back', 'outcome_unknown',
+] as const;
+export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
+
+export const PROPOSAL_EVENTS = [
+  'deny', 'require_approval', 'auto_approve', 'approve', 'reject', 'expire', 'cancel',
+  'start_execution', 'succeed', 'fail', 'lose_outcome', 'resolve_succeeded', 'resolve_failed', 'roll_back',
+] as const;
+export type ProposalEvent = (typeof PROPOSAL_EVENTS)[number];
+
+/** Every legal edge. Anything not listed is refused. */
+export const TRANSITIONS: Readonly<Record<ProposalStatus, Partial<Record<ProposalEvent, ProposalStatus>>>> = Object.freeze({
+  proposed: { deny: 'denied', require_approval: 'pending_approval', auto_approve: 'approved' },
+  pending_approval: { approve: 'approved', reject: 'rejected', expire: 'expired', cancel: 'rejected' },
+  approved: { start_execution: 'executing', cancel: 'rejected' },
+  executing: { succeed: 'succeeded', fail: 'failed', lose_outcome: 'outcome_unknown' },
+  succeeded: { roll_back: 'rolled_back' },
+  outcome_unknown: { resolve_succeeded: 'succeeded', resolve_failed: 'failed' },
+  denied: {},
+  rejected: {},
+  expired: {},
+  failed: {},
+  rolled_back: {},
+});
+
+/** States a proposal never leaves on its own. */
+export const FINAL_STATUSES: readonly ProposalStatus[] = ['denied', 'rejected', 'expired', 'failed', 'rolled_back'];
+
+/** Applies an event to a status: the next status, or an error value saying why not. */
+export function transition(status: ProposalStatus, event: ProposalEvent): { ok: true; status: ProposalStatus } | { ok: false; error: string } {
+  const next = TRANSITIONS[status][event];
+  if (next === undefined) {
+    const allowed = Object.keys(TRANSITIONS[status]);
+    return { ok: false, error: `a proposal that is ${status} cannot ${event.replace(/_/g, ' ')}${allowed.length > 0 ? ` (it can: ${allowed.join(', ')})` : ' (it is final)'}` };
+  }
+  return { ok: true, status: next };
+}

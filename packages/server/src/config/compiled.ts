@@ -1,0 +1,97 @@
+/**
+ * The compiled configuration: what `compileConfig` produces from a validated
+ * portcullis.yaml. Frozen; everything the gateway needs is resolved here (paths made
+ * absolute, keys hashed, risk classes resolved, grants indexed), so no other module
+ * re-interprets the file or reads the environment.
+ */
+import type { ActionType, ApproverPolicy, WorkflowPolicy } from '@portcullis/core';
+import type { ActionSpec, ScopeBound } from '../connectors/connector.js';
+
+/** A table a SQL system exposes. */
+export interface SqlTableConfig {
+  readonly name: string;
+  readonly primaryKey: string;
+  readonly columns: readonly string[];
+}
+
+/** A SQL system (SQLite now; PostgreSQL later). */
+export interface SqlSystemConfig {
+  readonly kind: 'sql';
+  readonly name: string;
+  readonly driver: 'sqlite';
+  /** Absolute path of the database file. */
+  readonly path: string;
+  readonly tables: ReadonlyMap<string, SqlTableConfig>;
+}
+
+export type SystemConfig = SqlSystemConfig;
+
+/** An action type with its resolved risk and its connector spec. */
+export interface CompiledAction extends ActionType {
+  readonly spec: ActionSpec;
+}
+
+export interface AgentConfig {
+  readonly id: string;
+  readonly name: string;
+  /** Person id of the technical owner. */
+  readonly owner: string;
+  readonly department: string;
+  /** SHA-256 hex of the agent's API key. */
+  readonly keyHash: string;
+}
+
+export interface PersonConfig {
+  readonly id: string;
+  readonly name: string;
+  readonly email?: string;
+  readonly admin: boolean;
+  /** SHA-256 hex of the person's API token, if they have one. */
+  readonly tokenHash?: string;
+}
+
+export interface DepartmentConfig {
+  readonly id: string;
+  readonly name: string;
+  readonly leads: readonly string[];
+  readonly delegates: readonly string[];
+}
+
+/** A workflow: the policy the core evaluates plus what the service needs around it. */
+export interface CompiledWorkflow extends WorkflowPolicy {
+  readonly description: string;
+  /** Person id of the workflow's owner. */
+  readonly owner: string;
+  /** The manual-fallback runbook: what people do when the agent is off. */
+  readonly runbook: string;
+  readonly approvers: ApproverPolicy;
+  /** How long a pending proposal waits for a decision before it expires. */
+  readonly approvalTimeoutMs: number;
+  /** How long an approval stays usable before execution must have started. */
+  readonly approvalValidityMs: number;
+  /** Data-scope bounds by `system:resource`. */
+  readonly scope: ReadonlyMap<string, ScopeBound>;
+  /** The systems the workflow's grants reach. */
+  readonly systems: readonly string[];
+}
+
+export type StoreConfig =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string };
+
+export interface CompiledConfig {
+  /** Absolute path of the file it came from, or '<inline>'. */
+  readonly source: string;
+  readonly server: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
+  readonly store: StoreConfig;
+  readonly audit: { readonly retentionDays: number };
+  readonly systems: ReadonlyMap<string, SystemConfig>;
+  /** Every action of every system, by name. */
+  readonly actions: ReadonlyMap<string, CompiledAction>;
+  readonly agents: ReadonlyMap<string, AgentConfig>;
+  readonly agentsByKeyHash: ReadonlyMap<string, AgentConfig>;
+  readonly people: ReadonlyMap<string, PersonConfig>;
+  readonly peopleByTokenHash: ReadonlyMap<string, PersonConfig>;
+  readonly departments: ReadonlyMap<string, DepartmentConfig>;
+  readonly workflows: ReadonlyMap<string, CompiledWorkflow>;
+}

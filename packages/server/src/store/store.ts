@@ -1,0 +1,162 @@
+/**
+ * The Store port: everything the gateway persists. Adapters (sqlite/, postgres/) implement it
+ * and pass one conformance suite. Invariants every adapter keeps:
+ * - every write is atomic with the audit events that describe it: a proposal change is never
+ *   saved without its events, and the events are durable before the promise resolves;
+ * - proposal updates are compare-and-set on status, so two callers cannot both move a
+ *   proposal out of the same state (a proposal is executed at most once);
+ * - the audit trail is append-only: there is no method to update or delete an event, except
+ *   `purgeAudit` past the retention period, which leaves a verifiable checkpoint.
+ */
+import type {
+  AuditEvent, AuditEventDraft, AuditEventType, ChainAnchor, Decision, JsonValue, ProposalStatus, SealedAuditEvent,
+} from '@portcullis/core';
+
+/** A person's decision on a proposal, bound to the digest of what they saw. */
+export interface ApprovalDecision {
+  readonly decision: 'approved' | 'rejected';
+  readonly by: string;
+  readonly reason: string;
+  readonly at: number;
+  readonly digest: string;
+  /** When the approval lapses if not used. */
+  readonly expiresAt: number;
+  readonly usedAt?: number;
+}
+
+/** An error recorded with a failed or refused execution. */
+export interface RecordedError {
+  readonly code: string;
+  readonly message: string;
+}
+
+/** A proposal as persisted. */
+export interface ProposalRecord {
+  readonly id: string;
+  readonly workflow: string;
+  readonly action: string;
+  readonly agent: string;
+  readonly params: JsonValue;
+  readonly reason?: string;
+  readonly runId?: string;
+  readonly idempotencyKey?: string;
+  /** SHA-256 of the canonical (workflow, action, params). */
+  readonly digest: string;
+  readonly status: ProposalStatus;
+  readonly decision: Decision;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** When a pending proposal expires unapproved. */
+  readonly expiresAt?: number;
+  readonly approval?: ApprovalDecision;
+  readonly result?: JsonValue;
+  /** What undoes the execution (e.g. before-images), recorded with it. */
+  readonly undo?: JsonValue;
+  readonly error?: RecordedError;
+}
+
+/** Fields an update may change; `status` is the new status. */
+export type ProposalPatch = Partial<Pick<ProposalRecord, 'approval' | 'result' | 'undo' | 'error' | 'expiresAt'>> & {
+  readonly status: ProposalStatus;
+  readonly updatedAt: number;
+};
+
+/** Filters for listing proposals. */
+export interface ProposalFilter {
+  readonly status?: ProposalStatus;
+  readonly workflows?: readonly string[];
+  readonly agent?: string;
+  readonly limit?: number;
+  /** Only proposals created before this one (paging, newest first). */
+  readonly beforeId?: string;
+}
+
+/** Filters for counting proposals (bounds per run and per hour). */
+export interface ProposalCount {
+  readonly workflow: string;
+  readonly runId?: string;
+  readonly createdSince?: number;
+  /** Count only proposals that were not denied. */
+  readonly excludeDenied?: boolean;
+}
+
+/** Filters and paging for the audit trail. Results are in sequence order. */
+export interface AuditFilter {
+  readonly workflows?: readonly string[];
+  readonly proposalId?: string;
+  readonly types?: readonly AuditEventType[];
+  readonly actorId?: string;
+  readonly from?: number;
+  readonly to?: number;
+  /** Return events with seq greater than this (paging). */
+  readonly afterSeq?: number;
+  readonly limit: number;
+  readonly order?: 'asc' | 'desc';
+  /** With order desc: events with seq less than this. */
+  readonly beforeSeq?: number;
+}
+
+/** An audit event as stored: its parsed body and its chain links. */
+export interface StoredAuditEvent extends AuditEvent {
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Why an agent or workflow is disabled. */
+export interface DisabledState {
+  readonly by: string;
+  readonly reason: string;
+  readonly at: number;
+}
+
+export const SUBJECT_KINDS = ['agent', 'workflow'] as const;
+export type SubjectKind = (typeof SUBJECT_KINDS)[number];
+
+/** The store port. Every method rejects with PortcullisError STORE_UNAVAILABLE when the store cannot be used. */
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  /** Creates or upgrades the schema. Idempotent. */
+  migrate(): Promise<void>;
+
+  /**
+   * Inserts a proposal with its audit events atomically. If the agent already used the
+   * proposal's idempotency key, nothing is written and the existing proposal is returned.
+   */
+  insertProposal(proposal: ProposalRecord, events: readonly AuditEventDraft[]): Promise<{ created: boolean; proposal: ProposalRecord }>;
+  /**
+   * Compare-and-set: applies `patch` if the proposal's status is still `from`, with its audit
+   * events, atomically. Resolves undefined (writing nothing) if the status was not `from`.
+   */
+  updateProposal(id: string, from: ProposalStatus, patch: ProposalPatch, events: readonly AuditEventDraft[]): Promise<ProposalRecord | undefined>;
+  getProposal(id: string): Promise<ProposalRecord | undefined>;
+  findProposalByIdempotencyKey(agent: string, key: string): Promise<ProposalRecord | undefined>;
+  /** Newest first. */
+  listProposals(filter: ProposalFilter): Promise<ProposalRecord[]>;
+  countProposals(filter: ProposalCount): Promise<number>;
+  /** Pending proposals whose expiresAt is at or before `now`. */
+  listExpiredPending(now: number, limit: number): Promise<ProposalRecord[]>;
+  /** Proposals left in `executing` (e.g. by a crash), to flag as outcome_unknown. */
+  listExecuting(): Promise<ProposalRecord[]>;
+
+  /** Appends events durably, in order; resolves with them sealed into the chain. */
+  appendAudit(events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]>;
+  queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]>;
+  /** The sealed chain in sequence order from the anchor, read in batches. */
+  readAuditChain(batchSize?: number): AsyncIterable<SealedAuditEvent>;
+  /** The newest event's seq and hash, as recorded apart from the events. */
+  auditHead(): Promise<ChainAnchor>;
+  /** Where the chain starts: genesis, or the checkpoint of the last retention purge. */
+  auditAnchor(): Promise<ChainAnchor>;
+  /**
+   * Deletes events older than `before` (never newer), records a checkpoint anchoring the
+   * rest of the chain and appends an `audit.purged` event naming it.
+   */
+  purgeAudit(before: number, at: number, actor: string): Promise<{ purged: number; anchor: ChainAnchor }>;
+
+  getDisabled(kind: SubjectKind, id: string): Promise<DisabledState | undefined>;
+  setDisabled(kind: SubjectKind, id: string, state: DisabledState | undefined, events: readonly AuditEventDraft[]): Promise<void>;
+
+  /** Whether a write can be made durable now (used by /readyz and before execution). */
+  checkWritable(): Promise<{ ok: true } | { ok: false; error: string }>;
+  close(): Promise<void>;
+}
