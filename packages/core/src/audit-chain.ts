@@ -89,48 +89,66 @@ export type ChainVerification =
   | { readonly ok: true; readonly count: number; readonly last: ChainAnchor }
   | { readonly ok: false; readonly count: number; readonly break: ChainBreak };
 
+/** Verifies a chain one event at a time, so a long trail streams through in constant memory. */
+export interface ChainVerifier {
+  /** Checks the next event; returns the break if it is the first bad one (then stop pushing). */
+  push(event: SealedAuditEvent): ChainBreak | undefined;
+  /** Ends verification, comparing the last event with the separately recorded head, if given. */
+  finish(head?: ChainAnchor): ChainVerification;
+}
+
+/** Starts verifying a chain from `anchor`. */
+export function createChainVerifier(anchor: ChainAnchor = GENESIS_ANCHOR): ChainVerifier {
+  let expectedSeq = anchor.seq + 1;
+  let prevHash = anchor.hash;
+  let count = 0;
+  let broken: ChainBreak | undefined;
+  const fail = (seq: number, problem: string): ChainBreak => (broken = { seq, problem });
+  return {
+    push(event) {
+      if (broken !== undefined) return broken;
+      if (event.seq !== expectedSeq) {
+        return fail(expectedSeq, event.seq > expectedSeq
+          ? `event ${expectedSeq}${event.seq - expectedSeq > 1 ? `–${event.seq - 1}` : ''} is missing (the next event present is ${event.seq})`
+          : `event ${event.seq} appears out of order (expected ${expectedSeq})`);
+      }
+      if (event.prevHash !== prevHash) return fail(event.seq, `event ${event.seq} does not link to event ${event.seq - 1}: its previous-hash was changed`);
+      if (chainHash(prevHash, event.body) !== event.hash) return fail(event.seq, `event ${event.seq} was edited: its content no longer matches its hash`);
+      if (!bodyHasSeq(event.body, event.seq)) return fail(event.seq, `event ${event.seq} was edited: its sequence number does not match its content`);
+      prevHash = event.hash;
+      expectedSeq += 1;
+      count += 1;
+      return undefined;
+    },
+    finish(head) {
+      if (broken !== undefined) return { ok: false, count, break: broken };
+      const last = { seq: expectedSeq - 1, hash: prevHash };
+      if (head !== undefined && (head.seq !== last.seq || head.hash !== last.hash)) {
+        const problem = head.seq > last.seq
+          ? `event ${last.seq + 1}${head.seq - last.seq > 1 ? `–${head.seq}` : ''} is missing: the chain ends at ${last.seq} but its recorded head is ${head.seq}`
+          : `the chain's recorded head (${head.seq}) does not match its last event (${last.seq})`;
+        return { ok: false, count, break: { seq: last.seq + 1, problem } };
+      }
+      return { ok: true, count, last };
+    },
+  };
+}
+
 /**
  * Verifies events in sequence order from `anchor`. `head`, when given, is the chain head the
  * store recorded separately, so deleting the newest events is detected too. Stops at the
  * first break and names it.
  */
 export function verifyAuditChain(events: Iterable<SealedAuditEvent>, anchor: ChainAnchor = GENESIS_ANCHOR, head?: ChainAnchor): ChainVerification {
-  let expectedSeq = anchor.seq + 1;
-  let prevHash = anchor.hash;
-  let count = 0;
-  for (const event of events) {
-    if (event.seq !== expectedSeq) {
-      const problem = event.seq > expectedSeq
-        ? `event ${expectedSeq}${event.seq - expectedSeq > 1 ? `–${event.seq - 1}` : ''} is missing (the next event present is ${event.seq})`
-        : `event ${event.seq} appears out of order (expected ${expectedSeq})`;
-      return { ok: false, count, break: { seq: expectedSeq, problem } };
-    }
-    if (event.prevHash !== prevHash) {
-      return { ok: false, count, break: { seq: event.seq, problem: `event ${event.seq} does not link to event ${event.seq - 1}: its previous-hash was changed` } };
-    }
-    if (chainHash(prevHash, event.body) !== event.hash) {
-      return { ok: false, count, break: { seq: event.seq, problem: `event ${event.seq} was edited: its content no longer matches its hash` } };
-    }
-    if (!bodyHasSeq(event.body, event.seq)) {
-      return { ok: false, count, break: { seq: event.seq, problem: `event ${event.seq} was edited: its sequence number does not match its content` } };
-    }
-    prevHash = event.hash;
-    expectedSeq += 1;
-    count += 1;
-  }
-  const last = { seq: expectedSeq - 1, hash: prevHash };
-  if (head !== undefined && (head.seq !== last.seq || head.hash !== last.hash)) {
-    const problem = head.seq > last.seq
-      ? `event ${last.seq + 1}${head.seq - last.seq > 1 ? `–${head.seq}` : ''} is missing: the chain ends at ${last.seq} but its recorded head is ${head.seq}`
-      : `the chain's recorded head (${head.seq}) does not match its last event (${last.seq})`;
-    return { ok: false, count, break: { seq: last.seq + 1, problem } };
-  }
-  return { ok: true, count, last };
+  const verifier = createChainVerifier(anchor);
+  for (const event of events) if (verifier.push(event) !== undefined) break;
+  return verifier.finish(head);
 }
 
 function bodyHasSeq(body: string, seq: number): boolean {
-  // Canonical bodies sort keys, so `"seq":N,` appears once, after the actor/at/data keys.
-  return body.includes(`"seq":${seq},`);
+  // Canonical bodies sort keys: the top-level "seq" follows actor, at, data and proposalId,
+  // and only string or number values follow it, so its key is the last unescaped `"seq":`.
+  return body.startsWith(`"seq":${seq},`, body.lastIndexOf('"seq":'));
 }
 
 /** Parses a sealed event's body. @throws SyntaxError if the body is not JSON. */

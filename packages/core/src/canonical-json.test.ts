@@ -1,5 +1,22 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson, type JsonValue } from './canonical-json.js';
+
+/** Rebuilds a value with every object's keys in a shuffled order (driven by `seed`). */
+function reorder(value: JsonValue, seed: number): JsonValue {
+  if (Array.isArray(value)) return value.map((item, i) => reorder(item, seed + i));
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value);
+    const order = keys.map((key, i) => ({ key, rank: (Math.imul(seed + i + 1, 2654435761) >>> 0) % 1009 })).sort((a, b) => a.rank - b.rank);
+    const out: { [key: string]: JsonValue } = {};
+    for (const { key } of order) Object.defineProperty(out, key, { value: reorder(value[key] as JsonValue, seed * 31 + 7), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return value;
+}
+
+// JSON.parse(JSON.stringify(...)) drops -0, which JSON cannot carry distinctly.
+const jsonArb = fc.jsonValue({ maxDepth: 4 }).map((v) => JSON.parse(JSON.stringify(v)) as JsonValue);
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members', () => {
@@ -7,5 +24,43 @@ describe('canonicalJson', () => {
   });
   it('refuses values JSON cannot carry', () => {
     expect(() => canonicalJson({ n: Number.NaN })).toThrow(/NaN/);
+    expect(() => canonicalJson({ n: Number.POSITIVE_INFINITY })).toThrow(TypeError);
+    expect(() => canonicalJson({ n: 1n })).toThrow(/bigint/);
+    expect(() => canonicalJson({ f: () => 1 })).toThrow(/function/);
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    expect(() => canonicalJson(cycle)).toThrow(/cycle/);
+  });
+  it('writes undefined array items as null, like JSON.stringify', () => {
+    expect(canonicalJson([1, undefined, 2])).toBe('[1,null,2]');
+  });
+  it('allows the same object twice when it is not a cycle', () => {
+    const shared = { a: 1 };
+    expect(canonicalJson({ x: shared, y: shared })).toBe('{"x":{"a":1},"y":{"a":1}}');
+  });
+  it('sorts keys by code unit, not locale', () => {
+    expect(canonicalJson({ b: 1, B: 2, a: 3, é: 4, '10': 5, '9': 6 })).toBe('{"10":5,"9":6,"B":2,"a":3,"b":1,"é":4}');
+  });
+
+  it('property: invariant under key reordering', () => {
+    fc.assert(fc.property(jsonArb, fc.nat(), (value, seed) => {
+      expect(canonicalJson(reorder(value, seed))).toBe(canonicalJson(value));
+    }));
+  });
+
+  it('property: round-trips via JSON.parse to an equal value, and is a fixed point', () => {
+    fc.assert(fc.property(jsonArb, (value) => {
+      const text = canonicalJson(value);
+      const parsed = JSON.parse(text) as JsonValue;
+      expect(parsed).toStrictEqual(value);
+      expect(canonicalJson(parsed)).toBe(text);
+    }));
+  });
+
+  it('property: has no whitespace outside strings', () => {
+    fc.assert(fc.property(jsonArb, (value) => {
+      const text = canonicalJson(value);
+      expect(text.replace(/"(?:[^"\\]|\\.)*"/g, '')).not.toMatch(/\s/);
+    }));
   });
 });

@@ -24,6 +24,7 @@ export const ERROR_CODES = {
   APPROVAL_DIGEST_MISMATCH: { fault: 'caller', when: 'the proposal changed after it was approved' },
   APPROVAL_ALREADY_USED: { fault: 'caller', when: 'an approval was presented a second time' },
   APPROVAL_EXPIRED: { fault: 'caller', when: 'the approval or the pending proposal expired' },
+  APPROVAL_WRONG_PROPOSAL: { fault: 'gateway', when: 'an approval was presented for a proposal it does not cover' },
   STORE_UNAVAILABLE: { fault: 'gateway', when: 'the store cannot be written; the gateway fails closed and executes nothing' },
   CONFIG_INVALID: { fault: 'caller', when: 'portcullis.yaml failed validation' },
   UPSTREAM_FAILED: { fault: 'upstream', when: 'the system the action runs on returned an error' },

@@ -17,9 +17,9 @@ export { proposalDigest, authoriseApprover, checkApprovalForExecution, APPROVAL_
 export type { ProposalContent, ApproverPolicy, ApprovalRecord, ApprovalRefusal } from './approval.js';
 export {
   AUDIT_FORMAT_VERSION, GENESIS_HASH, GENESIS_ANCHOR, AUDIT_EVENT_TYPES, ACTOR_KINDS,
-  sealAuditEvent, chainHash, verifyAuditChain, parseAuditBody,
+  sealAuditEvent, chainHash, createChainVerifier, verifyAuditChain, parseAuditBody,
 } from './audit-chain.js';
-export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent, ChainAnchor, ChainBreak, ChainVerification } from './audit-chain.js';
+export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent, ChainAnchor, ChainBreak, ChainVerification, ChainVerifier } from './audit-chain.js';
 export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
 export type { Fault, ErrorCode } from './errors.js';
 export type { Clock, IdGenerator } from './ports.js';

@@ -38,9 +38,10 @@ export const FINAL_STATUSES: readonly ProposalStatus[] = ['denied', 'rejected', 
 
 /** Applies an event to a status: the next status, or an error value saying why not. */
 export function transition(status: ProposalStatus, event: ProposalEvent): { ok: true; status: ProposalStatus } | { ok: false; error: string } {
-  const next = TRANSITIONS[status][event];
+  const edges: Partial<Record<ProposalEvent, ProposalStatus>> = Object.hasOwn(TRANSITIONS, status) ? TRANSITIONS[status] : {};
+  const next = Object.hasOwn(edges, event) ? edges[event] : undefined;
   if (next === undefined) {
-    const allowed = Object.keys(TRANSITIONS[status]);
+    const allowed = Object.keys(edges);
     return { ok: false, error: `a proposal that is ${status} cannot ${event.replace(/_/g, ' ')}${allowed.length > 0 ? ` (it can: ${allowed.join(', ')})` : ' (it is final)'}` };
   }
   return { ok: true, status: next };

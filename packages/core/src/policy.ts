@@ -5,7 +5,7 @@
  * grants is denied, naming what was outside (rule 4).
  */
 import { checkGrant, formatGrant, type GrantIndex } from './grants.js';
-import type { HighRiskTag, RiskClass, Verb } from './risk.js';
+import { defaultRisk, maxRisk, type HighRiskTag, type RiskClass, type Verb } from './risk.js';
 
 /** How a workflow runs a risk class: automatically, or only after a person approves. */
 export const MODES = ['auto', 'approval'] as const;
@@ -19,7 +19,7 @@ export const OUTCOMES = ['allow', 'deny', 'needs_approval'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Stable codes for why a proposal was denied. */
-export const DENIAL_CODES = ['AGENT_NOT_IN_WORKFLOW', 'AGENT_DISABLED', 'WORKFLOW_DISABLED', 'GRANT_DENIED', 'FIELDS_OUTSIDE_GRANT', 'BOUND_EXCEEDED'] as const;
+export const DENIAL_CODES = ['AGENT_NOT_IN_WORKFLOW', 'AGENT_DISABLED', 'WORKFLOW_DISABLED', 'GRANT_DENIED', 'FIELDS_OUTSIDE_GRANT', 'BOUND_EXCEEDED', 'OUTSIDE_SCOPE', 'SYSTEM_UNAVAILABLE'] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];
 
 /** One action type, compiled from a system's definition and the config. */
@@ -84,7 +84,8 @@ function deny(code: DenialCode, risk: RiskClass, reason: string): Decision {
 /** Evaluates one proposal against its workflow. Pure; never throws. */
 export function evaluatePolicy(workflow: WorkflowPolicy, request: PolicyRequest, context: PolicyContext): Decision {
   const { action } = request;
-  const risk = action.risk;
+  // Never trust a label below the floor: a delete, send or payment, or a tagged action, is high.
+  const risk = maxRisk(action.risk, defaultRisk(action.verb, action.tags));
   if (request.agent !== workflow.agent) {
     return deny('AGENT_NOT_IN_WORKFLOW', risk, `agent "${request.agent}" is not the agent of workflow "${workflow.id}" (its agent is "${workflow.agent}")`);
   }

@@ -52,9 +52,17 @@ export interface Connector {
   readonly system: string;
   /**
    * Executes an action whose params already passed its schema and policy.
-   * @throws PortcullisError BOUND_EXCEEDED-style refusals as FORBIDDEN, upstream errors as UPSTREAM_FAILED.
+   * Re-checks scope and record bounds inside the system's own transaction.
+   * @throws PortcullisError FORBIDDEN when records are outside the scope or over the bound
+   *   (nothing changed), UPSTREAM_FAILED when the system fails.
    */
   execute(spec: ActionSpec, params: unknown, context: ExecutionContext): Promise<ExecutionResult>;
+  /**
+   * Checks, without changing anything, that the records the params name exist and lie
+   * inside the workflow's data scope, so a proposal outside it is denied before anyone is
+   * asked to approve it. Returns the problems found (empty when none).
+   */
+  precheck(spec: ActionSpec, params: unknown, context: ExecutionContext): Promise<string[]>;
   /** Checks the system is reachable with the gateway's credentials. */
   check(): Promise<{ ok: true; detail: string } | { ok: false; error: string }>;
   close(): Promise<void>;

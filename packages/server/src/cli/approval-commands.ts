@@ -1,0 +1,69 @@
+/** `portcullis approvals list|approve|reject`: a department lead's inbox from the terminal, over the HTTP API. */
+import type { Command } from 'commander';
+import { cliEnvironment } from '../config/cli-env.js';
+import type { ProposalView } from '../http/schemas.js';
+import type { Output } from './output.js';
+
+interface ClientOptions {
+  url: string;
+  token?: string;
+}
+
+async function call(options: ClientOptions, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  if (options.token === undefined) throw new Error('no token: pass --token or set PORTCULLIS_TOKEN to your personal API token');
+  let response: Response;
+  try {
+    response = await fetch(new URL(path, options.url), {
+      method,
+      headers: { authorization: `Bearer ${options.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (error) {
+    throw new Error(`cannot reach the gateway at ${options.url} (${(error as Error).message}); is it running? Set --url or PORTCULLIS_URL`);
+  }
+  const json: unknown = await response.json().catch(() => ({}));
+  return { status: response.status, json };
+}
+
+function describe(p: ProposalView): string {
+  const reasons = p.decision.reasons.join('; ');
+  return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}\n    ${reasons}`;
+}
+
+function failure(json: unknown, status: number): string {
+  const error = (json as { error?: { code?: string; message?: string } }).error;
+  return error === undefined ? `the gateway answered ${status}` : `${error.code}: ${error.message}`;
+}
+
+export function registerApprovalCommands(program: Command, output: Output, setExit: (code: number) => void): void {
+  const env = cliEnvironment();
+  const approvals = program.command('approvals').description('list, approve and reject proposals waiting for a person (uses the HTTP API)');
+  const withClient = (cmd: Command): Command => cmd
+    .option('--url <url>', 'the gateway\'s address (env PORTCULLIS_URL)', env.url)
+    .option('--token <token>', 'your personal API token (env PORTCULLIS_TOKEN)', env.token);
+
+  withClient(approvals.command('list').description('proposals in your workflows waiting for approval'))
+    .option('--status <status>', 'list proposals in this status instead', 'pending_approval')
+    .option('--json', 'print JSON')
+    .action(async (opts: ClientOptions & { status: string; json?: boolean }) => {
+      const { status, json } = await call(opts, 'GET', `/v1/approvals?status=${encodeURIComponent(opts.status)}`);
+      if (status !== 200) { output.err(failure(json, status)); setExit(1); return; }
+      const proposals = (json as { proposals: ProposalView[] }).proposals;
+      if (opts.json === true) { output.out(JSON.stringify(proposals, null, 2)); return; }
+      output.out(proposals.length === 0 ? `no proposals are ${opts.status}` : proposals.map(describe).join('\n'));
+    });
+
+  for (const verb of ['approve', 'reject'] as const) {
+    withClient(approvals.command(`${verb} <id>`).description(verb === 'approve' ? 'approve a pending proposal; the gateway executes it' : 'reject a pending proposal; nothing runs'))
+      .option('--reason <text>', verb === 'approve' ? 'why (recorded in the audit trail)' : 'why (required)')
+      .action(async (id: string, opts: ClientOptions & { reason?: string }) => {
+        if (verb === 'reject' && (opts.reason === undefined || opts.reason.trim() === '')) {
+          output.err('reject needs --reason "why"'); setExit(2); return;
+        }
+        const { status, json } = await call(opts, 'POST', `/v1/approvals/${encodeURIComponent(id)}/${verb}`, opts.reason === undefined ? {} : { reason: opts.reason });
+        if (status !== 200) { output.err(failure(json, status)); setExit(1); return; }
+        const p = json as ProposalView;
+        output.out(`${p.id} is now ${p.status}${p.result === undefined ? '' : `: ${JSON.stringify(p.result)}`}${p.error === undefined ? '' : `: ${p.error.code} ${p.error.message}`}`);
+      });
+  }
+}

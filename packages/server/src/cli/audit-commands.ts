@@ -1,0 +1,106 @@
+/** `portcullis audit verify|export`: read the trail straight from the store, as an auditor would. */
+import { createWriteStream, existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { verifyStoredChain } from '../service/audit.js';
+import { toAuditEventView, type AuditEventView } from '../http/schemas.js';
+import { openStore } from '../runtime/gateway.js';
+import type { Store } from '../store/store.js';
+import { loadConfigForCli } from './load-config.js';
+import type { Output } from './output.js';
+
+interface StoreOptions {
+  config?: string;
+  db?: string;
+}
+
+async function storeFrom(opts: StoreOptions, output: Output): Promise<Store | undefined> {
+  if (opts.db !== undefined) {
+    if (!existsSync(opts.db)) { output.err(`no audit database at ${opts.db}`); return undefined; }
+    return openStore({ kind: 'sqlite', path: opts.db });
+  }
+  const config = loadConfigForCli(opts.config ?? 'portcullis.yaml', output);
+  if (config === undefined) return undefined;
+  if (config.store.kind === 'sqlite' && !existsSync(config.store.path)) { output.err(`no audit database at ${config.store.path} (store.path in ${config.source})`); return undefined; }
+  return openStore(config.store);
+}
+
+const CSV_COLUMNS = ['seq', 'at', 'type', 'actor_kind', 'actor_id', 'workflow', 'proposal_id', 'data', 'prev_hash', 'hash'] as const;
+
+function csvCell(value: string): string {
+  return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+function csvRow(e: AuditEventView): string {
+  return [String(e.seq), e.at, e.type, e.actor.kind, e.actor.id, e.workflow ?? '', e.proposalId ?? '', JSON.stringify(e.data), e.prevHash, e.hash].map(csvCell).join(',');
+}
+
+function write(stream: Writable, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.write(text)) resolve();
+    else stream.once('drain', resolve).once('error', reject);
+  });
+}
+
+export function registerAuditCommands(program: Command, output: Output, setExit: (code: number) => void): void {
+  const audit = program.command('audit').description('verify and export the audit trail');
+  const withStore = (cmd: Command): Command => cmd
+    .option('-c, --config <file>', 'the gateway config whose store to read', 'portcullis.yaml')
+    .option('--db <file>', 'read this SQLite audit database directly instead');
+
+  withStore(audit.command('verify').description('check every hash link of the audit chain; exits 1 and names the first bad event if it was edited or cut'))
+    .action(async (opts: StoreOptions) => {
+      const store = await storeFrom(opts, output);
+      if (store === undefined) { setExit(2); return; }
+      try {
+        const result = await verifyStoredChain(store, (n) => output.err(`verified ${n} events…`));
+        if (result.ok) output.out(`audit chain OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.last.seq})` : ''}`);
+        else {
+          output.err(`audit chain BROKEN at event ${result.break.seq}: ${result.break.problem} (${result.count} events before it verified)`);
+          setExit(1);
+        }
+      } finally {
+        await store.close();
+      }
+    });
+
+  withStore(audit.command('export').description('export the audit trail with its hashes, oldest first'))
+    .option('--format <format>', 'jsonl or csv', 'jsonl')
+    .option('--out <file>', 'write to this file instead of standard output')
+    .option('--workflow <id>', 'only this workflow\'s events')
+    .option('--from <iso>', 'only events at or after this time')
+    .option('--to <iso>', 'only events before this time')
+    .action(async (opts: StoreOptions & { format: string; out?: string; workflow?: string; from?: string; to?: string }) => {
+      if (opts.format !== 'jsonl' && opts.format !== 'csv') { output.err(`--format must be jsonl or csv, not "${opts.format}"`); setExit(2); return; }
+      const from = opts.from === undefined ? undefined : Date.parse(opts.from);
+      const to = opts.to === undefined ? undefined : Date.parse(opts.to);
+      if (Number.isNaN(from) || Number.isNaN(to)) { output.err('--from and --to take ISO 8601 times, e.g. 2026-11-01T00:00:00Z'); setExit(2); return; }
+      const store = await storeFrom(opts, output);
+      if (store === undefined) { setExit(2); return; }
+      const stream: Writable = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
+      let count = 0;
+      try {
+        if (opts.format === 'csv') await write(stream, `${CSV_COLUMNS.join(',')}\n`);
+        let after = 0;
+        for (;;) {
+          const page = await store.queryAudit({
+            limit: 1000, afterSeq: after,
+            ...(opts.workflow === undefined ? {} : { workflows: [opts.workflow] }),
+            ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }),
+          });
+          for (const event of page) {
+            const view = toAuditEventView(event);
+            await write(stream, opts.format === 'csv' ? `${csvRow(view)}\n` : `${JSON.stringify(view)}\n`);
+          }
+          count += page.length;
+          const last = page.at(-1);
+          if (page.length < 1000 || last === undefined) break;
+          after = last.seq;
+        }
+      } finally {
+        await store.close();
+        if (opts.out !== undefined) await new Promise<void>((resolve) => stream.end(resolve));
+      }
+      output.err(`exported ${count} events${opts.out === undefined ? '' : ` to ${opts.out}`}`);
+    });
+}

@@ -1,0 +1,95 @@
+/** The `portcullis` command line. `run` returns the exit code instead of exiting, so tests call it in-process. */
+import { randomBytes } from 'node:crypto';
+import { Command, CommanderError } from 'commander';
+import { sha256Hex } from '@portcullis/core';
+import { cliEnvironment } from '../config/cli-env.js';
+import { configJsonSchema } from '../config/json-schema.js';
+import { runDemo } from '../demo/demo.js';
+import { openGateway } from '../runtime/gateway.js';
+import { registerApprovalCommands } from './approval-commands.js';
+import { registerAuditCommands } from './audit-commands.js';
+import { loadConfigForCli } from './load-config.js';
+import { processOutput, type Output } from './output.js';
+
+/** Waits for SIGINT or SIGTERM. */
+function untilStopped(): Promise<string> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+/** Builds the program. Commands that should fail set the exit code through `setExit`. */
+export function createProgram(output: Output, setExit: (code: number) => void): Command {
+  const program = new Command('portcullis')
+    .description('Portcullis: a gateway between AI agents and the production systems they act on.\nAgents propose actions; Portcullis checks grants, routes risky ones to a department lead, executes with credentials the agent never sees, and audits every step.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
+    .exitOverride();
+
+  program.command('start')
+    .description('start the gateway with a config file')
+    .option('-c, --config <file>', 'the config file', 'portcullis.yaml')
+    .option('-p, --port <port>', 'listen on this port (overrides server.port and PORT)')
+    .option('--host <host>', 'listen on this address (overrides server.host)')
+    .action(async (opts: { config: string; port?: string; host?: string }) => {
+      const config = loadConfigForCli(opts.config, output);
+      if (config === undefined) { setExit(2); return; }
+      const gateway = await openGateway(config, { logger: { level: 'info' } });
+      const port = opts.port === undefined ? cliEnvironment().port ?? config.server.port : Number(opts.port);
+      const address = await gateway.app.listen({ port, host: opts.host ?? config.server.host });
+      output.err(`portcullis: gateway listening on ${address} (config ${config.source})`);
+      await untilStopped();
+      await gateway.close();
+    });
+
+  program.command('demo')
+    .description('run the lead-routing demo: a sample CRM, a governed workflow and a scripted agent; keeps serving until stopped')
+    .option('-p, --port <port>', 'listen on this port (default PORT or 7300)')
+    .option('--dir <dir>', 'where the demo keeps its files (recreated at each start)', '.portcullis/demo')
+    .action(async (opts: { port?: string; dir: string }) => {
+      const port = opts.port === undefined ? cliEnvironment().port ?? 7300 : Number(opts.port);
+      const demo = await runDemo({ dir: opts.dir, port, output });
+      await untilStopped();
+      await demo.close();
+    });
+
+  program.command('validate <file>')
+    .description('check a config file; errors name file:line:column, the path and the fix')
+    .action((file: string) => {
+      const config = loadConfigForCli(file, output);
+      if (config === undefined) { setExit(1); return; }
+      output.out(`${file} is valid: ${config.workflows.size} workflow(s), ${config.systems.size} system(s), ${config.actions.size} action(s), ${config.agents.size} agent(s)`);
+    });
+
+  program.command('schema')
+    .description('print the JSON Schema of portcullis.yaml (for editor completion)')
+    .action(() => { output.out(JSON.stringify(configJsonSchema(), null, 2)); });
+
+  program.command('keys').description('make API keys and tokens')
+    .command('new')
+    .description('print a new random API key (give it to the agent or person) and the keyHash/tokenHash to put in portcullis.yaml')
+    .option('--prefix <prefix>', 'a prefix that says what the key is for', 'pc')
+    .action((opts: { prefix: string }) => {
+      const key = `${opts.prefix}_${randomBytes(24).toString('base64url')}`;
+      output.out(`key:  ${key}\nhash: sha256:${sha256Hex(key)}`);
+    });
+
+  registerAuditCommands(program, output, setExit);
+  registerApprovalCommands(program, output, setExit);
+  return program;
+}
+
+/** Runs the CLI with `argv` (as process.argv). Resolves with the exit code. */
+export async function run(argv: readonly string[], output: Output = processOutput): Promise<number> {
+  let code = 0;
+  const program = createProgram(output, (c) => { code = c; });
+  try {
+    await program.parseAsync([...argv]);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    output.err(`portcullis: ${(error as Error).message}`);
+    return 1;
+  }
+  return code;
+}

@@ -1,0 +1,161 @@
+/**
+ * Checks of portcullis.yaml that span keys, run after the schema pass. Invariants owned here:
+ * every reference names something defined; every grant names a real system, table, column
+ * and action; a high-risk grant is confirmed with `explicit: true`; every resource a
+ * workflow may write is bounded by a data scope; every department has someone who can
+ * approve, and every workflow has an approver who is not barred from approving.
+ */
+import { coveredVerbs, parseGrant, type Grant } from '@portcullis/core';
+import type { CompiledAction, SystemConfig } from './compiled.js';
+import type { ConfigIssue, PathSegment } from './issues.js';
+import type { GrantSettings, PortcullisConfig, WorkflowSettings } from './schema.js';
+import { didYouMean } from './suggest.js';
+
+/** The text and the `explicit` flag of a grant as written, in either form. */
+export function grantParts(item: GrantSettings): { text: string; explicit: boolean } {
+  return typeof item === 'string' ? { text: item, explicit: false } : { text: item.grant, explicit: item.explicit };
+}
+
+/** Splits a scope key `system:resource`; undefined when it has another shape. */
+export function parseScopeKey(key: string): { system: string; resource: string } | undefined {
+  const match = /^([^:.]+):([^:.]+)$/.exec(key);
+  return match === null ? undefined : { system: match[1] as string, resource: match[2] as string };
+}
+
+function missing(kind: string, value: string, section: string, defined: Record<string, unknown>): string {
+  const names = Object.keys(defined);
+  if (names.length === 0) return `no ${kind} "${value}": ${section} is empty; add ${section}.${value}`;
+  return `no ${kind} "${value}" in ${section}${didYouMean(value, names)}`;
+}
+
+type Section = 'systems' | 'departments' | 'people' | 'agents';
+
+/**
+ * Runs every cross-key check; returns all the problems found (empty when none). `dropped`
+ * names entries (`agents.x`) or sections the schema rejected: references to them are not
+ * reported again.
+ */
+export function checkConfig(config: PortcullisConfig, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>, dropped: ReadonlySet<string> = new Set()): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const has = (section: Section, id: string): boolean => Object.hasOwn(config[section], id) || dropped.has(section) || dropped.has(`${section}.${id}`);
+  const need = (ok: boolean, path: PathSegment[], message: string, at?: 'key'): void => {
+    if (!ok) issues.push(at === undefined ? { path, message } : { path, message, at });
+  };
+  const { people, departments, agents } = config;
+
+  if (config.store.kind === 'postgres') {
+    const { url, urlEnv } = config.store;
+    need((url === undefined) !== (urlEnv === undefined), ['store'], url === undefined ? 'a postgres store needs url or urlEnv (prefer urlEnv, so the password stays out of the file)' : 'set url or urlEnv, not both');
+  }
+
+  for (const [name, system] of Object.entries(config.systems)) {
+    need(Object.keys(system.tables).length > 0, ['systems', name, 'tables'], `system "${name}" has no tables; list at least one so it offers actions`);
+    for (const [table, t] of Object.entries(system.tables)) {
+      need(t.columns.includes(t.primaryKey), ['systems', name, 'tables', table, 'primaryKey'], `primary key "${t.primaryKey}" is not one of the columns of ${name}:${table}; add it to columns or name the right column`);
+      t.columns.forEach((column, i) => need(t.columns.indexOf(column) === i, ['systems', name, 'tables', table, 'columns', i], `column "${column}" is listed twice; remove one`));
+    }
+  }
+
+  for (const [id, department] of Object.entries(departments)) {
+    need(department.leads.length > 0, ['departments', id, 'leads'], `department "${id}" has no leads, so nobody could approve its workflows' actions; list at least one person id in leads`);
+    for (const list of ['leads', 'delegates'] as const) {
+      department[list].forEach((person, i) => need(has('people', person), ['departments', id, list, i], missing('person', person, 'people', people)));
+    }
+  }
+
+  for (const [id, person] of Object.entries(people)) {
+    need(person.tokenHash === undefined || person.tokenEnv === undefined, ['people', id, 'tokenEnv'], 'set tokenHash or tokenEnv, not both');
+  }
+
+  for (const [id, agent] of Object.entries(agents)) {
+    need(has('people', agent.owner), ['agents', id, 'owner'], missing('person', agent.owner, 'people', people));
+    need(has('departments', agent.department), ['agents', id, 'department'], missing('department', agent.department, 'departments', departments));
+    if (agent.keyHash === undefined && agent.keyEnv === undefined) {
+      issues.push({ path: ['agents', id], at: 'key', message: `agent "${id}" has no key: add keyHash: "sha256:<64 hex>" (\`portcullis keys new\` prints a key and its hash) or keyEnv: NAME to read the key from an environment variable` });
+    }
+    need(agent.keyHash === undefined || agent.keyEnv === undefined, ['agents', id, 'keyEnv'], 'set keyHash or keyEnv, not both');
+  }
+
+  for (const [id, workflow] of Object.entries(config.workflows)) {
+    issues.push(...checkWorkflow(config, id, workflow, systems, actions, has));
+  }
+  return issues;
+}
+
+function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowSettings, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>, has: (section: Section, id: string) => boolean): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = (...rest: PathSegment[]): PathSegment[] => ['workflows', id, ...rest];
+  const agent = config.agents[workflow.agent];
+  const department = config.departments[workflow.department];
+  if (!has('agents', workflow.agent)) issues.push({ path: at('agent'), message: missing('agent', workflow.agent, 'agents', config.agents) });
+  if (!has('departments', workflow.department)) issues.push({ path: at('department'), message: missing('department', workflow.department, 'departments', config.departments) });
+  if (!has('people', workflow.owner)) issues.push({ path: at('owner'), message: missing('person', workflow.owner, 'people', config.people) });
+
+  if (agent !== undefined && department !== undefined && !workflow.allowOwnerApproval) {
+    const approvers = new Set([...department.leads, ...department.delegates]);
+    if (approvers.size > 0 && [...approvers].every((p) => p === agent.owner)) {
+      issues.push({ path: at('department'), message: `nobody could approve workflow "${id}": the only lead or delegate of department "${workflow.department}" is ${agent.owner}, the technical owner of agent "${workflow.agent}", who may not approve its actions; add another lead or delegate to departments.${workflow.department}` });
+    }
+  }
+
+  const unscoped = new Set<string>();
+  workflow.grants.forEach((item, i) => {
+    const { text, explicit } = grantParts(item);
+    const path = at('grants', i);
+    const parsed = parseGrant(text);
+    if (!parsed.ok) { issues.push({ path, message: parsed.error }); return; }
+    if (!systems.has(parsed.value.system) && has('systems', parsed.value.system)) return;
+    const problem = grantTargetProblem(parsed.value, systems);
+    if (problem !== undefined) { issues.push({ path, message: `grant "${text}": ${problem}` }); return; }
+    const { system, resource } = parsed.value;
+    const high: CompiledAction[] = [];
+    for (const verb of coveredVerbs(parsed.value.verb)) {
+      const action = actions.get(`${system}.${resource}.${verb}`);
+      if (action === undefined) {
+        const offered = [...actions.values()].filter((a) => a.system === system && a.resource === resource).map((a) => a.verb);
+        issues.push({ path, message: `grant "${text}": ${system}:${resource} has no ${verb} action; its actions are ${offered.join(', ')}` });
+        return;
+      }
+      if (action.risk === 'high') high.push(action);
+    }
+    const first = high[0];
+    if (first !== undefined && !explicit) {
+      issues.push({ path, message: `grant "${text}" is high risk (${first.riskWhy.replace(/^high risk: /, '')}); confirm it by writing { grant: "${text}", explicit: true } (its actions will always need approval)` });
+    }
+    const scopeKey = `${system}:${resource}`;
+    if (parsed.value.verb !== 'read' && !(scopeKey in workflow.bounds.scope) && !unscoped.has(scopeKey)) {
+      unscoped.add(scopeKey);
+      issues.push({ path, message: `grant "${text}" writes ${scopeKey}, and writes must be bounded to a data scope: add bounds.scope["${scopeKey}"], e.g. { field: created_at, within: 24h }` });
+    }
+  });
+
+  for (const [key, bound] of Object.entries(workflow.bounds.scope)) {
+    const path = at('bounds', 'scope', key);
+    const target = parseScopeKey(key);
+    if (target === undefined) { issues.push({ path, at: 'key', message: `scope key "${key}" must be "system:resource", e.g. "crm:leads"` }); continue; }
+    if (!systems.has(target.system) && has('systems', target.system)) continue;
+    const problem = grantTargetProblem({ ...target, verb: 'read' }, systems);
+    if (problem !== undefined) { issues.push({ path, at: 'key', message: `scope "${key}": ${problem}` }); continue; }
+    const table = systems.get(target.system)?.tables.get(target.resource);
+    if (table !== undefined && !table.columns.includes(bound.field)) {
+      const hint = didYouMean(bound.field, table.columns) || `; the scope field must be one of its columns: ${table.columns.join(', ')}`;
+      issues.push({ path: [...path, 'field'], message: `"${bound.field}" is not a column of ${key}${hint}` });
+    }
+  }
+  return issues;
+}
+
+/** What is wrong with the system, table or field a grant names, if anything. */
+function grantTargetProblem(grant: Grant, systems: ReadonlyMap<string, SystemConfig>): string | undefined {
+  const system = systems.get(grant.system);
+  if (system === undefined) {
+    const names = [...systems.keys()];
+    return names.length === 0 ? `no system "${grant.system}": systems is empty` : `no system "${grant.system}" in systems${didYouMean(grant.system, names)}`;
+  }
+  const table = system.tables.get(grant.resource);
+  if (table === undefined) return `system "${grant.system}" has no table "${grant.resource}"${didYouMean(grant.resource, system.tables.keys())}`;
+  if (grant.field !== undefined && !table.columns.includes(grant.field)) {
+    return `${grant.system}:${grant.resource} has no column "${grant.field}"${didYouMean(grant.field, table.columns)}`;
+  }
+  return undefined;
+}

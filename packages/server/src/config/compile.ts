@@ -1,0 +1,169 @@
+/**
+ * Compiles a config object (parsed YAML, or a literal in tests) into the frozen
+ * `CompiledConfig` the gateway runs on. Invariant: a config is compiled only when the schema
+ * pass, the cross-key checks and the secrets all succeed; otherwise every problem found is
+ * returned, and nothing is half-built. Compiling never opens a database or the network.
+ */
+import { resolve } from 'node:path';
+import { compileGrants, parseGrant, type Grant, type Mode, type RiskClass } from '@portcullis/core';
+import type { ScopeBound } from '../connectors/connector.js';
+import { buildActions, buildSystems, resolveConfigPath } from './catalog.js';
+import { checkConfig, grantParts } from './check.js';
+import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
+import { parseDuration } from './duration.js';
+import { recoverValidPart } from './recover.js';
+import { configErrorMap, fromZodIssues, type ConfigIssue } from './issues.js';
+import { configSchema, type PortcullisConfig, type WorkflowSettings } from './schema.js';
+import { resolveSecrets, type Env, type ResolvedSecrets } from './secrets.js';
+
+/** Where a config came from and what it may read. */
+export interface CompileOptions {
+  /** The config file's path, or '<inline>' (the default). */
+  readonly source?: string;
+  /** Folder relative paths are resolved against: the config file's folder. Default: the current directory. */
+  readonly baseDir?: string;
+  /** Environment for keyEnv, tokenEnv and urlEnv. Default: process.env. */
+  readonly env?: Env;
+}
+
+/** A compiled config, or every problem that prevented it. */
+export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * Validates a config object against the schema (defaults applied), returning the typed
+ * config or the schema problems. Does not run the cross-key checks; `compileConfig` does.
+ */
+export function validateConfigShape(input: unknown): { ok: true; config: PortcullisConfig } | { ok: false; issues: ConfigIssue[] } {
+  const parsed = configSchema.safeParse(input, { error: configErrorMap, reportInput: true });
+  return parsed.success ? { ok: true, config: parsed.data } : { ok: false, issues: fromZodIssues(configSchema, parsed.error.issues) };
+}
+
+/**
+ * Validates and compiles a config object. Never throws for a bad config: the schema
+ * problems are returned if there are any, else all cross-key and secret problems together.
+ */
+export function compileConfig(input: unknown, options: CompileOptions = {}): CompileResult {
+  const baseDir = options.baseDir ?? process.cwd();
+  const env = options.env ?? process.env;
+  const shape = validateConfigShape(input);
+  if (!shape.ok) {
+    // Report the cross-key problems of the valid remainder too, so one run shows them all.
+    const rest = recoverValidPart(input, shape.issues, validateConfigShape);
+    if (rest === undefined) return shape;
+    const more = crossChecks(rest.config, baseDir, env, rest.dropped).issues.filter((issue) => !rest.touches(issue.path));
+    return { ok: false, issues: [...shape.issues, ...more] };
+  }
+  const checked = crossChecks(shape.config, baseDir, env, new Set());
+  if (checked.issues.length > 0) return { ok: false, issues: checked.issues };
+  const source = options.source ?? '<inline>';
+  return { ok: true, config: build(shape.config, { ...checked, source: source === '<inline>' ? source : resolve(source), baseDir }) };
+}
+
+function crossChecks(config: PortcullisConfig, baseDir: string, env: Env, dropped: ReadonlySet<string>) {
+  const systems = buildSystems(config, baseDir);
+  const catalog = buildActions(systems, config.actions);
+  const { secrets, issues: secretIssues } = resolveSecrets(config, env);
+  const catalogIssues = catalog.issues.filter((i) => !dropped.has(`systems.${String(i.path[1]).split('.')[0]}`));
+  const issues = [...catalogIssues, ...checkConfig(config, systems, catalog.actions, dropped), ...secretIssues];
+  return { systems, actions: catalog.actions, secrets, issues };
+}
+
+interface BuildContext {
+  readonly source: string;
+  readonly baseDir: string;
+  readonly systems: ReadonlyMap<string, SystemConfig>;
+  readonly actions: ReadonlyMap<string, CompiledAction>;
+  readonly secrets: ResolvedSecrets;
+}
+
+function build(config: PortcullisConfig, context: BuildContext): CompiledConfig {
+  const { secrets } = context;
+  const people = new Map<string, PersonConfig>();
+  const peopleByTokenHash = new Map<string, PersonConfig>();
+  for (const [id, p] of Object.entries(config.people)) {
+    const tokenHash = secrets.personTokens.get(id);
+    const person: PersonConfig = Object.freeze({ id, name: p.name, admin: p.admin, ...(p.email === undefined ? {} : { email: p.email }), ...(tokenHash === undefined ? {} : { tokenHash }) });
+    people.set(id, person);
+    if (tokenHash !== undefined) peopleByTokenHash.set(tokenHash, person);
+  }
+  const departments = new Map<string, DepartmentConfig>();
+  for (const [id, d] of Object.entries(config.departments)) {
+    departments.set(id, Object.freeze({ id, name: d.name, leads: Object.freeze([...d.leads]), delegates: Object.freeze([...d.delegates]) }));
+  }
+  const agents = new Map<string, AgentConfig>();
+  const agentsByKeyHash = new Map<string, AgentConfig>();
+  for (const [id, a] of Object.entries(config.agents)) {
+    const keyHash = secrets.agentKeys.get(id) as string;
+    const agent: AgentConfig = Object.freeze({ id, name: a.name, owner: a.owner, department: a.department, keyHash });
+    agents.set(id, agent);
+    agentsByKeyHash.set(keyHash, agent);
+  }
+  const workflows = new Map<string, CompiledWorkflow>();
+  for (const [id, w] of Object.entries(config.workflows)) {
+    workflows.set(id, compileWorkflow(id, w, config));
+  }
+  const store: StoreConfig = config.store.kind === 'sqlite'
+    ? { kind: 'sqlite', path: resolveConfigPath(context.baseDir, config.store.path) }
+    : { kind: 'postgres', url: secrets.storeUrl as string };
+  return Object.freeze({
+    source: context.source,
+    server: Object.freeze({ ...config.server }),
+    store: Object.freeze(store),
+    audit: Object.freeze({ retentionDays: config.audit.retentionDays }),
+    systems: context.systems,
+    actions: context.actions,
+    agents,
+    agentsByKeyHash,
+    people,
+    peopleByTokenHash,
+    departments,
+    workflows,
+  });
+}
+
+function durationMs(text: string): number {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new Error(`unreachable: duration "${text}" passed the schema but not parseDuration`);
+  return parsed.value;
+}
+
+function compileWorkflow(id: string, w: WorkflowSettings, config: PortcullisConfig): CompiledWorkflow {
+  const grants: Grant[] = [];
+  for (const item of w.grants) {
+    const parsed = parseGrant(grantParts(item).text);
+    if (parsed.ok) grants.push(parsed.value);
+  }
+  const scope = new Map<string, ScopeBound>();
+  for (const [key, bound] of Object.entries(w.bounds.scope)) {
+    scope.set(key, Object.freeze({ field: bound.field, withinMs: durationMs(bound.within) }));
+  }
+  const department = config.departments[w.department];
+  const technicalOwner = config.agents[w.agent]?.owner as string;
+  const mode: Readonly<Record<RiskClass, Mode>> = Object.freeze({ read: w.mode.read, write: w.mode.write, high: w.mode.high });
+  const { maxRecordsPerAction, maxActionsPerRun, maxActionsPerHour } = w.bounds;
+  return Object.freeze({
+    id,
+    agent: w.agent,
+    department: w.department,
+    mode,
+    grants: compileGrants(grants),
+    bounds: Object.freeze({
+      maxRecordsPerAction,
+      ...(maxActionsPerRun === undefined ? {} : { maxActionsPerRun }),
+      ...(maxActionsPerHour === undefined ? {} : { maxActionsPerHour }),
+    }),
+    description: w.description,
+    owner: w.owner,
+    runbook: w.runbook,
+    approvers: Object.freeze({
+      department: w.department,
+      approvers: new Set([...(department?.leads ?? []), ...(department?.delegates ?? [])]),
+      technicalOwner,
+      allowOwnerApproval: w.allowOwnerApproval,
+    }),
+    approvalTimeoutMs: durationMs(w.approvalTimeout),
+    approvalValidityMs: durationMs(w.approvalValidity),
+    scope,
+    systems: Object.freeze([...new Set(grants.map((g) => g.system))].sort()),
+  });
+}

@@ -1,0 +1,193 @@
+/**
+ * The schema of portcullis.yaml: the single source of truth for its shape, its defaults and
+ * the rules that need one value only. Invariants held here: unknown keys are rejected
+ * (strict objects); no secret is ever written in plain text (keys and tokens are SHA-256
+ * hashes or environment variable names); `mode.high` can only be `approval` (SPEC rule 2);
+ * the audit trail is kept at least 90 days. Rules that span keys (references, grants,
+ * scopes, duplicate keys) are checked after this pass, in check.ts. Types are inferred from
+ * here; the JSON Schema in schema/portcullis.schema.json is generated from here.
+ */
+import { z } from 'zod';
+import { APPROVAL_FIRST, HIGH_RISK_TAGS, MODES, RISK_CLASSES } from '@portcullis/core';
+import { DURATION_PATTERN, parseDuration } from './duration.js';
+
+/** The config format version this code reads. */
+export const CONFIG_VERSION = 1;
+
+/** The shortest audit retention accepted (SPEC: retained at least 90 days). */
+export const MIN_RETENTION_DAYS = 90;
+
+/** Defaults of optional keys, as written in the file. */
+export const CONFIG_DEFAULTS = Object.freeze({
+  host: '127.0.0.1',
+  port: 7300,
+  bodyLimitBytes: 65_536,
+  storePath: './.portcullis/portcullis.db',
+  retentionDays: 365,
+  primaryKey: 'id',
+  maxRecordsPerAction: 10,
+  approvalTimeout: '24h',
+  approvalValidity: '15m',
+});
+
+/** Names of systems, tables and columns: the parts of a grant, so they must parse as one. */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** Ids of people, departments, agents and workflows. */
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+/** A stored secret: `sha256:` and 64 hex digits. */
+export const HASH_PATTERN = /^sha256:[0-9a-fA-F]{64}$/;
+/** An environment variable name. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const name = z.string().regex(NAME_PATTERN, { error: 'use letters, digits, _ and -, starting with a letter or _ (names of systems, tables and columns are parts of grants)' });
+const id = z.string().regex(ID_PATTERN, { error: 'use letters, digits, _ and -, starting with a letter or digit' });
+const text = z.string().trim().min(1, { error: 'must not be empty' });
+const envName = z.string().regex(ENV_NAME_PATTERN, { error: 'expected an environment variable name: letters, digits and _, not starting with a digit' });
+const hash = z.string().regex(HASH_PATTERN, { error: 'expected "sha256:" and 64 hex digits; `portcullis keys new` prints a new key and its hash' });
+const duration = z.string()
+  .regex(DURATION_PATTERN, { abort: true, error: (issue) => { const r = parseDuration(issue.input); return r.ok ? undefined : r.error; } })
+  .superRefine((value, ctx) => {
+    const parsed = parseDuration(value);
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error, input: value });
+  })
+  .meta({ description: 'A whole number and a unit: s, m, h or d.', examples: ['30s', '15m', '24h', '7d'] });
+const positiveInt = z.number().int({ error: 'expected a whole number' }).min(1, { error: 'must be at least 1' });
+
+const server = z.strictObject({
+  host: z.string().min(1).default(CONFIG_DEFAULTS.host).describe('Interface the HTTP API listens on.'),
+  port: z.number().int().min(0).max(65_535, { error: 'a port is at most 65535' }).default(CONFIG_DEFAULTS.port),
+  bodyLimitBytes: positiveInt.default(CONFIG_DEFAULTS.bodyLimitBytes).describe('Largest request body accepted, in bytes.'),
+}).prefault({});
+
+const store = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('sqlite'),
+    path: z.string().min(1).default(CONFIG_DEFAULTS.storePath).describe('Database file, relative to the config file\'s folder.'),
+  }),
+  z.strictObject({
+    kind: z.literal('postgres'),
+    url: z.string().min(1).optional().describe('Connection URL. Prefer urlEnv so the password stays out of the file.'),
+    urlEnv: envName.optional().describe('Environment variable holding the connection URL.'),
+  }),
+], { error: 'expected kind: sqlite or kind: postgres' }).prefault({ kind: 'sqlite' });
+
+const audit = z.strictObject({
+  retentionDays: z.number()
+    .int({ error: 'expected a whole number of days' })
+    .min(MIN_RETENTION_DAYS, { error: (issue) => `${String(issue.input)} is below the ${MIN_RETENTION_DAYS}-day minimum the audit trail must be kept; set ${MIN_RETENTION_DAYS} or more` })
+    .default(CONFIG_DEFAULTS.retentionDays)
+    .describe(`Days audit events are kept; at least ${MIN_RETENTION_DAYS}.`),
+}).prefault({});
+
+const sqlTable = z.strictObject({
+  primaryKey: name.default(CONFIG_DEFAULTS.primaryKey).describe('Column that identifies a row; never written by actions.'),
+  columns: z.array(name).min(1, { error: 'list at least one column' }).describe('Columns agents may see and (with a grant) change.'),
+});
+
+const sqlSystem = z.strictObject({
+  kind: z.literal('sql'),
+  driver: z.literal('sqlite', { error: 'expected driver: sqlite (the only SQL driver so far)' }),
+  path: z.string().min(1).describe('Database file, relative to the config file\'s folder.'),
+  tables: z.record(name, sqlTable),
+});
+
+const system = z.discriminatedUnion('kind', [sqlSystem], { error: 'expected kind: sql (the only kind of system so far)' });
+
+const actionOverride = z.strictObject({
+  risk: z.enum(RISK_CLASSES).optional().describe('Raise the risk class; lowering it is rejected.'),
+  tags: z.array(z.enum(HIGH_RISK_TAGS)).default([]).describe('High-risk tags; any tag makes the action high risk.'),
+});
+
+const department = z.strictObject({
+  name: text,
+  leads: z.array(id).default([]).describe('Person ids who approve this department\'s workflows; at least one.'),
+  delegates: z.array(id).default([]).describe('Person ids who may approve on the leads\' behalf.'),
+});
+
+const person = z.strictObject({
+  name: text,
+  email: z.email({ error: 'expected an email address' }).optional(),
+  admin: z.boolean().default(false),
+  tokenHash: hash.optional().describe('SHA-256 of the person\'s API token, as "sha256:<hex>".'),
+  tokenEnv: envName.optional().describe('Environment variable holding the person\'s API token.'),
+});
+
+const agent = z.strictObject({
+  name: text,
+  owner: id.describe('Person id of the technical owner.'),
+  department: id,
+  keyHash: hash.optional().describe('SHA-256 of the agent\'s API key, as "sha256:<hex>".'),
+  keyEnv: envName.optional().describe('Environment variable holding the agent\'s API key.'),
+});
+
+const mode = z.strictObject({
+  read: z.enum(MODES).default(APPROVAL_FIRST.read),
+  write: z.enum(MODES).default(APPROVAL_FIRST.write),
+  high: z.literal('approval', { error: 'high-risk actions always need approval; remove mode.high or set it to approval' }).default('approval'),
+}).prefault({});
+
+const grant = z.union([
+  z.string().describe('"system:resource:verb" or "system:resource.field:verb".'),
+  z.strictObject({
+    grant: z.string(),
+    explicit: z.boolean().default(false).describe('Must be true for a high-risk grant (delete, send, pay, or raised to high).'),
+  }),
+]);
+
+const scopeBound = z.strictObject({
+  field: name.describe('A time column of the table.'),
+  within: duration.describe('Only records whose field lies within this much of now.'),
+});
+
+const bounds = z.strictObject({
+  scope: z.record(z.string(), scopeBound).default({}).describe('Data scope per "system:resource"; every written resource needs one.'),
+  maxRecordsPerAction: positiveInt.default(CONFIG_DEFAULTS.maxRecordsPerAction),
+  maxActionsPerRun: positiveInt.optional(),
+  maxActionsPerHour: positiveInt.optional(),
+}).prefault({});
+
+const workflow = z.strictObject({
+  description: text,
+  agent: id,
+  department: id.describe('Department whose leads approve this workflow\'s actions.'),
+  owner: id.describe('Person id of the workflow\'s owner.'),
+  runbook: z.string({ error: (issue) => (issue.input === undefined ? 'the manual-fallback runbook is required: say what people do when the agent is off' : undefined) })
+    .trim()
+    .min(1, { error: 'the manual-fallback runbook must not be empty: say what people do when the agent is off' }),
+  mode,
+  grants: z.array(grant).default([]),
+  bounds,
+  approvalTimeout: duration.default(CONFIG_DEFAULTS.approvalTimeout).describe('Pending proposals expire after this.'),
+  approvalValidity: duration.default(CONFIG_DEFAULTS.approvalValidity).describe('An approval must be used within this.'),
+  allowOwnerApproval: z.boolean().default(false).describe('Let the agent\'s technical owner approve its actions.'),
+});
+
+/** The whole of portcullis.yaml. */
+export const configSchema = z.strictObject({
+  version: z.literal(CONFIG_VERSION, { error: `expected version: ${CONFIG_VERSION} (the only config format this Portcullis reads)` }),
+  server,
+  store,
+  audit,
+  systems: z.record(name, system).default({}),
+  actions: z.record(z.string(), actionOverride).default({}).describe('Per-action overrides, keyed by action name like crm.leads.update.'),
+  departments: z.record(id, department).default({}),
+  people: z.record(id, person).default({}),
+  agents: z.record(id, agent).default({}),
+  workflows: z.record(id, workflow).default({}),
+}).meta({ title: 'portcullis.yaml', description: 'Portcullis gateway configuration. Reference: docs/config.md.' });
+
+/** portcullis.yaml after validation, with defaults applied. */
+export type PortcullisConfig = z.output<typeof configSchema>;
+/** portcullis.yaml as written (optional keys optional). */
+export type PortcullisConfigInput = z.input<typeof configSchema>;
+export type ServerSettings = PortcullisConfig['server'];
+export type StoreSettings = PortcullisConfig['store'];
+export type SystemSettings = PortcullisConfig['systems'][string];
+export type TableSettings = SystemSettings['tables'][string];
+export type ActionOverride = PortcullisConfig['actions'][string];
+export type DepartmentSettings = PortcullisConfig['departments'][string];
+export type PersonSettings = PortcullisConfig['people'][string];
+export type AgentSettings = PortcullisConfig['agents'][string];
+export type WorkflowSettings = PortcullisConfig['workflows'][string];
+export type GrantSettings = WorkflowSettings['grants'][number];
+export type BoundsSettings = WorkflowSettings['bounds'];

@@ -1,0 +1,180 @@
+/**
+ * The SQL connector for SQLite databases. Invariants: every statement is confined to the
+ * rows inside the workflow's data scope; a write that names a record outside the scope, or
+ * more records than the bound allows, changes nothing; every update and delete records the
+ * before-image of the rows it changed, in the same transaction as the change, so the
+ * execution can be rolled back.
+ */
+import Database from 'better-sqlite3';
+import { PortcullisError, type JsonValue } from '@portcullis/core';
+import type { ActionSpec, Connector, ExecutionContext, ExecutionResult, ScopeBound } from '../connector.js';
+import type { SqlSystemConfig, SqlTableConfig } from '../../config/compiled.js';
+
+type Row = Record<string, JsonValue>;
+type Scalar = string | number | boolean | null;
+type RecordId = string | number;
+
+const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
+const toSql = (value: Scalar): string | number | null => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
+
+/** Undo data of a SQL execution, kept with the proposal for rollback. */
+export type SqlUndo =
+  | { kind: 'sql.update'; table: string; primaryKey: string; before: Row[] }
+  | { kind: 'sql.create'; table: string; primaryKey: string; id: RecordId }
+  | { kind: 'sql.delete'; table: string; primaryKey: string; before: Row[] };
+
+interface Where {
+  clause: string;
+  args: (string | number | null)[];
+}
+
+function scopeWhere(scope: ScopeBound | undefined, now: number): Where {
+  if (scope === undefined) return { clause: '1=1', args: [] };
+  return { clause: `julianday(${quote(scope.field)}) >= julianday(?)`, args: [new Date(now - scope.withinMs).toISOString()] };
+}
+
+function describeScope(scope: ScopeBound): string {
+  const hours = scope.withinMs / 3_600_000;
+  const span = Number.isInteger(hours) ? `${hours}h` : `${Math.round(scope.withinMs / 60_000)}m`;
+  return `${scope.field} within the last ${span}`;
+}
+
+/** Opens a SQLite system. The database file must exist; the gateway never creates a production database. */
+export function createSqliteConnector(system: SqlSystemConfig): Connector {
+  let db: Database.Database | undefined;
+  const open = (): Database.Database => {
+    if (db === undefined) {
+      try {
+        db = new Database(system.path, { fileMustExist: true });
+        db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 5000');
+      } catch (error) {
+        throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}": cannot open SQLite database ${system.path}: ${(error as Error).message}`, { system: system.name }, { cause: error });
+      }
+    }
+    return db;
+  };
+  const tableOf = (spec: ActionSpec): SqlTableConfig => {
+    const table = system.tables.get(spec.resource);
+    if (table === undefined) throw new PortcullisError('INTERNAL', `system "${system.name}" has no table "${spec.resource}"`);
+    return table;
+  };
+
+  function selectByIds(conn: Database.Database, table: SqlTableConfig, ids: readonly RecordId[], context: ExecutionContext, columns = '*'): Row[] {
+    const scope = scopeWhere(context.scope, context.now);
+    const sql = `SELECT ${columns} FROM ${quote(table.name)} WHERE ${quote(table.primaryKey)} IN (${ids.map(() => '?').join(',')}) AND ${scope.clause}`;
+    return conn.prepare(sql).all(...ids, ...scope.args) as Row[];
+  }
+
+  function missing(table: SqlTableConfig, ids: readonly RecordId[], rows: readonly Row[], context: ExecutionContext): string[] {
+    const found = new Set(rows.map((r) => String(r[table.primaryKey])));
+    const absent = [...new Set(ids.map(String))].filter((id) => !found.has(id));
+    if (absent.length === 0) return [];
+    const where = context.scope === undefined ? '' : ` or outside the workflow's data scope (${describeScope(context.scope)})`;
+    return [`${table.name} ${absent.join(', ')} ${absent.length === 1 ? 'does' : 'do'} not exist${where}`];
+  }
+
+  function execute(spec: ActionSpec, params: unknown, context: ExecutionContext): ExecutionResult {
+    const conn = open();
+    const table = tableOf(spec);
+    const pk = table.primaryKey;
+    switch (spec.verb) {
+      case 'read': {
+        const p = params as { ids?: RecordId[]; where?: Record<string, Scalar>; columns?: string[]; limit?: number };
+        const scope = scopeWhere(context.scope, context.now);
+        const clauses = [scope.clause];
+        const args: (string | number | null)[] = [...scope.args];
+        if (p.ids !== undefined) {
+          clauses.push(`${quote(pk)} IN (${p.ids.map(() => '?').join(',')})`);
+          args.push(...p.ids);
+        }
+        for (const [column, value] of Object.entries(p.where ?? {})) {
+          if (value === null) clauses.push(`${quote(column)} IS NULL`);
+          else {
+            clauses.push(`${quote(column)} = ?`);
+            args.push(toSql(value));
+          }
+        }
+        const columns = p.columns === undefined ? '*' : p.columns.map(quote).join(', ');
+        const rows = conn.prepare(`SELECT ${columns} FROM ${quote(table.name)} WHERE ${clauses.join(' AND ')} ORDER BY ${quote(pk)} LIMIT ?`).all(...args, p.limit ?? 100) as Row[];
+        return { result: { rows, count: rows.length } };
+      }
+      case 'update': {
+        const p = params as { ids: RecordId[]; set: Record<string, Scalar> };
+        const columns = Object.keys(p.set);
+        return conn.transaction((): ExecutionResult => {
+          const before = selectByIds(conn, table, p.ids, context, [pk, ...columns].map(quote).join(', '));
+          refuseIf(missing(table, p.ids, before, context));
+          refuseIf(before.length > context.maxRecords ? [`${before.length} records would change; the workflow allows at most ${context.maxRecords} per action`] : []);
+          const scope = scopeWhere(context.scope, context.now);
+          const sql = `UPDATE ${quote(table.name)} SET ${columns.map((c) => `${quote(c)} = ?`).join(', ')} WHERE ${quote(pk)} IN (${p.ids.map(() => '?').join(',')}) AND ${scope.clause}`;
+          const info = conn.prepare(sql).run(...columns.map((c) => toSql(p.set[c] ?? null)), ...p.ids, ...scope.args);
+          const undo: SqlUndo = { kind: 'sql.update', table: table.name, primaryKey: pk, before };
+          return { result: { updated: info.changes, ids: before.map((r) => r[pk] ?? null) }, undo };
+        }).immediate();
+      }
+      case 'create': {
+        const p = params as { values: Record<string, Scalar> };
+        const columns = Object.keys(p.values);
+        return conn.transaction((): ExecutionResult => {
+          const info = conn.prepare(`INSERT INTO ${quote(table.name)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+            .run(...columns.map((c) => toSql(p.values[c] ?? null)));
+          const id = (p.values[pk] as RecordId | undefined) ?? Number(info.lastInsertRowid);
+          refuseIf(missing(table, [id], selectByIds(conn, table, [id], context, quote(pk)), context).map(() => `the new ${table.name} record would be outside the workflow's data scope`));
+          const undo: SqlUndo = { kind: 'sql.create', table: table.name, primaryKey: pk, id };
+          return { result: { created: id }, undo };
+        }).immediate();
+      }
+      case 'delete': {
+        const p = params as { ids: RecordId[] };
+        return conn.transaction((): ExecutionResult => {
+          const before = selectByIds(conn, table, p.ids, context);
+          refuseIf(missing(table, p.ids, before, context));
+          refuseIf(before.length > context.maxRecords ? [`${before.length} records would be deleted; the workflow allows at most ${context.maxRecords} per action`] : []);
+          const scope = scopeWhere(context.scope, context.now);
+          const info = conn.prepare(`DELETE FROM ${quote(table.name)} WHERE ${quote(pk)} IN (${p.ids.map(() => '?').join(',')}) AND ${scope.clause}`).run(...p.ids, ...scope.args);
+          const undo: SqlUndo = { kind: 'sql.delete', table: table.name, primaryKey: pk, before };
+          return { result: { deleted: info.changes, ids: before.map((r) => r[pk] ?? null) }, undo };
+        }).immediate();
+      }
+      default:
+        throw new PortcullisError('INTERNAL', `SQL systems have no "${spec.verb}" actions`);
+    }
+  }
+
+  return {
+    system: system.name,
+    async execute(spec, params, context) {
+      try {
+        return execute(spec, params, context);
+      } catch (error) {
+        if (error instanceof PortcullisError) throw error;
+        throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}" failed: ${(error as Error).message}`, { system: system.name }, { cause: error });
+      }
+    },
+    async precheck(spec, params, context) {
+      if (spec.verb !== 'update' && spec.verb !== 'delete') return [];
+      const conn = open();
+      const table = tableOf(spec);
+      const { ids } = params as { ids: RecordId[] };
+      return missing(table, ids, selectByIds(conn, table, ids, context, quote(table.primaryKey)), context);
+    },
+    async check() {
+      try {
+        const conn = open();
+        for (const table of system.tables.values()) conn.prepare(`SELECT 1 FROM ${quote(table.name)} LIMIT 1`).get();
+        return { ok: true, detail: `${system.tables.size} table(s) readable` };
+      } catch (error) {
+        return { ok: false, error: (error as Error).message };
+      }
+    },
+    async close() {
+      db?.close();
+      db = undefined;
+    },
+  };
+}
+
+function refuseIf(problems: readonly string[]): void {
+  if (problems.length > 0) throw new PortcullisError('FORBIDDEN', `${problems.join('; ')}; nothing was changed`, { problems });
+}

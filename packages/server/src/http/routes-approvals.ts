@@ -1,0 +1,58 @@
+/** People's routes: the approval inbox and decisions. */
+import { PortcullisError } from '@portcullis/core';
+import { z } from 'zod';
+import type { CompiledConfig } from '../config/compiled.js';
+import type { GatewayService } from '../service/gateway-service.js';
+import { requirePerson, visibleWorkflows } from './auth.js';
+import { errorBody } from './errors.js';
+import { decisionBody, idParam, listApprovalsQuery, proposalView, rejectBody, toProposalView } from './schemas.js';
+import type { TypedApp } from './typed-app.js';
+
+const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 410: errorBody, 502: errorBody, 503: errorBody };
+
+export function registerApprovalRoutes(app: TypedApp, deps: { config: CompiledConfig; service: GatewayService }): void {
+  const { config, service } = deps;
+  const reversible = (action: string): boolean | undefined => config.actions.get(action)?.reversible;
+
+  app.get('/v1/approvals', {
+    schema: {
+      summary: 'Proposals in the caller\'s workflows, pending approval by default',
+      tags: ['people'], querystring: listApprovalsQuery,
+      response: { 200: z.object({ proposals: z.array(proposalView) }), 401: errorBody, 403: errorBody },
+    },
+  }, async (request) => {
+    const person = requirePerson(request.principal);
+    const visible = visibleWorkflows(config, person);
+    const workflows = request.query.workflow === undefined ? visible : visible.filter((w) => w === request.query.workflow);
+    if (request.query.status === 'pending_approval') await service.expireDue();
+    const proposals = workflows.length === 0 ? [] : await service.deps.store.listProposals({ status: request.query.status, workflows, limit: request.query.limit });
+    return { proposals: proposals.map((p) => toProposalView(p, reversible(p.action))) };
+  });
+
+  app.post('/v1/approvals/:id/approve', {
+    schema: {
+      summary: 'Approve a pending proposal; the gateway then executes it and returns the outcome',
+      description: 'Only a lead or delegate of the workflow\'s department may approve. The approval binds the proposal\'s digest (send the digest you were shown to make sure it is what you approve) and is single-use.',
+      tags: ['people'], params: idParam, body: decisionBody.optional(),
+      response: { 200: proposalView, ...errors },
+    },
+  }, async (request) => {
+    const person = requirePerson(request.principal);
+    const body = request.body ?? {};
+    const proposal = await service.approve(person, request.params.id, { reason: body.reason ?? '', ...(body.digest === undefined ? {} : { digest: body.digest }) });
+    return toProposalView(proposal, reversible(proposal.action));
+  });
+
+  app.post('/v1/approvals/:id/reject', {
+    schema: {
+      summary: 'Reject a pending proposal, with a reason; nothing runs',
+      tags: ['people'], params: idParam, body: rejectBody,
+      response: { 200: proposalView, ...errors },
+    },
+  }, async (request) => {
+    const person = requirePerson(request.principal);
+    if (request.body.reason.trim() === '') throw new PortcullisError('INVALID_REQUEST', 'body.reason: say why the proposal is rejected');
+    const proposal = await service.reject(person, request.params.id, { reason: request.body.reason, ...(request.body.digest === undefined ? {} : { digest: request.body.digest }) });
+    return toProposalView(proposal, reversible(proposal.action));
+  });
+}

@@ -1,0 +1,56 @@
+/** The audit trail: query (people see their workflows' trail; admins all) and verify. */
+import { z } from 'zod';
+import type { CompiledConfig } from '../config/compiled.js';
+import { verifyStoredChain } from '../service/audit.js';
+import type { Store } from '../store/store.js';
+import { requirePerson, visibleWorkflows } from './auth.js';
+import { errorBody } from './errors.js';
+import { auditEventView, auditQuery, toAuditEventView } from './schemas.js';
+import type { TypedApp } from './typed-app.js';
+
+export function registerAuditRoutes(app: TypedApp, deps: { config: CompiledConfig; store: Store }): void {
+  const { config, store } = deps;
+
+  app.get('/v1/audit', {
+    schema: {
+      summary: 'Audit events, oldest first, filtered and paged (pass nextCursor as ?after= for the next page)',
+      description: 'Department leads see the trail of their department\'s workflows without asking anyone; admins see everything.',
+      tags: ['people'], querystring: auditQuery,
+      response: { 200: z.object({ events: z.array(auditEventView), nextCursor: z.number().optional() }), 400: errorBody, 401: errorBody, 403: errorBody },
+    },
+  }, async (request) => {
+    const person = requirePerson(request.principal);
+    const q = request.query;
+    let workflows: string[] | undefined = person.admin ? undefined : visibleWorkflows(config, person);
+    if (q.workflow !== undefined) workflows = workflows === undefined || workflows.includes(q.workflow) ? [q.workflow] : [];
+    if (workflows !== undefined && workflows.length === 0) return { events: [] };
+    const events = await store.queryAudit({
+      limit: q.limit,
+      ...(workflows === undefined ? {} : { workflows }),
+      ...(q.proposalId === undefined ? {} : { proposalId: q.proposalId }),
+      ...(q.type === undefined ? {} : { types: [q.type] }),
+      ...(q.actor === undefined ? {} : { actorId: q.actor }),
+      ...(q.from === undefined ? {} : { from: Date.parse(q.from) }),
+      ...(q.to === undefined ? {} : { to: Date.parse(q.to) }),
+      ...(q.after === undefined ? {} : { afterSeq: q.after }),
+    });
+    const last = events.at(-1);
+    return { events: events.map(toAuditEventView), ...(events.length === q.limit && last !== undefined ? { nextCursor: last.seq } : {}) };
+  });
+
+  app.get('/v1/audit/verify', {
+    schema: {
+      summary: 'Verify the whole audit chain: every hash link, no gaps, the recorded head',
+      tags: ['people'],
+      response: {
+        200: z.object({ ok: z.boolean(), count: z.number(), lastSeq: z.number().optional(), firstBad: z.object({ seq: z.number(), problem: z.string() }).optional() }),
+        401: errorBody, 403: errorBody,
+      },
+    },
+  }, async (request) => {
+    requirePerson(request.principal);
+    const result = await verifyStoredChain(store);
+    return result.ok ? { ok: true, count: result.count, lastSeq: result.last.seq } : { ok: false, count: result.count, firstBad: result.break };
+  });
+}
+

@@ -1,0 +1,25 @@
+/** Operational routes: liveness and readiness. */
+import { z } from 'zod';
+import type { Store } from '../store/store.js';
+import type { TypedApp } from './typed-app.js';
+
+export function registerOpsRoutes(typed: TypedApp, deps: { store: Store }): void {
+  typed.get('/healthz', {
+    schema: { summary: 'Liveness: the process is serving', tags: ['operations'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
+  }, async () => ({ status: 'ok' as const }));
+
+  typed.get('/readyz', {
+    schema: {
+      summary: 'Readiness: the audit store can be written. When it cannot, the gateway executes nothing (fail closed).',
+      tags: ['operations'], security: [],
+      response: {
+        200: z.object({ ready: z.literal(true), checks: z.record(z.string(), z.string()) }),
+        503: z.object({ ready: z.literal(false), checks: z.record(z.string(), z.string()) }),
+      },
+    },
+  }, async (_request, reply) => {
+    const store = await deps.store.checkWritable();
+    if (store.ok) return reply.status(200).send({ ready: true as const, checks: { store: 'writable' } });
+    return reply.status(503).send({ ready: false as const, checks: { store: `not writable: ${store.error}; the gateway refuses to execute anything until it is` } });
+  });
+}

@@ -1,0 +1,100 @@
+/**
+ * Executing approved proposals. Invariants: the connector is called only after the
+ * proposal's move to `executing` and its `execution.started` event are durable (if the
+ * store cannot be written, nothing runs); a person's approval is checked against a fresh
+ * digest of exactly what is about to run, and used once; the outcome is recorded, and a
+ * proposal whose outcome was never recorded (a crash mid-execution) is flagged
+ * `outcome_unknown` for a person on the next start.
+ */
+import { PortcullisError, checkApprovalForExecution, type JsonValue } from '@portcullis/core';
+import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
+import type { ProposalRecord } from '../store/store.js';
+import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { executionContext } from './propose.js';
+
+const GATEWAY = { kind: 'system', id: 'gateway' } as const;
+
+/** Runs a proposal that is durably `executing` and records its outcome. Never throws for connector failures. */
+export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction): Promise<ProposalRecord> {
+  const connector = deps.connectors.get(action.system);
+  let outcome: { ok: true; result: JsonValue; undo?: JsonValue } | { ok: false; code: string; message: string };
+  try {
+    if (connector === undefined) throw new PortcullisError('UPSTREAM_FAILED', `system "${action.system}" is not connected`);
+    const done = await connector.execute(action.spec, proposal.params, executionContext(deps, workflow, action, proposal.id));
+    outcome = { ok: true, result: done.result, ...(done.undo === undefined ? {} : { undo: done.undo }) };
+  } catch (error) {
+    const code = error instanceof PortcullisError ? error.code : 'UPSTREAM_FAILED';
+    outcome = { ok: false, code, message: (error as Error).message };
+  }
+  const now = deps.clock.now();
+  const saved = outcome.ok
+    ? await deps.store.updateProposal(proposal.id, 'executing', {
+      status: 'succeeded', updatedAt: now, result: outcome.result, ...(outcome.undo === undefined ? {} : { undo: outcome.undo }),
+    }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: outcome.result, undo: outcome.undo ?? null, reversible: action.reversible })])
+    : await deps.store.updateProposal(proposal.id, 'executing', {
+      status: 'failed', updatedAt: now, error: { code: outcome.code, message: outcome.message },
+    }, [proposalEvent('execution.failed', now, GATEWAY, proposal, { code: outcome.code, message: outcome.message })]);
+  if (saved === undefined) throw new PortcullisError('INTERNAL', `proposal ${proposal.id} left executing while its outcome was being recorded`);
+  deps.changes.publish(saved);
+  return saved;
+}
+
+/**
+ * Executes a proposal a person approved: checks the approval against what is stored now,
+ * marks it used and moves to `executing` (durably, with its event), then runs it.
+ * @throws PortcullisError ILLEGAL_TRANSITION when it is not approved, APPROVAL_* when the
+ *   approval cannot be used (the proposal is then cancelled and the refusal audited),
+ *   STORE_UNAVAILABLE when the store cannot be written (nothing runs).
+ */
+export async function executeApproved(deps: ServiceDeps, id: string): Promise<ProposalRecord> {
+  const proposal = await deps.store.getProposal(id);
+  if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`);
+  if (proposal.status !== 'approved') throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} is ${proposal.status}, not approved; nothing was executed`, { status: proposal.status });
+  const workflow = workflowOf(deps.config, proposal.workflow);
+  const action = deps.config.actions.get(proposal.action);
+  const now = deps.clock.now();
+  const approval = proposal.approval;
+  if (approval === undefined || action === undefined) {
+    throw new PortcullisError('INTERNAL', `approved proposal ${id} has no recorded approval or its action "${proposal.action}" is no longer configured`);
+  }
+  const check = checkApprovalForExecution(
+    { proposalId: id, digest: approval.digest, approver: approval.by, reason: approval.reason, decidedAt: approval.at, expiresAt: approval.expiresAt, ...(approval.usedAt === undefined ? {} : { usedAt: approval.usedAt }) },
+    id, { workflow: proposal.workflow, action: proposal.action, params: proposal.params }, now,
+  );
+  if (!check.ok) {
+    const cancelled = await deps.store.updateProposal(id, 'approved', { status: 'rejected', updatedAt: now, error: { code: check.code, message: check.error } },
+      [proposalEvent('execution.refused', now, GATEWAY, proposal, { code: check.code, message: check.error })]);
+    if (cancelled !== undefined) deps.changes.publish(cancelled);
+    throw new PortcullisError(check.code, check.error, { proposalId: id });
+  }
+  const started = await deps.store.updateProposal(id, 'approved', { status: 'executing', updatedAt: now, approval: { ...approval, usedAt: now } },
+    [proposalEvent('execution.started', now, GATEWAY, proposal, { approvedBy: approval.by, digest: approval.digest })]);
+  if (started === undefined) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} was executed or cancelled by another request; nothing was executed twice`);
+  deps.changes.publish(started);
+  return runExecution(deps, started, workflow, action);
+}
+
+/**
+ * After a restart: flags proposals left `executing` as `outcome_unknown` (a person must check
+ * the system), and executes approved proposals whose execution never started.
+ */
+export async function recoverInterrupted(deps: ServiceDeps): Promise<{ flagged: number; resumed: number }> {
+  let flagged = 0;
+  for (const proposal of await deps.store.listExecuting()) {
+    const now = deps.clock.now();
+    const saved = await deps.store.updateProposal(proposal.id, 'executing', {
+      status: 'outcome_unknown', updatedAt: now, error: { code: 'OUTCOME_UNKNOWN', message: 'the gateway stopped while this action was executing; check the system and resolve the proposal' },
+    }, [proposalEvent('execution.outcome_unknown', now, GATEWAY, proposal, { message: 'the gateway stopped while this action was executing' })]);
+    if (saved !== undefined) flagged += 1;
+  }
+  let resumed = 0;
+  for (const proposal of await deps.store.listProposals({ status: 'approved', limit: 1000 })) {
+    try {
+      await executeApproved(deps, proposal.id);
+      resumed += 1;
+    } catch (error) {
+      if (!(error instanceof PortcullisError) || error.code === 'STORE_UNAVAILABLE') throw error;
+    }
+  }
+  return { flagged, resumed };
+}

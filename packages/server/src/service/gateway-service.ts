@@ -1,0 +1,76 @@
+/**
+ * The gateway's use cases behind one object, wired from its dependencies. Every way in
+ * (HTTP, CLI, later MCP, Slack, email) calls these, so the rules hold the same everywhere.
+ */
+import { PortcullisError, FINAL_STATUSES, type Clock, type IdGenerator } from '@portcullis/core';
+import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
+import type { Connector } from '../connectors/connector.js';
+import type { ProposalRecord, Store } from '../store/store.js';
+import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
+import { ProposalChanges, type ServiceDeps } from './deps.js';
+import { executeApproved, recoverInterrupted } from './execute.js';
+import { propose, type ProposeInput } from './propose.js';
+
+export type { ProposeInput } from './propose.js';
+export type { DecisionInput } from './approvals.js';
+
+export interface GatewayService {
+  readonly deps: ServiceDeps;
+  propose(agent: AgentConfig, input: ProposeInput, idempotencyKey?: string): Promise<ProposalRecord>;
+  getProposal(id: string): Promise<ProposalRecord>;
+  /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
+  waitForChange(id: string, status: string, timeoutMs: number): Promise<ProposalRecord>;
+  /** Records the approval, then executes the proposal. */
+  approve(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
+  recordApproval(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
+  executeApproved(id: string): Promise<ProposalRecord>;
+  reject(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
+  expireDue(): Promise<number>;
+  recoverInterrupted(): Promise<{ flagged: number; resumed: number }>;
+}
+
+export interface GatewayServiceOptions {
+  readonly config: CompiledConfig;
+  readonly store: Store;
+  readonly connectors: ReadonlyMap<string, Connector>;
+  readonly clock: Clock;
+  readonly ids: IdGenerator;
+}
+
+/** How often a long-poll re-reads the store, to see changes made by another gateway instance. */
+const POLL_MS = 1000;
+
+/** Creates the gateway service. */
+export function createGatewayService(options: GatewayServiceOptions): GatewayService {
+  const deps: ServiceDeps = { ...options, changes: new ProposalChanges() };
+  const get = async (id: string): Promise<ProposalRecord> => {
+    const proposal = await deps.store.getProposal(id);
+    if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`, { proposalId: id });
+    return proposal;
+  };
+  return {
+    deps,
+    propose: (agent, input, key) => propose(deps, agent, input, key),
+    getProposal: get,
+    async waitForChange(id, status, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      let current = await get(id);
+      while (current.status === status && !FINAL_STATUSES.includes(current.status)) {
+        const left = deadline - Date.now();
+        if (left <= 0) break;
+        const changed = await deps.changes.next(id, Math.min(left, POLL_MS));
+        current = changed ?? (await get(id));
+      }
+      return current;
+    },
+    async approve(person, id, input) {
+      await recordApproval(deps, person, id, input);
+      return executeApproved(deps, id);
+    },
+    recordApproval: (person, id, input) => recordApproval(deps, person, id, input),
+    executeApproved: (id) => executeApproved(deps, id),
+    reject: (person, id, input) => rejectProposal(deps, person, id, input),
+    expireDue: () => expireDue(deps),
+    recoverInterrupted: () => recoverInterrupted(deps),
+  };
+}

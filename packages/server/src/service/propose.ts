@@ -1,0 +1,160 @@
+/**
+ * Proposing an action. Invariants: bad input is refused before anything is stored (and
+ * audited as `request.invalid` when the agent is known); a proposal is stored with its
+ * `proposal.received` and `proposal.decided` events atomically; an allowed proposal is
+ * stored as `executing` together with its `execution.started` event, durably, before the
+ * connector is called (audit before execution, fail closed); an Idempotency-Key names one
+ * proposal forever.
+ */
+import {
+  PortcullisError, evaluatePolicy, proposalDigest, transition, type Actor, type Decision, type JsonValue, type ProposalStatus,
+} from '@portcullis/core';
+import type { z } from 'zod';
+import type { AgentConfig, CompiledAction, CompiledWorkflow } from '../config/compiled.js';
+import type { ExecutionContext } from '../connectors/connector.js';
+import type { ProposalRecord } from '../store/store.js';
+import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { runExecution } from './execute.js';
+
+/** What an agent sends to propose an action. */
+export interface ProposeInput {
+  readonly workflow: string;
+  readonly action: string;
+  readonly params: unknown;
+  readonly reason?: string;
+  readonly runId?: string;
+}
+
+/** Formats zod issues as `params.path: message` lines. */
+export function describeIssues(prefix: string, issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const path = [prefix, ...issue.path.map(String)].join('.');
+    if (issue.code === 'unrecognized_keys') return `${path}: unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${path}: ${issue.message}`;
+  });
+}
+
+function resolveAction(deps: ServiceDeps, workflow: CompiledWorkflow, name: string): CompiledAction {
+  const action = deps.config.actions.get(name);
+  if (action === undefined) {
+    const offered = [...deps.config.actions.values()].filter((a) => workflow.systems.includes(a.system)).map((a) => a.name);
+    throw new PortcullisError('ACTION_NOT_FOUND', `unknown action "${name}"; actions on the systems of workflow "${workflow.id}": ${offered.join(', ') || '(none)'}`, { action: name });
+  }
+  return action;
+}
+
+/** The execution context of a proposal in its workflow. */
+export function executionContext(deps: ServiceDeps, workflow: CompiledWorkflow, action: CompiledAction, proposalId: string): ExecutionContext {
+  const scope = workflow.scope.get(`${action.system}:${action.resource}`);
+  return { proposalId, workflow: workflow.id, now: deps.clock.now(), maxRecords: workflow.bounds.maxRecordsPerAction, ...(scope === undefined ? {} : { scope }) };
+}
+
+async function policyContext(deps: ServiceDeps, workflow: CompiledWorkflow, agent: AgentConfig, runId: string | undefined) {
+  const [agentOff, workflowOff, actionsThisRun, actionsThisHour] = await Promise.all([
+    deps.store.getDisabled('agent', agent.id),
+    deps.store.getDisabled('workflow', workflow.id),
+    runId !== undefined && workflow.bounds.maxActionsPerRun !== undefined
+      ? deps.store.countProposals({ workflow: workflow.id, runId, excludeDenied: true }) : Promise.resolve(undefined),
+    workflow.bounds.maxActionsPerHour !== undefined
+      ? deps.store.countProposals({ workflow: workflow.id, createdSince: deps.clock.now() - 3_600_000, excludeDenied: true }) : Promise.resolve(undefined),
+  ]);
+  return {
+    agentActive: agentOff === undefined,
+    workflowActive: workflowOff === undefined,
+    ...(actionsThisRun === undefined ? {} : { actionsThisRun }),
+    ...(actionsThisHour === undefined ? {} : { actionsThisHour }),
+  };
+}
+
+/** Records bad input from a known agent, then throws the error. */
+async function refuseInput(deps: ServiceDeps, agent: AgentConfig, input: Partial<ProposeInput>, error: PortcullisError): Promise<never> {
+  await deps.store.appendAudit([{
+    type: 'request.invalid', at: deps.clock.now(), actor: { kind: 'agent', id: agent.id },
+    ...(typeof input.workflow === 'string' && deps.config.workflows.has(input.workflow) ? { workflow: input.workflow } : {}),
+    data: { code: error.code, message: error.message, ...(typeof input.action === 'string' ? { action: input.action.slice(0, 200) } : {}) },
+  }]);
+  throw error;
+}
+
+/**
+ * Validates, decides, stores and (when allowed) executes a proposal.
+ * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
+ */
+export async function propose(deps: ServiceDeps, agent: AgentConfig, input: ProposeInput, idempotencyKey?: string): Promise<ProposalRecord> {
+  let workflow: CompiledWorkflow;
+  let action: CompiledAction;
+  try {
+    workflow = workflowOf(deps.config, input.workflow);
+    action = resolveAction(deps, workflow, input.action);
+  } catch (error) {
+    return refuseInput(deps, agent, input, error as PortcullisError);
+  }
+  const parsed = action.spec.params.safeParse(input.params);
+  if (!parsed.success) {
+    const problems = describeIssues('params', parsed.error.issues);
+    return refuseInput(deps, agent, input, new PortcullisError('INVALID_PARAMS', `params do not match action "${action.name}": ${problems.join('; ')}`, { problems }));
+  }
+  const params = parsed.data as JsonValue;
+  const digest = proposalDigest({ workflow: workflow.id, action: action.name, params });
+
+  if (idempotencyKey !== undefined) {
+    const existing = await deps.store.findProposalByIdempotencyKey(agent.id, idempotencyKey);
+    if (existing !== undefined) return sameOrConflict(existing, digest, idempotencyKey);
+  }
+
+  const id = deps.ids.next('prop');
+  let decision: Decision = evaluatePolicy(workflow, {
+    agent: agent.id, action, fields: action.spec.touchedFields(params), recordCount: action.spec.recordCount(params),
+  }, await policyContext(deps, workflow, agent, input.runId));
+  if (decision.outcome !== 'deny') {
+    const connector = deps.connectors.get(action.system);
+    const problems = connector === undefined
+      ? [`system "${action.system}" is not connected`]
+      : await connector.precheck(action.spec, params, executionContext(deps, workflow, action, id));
+    if (problems.length > 0) {
+      decision = { outcome: 'deny', risk: decision.risk, code: connector === undefined ? 'SYSTEM_UNAVAILABLE' : 'OUTSIDE_SCOPE', reasons: problems };
+    }
+  }
+
+  const now = deps.clock.now();
+  const event = decision.outcome === 'deny' ? 'deny' : decision.outcome === 'allow' ? 'auto_approve' : 'require_approval';
+  let status = step('proposed', event);
+  if (status === 'approved') status = step(status, 'start_execution');
+  const record: ProposalRecord = {
+    id, workflow: workflow.id, action: action.name, agent: agent.id, params, digest, status, decision, createdAt: now, updatedAt: now,
+    ...(input.reason === undefined ? {} : { reason: input.reason }),
+    ...(input.runId === undefined ? {} : { runId: input.runId }),
+    ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+    ...(status === 'pending_approval' ? { expiresAt: now + workflow.approvalTimeoutMs } : {}),
+  };
+  const actor: Actor = { kind: 'agent', id: agent.id };
+  const events = [
+    proposalEvent('proposal.received', now, actor, record, {
+      action: action.name, params, reason: input.reason, runId: input.runId, risk: action.risk, riskWhy: action.riskWhy, digest, reversible: action.reversible,
+    }),
+    proposalEvent('proposal.decided', now, { kind: 'system', id: 'policy' }, record, {
+      outcome: decision.outcome, reasons: [...decision.reasons], code: decision.code, status: status === 'executing' ? 'approved' : status,
+      ...(status === 'pending_approval' ? { approvers: workflow.department, expiresAt: new Date(record.expiresAt ?? now).toISOString() } : {}),
+    }),
+  ];
+  if (status === 'executing') events.push(proposalEvent('execution.started', now, { kind: 'system', id: 'gateway' }, record, { approvedBy: 'policy (auto)' }));
+
+  const { created, proposal } = await deps.store.insertProposal(record, events);
+  if (!created) return sameOrConflict(proposal, digest, idempotencyKey ?? '');
+  deps.changes.publish(proposal);
+  if (proposal.status !== 'executing') return proposal;
+  return runExecution(deps, proposal, workflow, action);
+}
+
+function step(status: ProposalStatus, event: Parameters<typeof transition>[1]): ProposalStatus {
+  const next = transition(status, event);
+  if (!next.ok) throw new PortcullisError('INTERNAL', next.error);
+  return next.status;
+}
+
+function sameOrConflict(existing: ProposalRecord, digest: string, key: string): ProposalRecord {
+  if (existing.digest !== digest) {
+    throw new PortcullisError('IDEMPOTENCY_CONFLICT', `Idempotency-Key "${key}" was already used for proposal ${existing.id} with different content; use a new key for a different proposal`, { proposalId: existing.id });
+  }
+  return existing;
+}

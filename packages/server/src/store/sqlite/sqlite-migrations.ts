@@ -1,0 +1,152 @@
+/**
+ * The SQLite schema, as versioned migrations. Invariants: a migration, once released, never
+ * changes (a change is a new migration); `migrateSqlite` applies each missing one in order,
+ * in the caller's transaction, and records it in `schema_migrations`, so running it again
+ * does nothing; a database from a newer Portcullis is refused rather than guessed at.
+ *
+ * The audit trail is append-only in the database itself, not only in code: triggers abort
+ * any UPDATE of `audit_events` and `audit_checkpoints`, and any DELETE of them, except a
+ * DELETE of events covered by a row of `audit_purge_permit`. Only `purgeAudit` writes that
+ * row, and it deletes it again inside the same transaction, so a permit is never committed
+ * and never visible to another connection. (A trigger in the main schema cannot see TEMP
+ * tables, hence an ordinary table.) The triggers stop mistakes and naive SQL; someone with
+ * the file can drop them, which the hash chain and the separately kept head then reveal.
+ */
+import type Database from 'better-sqlite3';
+import { GENESIS_HASH, PortcullisError } from '@portcullis/core';
+
+/** One schema change. */
+export interface SqliteMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const APPEND_ONLY = "SELECT RAISE(ABORT, 'audit events are append-only: only a retention purge may delete them, and nothing may update them')";
+
+/** Every migration, in order. */
+export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
+  {
+    version: 1,
+    name: 'initial schema',
+    sql: `
+      CREATE TABLE proposals (
+        id TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        action TEXT NOT NULL,
+        agent TEXT NOT NULL,
+        params TEXT NOT NULL,
+        reason TEXT,
+        run_id TEXT,
+        idempotency_key TEXT,
+        digest TEXT NOT NULL,
+        status TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        approval TEXT,
+        result TEXT,
+        undo TEXT,
+        error TEXT,
+        UNIQUE (agent, idempotency_key)
+      ) STRICT;
+      CREATE INDEX proposals_status_expires ON proposals (status, expires_at);
+      CREATE INDEX proposals_workflow_created ON proposals (workflow, created_at);
+      CREATE INDEX proposals_created ON proposals (created_at, id);
+      CREATE INDEX proposals_run ON proposals (run_id);
+
+      CREATE TABLE audit_events (
+        seq INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        workflow TEXT,
+        proposal_id TEXT,
+        actor_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX audit_events_workflow ON audit_events (workflow, seq);
+      CREATE INDEX audit_events_at ON audit_events (at);
+      CREATE INDEX audit_events_proposal ON audit_events (proposal_id);
+
+      CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        hash TEXT NOT NULL
+      ) STRICT;
+      INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '${GENESIS_HASH}');
+
+      CREATE TABLE audit_checkpoints (
+        through_seq INTEGER PRIMARY KEY,
+        anchor_hash TEXT NOT NULL,
+        purged_at INTEGER NOT NULL,
+        actor TEXT NOT NULL
+      ) STRICT;
+
+      CREATE TABLE audit_purge_permit (through_seq INTEGER NOT NULL) STRICT;
+
+      CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+      BEGIN ${APPEND_ONLY}; END;
+      CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+      WHEN NOT EXISTS (SELECT 1 FROM audit_purge_permit WHERE OLD.seq <= through_seq)
+      BEGIN ${APPEND_ONLY}; END;
+      CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+      BEGIN ${APPEND_ONLY}; END;
+      CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+      BEGIN ${APPEND_ONLY}; END;
+      CREATE TRIGGER audit_head_forward_only BEFORE UPDATE ON audit_head
+      WHEN NEW.seq < OLD.seq
+      BEGIN SELECT RAISE(ABORT, 'the audit head only moves forward'); END;
+      CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+      BEGIN SELECT RAISE(ABORT, 'the audit head cannot be deleted'); END;
+
+      CREATE TABLE disabled (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (kind, id)
+      ) STRICT;
+
+      CREATE TABLE health (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        beats INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
+
+/**
+ * Applies the missing migrations. Run it inside a write transaction (the store runs it
+ * through its write queue), so a failing migration leaves the schema as it was.
+ * @throws PortcullisError STORE_UNAVAILABLE if the database is from a newer Portcullis.
+ */
+export function migrateSqlite(db: Database.Database, now: number): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+  ) STRICT`);
+  const row = db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+  const current = row.version ?? 0;
+  const latest = SQLITE_MIGRATIONS.at(-1)?.version ?? 0;
+  if (current > latest) {
+    throw new PortcullisError(
+      'STORE_UNAVAILABLE',
+      `the database schema is version ${current}, newer than this Portcullis knows (${latest}); upgrade Portcullis or restore a backup from this version; nothing was executed`,
+      { current, latest },
+    );
+  }
+  const applied: number[] = [];
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  for (const migration of SQLITE_MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.exec(migration.sql);
+    record.run(migration.version, migration.name, now);
+    applied.push(migration.version);
+  }
+  return applied;
+}

@@ -1,0 +1,234 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { verifyAuditChain, type SealedAuditEvent } from '@portcullis/core';
+import { makeTempDir } from '../../testing/temp-dir.js';
+import { describeStoreConformance } from '../store-conformance.js';
+import { T0, collect, makeEvent, makeProposal, rejectionCode, verifyStore } from '../store-conformance-fixtures.js';
+import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+
+const dir = makeTempDir('portcullis-sqlite-store');
+afterAll(() => dir.cleanup());
+let files = 0;
+const nextPath = (): string => join(dir.path, `store-${(files += 1)}.db`);
+
+describeStoreConformance('sqlite (file)', async () => createSqliteStore({ path: nextPath() }));
+describeStoreConformance('sqlite (:memory:)', async () => createSqliteStore({ path: ':memory:' }));
+
+describe('SQLite store', () => {
+  const opened: { close(): unknown }[] = [];
+  afterEach(async () => {
+    for (const handle of opened.splice(0)) await handle.close();
+  });
+  const open = async (options: Partial<SqliteStoreOptions> = {}): Promise<SqliteStore & { path: string }> => {
+    const path = options.path ?? nextPath();
+    const store = createSqliteStore({ ...options, path });
+    opened.push(store);
+    await store.migrate();
+    return Object.assign(store, { path });
+  };
+  /** A second connection to the same file, as another process (or an attacker) would have. */
+  const connect = (path: string): Database.Database => {
+    const raw = new Database(path);
+    opened.push(raw);
+    return raw;
+  };
+  const withTenEvents = async (): Promise<{ store: SqliteStore & { path: string }; sealed: SealedAuditEvent[] }> => {
+    const store = await open();
+    const sealed = await store.appendAudit(Array.from({ length: 10 }, (_, i) => makeEvent({ data: { i } })));
+    return { store, sealed };
+  };
+
+  describe('tamper evidence (an attacker with the file drops the triggers and edits rows)', () => {
+    const attacker = (path: string): Database.Database => {
+      const raw = connect(path);
+      raw.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;');
+      return raw;
+    };
+
+    it('names the event whose body lost or changed one byte', async () => {
+      const { store } = await withTenEvents();
+      const raw = attacker(store.path);
+      const { body } = raw.prepare('SELECT body FROM audit_events WHERE seq = 4').get() as { body: string };
+      const index = body.indexOf('"i":3') + 4;
+      raw.prepare('UPDATE audit_events SET body = ? WHERE seq = 4').run(`${body.slice(0, index)}8${body.slice(index + 1)}`);
+      const result = await verifyStore(store);
+      expect(result).toMatchObject({ ok: false, count: 3, break: { seq: 4 } });
+      expect(!result.ok && result.break.problem).toMatch(/event 4 was edited/);
+    });
+
+    it('names a deleted event', async () => {
+      const { store } = await withTenEvents();
+      attacker(store.path).exec('DELETE FROM audit_events WHERE seq = 6');
+      const result = await verifyStore(store);
+      expect(result).toMatchObject({ ok: false, break: { seq: 6 } });
+      expect(!result.ok && result.break.problem).toMatch(/event 6 is missing/);
+    });
+
+    it('detects the deletion of the newest event through the recorded head', async () => {
+      const { store } = await withTenEvents();
+      attacker(store.path).exec('DELETE FROM audit_events WHERE seq = 10');
+      const events = await collect(store.readAuditChain());
+      expect(verifyAuditChain(events, await store.auditAnchor()).ok).toBe(true);
+      const result = await verifyStore(store);
+      expect(result).toMatchObject({ ok: false, break: { seq: 10 } });
+      expect(!result.ok && result.break.problem).toMatch(/recorded head is 10/);
+    });
+
+    it('refuses to purge a chain that does not verify', async () => {
+      const { store } = await withTenEvents();
+      attacker(store.path).exec('DELETE FROM audit_events WHERE seq = 2');
+      await expect(store.purgeAudit(T0 + 1, T0 + 100 * 86_400_000, 'retention')).rejects.toThrow(/event 2 is missing.*nothing was deleted/);
+      expect((await store.queryAudit({ limit: 100 })).length).toBe(9);
+    });
+  });
+
+  describe('fails closed', () => {
+    it('rejects every write of a batch with STORE_UNAVAILABLE when the database is full, and recovers', async () => {
+      const store = await open();
+      await store.insertProposal(makeProposal(), [makeEvent()]);
+      const pages = store.database.pragma('page_count', { simple: true }) as number;
+      store.database.pragma(`max_page_count = ${pages}`);
+      const head = await store.auditHead();
+
+      const big = makeProposal({ params: { blob: 'x'.repeat(200_000) } });
+      const [small, large] = await Promise.allSettled([store.appendAudit([makeEvent()]), store.insertProposal(big, [makeEvent()])]);
+      for (const outcome of [small, large]) {
+        expect(outcome.status).toBe('rejected');
+        const error = (outcome as PromiseRejectedResult).reason as Error & { code: string };
+        expect(error.code).toBe('STORE_UNAVAILABLE');
+        expect(error.message).toMatch(/^the audit store cannot be written \(SQLITE_FULL: database or disk is full.*\); nothing was executed$/);
+      }
+      const health = await store.checkWritable();
+      expect(health.ok).toBe(false);
+      expect(!health.ok && health.error).toMatch(/full/);
+      expect(await store.getProposal(big.id)).toBeUndefined();
+      expect(await store.auditHead()).toEqual(head);
+
+      store.database.pragma('max_page_count = 1000000');
+      expect(await store.checkWritable()).toEqual({ ok: true });
+      await store.insertProposal(big, [makeEvent()]);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 2 });
+    });
+
+    it('reports a read-only database as not writable', async () => {
+      const store = await open();
+      store.database.pragma('query_only = ON');
+      expect(await rejectionCode(store.appendAudit([makeEvent()]))).toBe('STORE_UNAVAILABLE');
+      const health = await store.checkWritable();
+      expect(health.ok).toBe(false);
+      expect(!health.ok && health.error).toMatch(/SQLITE_READONLY/);
+      store.database.pragma('query_only = OFF');
+      expect(await store.checkWritable()).toEqual({ ok: true });
+    });
+
+    it('rejects the whole batch when BEGIN cannot take the write lock', async () => {
+      const store = await open({ busyTimeoutMs: 10 });
+      const other = connect(store.path);
+      other.exec('BEGIN IMMEDIATE');
+      const before = store.stats();
+      const outcomes = await Promise.allSettled([store.appendAudit([makeEvent()]), store.insertProposal(makeProposal(), []), store.checkWritable()]);
+      expect(outcomes.slice(0, 2).map((o) => (o.status === 'rejected' ? (o.reason as { code: string }).code : 'resolved'))).toEqual(['STORE_UNAVAILABLE', 'STORE_UNAVAILABLE']);
+      expect((outcomes[0] as PromiseRejectedResult).reason).toHaveProperty('message', expect.stringMatching(/SQLITE_BUSY.*nothing was executed/));
+      expect(outcomes[2]).toMatchObject({ status: 'fulfilled', value: { ok: false } });
+      expect(store.stats().failed - before.failed).toBe(1);
+      other.exec('ROLLBACK');
+      await store.appendAudit([makeEvent()]);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 1 });
+    });
+  });
+
+  describe('group commit', () => {
+    it('commits 200 concurrent appends in far fewer transactions, resolving each only after its commit', async () => {
+      const store = await open();
+      const reader = connect(store.path);
+      const visible = reader.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE seq = ?');
+      const before = store.stats();
+      let notYetCommitted = 0;
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.appendAudit([makeEvent({ data: { i } })]).then(([event]) => {
+        if ((visible.get(event?.seq) as { n: number }).n !== 1) notYetCommitted += 1;
+      })));
+      const after = store.stats();
+      expect(notYetCommitted).toBe(0);
+      expect(after.operations - before.operations).toBe(200);
+      expect(after.batches - before.batches).toBeLessThanOrEqual(5);
+      expect(after.committed - before.committed).toBe(after.batches - before.batches);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 200 });
+    });
+
+    it('keeps one chain when two connections (e.g. the gateway and the CLI) append to the same file', async () => {
+      const first = await open();
+      const second = await open({ path: first.path });
+      for (let round = 0; round < 5; round += 1) {
+        await Promise.all([first.appendAudit([makeEvent({ data: { round } })]), second.appendAudit([makeEvent({ data: { round } })])]);
+        await second.appendAudit([makeEvent()]);
+        await first.appendAudit([makeEvent()]);
+      }
+      await second.purgeAudit(T0 + 1, T0 + 100 * 86_400_000, 'retention');
+      await first.appendAudit([makeEvent()]);
+      expect(await verifyStore(first)).toMatchObject({ ok: true, count: 2 });
+      expect(await first.auditHead()).toEqual(await second.auditHead());
+    });
+
+    it('caps the size of a batch', async () => {
+      const store = await open({ maxBatch: 50 });
+      const before = store.stats();
+      await Promise.all(Array.from({ length: 200 }, () => store.appendAudit([makeEvent()])));
+      expect(store.stats().batches - before.batches).toBe(4);
+      expect(store.stats().largestBatch).toBe(50);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 200 });
+    });
+  });
+
+  describe('append-only triggers', () => {
+    it('refuse UPDATE and DELETE of audit events and checkpoints through SQL, and let purge through', async () => {
+      const { store } = await withTenEvents();
+      const db = store.database;
+      expect(() => db.prepare("UPDATE audit_events SET body = 'x' WHERE seq = 1").run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM audit_events WHERE seq = 10').run()).toThrow(/append-only/);
+      expect(() => db.prepare('UPDATE audit_head SET seq = 3').run()).toThrow(/only moves forward/);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 10 });
+
+      await store.purgeAudit(T0 + 1, T0 + 100 * 86_400_000, 'retention');
+      expect(db.prepare('SELECT COUNT(*) AS n FROM audit_purge_permit').get()).toEqual({ n: 0 });
+      expect(() => db.prepare('DELETE FROM audit_checkpoints').run()).toThrow(/append-only/);
+      expect(() => db.prepare('UPDATE audit_checkpoints SET anchor_hash = 0').run()).toThrow(/append-only/);
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 1 });
+    });
+  });
+
+  describe('schema and durability', () => {
+    it('records migrations once and refuses a database from a newer Portcullis', async () => {
+      const store = await open();
+      await store.migrate();
+      expect(store.database.prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+      store.database.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)").run();
+      await expect(store.migrate()).rejects.toThrow(/schema is version 99, newer than this Portcullis knows \(1\)/);
+    });
+
+    it('creates missing directories, uses WAL with synchronous FULL, and keeps everything across a reopen', async () => {
+      const path = join(dir.path, 'nested', 'deeper', 'portcullis.db');
+      const first = await open({ path });
+      expect(first.database.pragma('journal_mode', { simple: true })).toBe('wal');
+      expect(first.database.pragma('synchronous', { simple: true })).toBe(2);
+      expect(first.database.pragma('foreign_keys', { simple: true })).toBe(1);
+      const p = makeProposal({ idempotencyKey: 'k' });
+      await first.insertProposal(p, [makeEvent({ proposalId: p.id })]);
+      await first.close();
+      const second = await open({ path, synchronous: 'NORMAL' });
+      expect(second.database.pragma('synchronous', { simple: true })).toBe(1);
+      expect(await second.getProposal(p.id)).toEqual(p);
+      expect(await verifyStore(second)).toMatchObject({ ok: true, count: 1 });
+      await second.appendAudit([makeEvent()]);
+      expect(await verifyStore(second)).toMatchObject({ ok: true, count: 2 });
+    });
+
+    it('fails to open with STORE_UNAVAILABLE naming the path', () => {
+      const file = join(dir.path, 'not-a-directory');
+      writeFileSync(file, '');
+      const path = join(file, 'x.db');
+      expect(() => createSqliteStore({ path })).toThrow(expect.objectContaining({ code: 'STORE_UNAVAILABLE', message: expect.stringContaining(`cannot open ${path}`) }));
+    });
+  });
+});

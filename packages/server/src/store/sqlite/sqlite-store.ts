@@ -1,0 +1,244 @@
+/**
+ * The SQLite adapter of the Store port: one connection, WAL, synchronous=FULL by default.
+ * Invariants (beyond those of the port, see store.ts):
+ * - every write goes through the group-commit write queue (sqlite-write-queue.ts), so it is
+ *   atomic with its audit events and durable before its promise resolves;
+ * - reads run directly on the connection; the queue never leaves a transaction open between
+ *   ticks, so they see committed data only;
+ * - a failure of the database is STORE_UNAVAILABLE, and after `close` every method rejects.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
+import type {
+  AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, Store, StoredAuditEvent, SubjectKind,
+} from '../store.js';
+import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
+import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
+import { createSqliteAuditLog } from './sqlite-audit.js';
+import { toReadError } from './sqlite-errors.js';
+import { migrateSqlite } from './sqlite-migrations.js';
+import { createSqliteWriteQueue, type WriteOperation, type WriteQueueStats } from './sqlite-write-queue.js';
+
+/** Options of `createSqliteStore`. */
+export interface SqliteStoreOptions {
+  /** The database file (its directory is created if missing), or ':memory:'. */
+  readonly path: string;
+  /** FULL (default) syncs every commit; NORMAL may lose the last commits on power loss. */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  /** How long a write waits for another connection's lock before failing (default 5000 ms). */
+  readonly busyTimeoutMs?: number;
+  /** The most writes in one transaction (default 1000). */
+  readonly maxBatch?: number;
+}
+
+/** The SQLite store, with test-only access to its connection and write-queue counters. */
+export type SqliteStore = Store & {
+  /** The raw connection. For tests only: writing through it bypasses every invariant. */
+  readonly database: Database.Database;
+  /** Write-queue counters (batches, commits, failures). */
+  stats(): WriteQueueStats;
+};
+
+/** A database can still grow by this many pages, or checkWritable reports it as full. */
+const MIN_HEADROOM_PAGES = 16;
+
+/**
+ * Opens (creating if needed) a SQLite store. Call `migrate()` before use.
+ * @throws PortcullisError STORE_UNAVAILABLE if the file cannot be opened or configured.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
+  const db = open(options);
+  const statements = new Map<string, Database.Statement>();
+  const prepare = (sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+  const audit = createSqliteAuditLog(prepare);
+  const queue = createSqliteWriteQueue(db, { maxBatch: options.maxBatch, onReset: audit.resetHead });
+  let closed = false;
+
+  const write = <T>(operation: WriteOperation<T>): Promise<T> => (closed ? Promise.reject(storeClosed()) : queue.run(operation));
+  const read = <T>(query: () => T): Promise<T> => {
+    if (closed) return Promise.reject(storeClosed());
+    try {
+      return Promise.resolve(query());
+    } catch (error) {
+      return Promise.reject(toReadError(error));
+    }
+  };
+  const proposalById = (id: string): ProposalRecord | undefined => {
+    const row = prepare('SELECT * FROM proposals WHERE id = ?').get(id) as ProposalRow | undefined;
+    return row === undefined ? undefined : rowToProposal(row);
+  };
+  const proposalByKey = (agent: string, key: string): ProposalRecord | undefined => {
+    const row = prepare('SELECT * FROM proposals WHERE agent = ? AND idempotency_key = ?').get(agent, key) as ProposalRow | undefined;
+    return row === undefined ? undefined : rowToProposal(row);
+  };
+  const proposals = (sql: string, ...args: unknown[]): ProposalRecord[] => (prepare(sql).all(...args) as ProposalRow[]).map(rowToProposal);
+
+  return {
+    kind: 'sqlite',
+    database: db,
+    stats: () => queue.stats(),
+
+    migrate: () => write((conn) => { migrateSqlite(conn, Date.now()); }),
+
+    // async: an encoding error (a value JSON cannot carry) rejects instead of throwing.
+    async insertProposal(proposal: ProposalRecord, events: readonly AuditEventDraft[]) {
+      const row = proposalToRow(proposal);
+      return write(() => {
+        if (proposal.idempotencyKey !== undefined) {
+          const existing = proposalByKey(proposal.agent, proposal.idempotencyKey);
+          if (existing !== undefined) return { created: false, proposal: existing };
+        }
+        prepare(`INSERT INTO proposals (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
+        audit.append(events);
+        return { created: true, proposal: normaliseProposal(proposal) };
+      });
+    },
+
+    async updateProposal(id: string, from: ProposalStatus, patch: ProposalPatch, events: readonly AuditEventDraft[]) {
+      const columns = { ...patchToColumns(patch), id, from };
+      return write(() => {
+        // Compare-and-set: the WHERE on status is what makes two callers unable to both leave `from`.
+        const row = prepare(`UPDATE proposals SET status = @status, updated_at = @updated_at,
+            expires_at = COALESCE(@expires_at, expires_at), approval = COALESCE(@approval, approval),
+            result = COALESCE(@result, result), undo = COALESCE(@undo, undo), error = COALESCE(@error, error)
+          WHERE id = @id AND status = @from RETURNING *`).get(columns) as ProposalRow | undefined;
+        if (row === undefined) return undefined;
+        audit.append(events);
+        return rowToProposal(row);
+      });
+    },
+
+    getProposal: (id) => read(() => proposalById(id)),
+    findProposalByIdempotencyKey: (agent, key) => read(() => proposalByKey(agent, key)),
+
+    listProposals(filter: ProposalFilter) {
+      return read(() => {
+        const where: string[] = [];
+        const args: unknown[] = [];
+        if (filter.workflows !== undefined) {
+          if (filter.workflows.length === 0) return [];
+          where.push('workflow IN (SELECT value FROM json_each(?))');
+          args.push(JSON.stringify(filter.workflows));
+        }
+        if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
+        if (filter.agent !== undefined) { where.push('agent = ?'); args.push(filter.agent); }
+        if (filter.beforeId !== undefined) {
+          // An unknown beforeId compares with NULL and so matches nothing.
+          where.push('(created_at, id) < (SELECT created_at, id FROM proposals WHERE id = ?)');
+          args.push(filter.beforeId);
+        }
+        const sql = `SELECT * FROM proposals${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`;
+        return proposals(sql, ...args, clampLimit(filter.limit, 100));
+      });
+    },
+
+    countProposals(filter: ProposalCount) {
+      return read(() => {
+        const where = ['workflow = ?'];
+        const args: unknown[] = [filter.workflow];
+        if (filter.runId !== undefined) { where.push('run_id = ?'); args.push(filter.runId); }
+        if (filter.createdSince !== undefined) { where.push('created_at >= ?'); args.push(filter.createdSince); }
+        if (filter.excludeDenied === true) where.push("status <> 'denied'");
+        return (prepare(`SELECT COUNT(*) AS n FROM proposals WHERE ${where.join(' AND ')}`).get(...args) as { n: number }).n;
+      });
+    },
+
+    listExpiredPending: (now, limit) => read(() => proposals(
+      "SELECT * FROM proposals WHERE status = 'pending_approval' AND expires_at <= ? ORDER BY expires_at, id LIMIT ?", now, clampLimit(limit, 100),
+    )),
+    listExecuting: () => read(() => proposals("SELECT * FROM proposals WHERE status = 'executing' ORDER BY updated_at, id")),
+
+    appendAudit: (events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]> => write(() => audit.append(events)),
+    queryAudit: (filter: AuditFilter): Promise<StoredAuditEvent[]> => read(() => audit.query(filter)),
+    async *readAuditChain(batchSize = 500): AsyncIterable<SealedAuditEvent> {
+      const size = clampLimit(batchSize, 500) || 1;
+      let after = (await read(() => audit.anchor())).seq;
+      for (;;) {
+        const page = await read(() => audit.chainPage(after, size));
+        yield* page;
+        const last = page.at(-1);
+        if (last === undefined || page.length < size) return;
+        after = last.seq;
+      }
+    },
+    auditHead: (): Promise<ChainAnchor> => read(() => audit.head()),
+    auditAnchor: (): Promise<ChainAnchor> => read(() => audit.anchor()),
+    async purgeAudit(before: number, at: number, actor: string) {
+      assertPurgeOutsideRetention(before, at);
+      return write(() => audit.purge(before, at, actor));
+    },
+
+    getDisabled: (kind: SubjectKind, id: string) => read(() => {
+      const row = prepare('SELECT by, reason, at FROM disabled WHERE kind = ? AND id = ?').get(kind, id) as DisabledState | undefined;
+      return row === undefined ? undefined : { by: row.by, reason: row.reason, at: row.at };
+    }),
+    setDisabled(kind: SubjectKind, id: string, state: DisabledState | undefined, events: readonly AuditEventDraft[]) {
+      return write(() => {
+        if (state === undefined) {
+          prepare('DELETE FROM disabled WHERE kind = ? AND id = ?').run(kind, id);
+        } else {
+          prepare(`INSERT INTO disabled (kind, id, by, reason, at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (kind, id) DO UPDATE SET by = excluded.by, reason = excluded.reason, at = excluded.at`)
+            .run(kind, id, state.by, state.reason, state.at);
+        }
+        audit.append(events);
+      });
+    },
+
+    async checkWritable() {
+      try {
+        await write((conn) => {
+          // A real durable write: it fails on a full disk, a read-only file, an I/O error or a lock.
+          prepare('INSERT INTO health (id, beats) VALUES (1, 1) ON CONFLICT (id) DO UPDATE SET beats = beats + 1').run();
+          // Rewriting a row in place needs no new page, so also check the file can still grow
+          // (max_page_count is SQLite's size limit; SQLITE_FULL follows once it is reached).
+          const pages = conn.pragma('page_count', { simple: true }) as number;
+          const free = conn.pragma('freelist_count', { simple: true }) as number;
+          const max = conn.pragma('max_page_count', { simple: true }) as number;
+          if (max - pages + free < MIN_HEADROOM_PAGES) {
+            throw storeWriteFailed(`the database is full: it has reached its size limit of ${max} pages (max_page_count)`);
+          }
+        });
+        return { ok: true } as const;
+      } catch (error) {
+        return { ok: false, error: error instanceof Error ? error.message : String(error) } as const;
+      }
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await queue.drain();
+      db.close();
+    },
+  };
+}
+
+function open(options: SqliteStoreOptions): Database.Database {
+  const memory = options.path === ':memory:';
+  try {
+    if (!memory) mkdirSync(dirname(options.path), { recursive: true });
+    const db = new Database(options.path);
+    try {
+      if (!memory) db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'NORMAL' ? 'NORMAL' : 'FULL'}`);
+      db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma('foreign_keys = ON');
+      return db;
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  } catch (error) {
+    throw storeWriteFailed(`cannot open ${options.path}: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+}

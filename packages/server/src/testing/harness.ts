@@ -1,0 +1,124 @@
+/**
+ * The shared test harness: a temp folder with the demo's sample CRM and a config, a gateway
+ * opened on a real SQLite store with a fake clock, and keys for the agent and people.
+ * Tests drive it through `app.inject` (in-process HTTP) or the service.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { formatConfigErrors, parseConfigText } from '../config/load.js';
+import { createSampleCrm } from '../demo/sample-crm.js';
+import { openGateway, type Gateway } from '../runtime/gateway.js';
+import { createFakeClock, type FakeClock } from './fake-clock.js';
+
+/** The config the harness uses unless a test passes its own: the demo's lead-routing workflow plus a second department. */
+export function harnessConfig(overrides: { mode?: string; extraWorkflowYaml?: string; allowOwnerApproval?: boolean } = {}): string {
+  return `
+version: 1
+store: { kind: sqlite, path: ./portcullis.db }
+systems:
+  crm:
+    kind: sql
+    driver: sqlite
+    path: ./crm.db
+    tables:
+      leads: { primaryKey: id, columns: [id, name, email, company, region, owner_id, status, created_at] }
+departments:
+  sales: { name: Sales, leads: [dana], delegates: [dele] }
+  finance: { name: Finance, leads: [fay] }
+people:
+  dana: { name: Dana, tokenEnv: T_DANA }
+  dele: { name: Dele, tokenEnv: T_DELE }
+  fay: { name: Fay, tokenEnv: T_FAY }
+  tom: { name: Tom, tokenEnv: T_TOM }
+  ada: { name: Ada, admin: true, tokenEnv: T_ADA }
+agents:
+  lead-router: { name: Lead router, owner: tom, department: sales, keyEnv: K_AGENT }
+  other-agent: { name: Other, owner: tom, department: finance, keyEnv: K_OTHER }
+workflows:
+  route-leads:
+    description: Route new leads
+    agent: lead-router
+    department: sales
+    owner: tom
+    runbook: Assign leads by hand in the CRM.
+    ${overrides.mode ?? 'mode: { read: auto, write: approval, high: approval }'}
+    allowOwnerApproval: ${overrides.allowOwnerApproval ?? false}
+    grants:
+      - crm:leads:read
+      - crm:leads.owner_id:update
+      - { grant: crm:leads:delete, explicit: true }
+    bounds:
+      scope: { "crm:leads": { field: created_at, within: 24h } }
+      maxRecordsPerAction: 3
+    approvalTimeout: 1h
+${overrides.extraWorkflowYaml ?? ''}`;
+}
+
+export interface Harness {
+  readonly gateway: Gateway;
+  readonly clock: FakeClock;
+  readonly dir: string;
+  readonly crmPath: string;
+  readonly storePath: string;
+  /** Secrets by name: agent, other, dana, dele, fay, tom, ada. */
+  readonly secrets: Readonly<Record<'agent' | 'other' | 'dana' | 'dele' | 'fay' | 'tom' | 'ada', string>>;
+  /** In-process request as `who` (a key of secrets), JSON body. */
+  request(who: keyof Harness['secrets'] | undefined, options: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+/** Opens a harness. The CRM's leads are timed relative to the fake clock. */
+export async function openHarness(options: { configYaml?: string; clock?: FakeClock } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
+  const clock = options.clock ?? createFakeClock();
+  const crmPath = join(dir, 'crm.db');
+  createSampleCrm(crmPath, clock.now());
+  const secret = (p: string): string => `${p}_${randomBytes(12).toString('hex')}`;
+  const secrets = { agent: secret('agent'), other: secret('other'), dana: secret('dana'), dele: secret('dele'), fay: secret('fay'), tom: secret('tom'), ada: secret('ada') };
+  const text = options.configYaml ?? harnessConfig();
+  writeFileSync(join(dir, 'portcullis.yaml'), text);
+  const parsed = parseConfigText(text, {
+    source: join(dir, 'portcullis.yaml'), baseDir: dir,
+    env: { K_AGENT: secrets.agent, K_OTHER: secrets.other, T_DANA: secrets.dana, T_DELE: secrets.dele, T_FAY: secrets.fay, T_TOM: secrets.tom, T_ADA: secrets.ada },
+  });
+  if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));
+  const gateway = await openGateway(parsed.config, { clock, expiryIntervalMs: 0 });
+  return {
+    gateway, clock, dir, crmPath, storePath: join(dir, 'portcullis.db'), secrets,
+    request(who, inject) {
+      const headers = { ...(inject.headers ?? {}), ...(who === undefined ? {} : { authorization: `Bearer ${secrets[who]}` }) };
+      return gateway.app.inject({ ...inject, headers });
+    },
+    async close() {
+      await gateway.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Reads one lead straight from the CRM database, as the system of record sees it. */
+export function readLead(harness: Harness, id: number): Record<string, unknown> | undefined {
+  const db = new Database(harness.crmPath, { readonly: true });
+  try {
+    return db.prepare('SELECT * FROM leads WHERE id = ?').get(id) as Record<string, unknown> | undefined;
+  } finally {
+    db.close();
+  }
+}
+
+/** All audit events of the harness's store, oldest first. */
+export async function auditTrail(harness: Harness) {
+  return harness.gateway.store.queryAudit({ limit: 100_000 });
+}
+
+/** Proposes as the harness's agent over HTTP. */
+export function proposeAs(harness: Harness, who: keyof Harness['secrets'], body: unknown, idempotencyKey?: string): Promise<LightMyRequestResponse> {
+  return harness.request(who, {
+    method: 'POST', url: '/v1/actions', payload: body as Record<string, unknown>,
+    ...(idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': idempotencyKey } }),
+  });
+}
