@@ -25,6 +25,7 @@ export function createProgram(output: Output, setExit: (code: number) => void): 
     .description('Portcullis: a gateway between AI agents and the production systems they act on.\nAgents propose actions; Portcullis checks grants, routes risky ones to a department lead, executes with credentials the agent never sees, and audits every step.')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => output.out(s), writeErr: (s) => output.err(s) })
+    .version('0.1.0', '-V, --version', 'print the version')
     .exitOverride();
 
   program.command('start')

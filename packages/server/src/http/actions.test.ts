@@ -72,7 +72,7 @@ describe('rule 4: least privilege', () => {
     harness = await openHarness();
     const res = await proposeAs(harness, 'agent', route(6));
     expect(res.json()).toMatchObject({ status: 'denied', decision: { code: 'OUTSIDE_SCOPE' } });
-    expect(res.json().decision.reasons[0]).toMatch(/leads 6 .*created_at within the last 24h/);
+    expect(res.json().decision.reasons[0]).toMatch(/leads record 6 does not exist or is outside .*created_at within the last 24h/);
   });
 
   it('denies more records than the bound allows', async () => {

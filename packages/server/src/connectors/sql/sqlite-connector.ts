@@ -70,8 +70,9 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
     const found = new Set(rows.map((r) => String(r[table.primaryKey])));
     const absent = [...new Set(ids.map(String))].filter((id) => !found.has(id));
     if (absent.length === 0) return [];
-    const where = context.scope === undefined ? '' : ` or outside the workflow's data scope (${describeScope(context.scope)})`;
-    return [`${table.name} ${absent.join(', ')} ${absent.length === 1 ? 'does' : 'do'} not exist${where}`];
+    const one = absent.length === 1;
+    const where = context.scope === undefined ? '' : ` or ${one ? 'is' : 'are'} outside the workflow's data scope (${describeScope(context.scope)})`;
+    return [`${table.name} record${one ? '' : 's'} ${absent.join(', ')} ${one ? 'does' : 'do'} not exist${where}`];
   }
 
   function execute(spec: ActionSpec, params: unknown, context: ExecutionContext): ExecutionResult {
