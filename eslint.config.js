@@ -31,7 +31,7 @@ export default tseslint.config(
   },
   {
     files: ['packages/server/src/**/*.ts'],
-    ignores: ['packages/server/src/config/**'],
+    ignores: ['packages/server/src/config/**', '**/*.test.ts', 'packages/server/src/testing/**'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Only the config module reads process.env.' }],
     },
