@@ -64,6 +64,30 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
       }
     });
 
+  withStore(audit.command('purge').description('delete audit events older than the retention period (at least 90 days); leaves a checkpoint so the rest still verifies'))
+    .option('--older-than-days <days>', 'purge events older than this many days (default: audit.retentionDays of the config, or 365 with --db)')
+    .action(async (opts: StoreOptions & { olderThanDays?: string }) => {
+      let days = opts.olderThanDays === undefined ? undefined : Number(opts.olderThanDays);
+      if (days === undefined && opts.db === undefined) days = loadConfigForCli(opts.config ?? 'portcullis.yaml', output)?.audit.retentionDays;
+      days ??= 365;
+      if (!Number.isInteger(days) || days < 90) {
+        output.err(`--older-than-days must be a whole number of at least 90 (audit events are kept at least 90 days), not "${opts.olderThanDays}"`);
+        setExit(2);
+        return;
+      }
+      const store = await storeFrom(opts, output);
+      if (store === undefined) { setExit(2); return; }
+      try {
+        const now = Date.now();
+        const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, 'cli');
+        output.out(purged === 0
+          ? `nothing to purge: no audit event is older than ${days} days`
+          : `purged ${purged} audit events older than ${days} days; the chain now starts after event ${anchor.seq} (checkpoint recorded)`);
+      } finally {
+        await store.close();
+      }
+    });
+
   withStore(audit.command('export').description('export the audit trail with its hashes, oldest first'))
     .option('--format <format>', 'jsonl or csv', 'jsonl')
     .option('--out <file>', 'write to this file instead of standard output')

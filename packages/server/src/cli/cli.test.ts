@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { sha256Hex } from '@portcullis/core';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createFakeClock } from '../testing/fake-clock.js';
 import { openHarness, proposeAs, type Harness } from '../testing/harness.js';
 import { run } from './main.js';
 import type { Output } from './output.js';
@@ -86,6 +87,29 @@ describe('portcullis audit verify', () => {
     const result = await cli('audit', 'verify', '--db', '/nonexistent/portcullis.db');
     expect(result.code).toBe(2);
     expect(result.err).toMatch(/no audit database at \/nonexistent\/portcullis.db/);
+  });
+});
+
+describe('portcullis audit purge', () => {
+  it('purges only events past the retention period, leaving a chain that verifies', async () => {
+    harness = await openHarness({ clock: createFakeClock(Date.now() - 200 * 86_400_000) });
+    await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.read', params: {} });
+    harness.clock.set(Date.now() - 10 * 86_400_000);
+    await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.read', params: {} });
+    await harness.gateway.store.close();
+    const refused = await cli('audit', 'purge', '--db', harness.storePath, '--older-than-days', '30');
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/at least 90/);
+    const purged = await cli('audit', 'purge', '--db', harness.storePath, '--older-than-days', '90');
+    expect(purged.code).toBe(0);
+    expect(purged.out).toMatch(/purged \d+ audit events older than 90 days/);
+    const verify = await cli('audit', 'verify', '--db', harness.storePath);
+    expect(verify.code).toBe(0);
+    const db = new Database(harness.storePath, { readonly: true });
+    const types = (db.prepare('SELECT type FROM audit_events ORDER BY seq').all() as Array<{ type: string }>).map((r) => r.type);
+    db.close();
+    expect(types).toContain('audit.purged');
+    expect(types.filter((t) => t === 'proposal.received')).toHaveLength(1); // the recent one stays
   });
 });
 
