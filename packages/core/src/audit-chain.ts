@@ -20,6 +20,9 @@ export const AUDIT_EVENT_TYPES = [
   'approval.granted', 'approval.rejected', 'approval.refused',
   'execution.started', 'execution.succeeded', 'execution.failed', 'execution.refused', 'execution.outcome_unknown',
   'audit.purged',
+  'run.started', 'run.refused',
+  'vault.secret_set', 'vault.key_rotated',
+  'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
@@ -148,7 +151,19 @@ export function verifyAuditChain(events: Iterable<SealedAuditEvent>, anchor: Cha
 function bodyHasSeq(body: string, seq: number): boolean {
   // Canonical bodies sort keys: the top-level "seq" follows actor, at, data and proposalId,
   // and only string or number values follow it, so its key is the last unescaped `"seq":`.
-  return body.startsWith(`"seq":${seq},`, body.lastIndexOf('"seq":'));
+  // Compared digit by digit, without building the expected text: verify runs this per event.
+  const key = body.lastIndexOf('"seq":');
+  if (key === -1 || !Number.isSafeInteger(seq) || seq < 0) return false;
+  let i = key + 6;
+  let value = 0;
+  const start = i;
+  for (let c = body.charCodeAt(i); c >= 48 && c <= 57; c = body.charCodeAt(i)) {
+    value = value * 10 + (c - 48);
+    i += 1;
+  }
+  // No leading zeros: "seq":007 is not the canonical text of 7.
+  const digits = i - start;
+  return digits > 0 && digits <= 16 && (digits === 1 || body.charCodeAt(start) !== 48) && value === seq && body.charCodeAt(i) === 44;
 }
 
 /** Parses a sealed event's body. @throws SyntaxError if the body is not JSON. */

@@ -38,10 +38,32 @@ describe('canonicalJson', () => {
     const shared = { a: 1 };
     expect(canonicalJson({ x: shared, y: shared })).toBe('{"x":{"a":1},"y":{"a":1}}');
   });
+  it('finds cycles and allows shared objects at any depth (cycles are looked for from depth 64)', () => {
+    const nest = (depth: number, leaf: unknown): unknown => (depth === 0 ? leaf : { a: nest(depth - 1, leaf) });
+    const shared = { x: [1] };
+    const deep = { left: nest(100, shared), right: nest(100, shared), after: nest(70, 1) };
+    expect(JSON.parse(canonicalJson(deep))).toStrictEqual(deep);
+    const loop: Record<string, unknown> = { n: 0 };
+    loop.next = nest(80, loop);
+    expect(() => canonicalJson({ root: nest(10, loop) })).toThrow(/cycle/);
+  });
   it('sorts keys by code unit, not locale', () => {
     expect(canonicalJson({ b: 1, B: 2, a: 3, é: 4, '10': 5, '9': 6 })).toBe('{"10":5,"9":6,"B":2,"a":3,"b":1,"é":4}');
   });
 
+  it('property: writes the same bytes as the plain definition (sorted keys, JSON.stringify for scalars)', () => {
+    const reference = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? 'null' : reference(item))).join(',')}]`;
+      if (value !== null && typeof value === 'object') {
+        const obj = value as Record<string, unknown>;
+        return `{${Object.keys(obj).filter((k) => obj[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${reference(obj[k])}`).join(',')}}`;
+      }
+      return JSON.stringify(value);
+    };
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 6 }).map((v) => JSON.parse(JSON.stringify(v)) as JsonValue), fc.nat(), (value, seed) => {
+      expect(canonicalJson(reorder(value, seed))).toBe(reference(value));
+    }));
+  });
   it('property: invariant under key reordering', () => {
     fc.assert(fc.property(jsonArb, fc.nat(), (value, seed) => {
       expect(canonicalJson(reorder(value, seed))).toBe(canonicalJson(value));

@@ -28,6 +28,9 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: { fault: 'gateway', when: 'the store cannot be written; the gateway fails closed and executes nothing' },
   CONFIG_INVALID: { fault: 'caller', when: 'portcullis.yaml failed validation' },
   UPSTREAM_FAILED: { fault: 'upstream', when: 'the system the action runs on returned an error' },
+  SYSTEM_CHECK_FAILED: { fault: 'upstream', when: 'a run was refused because one of its workflow\'s systems failed its pre-flight check' },
+  RUN_NOT_STARTED: { fault: 'caller', when: 'a proposal names a runId that was not started with POST /v1/runs for its workflow' },
+  SECRET_UNAVAILABLE: { fault: 'gateway', when: 'a system credential cannot be read from the vault: no master key, the wrong one, a missing secret, or a tampered entry' },
   INTERNAL: { fault: 'gateway', when: 'an unexpected error; a bug in the gateway' },
 } as const satisfies Record<string, { fault: Fault; when: string }>;
 

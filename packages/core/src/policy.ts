@@ -19,7 +19,7 @@ export const OUTCOMES = ['allow', 'deny', 'needs_approval'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 /** Stable codes for why a proposal was denied. */
-export const DENIAL_CODES = ['AGENT_NOT_IN_WORKFLOW', 'AGENT_DISABLED', 'WORKFLOW_DISABLED', 'GRANT_DENIED', 'FIELDS_OUTSIDE_GRANT', 'BOUND_EXCEEDED', 'OUTSIDE_SCOPE', 'SYSTEM_UNAVAILABLE'] as const;
+export const DENIAL_CODES = ['AGENT_NOT_IN_WORKFLOW', 'AGENT_DISABLED', 'WORKFLOW_DISABLED', 'GRANT_DENIED', 'FIELDS_OUTSIDE_GRANT', 'BOUND_EXCEEDED', 'OUTSIDE_SCOPE', 'SYSTEM_UNAVAILABLE', 'TOOL_BLOCKED'] as const;
 export type DenialCode = (typeof DENIAL_CODES)[number];
 
 /** One action type, compiled from a system's definition and the config. */

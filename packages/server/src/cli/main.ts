@@ -1,5 +1,6 @@
 /** The `portcullis` command line. `run` returns the exit code instead of exiting, so tests call it in-process. */
 import { randomBytes } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { sha256Hex } from '@portcullis/core';
 import { cliEnvironment } from '../config/cli-env.js';
@@ -8,6 +9,9 @@ import { runDemo } from '../demo/demo.js';
 import { openGateway } from '../runtime/gateway.js';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
+import { registerCheckCommand } from './check-command.js';
+import { registerVaultCommands } from './vault-commands.js';
+import { registerMcpCommands } from './mcp-commands.js';
 import { loadConfigForCli } from './load-config.js';
 import { processOutput, type Output } from './output.js';
 
@@ -20,7 +24,7 @@ function untilStopped(): Promise<string> {
 }
 
 /** Builds the program. Commands that should fail set the exit code through `setExit`. */
-export function createProgram(output: Output, setExit: (code: number) => void): Command {
+export function createProgram(output: Output, setExit: (code: number) => void, input: Readable = process.stdin): Command {
   const program = new Command('portcullis')
     .description('Portcullis: a gateway between AI agents and the production systems they act on.\nAgents propose actions; Portcullis checks grants, routes risky ones to a department lead, executes with credentials the agent never sees, and audits every step.')
     .showHelpAfterError('(run with --help for usage)')
@@ -37,6 +41,7 @@ export function createProgram(output: Output, setExit: (code: number) => void): 
       const config = loadConfigForCli(opts.config, output);
       if (config === undefined) { setExit(2); return; }
       const gateway = await openGateway(config, { logger: { level: 'info' } });
+      for (const warning of gateway.warnings) output.err(`portcullis: warning: ${warning}`);
       const port = opts.port === undefined ? cliEnvironment().port ?? config.server.port : Number(opts.port);
       const address = await gateway.app.listen({ port, host: opts.host ?? config.server.host });
       output.err(`portcullis: gateway listening on ${address} (config ${config.source})`);
@@ -78,13 +83,16 @@ export function createProgram(output: Output, setExit: (code: number) => void): 
 
   registerAuditCommands(program, output, setExit);
   registerApprovalCommands(program, output, setExit);
+  registerCheckCommand(program, output, setExit);
+  registerVaultCommands(program, output, setExit, input);
+  registerMcpCommands(program, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
   return program;
 }
 
-/** Runs the CLI with `argv` (as process.argv). Resolves with the exit code. */
-export async function run(argv: readonly string[], output: Output = processOutput): Promise<number> {
+/** Runs the CLI with `argv` (as process.argv); `input` is what `vault set` reads. Resolves with the exit code. */
+export async function run(argv: readonly string[], output: Output = processOutput, input: Readable = process.stdin): Promise<number> {
   let code = 0;
-  const program = createProgram(output, (c) => { code = c; });
+  const program = createProgram(output, (c) => { code = c; }, input);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

@@ -9,6 +9,7 @@ import { coveredVerbs, parseGrant, type Grant } from '@portcullis/core';
 import type { CompiledAction, SystemConfig } from './compiled.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
 import type { GrantSettings, PortcullisConfig, WorkflowSettings } from './schema.js';
+import { mcpGrantProblem } from './mcp-system.js';
 import { didYouMean } from './suggest.js';
 
 /** The text and the `explicit` flag of a grant as written, in either form. */
@@ -49,6 +50,7 @@ export function checkConfig(config: PortcullisConfig, systems: ReadonlyMap<strin
   }
 
   for (const [name, system] of Object.entries(config.systems)) {
+    if (system.kind !== 'sql') continue;
     need(Object.keys(system.tables).length > 0, ['systems', name, 'tables'], `system "${name}" has no tables; list at least one so it offers actions`);
     for (const [table, t] of Object.entries(system.tables)) {
       need(t.columns.includes(t.primaryKey), ['systems', name, 'tables', table, 'primaryKey'], `primary key "${t.primaryKey}" is not one of the columns of ${name}:${table}; add it to columns or name the right column`);
@@ -105,25 +107,32 @@ function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowS
     const parsed = parseGrant(text);
     if (!parsed.ok) { issues.push({ path, message: parsed.error }); return; }
     if (!systems.has(parsed.value.system) && has('systems', parsed.value.system)) return;
-    const problem = grantTargetProblem(parsed.value, systems);
+    if (systems.get(parsed.value.system)?.kind === 'mcp') {
+      // Its tools are listed when the gateway starts; grants naming no tool are reported then.
+      const problem = mcpGrantProblem(parsed.value, explicit, config.actions[`${parsed.value.system}.${parsed.value.resource}`]);
+      if (problem !== undefined) issues.push({ path, message: problem });
+      return;
+    }
+    const problem = grantTargetProblem(parsed.value, systems, actions);
     if (problem !== undefined) { issues.push({ path, message: `grant "${text}": ${problem}` }); return; }
     const { system, resource } = parsed.value;
     const high: CompiledAction[] = [];
+    const onResource = [...actions.values()].filter((a) => a.system === system && a.resource === resource);
     for (const verb of coveredVerbs(parsed.value.verb)) {
-      const action = actions.get(`${system}.${resource}.${verb}`);
-      if (action === undefined) {
-        const offered = [...actions.values()].filter((a) => a.system === system && a.resource === resource).map((a) => a.verb);
-        issues.push({ path, message: `grant "${text}": ${system}:${resource} has no ${verb} action; its actions are ${offered.join(', ')}` });
+      const matching = onResource.filter((a) => a.verb === verb);
+      if (matching.length === 0) {
+        issues.push({ path, message: `grant "${text}": ${system}:${resource} has no ${verb} action; its actions are ${[...new Set(onResource.map((a) => a.verb))].join(', ')}` });
         return;
       }
-      if (action.risk === 'high') high.push(action);
+      high.push(...matching.filter((a) => a.risk === 'high'));
     }
     const first = high[0];
     if (first !== undefined && !explicit) {
       issues.push({ path, message: `grant "${text}" is high risk (${first.riskWhy.replace(/^high risk: /, '')}); confirm it by writing { grant: "${text}", explicit: true } (its actions will always need approval)` });
     }
     const scopeKey = `${system}:${resource}`;
-    if (parsed.value.verb !== 'read' && !(scopeKey in workflow.bounds.scope) && !unscoped.has(scopeKey)) {
+    // Only SQL systems can bound records by a field; other kinds are bounded by their grants.
+    if (parsed.value.verb !== 'read' && systems.get(system)?.kind === 'sql' && !(scopeKey in workflow.bounds.scope) && !unscoped.has(scopeKey)) {
       unscoped.add(scopeKey);
       issues.push({ path, message: `grant "${text}" writes ${scopeKey}, and writes must be bounded to a data scope: add bounds.scope["${scopeKey}"], e.g. { field: created_at, within: 24h }` });
     }
@@ -134,9 +143,14 @@ function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowS
     const target = parseScopeKey(key);
     if (target === undefined) { issues.push({ path, at: 'key', message: `scope key "${key}" must be "system:resource", e.g. "crm:leads"` }); continue; }
     if (!systems.has(target.system) && has('systems', target.system)) continue;
-    const problem = grantTargetProblem({ ...target, verb: 'read' }, systems);
+    const problem = grantTargetProblem({ ...target, verb: 'read' }, systems, actions);
     if (problem !== undefined) { issues.push({ path, at: 'key', message: `scope "${key}": ${problem}` }); continue; }
-    const table = systems.get(target.system)?.tables.get(target.resource);
+    const scoped = systems.get(target.system);
+    if (scoped !== undefined && scoped.kind !== 'sql') {
+      issues.push({ path, at: 'key', message: `scope "${key}": data scopes bound records of sql systems only; ${scoped.kind} system "${target.system}" cannot be bounded by a field, so remove this scope (its grants bound it)` });
+      continue;
+    }
+    const table = scoped?.tables.get(target.resource);
     if (table !== undefined && !table.columns.includes(bound.field)) {
       const hint = didYouMean(bound.field, table.columns) || `; the scope field must be one of its columns: ${table.columns.join(', ')}`;
       issues.push({ path: [...path, 'field'], message: `"${bound.field}" is not a column of ${key}${hint}` });
@@ -145,17 +159,31 @@ function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowS
   return issues;
 }
 
-/** What is wrong with the system, table or field a grant names, if anything. */
-function grantTargetProblem(grant: Grant, systems: ReadonlyMap<string, SystemConfig>): string | undefined {
+/** What is wrong with the system, table (resource) or field a grant names, if anything. */
+function grantTargetProblem(grant: Grant, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>): string | undefined {
   const system = systems.get(grant.system);
   if (system === undefined) {
     const names = [...systems.keys()];
     return names.length === 0 ? `no system "${grant.system}": systems is empty` : `no system "${grant.system}" in systems${didYouMean(grant.system, names)}`;
   }
+  if (system.kind === 'mcp') return grant.field === undefined ? undefined : `MCP tools are granted whole, without fields`;
+  if (system.kind !== 'sql') return resourceProblem(grant, [...actions.values()].filter((a) => a.system === grant.system));
   const table = system.tables.get(grant.resource);
   if (table === undefined) return `system "${grant.system}" has no table "${grant.resource}"${didYouMean(grant.resource, system.tables.keys())}`;
   if (grant.field !== undefined && !table.columns.includes(grant.field)) {
     return `${grant.system}:${grant.resource} has no column "${grant.field}"${didYouMean(grant.field, table.columns)}`;
   }
   return undefined;
+}
+
+/** What is wrong with the resource or field a grant names on a system without tables, from its actions. */
+function resourceProblem(grant: Grant, actions: readonly CompiledAction[]): string | undefined {
+  const resources = [...new Set(actions.map((a) => a.resource))];
+  const onResource = actions.filter((a) => a.resource === grant.resource);
+  if (onResource.length === 0) return `system "${grant.system}" has no resource "${grant.resource}"${didYouMean(grant.resource, resources) || `; its resources are ${resources.join(', ')}`}`;
+  if (grant.field === undefined) return undefined;
+  // A field is known when an action lists it; when some action's fields are not listed (a free-form body), any field may be granted.
+  if (onResource.some((a) => a.spec.fields === undefined && a.verb !== 'read' && a.verb !== 'delete')) return undefined;
+  const fields = [...new Set(onResource.flatMap((a) => a.spec.fields ?? []))];
+  return fields.includes(grant.field) ? undefined : `${grant.system}:${grant.resource} has no field "${grant.field}"${didYouMean(grant.field, fields) || (fields.length > 0 ? `; its fields are ${fields.join(', ')}` : '')}`;
 }

@@ -11,10 +11,14 @@ import { buildActions, buildSystems, resolveConfigPath } from './catalog.js';
 import { checkConfig, grantParts } from './check.js';
 import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
 import { parseDuration } from './duration.js';
+import { compileMcpGateway } from './mcp-system.js';
 import { recoverValidPart } from './recover.js';
 import { configErrorMap, fromZodIssues, type ConfigIssue } from './issues.js';
 import { configSchema, type PortcullisConfig, type WorkflowSettings } from './schema.js';
 import { resolveSecrets, type Env, type ResolvedSecrets } from './secrets.js';
+
+/** The environment variable holding the vault's master key (base64 of 32 bytes). */
+export const MASTER_KEY_ENV = 'PORTCULLIS_MASTER_KEY';
 
 /** Where a config came from and what it may read. */
 export interface CompileOptions {
@@ -22,7 +26,7 @@ export interface CompileOptions {
   readonly source?: string;
   /** Folder relative paths are resolved against: the config file's folder. Default: the current directory. */
   readonly baseDir?: string;
-  /** Environment for keyEnv, tokenEnv and urlEnv. Default: process.env. */
+  /** Environment for keyEnv, tokenEnv, urlEnv and PORTCULLIS_MASTER_KEY. Default: process.env. */
   readonly env?: Env;
 }
 
@@ -56,15 +60,16 @@ export function compileConfig(input: unknown, options: CompileOptions = {}): Com
   const checked = crossChecks(shape.config, baseDir, env, new Set());
   if (checked.issues.length > 0) return { ok: false, issues: checked.issues };
   const source = options.source ?? '<inline>';
-  return { ok: true, config: build(shape.config, { ...checked, source: source === '<inline>' ? source : resolve(source), baseDir }) };
+  return { ok: true, config: build(shape.config, { ...checked, source: source === '<inline>' ? source : resolve(source), baseDir, masterKey: env[MASTER_KEY_ENV] }) };
 }
 
 function crossChecks(config: PortcullisConfig, baseDir: string, env: Env, dropped: ReadonlySet<string>) {
-  const systems = buildSystems(config, baseDir);
+  const systemIssues: ConfigIssue[] = [];
+  const systems = buildSystems(config, baseDir, env, systemIssues);
   const catalog = buildActions(systems, config.actions);
   const { secrets, issues: secretIssues } = resolveSecrets(config, env);
   const catalogIssues = catalog.issues.filter((i) => !dropped.has(`systems.${String(i.path[1]).split('.')[0]}`));
-  const issues = [...catalogIssues, ...checkConfig(config, systems, catalog.actions, dropped), ...secretIssues];
+  const issues = [...systemIssues, ...catalogIssues, ...checkConfig(config, systems, catalog.actions, dropped), ...secretIssues];
   return { systems, actions: catalog.actions, secrets, issues };
 }
 
@@ -74,6 +79,8 @@ interface BuildContext {
   readonly systems: ReadonlyMap<string, SystemConfig>;
   readonly actions: ReadonlyMap<string, CompiledAction>;
   readonly secrets: ResolvedSecrets;
+  /** The value of PORTCULLIS_MASTER_KEY, if set. */
+  readonly masterKey: string | undefined;
 }
 
 function build(config: PortcullisConfig, context: BuildContext): CompiledConfig {
@@ -110,6 +117,11 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
     server: Object.freeze({ ...config.server }),
     store: Object.freeze(store),
     audit: Object.freeze({ retentionDays: config.audit.retentionDays }),
+    vault: Object.freeze({
+      ...(config.vault.keyFile === undefined ? {} : { keyFile: resolveConfigPath(context.baseDir, config.vault.keyFile) }),
+      ...(context.masterKey === undefined || context.masterKey === '' ? {} : { envKey: context.masterKey }),
+    }),
+    mcp: compileMcpGateway(config.mcp),
     systems: context.systems,
     actions: context.actions,
     agents,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkGrant, sha256Hex } from '@portcullis/core';
+import type { SqlSystemConfig } from './compiled.js';
 import { EXAMPLE_CONFIG, EXAMPLE_KEYS } from './example.js';
 import { formatConfigErrors, loadConfigFile, parseConfigText, type ConfigError } from './load.js';
 
@@ -30,7 +31,7 @@ describe('a valid config', () => {
     expect(config.store).toEqual({ kind: 'sqlite', path: join(dir, '.portcullis/portcullis.db') });
     expect(config.audit.retentionDays).toBe(365);
 
-    const crm = config.systems.get('crm');
+    const crm = config.systems.get('crm') as SqlSystemConfig | undefined;
     expect(crm?.path).toBe(join(dir, 'crm.db'));
     expect(crm?.tables.get('leads')).toEqual({ name: 'leads', primaryKey: 'id', columns: ['id', 'name', 'email', 'owner_id', 'status', 'created_at'] });
     expect([...config.actions.keys()]).toEqual(['crm.leads.read', 'crm.leads.create', 'crm.leads.update', 'crm.leads.delete']);
@@ -82,7 +83,7 @@ describe('a valid config', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config.source).toBe(file);
-    expect(result.config.systems.get('crm')?.path).toBe(join(dir, 'crm.db'));
+    expect((result.config.systems.get('crm') as SqlSystemConfig | undefined)?.path).toBe(join(dir, 'crm.db'));
     expect(result.config.store).toEqual({ kind: 'sqlite', path: join(dir, '.portcullis/portcullis.db') });
   });
 

@@ -39,7 +39,8 @@ export interface ParseConfigOptions {
 /**
  * Parses and compiles the text of a portcullis.yaml. Never throws for a bad config: YAML
  * syntax errors, schema errors, cross-key errors and missing environment variables are
- * returned as located errors. Does not touch the file system or any database.
+ * returned as located errors. Reads no file but the OpenAPI documents HTTP systems name;
+ * opens no database.
  */
 export function parseConfigText(text: string, options: ParseConfigOptions = {}): LoadResult {
   const source = options.source ?? '<inline>';

@@ -2,7 +2,8 @@
  * The schema of portcullis.yaml: the single source of truth for its shape, its defaults and
  * the rules that need one value only. Invariants held here: unknown keys are rejected
  * (strict objects); no secret is ever written in plain text (keys and tokens are SHA-256
- * hashes or environment variable names); `mode.high` can only be `approval` (SPEC rule 2);
+ * hashes or environment variable names; system credentials are environment variable names or
+ * vault references, see system-secrets.ts); `mode.high` can only be `approval` (SPEC rule 2);
  * the audit trail is kept at least 90 days. Rules that span keys (references, grants,
  * scopes, duplicate keys) are checked after this pass, in check.ts. Types are inferred from
  * here; the JSON Schema in schema/portcullis.schema.json is generated from here.
@@ -10,6 +11,9 @@
 import { z } from 'zod';
 import { APPROVAL_FIRST, HIGH_RISK_TAGS, MODES, RISK_CLASSES } from '@portcullis/core';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
+import { httpSystemSchema } from './http-system.js';
+import { smtpSystemSchema } from './smtp-system.js';
+import { mcpGatewaySchema, mcpSystemSchema } from './mcp-system.js';
 
 /** The config format version this code reads. */
 export const CONFIG_VERSION = 1;
@@ -79,6 +83,10 @@ const audit = z.strictObject({
     .describe(`Days audit events are kept; at least ${MIN_RETENTION_DAYS}.`),
 }).prefault({});
 
+const vault = z.strictObject({
+  keyFile: z.string().min(1).optional().describe('File holding the vault master key (base64 of 32 bytes), mode 0600, relative to the config file\'s folder. PORTCULLIS_MASTER_KEY, when set, wins.'),
+}).prefault({});
+
 const sqlTable = z.strictObject({
   primaryKey: name.default(CONFIG_DEFAULTS.primaryKey).describe('Column that identifies a row; never written by actions.'),
   columns: z.array(name).min(1, { error: 'list at least one column' }).describe('Columns agents may see and (with a grant) change.'),
@@ -91,7 +99,7 @@ const sqlSystem = z.strictObject({
   tables: z.record(name, sqlTable),
 });
 
-const system = z.discriminatedUnion('kind', [sqlSystem], { error: 'expected kind: sql (the only kind of system so far)' });
+const system = z.discriminatedUnion('kind', [sqlSystem, httpSystemSchema, smtpSystemSchema, mcpSystemSchema], { error: 'expected kind: sql, http, smtp or mcp' });
 
 const actionOverride = z.strictObject({
   risk: z.enum(RISK_CLASSES).optional().describe('Raise the risk class; lowering it is rejected.'),
@@ -140,7 +148,7 @@ const scopeBound = z.strictObject({
 });
 
 const bounds = z.strictObject({
-  scope: z.record(z.string(), scopeBound).default({}).describe('Data scope per "system:resource"; every written resource needs one.'),
+  scope: z.record(z.string(), scopeBound).default({}).describe('Data scope per "system:resource"; every written SQL table needs one (other kinds take none).'),
   maxRecordsPerAction: positiveInt.default(CONFIG_DEFAULTS.maxRecordsPerAction),
   maxActionsPerRun: positiveInt.optional(),
   maxActionsPerHour: positiveInt.optional(),
@@ -168,6 +176,8 @@ export const configSchema = z.strictObject({
   server,
   store,
   audit,
+  vault,
+  mcp: mcpGatewaySchema.describe('The MCP gateway (`portcullis mcp` and /mcp): how calls that need approval are held.'),
   systems: z.record(name, system).default({}),
   actions: z.record(z.string(), actionOverride).default({}).describe('Per-action overrides, keyed by action name like crm.leads.update.'),
   departments: z.record(id, department).default({}),
@@ -183,7 +193,7 @@ export type PortcullisConfigInput = z.input<typeof configSchema>;
 export type ServerSettings = PortcullisConfig['server'];
 export type StoreSettings = PortcullisConfig['store'];
 export type SystemSettings = PortcullisConfig['systems'][string];
-export type TableSettings = SystemSettings['tables'][string];
+export type TableSettings = Extract<SystemSettings, { kind: 'sql' }>['tables'][string];
 export type ActionOverride = PortcullisConfig['actions'][string];
 export type DepartmentSettings = PortcullisConfig['departments'][string];
 export type PersonSettings = PortcullisConfig['people'][string];

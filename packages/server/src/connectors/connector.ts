@@ -19,6 +19,11 @@ export interface ActionSpec {
   readonly description: string;
   /** The parameter schema; params failing it are refused before policy (INVALID_PARAMS). */
   readonly params: z.ZodType;
+  /**
+   * The fields this action can touch, when its system declares them (an HTTP body schema's
+   * properties); field-level grants on systems without tables are checked against them.
+   */
+  readonly fields?: readonly string[];
   /** The fields the (valid) params touch, for field-level grants. */
   touchedFields(params: unknown): string[];
   /** How many records the params name explicitly, when known before execution. */
@@ -63,6 +68,12 @@ export interface Connector {
    * asked to approve it. Returns the problems found (empty when none).
    */
   precheck(spec: ActionSpec, params: unknown, context: ExecutionContext): Promise<string[]>;
+  /**
+   * Why the system will not run this action now, if it will not (e.g. an MCP tool that changed
+   * since an admin pinned it): a proposal for it is denied TOOL_BLOCKED with this reason.
+   * Optional; a connector without it never blocks an action.
+   */
+  blocked?(spec: ActionSpec): Promise<string | undefined>;
   /** Checks the system is reachable with the gateway's credentials. */
   check(): Promise<{ ok: true; detail: string } | { ok: false; error: string }>;
   close(): Promise<void>;

@@ -15,6 +15,7 @@ import { registerActionRoutes } from './routes-actions.js';
 import { registerApprovalRoutes } from './routes-approvals.js';
 import { registerAuditRoutes } from './routes-audit.js';
 import { registerOpsRoutes } from './routes-ops.js';
+import { registerRunRoutes } from './routes-runs.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -28,6 +29,8 @@ export interface AppOptions {
   readonly service: GatewayService;
   readonly logger?: FastifyServerOptions['logger'];
   readonly version?: string;
+  /** Registers more routes before the app is ready (the MCP endpoint, mcp/http-route.ts). */
+  readonly extraRoutes?: (app: FastifyInstance) => void;
 }
 
 export type App = FastifyInstance;
@@ -83,7 +86,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerActionRoutes(typed, { config, service });
   registerApprovalRoutes(typed, { config, service });
   registerAuditRoutes(typed, { config, store });
+  registerRunRoutes(typed, { config, service });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  options.extraRoutes?.(app);
   await app.ready();
   return app;
 }

@@ -5,14 +5,20 @@
  */
 import { PortcullisError, canonicalJson, sha256Hex, type Clock, type IdGenerator } from '@portcullis/core';
 import type { FastifyServerOptions } from 'fastify';
-import type { CompiledConfig, StoreConfig } from '../config/compiled.js';
+import type { CompiledConfig, StoreConfig, SystemConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
+import { createHttpConnector } from '../connectors/http/http-connector.js';
+import { createSmtpConnector } from '../connectors/smtp/smtp-connector.js';
 import { createSqliteConnector } from '../connectors/sql/sqlite-connector.js';
 import { buildApp, type App } from '../http/app.js';
+import { registerMcpRoute } from '../mcp/http-route.js';
 import { createGatewayService, type GatewayService } from '../service/gateway-service.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
+import { loadMasterKey } from '../vault/master-key.js';
+import { createVault, type Vault } from '../vault/vault.js';
 import { createIdGenerator, systemClock } from './clock.js';
+import { connectMcpSystem, loadMcpCatalog } from './mcp-catalog.js';
 
 export interface Gateway {
   readonly config: CompiledConfig;
@@ -20,6 +26,10 @@ export interface Gateway {
   readonly service: GatewayService;
   readonly app: App;
   readonly connectors: ReadonlyMap<string, Connector>;
+  /** System credentials, sealed in the store; connectors read them through vault/resolve-secret.ts. */
+  readonly vault: Vault;
+  /** What starting found wrong but served around (an MCP upstream that could not be listed, a tool not offered, a grant naming no tool). */
+  readonly warnings: readonly string[];
   /** Stops timers, the HTTP server, the connectors and the store. */
   close(): Promise<void>;
 }
@@ -32,6 +42,14 @@ export interface GatewayOptions {
   readonly expiryIntervalMs?: number;
   /** Use this store instead of opening the configured one. */
   readonly store?: Store;
+  /** Creates the connectors instead of `connectSystems` (tests; wrapping connectors). */
+  readonly connect?: (config: CompiledConfig, deps: ConnectorDeps) => Map<string, Connector>;
+  /**
+   * Recover proposals a previous stop interrupted (default true). A second process on the same
+   * store (`portcullis mcp` over stdio beside the running gateway) passes false, so it never
+   * flags another process's executions as interrupted.
+   */
+  readonly recover?: boolean;
 }
 
 /** Opens the store a config names. @throws PortcullisError STORE_UNAVAILABLE */
@@ -44,31 +62,73 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   return store;
 }
 
+/** What connectors may need besides their system's config. */
+export interface ConnectorDeps {
+  /** System credentials configured as { vault: NAME }; read with resolveSystemSecret. */
+  readonly vault?: Vault;
+  readonly clock?: Clock;
+  /** Where MCP tool pins are read and MCP events audited. */
+  readonly store?: Store;
+}
+
+/**
+ * Opens the vault of a config over a store: unlocked when PORTCULLIS_MASTER_KEY or
+ * vault.keyFile gives a key, locked (list only) otherwise.
+ * @throws PortcullisError SECRET_UNAVAILABLE for a malformed key or a key file others can read.
+ */
+export function openVault(config: CompiledConfig, store: Store, clock: Clock = systemClock): Vault {
+  return createVault({ store, key: loadMasterKey(config.vault), clock });
+}
+
 /** Creates a connector for every configured system. */
-export function connectSystems(config: CompiledConfig): Map<string, Connector> {
+export function connectSystems(config: CompiledConfig, deps: ConnectorDeps = {}): Map<string, Connector> {
   const connectors = new Map<string, Connector>();
-  for (const system of config.systems.values()) connectors.set(system.name, createSqliteConnector(system));
+  for (const system of config.systems.values()) connectors.set(system.name, connectSystem(system, deps));
   return connectors;
 }
 
+/** The connector of one system, by its kind. */
+function connectSystem(system: SystemConfig, deps: ConnectorDeps): Connector {
+  switch (system.kind) {
+    case 'sql': return createSqliteConnector(system);
+    case 'http': return createHttpConnector(system, deps);
+    case 'smtp': return createSmtpConnector(system, deps);
+    case 'mcp': return connectMcpSystem(system, deps);
+  }
+}
+
 /** Opens a gateway for a compiled config. @throws PortcullisError STORE_UNAVAILABLE when the audit store cannot be written */
-export async function openGateway(config: CompiledConfig, options: GatewayOptions = {}): Promise<Gateway> {
+export async function openGateway(compiled: CompiledConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  let config = compiled;
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? createIdGenerator(clock);
   const store = options.store ?? (await openStore(config.store));
-  const connectors = connectSystems(config);
+  let vault: Vault;
+  try {
+    vault = openVault(config, store, clock);
+  } catch (error) {
+    if (options.store === undefined) await store.close();
+    throw error;
+  }
+  const connectors = (options.connect ?? connectSystems)(config, { vault, clock, store });
+  // MCP systems' tools are actions only once their upstreams are listed.
+  const mcp = await loadMcpCatalog(config, connectors, store, clock);
+  config = mcp.config;
   const service = createGatewayService({ config, store, connectors, clock, ids });
   await store.appendAudit([{
     type: 'gateway.started', at: clock.now(), actor: { kind: 'system', id: 'gateway' },
     data: { config: config.source, workflows: [...config.workflows.keys()], systems: [...config.systems.keys()], configDigest: configDigest(config) },
   }]);
-  await service.recoverInterrupted();
-  const app = await buildApp({ config, store, service, ...(options.logger === undefined ? {} : { logger: options.logger }) });
+  if (options.recover !== false) await service.recoverInterrupted();
+  const app = await buildApp({
+    config, store, service, ...(options.logger === undefined ? {} : { logger: options.logger }),
+    extraRoutes: (fastify) => registerMcpRoute(fastify, { service }),
+  });
   const interval = options.expiryIntervalMs ?? 5000;
   const timer = interval > 0 ? setInterval(() => { service.expireDue().catch((error: unknown) => app.log.error({ err: error }, 'expiring pending proposals failed')); }, interval) : undefined;
   timer?.unref();
   return {
-    config, store, service, app, connectors,
+    config, store, service, app, connectors, vault, warnings: mcp.warnings,
     async close() {
       if (timer !== undefined) clearInterval(timer);
       await app.close();

@@ -2,7 +2,7 @@
  * The gateway's use cases behind one object, wired from its dependencies. Every way in
  * (HTTP, CLI, later MCP, Slack, email) calls these, so the rules hold the same everywhere.
  */
-import { PortcullisError, FINAL_STATUSES, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, FINAL_STATUSES, type Actor, type Clock, type IdGenerator } from '@portcullis/core';
 import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
@@ -10,6 +10,8 @@ import { expireDue, recordApproval, rejectProposal, type DecisionInput } from '.
 import { ProposalChanges, type ServiceDeps } from './deps.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
 import { propose, type ProposeInput } from './propose.js';
+import { checkSystems, type SystemCheck } from './preflight.js';
+import { startRun, type StartedRun } from './runs.js';
 
 export type { ProposeInput } from './propose.js';
 export type { DecisionInput } from './approvals.js';
@@ -27,6 +29,10 @@ export interface GatewayService {
   reject(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
   expireDue(): Promise<number>;
   recoverInterrupted(): Promise<{ flagged: number; resumed: number }>;
+  /** Runs the pre-flight checks of the named systems (default: all). Never throws for a failing system. */
+  checkSystems(names?: readonly string[]): Promise<SystemCheck[]>;
+  /** Starts a run of a workflow once its systems pass their checks. @throws PortcullisError WORKFLOW_NOT_FOUND, SYSTEM_CHECK_FAILED */
+  startRun(actor: Actor, workflow: string): Promise<StartedRun>;
 }
 
 export interface GatewayServiceOptions {
@@ -72,5 +78,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     reject: (person, id, input) => rejectProposal(deps, person, id, input),
     expireDue: () => expireDue(deps),
     recoverInterrupted: () => recoverInterrupted(deps),
+    checkSystems: (names) => checkSystems(deps.config, deps.connectors, names),
+    startRun: (actor, workflow) => startRun(deps, actor, workflow),
   };
 }

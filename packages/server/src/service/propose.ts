@@ -15,6 +15,7 @@ import type { ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord } from '../store/store.js';
 import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { runExecution } from './execute.js';
+import { assertRunStarted } from './runs.js';
 
 /** What an agent sends to propose an action. */
 export interface ProposeInput {
@@ -78,7 +79,7 @@ async function refuseInput(deps: ServiceDeps, agent: AgentConfig, input: Partial
 
 /**
  * Validates, decides, stores and (when allowed) executes a proposal.
- * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
+ * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
  */
 export async function propose(deps: ServiceDeps, agent: AgentConfig, input: ProposeInput, idempotencyKey?: string): Promise<ProposalRecord> {
   let workflow: CompiledWorkflow;
@@ -88,6 +89,13 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
     action = resolveAction(deps, workflow, input.action);
   } catch (error) {
     return refuseInput(deps, agent, input, error as PortcullisError);
+  }
+  if (input.runId !== undefined) {
+    try {
+      await assertRunStarted(deps, workflow, input.runId);
+    } catch (error) {
+      return refuseInput(deps, agent, input, error as PortcullisError);
+    }
   }
   const parsed = action.spec.params.safeParse(input.params);
   if (!parsed.success) {
@@ -108,11 +116,12 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   }, await policyContext(deps, workflow, agent, input.runId));
   if (decision.outcome !== 'deny') {
     const connector = deps.connectors.get(action.system);
-    const problems = connector === undefined
+    const blocked = await connector?.blocked?.(action.spec);
+    const problems = blocked !== undefined ? [blocked] : connector === undefined
       ? [`system "${action.system}" is not connected`]
       : await connector.precheck(action.spec, params, executionContext(deps, workflow, action, id));
     if (problems.length > 0) {
-      decision = { outcome: 'deny', risk: decision.risk, code: connector === undefined ? 'SYSTEM_UNAVAILABLE' : 'OUTSIDE_SCOPE', reasons: problems };
+      decision = { outcome: 'deny', risk: decision.risk, code: blocked !== undefined ? 'TOOL_BLOCKED' : connector === undefined ? 'SYSTEM_UNAVAILABLE' : 'OUTSIDE_SCOPE', reasons: problems };
     }
   }
 

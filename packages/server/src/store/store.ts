@@ -109,6 +109,46 @@ export interface DisabledState {
   readonly at: number;
 }
 
+/**
+ * A system credential as stored by the vault (vault/): sealed with AES-256-GCM, never in
+ * plain text. The store keeps it opaque; only the vault can open it.
+ */
+export interface StoredSecret {
+  readonly system: string;
+  readonly name: string;
+  /** Id of the master key it is sealed under. */
+  readonly keyId: string;
+  /** The sealed value (format owned by vault/vault-crypto.ts); unique per write, as each write draws a new nonce. */
+  readonly sealed: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** A workflow run, started by POST /v1/runs once its systems passed their pre-flight checks. */
+export interface RunRecord {
+  readonly id: string;
+  readonly workflow: string;
+  /** Who started it: `agent:ID` or `person:ID`. */
+  readonly startedBy: string;
+  readonly startedAt: number;
+  /** The check results it started with. */
+  readonly checks: JsonValue;
+}
+
+/**
+ * The digest an admin accepted for one tool of an MCP system (`portcullis mcp pin`): a tool
+ * whose current digest differs, or that has no pin while its system has pins, is blocked.
+ */
+export interface ToolPin {
+  readonly system: string;
+  readonly tool: string;
+  /** SHA-256 hex of the tool's canonical definition (connectors/mcp/mcp-tools.ts). */
+  readonly digest: string;
+  readonly pinnedAt: number;
+  /** Who pinned it, e.g. `cli`. */
+  readonly pinnedBy: string;
+}
+
 export const SUBJECT_KINDS = ['agent', 'workflow'] as const;
 export type SubjectKind = (typeof SUBJECT_KINDS)[number];
 
@@ -155,6 +195,39 @@ export interface Store {
 
   getDisabled(kind: SubjectKind, id: string): Promise<DisabledState | undefined>;
   setDisabled(kind: SubjectKind, id: string, state: DisabledState | undefined, events: readonly AuditEventDraft[]): Promise<void>;
+
+  /**
+   * Inserts or replaces the sealed secret (system, name) with its audit events, atomically;
+   * a replaced secret keeps its createdAt.
+   */
+  putSecret(secret: StoredSecret, events: readonly AuditEventDraft[]): Promise<void>;
+  getSecret(system: string, name: string): Promise<StoredSecret | undefined>;
+  /** Every sealed secret, by system then name. */
+  listSecrets(): Promise<StoredSecret[]>;
+  /**
+   * Compare-and-set over the whole vault (master-key rotation): if the stored secrets are
+   * exactly `expected` (same system, name and sealed value), replaces them all with `next`
+   * and appends `events`, atomically, and resolves true; otherwise writes nothing and
+   * resolves false (a secret changed meanwhile: read again and retry).
+   */
+  replaceAllSecrets(expected: readonly StoredSecret[], next: readonly StoredSecret[], events: readonly AuditEventDraft[]): Promise<boolean>;
+
+  /** Inserts a run with its audit events, atomically. Rejects if the id exists. */
+  insertRun(run: RunRecord, events: readonly AuditEventDraft[]): Promise<void>;
+  getRun(id: string): Promise<RunRecord | undefined>;
+
+  /** The tool pins of an MCP system, by tool name. */
+  getToolPins(system: string): Promise<ToolPin[]>;
+  /** Replaces every pin of an MCP system with `pins` (all of that system), with its audit events, atomically. */
+  setToolPins(system: string, pins: readonly ToolPin[], events: readonly AuditEventDraft[]): Promise<void>;
+  /**
+   * The generation of an MCP tool call (an agent's identical calls, by digest): 0 until the
+   * outcome of a call is first delivered. The MCP gateway keys proposals by it, so a retry
+   * attaches to the open proposal and a call after a delivered outcome is a new proposal.
+   */
+  getCallGeneration(agent: string, call: string): Promise<number>;
+  /** Compare-and-set: moves the generation from `from` to `from + 1`; resolves false (writing nothing) if it was not `from`. */
+  advanceCallGeneration(agent: string, call: string, from: number): Promise<boolean>;
 
   /** Whether a write can be made durable now (used by /readyz and before execution). */
   checkWritable(): Promise<{ ok: true } | { ok: false; error: string }>;

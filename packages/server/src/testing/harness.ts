@@ -11,11 +11,11 @@ import Database from 'better-sqlite3';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
 import { createSampleCrm } from '../demo/sample-crm.js';
-import { openGateway, type Gateway } from '../runtime/gateway.js';
+import { openGateway, type Gateway, type GatewayOptions } from '../runtime/gateway.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
 
 /** The config the harness uses unless a test passes its own: the demo's lead-routing workflow plus a second department. */
-export function harnessConfig(overrides: { mode?: string; extraWorkflowYaml?: string; allowOwnerApproval?: boolean } = {}): string {
+export function harnessConfig(overrides: { mode?: string; extraWorkflowYaml?: string; allowOwnerApproval?: boolean; extraSystemsYaml?: string } = {}): string {
   return `
 version: 1
 store: { kind: sqlite, path: ./portcullis.db }
@@ -26,6 +26,7 @@ systems:
     path: ./crm.db
     tables:
       leads: { primaryKey: id, columns: [id, name, email, company, region, owner_id, status, created_at] }
+${overrides.extraSystemsYaml ?? ''}
 departments:
   sales: { name: Sales, leads: [dana], delegates: [dele] }
   finance: { name: Finance, leads: [fay] }
@@ -71,8 +72,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** What a test may change about a harness. */
+export interface HarnessOptions {
+  readonly configYaml?: string;
+  readonly clock?: FakeClock;
+  /** More environment for the config (e.g. PORTCULLIS_MASTER_KEY). */
+  readonly env?: Readonly<Record<string, string>>;
+  /** Runs in the new folder before the config is compiled (write key files, fixtures…). */
+  readonly prepare?: (dir: string) => void;
+  /** More options for openGateway (a logger, connectors). */
+  readonly gateway?: Omit<GatewayOptions, 'clock'>;
+}
+
 /** Opens a harness. The CRM's leads are timed relative to the fake clock. */
-export async function openHarness(options: { configYaml?: string; clock?: FakeClock } = {}): Promise<Harness> {
+export async function openHarness(options: HarnessOptions = {}): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'portcullis-test-'));
   const clock = options.clock ?? createFakeClock();
   const crmPath = join(dir, 'crm.db');
@@ -81,12 +94,13 @@ export async function openHarness(options: { configYaml?: string; clock?: FakeCl
   const secrets = { agent: secret('agent'), other: secret('other'), dana: secret('dana'), dele: secret('dele'), fay: secret('fay'), tom: secret('tom'), ada: secret('ada') };
   const text = options.configYaml ?? harnessConfig();
   writeFileSync(join(dir, 'portcullis.yaml'), text);
+  options.prepare?.(dir);
   const parsed = parseConfigText(text, {
     source: join(dir, 'portcullis.yaml'), baseDir: dir,
-    env: { K_AGENT: secrets.agent, K_OTHER: secrets.other, T_DANA: secrets.dana, T_DELE: secrets.dele, T_FAY: secrets.fay, T_TOM: secrets.tom, T_ADA: secrets.ada },
+    env: { K_AGENT: secrets.agent, K_OTHER: secrets.other, T_DANA: secrets.dana, T_DELE: secrets.dele, T_FAY: secrets.fay, T_TOM: secrets.tom, T_ADA: secrets.ada, ...options.env },
   });
   if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));
-  const gateway = await openGateway(parsed.config, { clock, expiryIntervalMs: 0 });
+  const gateway = await openGateway(parsed.config, { expiryIntervalMs: 0, ...options.gateway, clock });
   return {
     gateway, clock, dir, crmPath, storePath: join(dir, 'portcullis.db'), secrets,
     request(who, inject) {

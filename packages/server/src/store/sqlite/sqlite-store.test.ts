@@ -7,6 +7,7 @@ import { makeTempDir } from '../../testing/temp-dir.js';
 import { describeStoreConformance } from '../store-conformance.js';
 import { T0, collect, makeEvent, makeProposal, rejectionCode, verifyStore } from '../store-conformance-fixtures.js';
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
 const dir = makeTempDir('portcullis-sqlite-store');
 afterAll(() => dir.cleanup());
@@ -202,9 +203,9 @@ describe('SQLite store', () => {
     it('records migrations once and refuses a database from a newer Portcullis', async () => {
       const store = await open();
       await store.migrate();
-      expect(store.database.prepare('SELECT version FROM schema_migrations').all()).toEqual([{ version: 1 }]);
+      expect(store.database.prepare('SELECT version FROM schema_migrations').all()).toEqual(SQLITE_MIGRATIONS.map((m) => ({ version: m.version })));
       store.database.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'future', 0)").run();
-      await expect(store.migrate()).rejects.toThrow(/schema is version 99, newer than this Portcullis knows \(1\)/);
+      await expect(store.migrate()).rejects.toThrow(`schema is version 99, newer than this Portcullis knows (${SQLITE_MIGRATIONS.at(-1)?.version})`);
     });
 
     it('creates missing directories, uses WAL with synchronous FULL, and keeps everything across a reopen', async () => {

@@ -17,6 +17,8 @@ import type {
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
 import { createSqliteAuditLog } from './sqlite-audit.js';
+import { createSqliteSecretsAndRuns } from './sqlite-secrets.js';
+import { createSqliteMcpTables } from './sqlite-mcp.js';
 import { toReadError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { createSqliteWriteQueue, type WriteOperation, type WriteQueueStats } from './sqlite-write-queue.js';
@@ -60,6 +62,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return statement;
   };
   const audit = createSqliteAuditLog(prepare);
+  const secrets = createSqliteSecretsAndRuns(prepare, audit);
+  const mcp = createSqliteMcpTables(prepare, audit);
   const queue = createSqliteWriteQueue(db, { maxBatch: options.maxBatch, onReset: audit.resetHead });
   let closed = false;
 
@@ -193,6 +197,19 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         audit.append(events);
       });
     },
+
+    putSecret: (secret, events) => write(() => secrets.putSecret(secret, events)),
+    getSecret: (system, name) => read(() => secrets.getSecret(system, name)),
+    listSecrets: () => read(() => secrets.listSecrets()),
+    replaceAllSecrets: (expected, next, events) => write(() => secrets.replaceAllSecrets(expected, next, events)),
+    // async: a value JSON cannot carry rejects instead of throwing.
+    async insertRun(run, events) { return write(() => secrets.insertRun(run, events)); },
+    getRun: (id) => read(() => secrets.getRun(id)),
+
+    getToolPins: (system) => read(() => mcp.getToolPins(system)),
+    setToolPins: (system, pins, events) => write(() => mcp.setToolPins(system, pins, events)),
+    getCallGeneration: (agent, call) => read(() => mcp.getCallGeneration(agent, call)),
+    advanceCallGeneration: (agent, call, from) => write(() => mcp.advanceCallGeneration(agent, call, from)),
 
     async checkWritable() {
       try {

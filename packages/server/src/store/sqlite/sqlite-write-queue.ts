@@ -77,6 +77,14 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
   let scheduled = false;
   let idle: (() => void)[] = [];
   const counters = { batches: 0, committed: 0, failed: 0, operations: 0, largestBatch: 0 };
+  // Prepared once: `db.exec` parses its SQL on every call, and these run twice per write.
+  // Prepared lazily, on the first batch, so opening a store stays one statement-free step.
+  let savepoints: { begin: Database.Statement; release: Database.Statement; rollback: Database.Statement } | undefined;
+  const savepoint = () => (savepoints ??= {
+    begin: db.prepare(`SAVEPOINT ${SAVEPOINT}`),
+    release: db.prepare(`RELEASE ${SAVEPOINT}`),
+    rollback: db.prepare(`ROLLBACK TO ${SAVEPOINT}`),
+  });
 
   const schedule = (): void => {
     if (scheduled) return;
@@ -113,18 +121,19 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
     }
     const outcomes: Outcome[] = [];
     try {
+      const { begin, release, rollback } = savepoint();
       for (const queued of batch) {
-        db.exec(`SAVEPOINT ${SAVEPOINT}`);
+        begin.run();
         try {
           const value = queued.operation(db);
-          db.exec(`RELEASE ${SAVEPOINT}`);
+          release.run();
           outcomes.push({ ok: true, value });
         } catch (error) {
           // SQLite may have rolled the whole transaction back (it does for SQLITE_FULL and
           // I/O errors): then every write of the batch is gone, not just this one.
           if (!db.inTransaction) return failBatch(error, 'the transaction was rolled back');
-          db.exec(`ROLLBACK TO ${SAVEPOINT}`);
-          db.exec(`RELEASE ${SAVEPOINT}`);
+          rollback.run();
+          release.run();
           reset();
           outcomes.push({ ok: false, error: toWriteError(error) });
         }

@@ -1,0 +1,161 @@
+/**
+ * The MCP connector: runs an upstream MCP server's tools as actions, and owns tool pinning.
+ * Invariants: a tool is run only while its current definition (as last listed) is the one the
+ * gateway loaded at start and, when the system has pins, the one an admin pinned; otherwise it
+ * is blocked, with a reason, until it is pinned again (and the gateway restarted, if it
+ * changed since start); a tool the upstream reports failing (`isError`) is a failed execution;
+ * an upstream that fails, hangs or answers malformed JSON-RPC fails the call, never the gateway.
+ */
+import { PortcullisError, type JsonValue } from '@portcullis/core';
+import type { McpSystemConfig } from '../../config/compiled.js';
+import type { ActionSpec, Connector } from '../connector.js';
+import { isMcpSpec, parseToolDefinition, toolActionSpec, toolDigest, type McpActionSpec, type McpToolDefinition } from './mcp-tools.js';
+import { createMcpUpstream, describeUpstream, type McpUpstream, type McpUpstreamDeps } from './mcp-upstream.js';
+
+/** What the connector reports for the audit trail (the runtime records it). */
+export type McpConnectorEvent =
+  | { readonly kind: 'tool_blocked'; readonly system: string; readonly tool: string; readonly reason: string; readonly digest?: string }
+  | { readonly kind: 'tools_changed'; readonly system: string; readonly tools: number };
+
+/** The result of listing an upstream's tools. */
+export type McpDiscovery =
+  | { readonly ok: true; readonly specs: readonly McpActionSpec[]; readonly rejected: readonly { readonly tool: string; readonly problem: string }[] }
+  | { readonly ok: false; readonly error: string };
+
+/** What the MCP connector needs besides its system's config. */
+export interface McpConnectorDeps extends McpUpstreamDeps {
+  /** The pinned digests of the system's tools, by tool name (empty: not pinned). */
+  readonly pins?: () => Promise<ReadonlyMap<string, string>>;
+  /** Told of blocked tools and changed tool lists, for the audit trail. */
+  readonly onEvent?: (event: McpConnectorEvent) => void;
+  /** Replaces the SDK connection (tests). */
+  readonly upstream?: McpUpstream;
+}
+
+/** The connector of an MCP system, with what only MCP systems have. */
+export interface McpConnector extends Connector {
+  readonly kind: 'mcp';
+  /** Lists the upstream's tools now (connecting if needed), as action specs and refused tools. Never throws. */
+  discover(): Promise<McpDiscovery>;
+  /** Lists the tools again if the last listing is older than `maxAgeMs`, so changes are seen. Never throws. */
+  refresh(maxAgeMs: number): Promise<void>;
+  /** Tools that were listed but are not offered, with why (an invalid input schema…). */
+  rejected(): ReadonlyMap<string, string>;
+  /** The tool definitions as last listed, with their digests (for `portcullis mcp pin`). */
+  current(): ReadonlyMap<string, { readonly tool: McpToolDefinition; readonly digest: string }>;
+  blocked(spec: ActionSpec): Promise<string | undefined>;
+}
+
+/** Whether a connector is an MCP connector. */
+export function isMcpConnector(connector: Connector | undefined): connector is McpConnector {
+  return (connector as Partial<McpConnector> | undefined)?.kind === 'mcp';
+}
+
+const textOf = (result: { content?: unknown }): string => (Array.isArray(result.content) ? result.content : [])
+  .map((c: { type?: string; text?: string }) => (c.type === 'text' ? c.text ?? '' : `[${c.type ?? 'content'}]`)).join(' ').trim();
+
+/** Creates the connector of an MCP system. Nothing is started until `discover` or the first call. */
+export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDeps = {}): McpConnector {
+  const upstream = deps.upstream ?? createMcpUpstream(system, deps);
+  let current = new Map<string, { tool: McpToolDefinition; digest: string }>();
+  let rejected = new Map<string, string>();
+  let listedAt = 0;
+  let listing: Promise<McpDiscovery> | undefined;
+  const reported = new Set<string>();
+
+  upstream.onToolsChanged(() => { void list(); });
+
+  async function list(): Promise<McpDiscovery> {
+    listing ??= (async (): Promise<McpDiscovery> => {
+      try {
+        const raw = await upstream.listTools();
+        const next = new Map<string, { tool: McpToolDefinition; digest: string }>();
+        const refused = new Map<string, string>();
+        const specs: McpActionSpec[] = [];
+        const parsedTools: McpToolDefinition[] = [];
+        for (const entry of raw) {
+          const parsed = parseToolDefinition(entry);
+          if (parsed.ok) parsedTools.push(parsed.tool);
+          else refused.set(String((entry as { name?: unknown } | null)?.name ?? '?'), parsed.problem);
+        }
+        const count = new Map<string, number>();
+        for (const tool of parsedTools) count.set(tool.name, (count.get(tool.name) ?? 0) + 1);
+        for (const tool of parsedTools) {
+          if ((count.get(tool.name) ?? 0) > 1) { refused.set(tool.name, `tool "${tool.name}" is listed more than once; none of them is offered`); continue; }
+          next.set(tool.name, { tool, digest: toolDigest(tool) });
+          const built = toolActionSpec(system.name, tool);
+          if (built.ok) specs.push(built.spec);
+          else refused.set(tool.name, built.problem);
+        }
+        const changed = listedAt > 0 && [...next].some(([name, t]) => current.get(name)?.digest !== t.digest);
+        current = next;
+        rejected = refused;
+        listedAt = Date.now();
+        if (changed) deps.onEvent?.({ kind: 'tools_changed', system: system.name, tools: next.size });
+        return { ok: true, specs, rejected: [...refused].map(([tool, problem]) => ({ tool, problem })) };
+      } catch (error) {
+        return { ok: false, error: (error as Error).message };
+      } finally {
+        listing = undefined;
+      }
+    })();
+    return listing;
+  }
+
+  async function blockedReason(spec: McpActionSpec): Promise<string | undefined> {
+    const tool = spec.resource;
+    const now = current.get(tool);
+    const pins = (await deps.pins?.()) ?? new Map<string, string>();
+    const fix = `an admin must review it and run \`portcullis mcp pin --system ${system.name}\` to accept it`;
+    let reason: string | undefined;
+    if (now === undefined) reason = `tool "${tool}" of MCP system "${system.name}" is no longer offered by its upstream`;
+    else if (pins.size > 0 && !pins.has(tool)) reason = `tool "${tool}" of MCP system "${system.name}" has not been pinned (the system's other tools are); ${fix}`;
+    else if (pins.size > 0 && pins.get(tool) !== now.digest) reason = `tool "${tool}" of MCP system "${system.name}" changed since it was pinned: its name, description, input schema or annotations differ (digest ${now.digest.slice(0, 12)}…, pinned ${pins.get(tool)?.slice(0, 12)}…); ${fix}`;
+    else if (now.digest !== spec.mcp.digest) reason = `tool "${tool}" of MCP system "${system.name}" changed since the gateway started (digest ${now.digest.slice(0, 12)}…, loaded ${spec.mcp.digest.slice(0, 12)}…); ${fix}, then restart the gateway`;
+    if (reason !== undefined) {
+      const key = `${tool}:${now?.digest ?? 'gone'}`;
+      if (!reported.has(key)) {
+        reported.add(key);
+        deps.onEvent?.({ kind: 'tool_blocked', system: system.name, tool, reason, ...(now === undefined ? {} : { digest: now.digest }) });
+      }
+    }
+    return reason;
+  }
+
+  const mcpSpec = (spec: ActionSpec): McpActionSpec => {
+    if (!isMcpSpec(spec) || spec.system !== system.name) throw new PortcullisError('INTERNAL', `action "${spec.name}" is not a tool of MCP system "${system.name}"`);
+    return spec;
+  };
+
+  return {
+    kind: 'mcp',
+    system: system.name,
+    discover: list,
+    async refresh(maxAgeMs) {
+      if (Date.now() - listedAt >= maxAgeMs) await list();
+    },
+    rejected: () => rejected,
+    current: () => current,
+    blocked: (spec) => blockedReason(mcpSpec(spec)),
+    async execute(spec, params) {
+      const tool = mcpSpec(spec);
+      const reason = await blockedReason(tool);
+      if (reason !== undefined) throw new PortcullisError('UPSTREAM_FAILED', `${reason}; the tool was not called`, { system: system.name });
+      const result = await upstream.callTool(tool.resource, (params ?? {}) as Record<string, unknown>);
+      if (result.isError === true) {
+        throw new PortcullisError('UPSTREAM_FAILED', `tool "${tool.resource}" of MCP system "${system.name}" reported an error: ${textOf(result).slice(0, 2000) || '(no text)'}`, { system: system.name });
+      }
+      return { result: JSON.parse(JSON.stringify(result)) as JsonValue };
+    },
+    async precheck() {
+      return [];
+    },
+    async check() {
+      const listed = await list();
+      if (!listed.ok) return { ok: false, error: listed.error };
+      const refused = listed.rejected.length === 0 ? '' : `; ${listed.rejected.length} not offered (${listed.rejected.map((r) => r.tool).join(', ')})`;
+      return { ok: true, detail: `${describeUpstream(system)} lists ${listed.specs.length} usable tool(s)${refused}` };
+    },
+    close: () => upstream.close(),
+  };
+}

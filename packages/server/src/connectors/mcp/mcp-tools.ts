@@ -1,0 +1,156 @@
+/**
+ * An upstream MCP tool as an action: `<system>.<tool>`, its resource the tool's name, its verb
+ * (and so its grant and its risk floor) from the tool's annotations, its params checked against
+ * the tool's input JSON Schema. Invariants: a tool that does not say it is read-only is at
+ * least a write; a non-read-only tool is destructive (high) unless it says it is not, as the
+ * MCP specification defaults; a tool that says it reaches an open world is external
+ * communication (high); a tool whose definition cannot be checked is refused, never offered
+ * with unchecked params. The digest of a tool covers everything an agent is told about it.
+ */
+import { canonicalJson, sha256Hex, type HighRiskTag, type Verb } from '@portcullis/core';
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { z } from 'zod';
+import type { ActionSpec } from '../connector.js';
+
+/** A tool as an upstream lists it (the fields the gateway uses; others are kept as they came). */
+export interface McpToolDefinition {
+  readonly name: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly inputSchema: Readonly<Record<string, unknown>>;
+  readonly annotations?: Readonly<Record<string, unknown>>;
+}
+
+/** An action spec of an MCP tool: what the gateway offers agents, and the digest it was loaded with. */
+export interface McpActionSpec extends ActionSpec {
+  readonly mcp: { readonly tool: McpToolDefinition; readonly digest: string };
+}
+
+/** Whether a spec is an MCP tool's. */
+export function isMcpSpec(spec: ActionSpec): spec is McpActionSpec {
+  return (spec as Partial<McpActionSpec>).mcp !== undefined;
+}
+
+/** The names a tool may have to be granted: a grant's resource. */
+export const MCP_TOOL_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/**
+ * SHA-256 of a tool's canonical name, title, description, input schema and annotations: what
+ * `portcullis mcp pin` records and what must match for the tool to be offered.
+ */
+export function toolDigest(tool: McpToolDefinition): string {
+  return sha256Hex(canonicalJson({
+    name: tool.name, title: tool.title ?? null, description: tool.description ?? null,
+    inputSchema: tool.inputSchema, annotations: tool.annotations ?? null,
+  }));
+}
+
+/** The verb and high-risk tags of a tool, from its annotations (hints), with why in words. */
+export function classifyTool(annotations: McpToolDefinition['annotations']): { verb: Verb; tags: HighRiskTag[]; why: string } {
+  const readOnly = annotations?.readOnlyHint === true;
+  const openWorld = annotations?.openWorldHint === true;
+  const destructive = !readOnly && annotations?.destructiveHint !== false;
+  const destructiveWhy = annotations?.destructiveHint === true ? 'destructiveHint' : 'no destructiveHint: false, so destructive as MCP defaults';
+  if (openWorld) return { verb: 'send', tags: destructive ? ['delete'] : [], why: `openWorldHint${destructive ? `; ${destructiveWhy}` : ''}` };
+  if (destructive) return { verb: 'delete', tags: [], why: destructiveWhy };
+  return readOnly ? { verb: 'read', tags: [], why: 'readOnlyHint' } : { verb: 'update', tags: [], why: 'not read-only, destructiveHint: false' };
+}
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+const ajvOptions = { strict: false, allErrors: true, validateSchema: true, logger: false } as const;
+let validators: { draft07: Ajv; draft2020: Ajv } | undefined;
+
+function ajvFor(schema: Readonly<Record<string, unknown>>): Ajv {
+  validators ??= { draft07: addFormats(new Ajv(ajvOptions)), draft2020: addFormats(new Ajv2020(ajvOptions) as unknown as Ajv) };
+  const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
+  // The MCP specification's default dialect is 2020-12; older servers still declare draft-07.
+  return /draft-0[4-7]/.test(dialect) ? validators.draft07 : validators.draft2020;
+}
+
+function pathOf(error: ErrorObject): (string | number)[] {
+  const path: (string | number)[] = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const params = error.params as { additionalProperty?: string; missingProperty?: string };
+  if (params.missingProperty !== undefined) path.push(params.missingProperty);
+  return path;
+}
+
+function messageOf(error: ErrorObject): string {
+  const params = error.params as { additionalProperty?: string; missingProperty?: string };
+  if (params.additionalProperty !== undefined) return `unknown field "${params.additionalProperty}"`;
+  if (params.missingProperty !== undefined) return 'is required';
+  return error.message ?? 'is invalid';
+}
+
+/** The parts of a schema shown as the action's params in `GET /v1/workflows` (identifiers removed). */
+function displaySchema(schema: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const { $schema: _s, $id: _i, id: _id, ...rest } = schema;
+  return rest;
+}
+
+/**
+ * The params validator of a tool: a zod type that accepts what the tool's input schema accepts
+ * and reports each JSON Schema error as an issue at its path.
+ * @throws Error naming the problem when the schema is not a usable JSON Schema of an object.
+ */
+export function toolParams(tool: McpToolDefinition): z.ZodType {
+  const schema = tool.inputSchema;
+  if (schema.type !== 'object') throw new Error(`its inputSchema must have type "object" (MCP tools take named arguments), not ${JSON.stringify(schema.type ?? null)}`);
+  let validate: ValidateFunction;
+  try {
+    validate = ajvFor(schema).compile(schema);
+  } catch (error) {
+    throw new Error(`its inputSchema is not a valid JSON Schema: ${(error as Error).message}`);
+  }
+  return z.unknown().superRefine((value, ctx) => {
+    if (validate(value)) return;
+    for (const error of validate.errors ?? []) ctx.addIssue({ code: 'custom', path: pathOf(error), message: messageOf(error) });
+  }).meta(displaySchema(schema));
+}
+
+/**
+ * The action spec of one tool of `system`, or the problem that keeps it from being offered
+ * (a name that cannot be granted, an unusable input schema).
+ */
+export function toolActionSpec(system: string, tool: McpToolDefinition): { ok: true; spec: McpActionSpec; why: string } | { ok: false; problem: string } {
+  if (!MCP_TOOL_NAME.test(tool.name)) {
+    return { ok: false, problem: `tool "${tool.name}": its name cannot be part of a grant (use letters, digits, _ and -, starting with a letter or _), so it is not offered` };
+  }
+  let params: z.ZodType;
+  try {
+    params = toolParams(tool);
+  } catch (error) {
+    return { ok: false, problem: `tool "${tool.name}": ${(error as Error).message}; it is not offered` };
+  }
+  const { verb, tags, why } = classifyTool(tool.annotations);
+  return {
+    ok: true, why,
+    spec: {
+      name: `${system}.${tool.name}`, system, resource: tool.name, verb, tags,
+      // A read changes nothing; a tool's effect cannot be undone by the gateway.
+      reversible: verb === 'read',
+      description: tool.description ?? tool.title ?? tool.name,
+      params,
+      touchedFields: () => [],
+      recordCount: () => undefined,
+      mcp: { tool, digest: toolDigest(tool) },
+    },
+  };
+}
+
+const toolShape = z.object({
+  name: z.string().min(1),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  inputSchema: z.record(z.string(), z.unknown()),
+  annotations: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** Reads one entry of a tools/list answer; the problem when it is not a tool definition. */
+export function parseToolDefinition(raw: unknown): { ok: true; tool: McpToolDefinition } | { ok: false; problem: string } {
+  const parsed = toolShape.safeParse(raw);
+  if (parsed.success) return { ok: true, tool: raw as McpToolDefinition };
+  const name = typeof (raw as { name?: unknown } | null)?.name === 'string' ? `tool "${(raw as { name: string }).name}"` : 'a tool without a name';
+  return { ok: false, problem: `${name}: not a valid tool definition (${parsed.error.issues.map((i) => `${i.path.join('.') || 'tool'}: ${i.message}`).join('; ')}); it is not offered` };
+}

@@ -1,0 +1,167 @@
+/**
+ * One connection to an upstream MCP server, made with the official SDK client: a process the
+ * gateway launches (stdio) or a Streamable HTTP endpoint. Invariants: every request has a
+ * time limit (the system's timeout); an upstream that sends malformed JSON-RPC is treated as
+ * broken: the connection is closed, what was waiting on it fails with a message that says so,
+ * and the next use connects again; the upstream process gets only its configured environment
+ * (over the SDK's few safe defaults such as PATH and HOME), and an HTTP upstream only the
+ * gateway's own credential, so an agent's key is never passed upstream. The client offers the
+ * upstream no sampling, elicitation or roots: an upstream cannot reach the agent through it.
+ */
+import { PortcullisError } from '@portcullis/core';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
+import type { McpSystemConfig } from '../../config/compiled.js';
+import { resolveSystemSecret } from '../../vault/resolve-secret.js';
+import type { Vault } from '../../vault/vault.js';
+
+/** The version the gateway gives upstreams as its client version. */
+const CLIENT_INFO = { name: 'portcullis-gateway', version: '0.1.0' };
+/** Most pages of a tools/list answer read, so an upstream cannot keep the gateway paging forever. */
+const MAX_PAGES = 50;
+/** How much of an upstream process's standard error is kept for messages. */
+const STDERR_TAIL = 2000;
+
+const toolsPage = z.object({ tools: z.array(z.unknown()), nextCursor: z.string().optional() }).passthrough();
+
+/** A connection to one upstream; it connects on first use and again after a failure. */
+export interface McpUpstream {
+  /** Every tool the upstream lists, unparsed (each is checked by the caller). @throws PortcullisError UPSTREAM_FAILED */
+  listTools(): Promise<unknown[]>;
+  /** Calls a tool. @throws PortcullisError UPSTREAM_FAILED when the upstream fails, hangs past the timeout or answers malformed JSON-RPC */
+  callTool(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  /** Registers a listener for the upstream's notifications/tools/list_changed. */
+  onToolsChanged(listener: () => void): void;
+  close(): Promise<void>;
+}
+
+/** What an upstream connection needs besides its system's config. */
+export interface McpUpstreamDeps {
+  /** For credentials configured as { vault: NAME }. */
+  readonly vault?: Vault;
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Creates the connection of an MCP system. Nothing is started until the first request. */
+export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps = {}): McpUpstream {
+  let connecting: Promise<Client> | undefined;
+  let broken: string | undefined;
+  let stderr = '';
+  let active: Client | undefined;
+  const listeners: (() => void)[] = [];
+
+  async function transportOf(): Promise<Transport> {
+    const t = system.transport;
+    if (t.kind === 'stdio') {
+      const env: Record<string, string> = {};
+      for (const [name, ref] of t.env) env[name] = await resolveSystemSecret(ref, deps.vault);
+      const transport = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
+      transport.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL); });
+      return transport;
+    }
+    const headers: Record<string, string> = {};
+    if (t.auth.kind === 'bearer') headers.authorization = `Bearer ${await resolveSystemSecret(t.auth.token, deps.vault)}`;
+    if (t.auth.kind === 'header') headers[t.auth.name] = await resolveSystemSecret(t.auth.value, deps.vault);
+    return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers } });
+  }
+
+  async function connect(): Promise<Client> {
+    broken = undefined;
+    stderr = '';
+    const client = new Client(CLIENT_INFO, { capabilities: {} });
+    const transport = await transportOf();
+    client.onerror = (error) => {
+      // A line that is not JSON-RPC: nothing that upstream says can be trusted any more.
+      if (error instanceof SyntaxError || error.name === 'ZodError') {
+        broken ??= `it sent malformed JSON-RPC (${error.message.slice(0, 200)})`;
+        void client.close().catch(() => undefined);
+      }
+    };
+    // A closed connection (the process exited, the server went away) is made again on next use.
+    client.onclose = () => { if (active === client) { active = undefined; connecting = undefined; } };
+    client.setNotificationHandler(ToolListChangedNotificationSchema, async () => { for (const listener of listeners) listener(); });
+    try {
+      await client.connect(transport, { timeout: system.timeoutMs });
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw failure(error, 'connecting');
+    }
+    active = client;
+    return client;
+  }
+
+  function ensure(): Promise<Client> {
+    connecting ??= connect().catch((error: unknown) => { connecting = undefined; throw error; });
+    return connecting;
+  }
+
+  /** An upstream failure as UPSTREAM_FAILED, saying what happened in words. */
+  function failure(error: unknown, doing: string): PortcullisError {
+    if (error instanceof PortcullisError) return error;
+    const message = (error as Error).message ?? String(error);
+    let why: string;
+    if (broken !== undefined) why = broken;
+    else if (/timed out|timeout/i.test(message)) why = `it did not answer within ${system.timeoutMs / 1000}s (${message})`;
+    else if (/closed|EPIPE|ECONNRESET|exited|ENOENT|spawn/i.test(message)) why = `it stopped or could not be reached (${message})`;
+    else why = message;
+    const tail = stderr.trim() === '' ? '' : `; its last output on stderr: ${stderr.trim().slice(-300)}`;
+    return new PortcullisError('UPSTREAM_FAILED', `MCP system "${system.name}" failed while ${doing}: ${why}${tail}`, { system: system.name });
+  }
+
+  async function withClient<T>(doing: string, use: (client: Client) => Promise<T>): Promise<T> {
+    const client = await ensure();
+    try {
+      return await use(client);
+    } catch (error) {
+      const failed = failure(error, doing);
+      if (broken !== undefined || /closed/i.test((error as Error).message ?? '')) {
+        connecting = undefined;
+        await client.close().catch(() => undefined);
+      }
+      throw failed;
+    }
+  }
+
+  return {
+    async listTools() {
+      return withClient('listing its tools', async (client) => {
+        const tools: unknown[] = [];
+        let cursor: string | undefined;
+        for (let page = 0; page < MAX_PAGES; page += 1) {
+          const answer = await client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, toolsPage, { timeout: system.timeoutMs });
+          tools.push(...answer.tools);
+          cursor = answer.nextCursor;
+          if (cursor === undefined) return tools;
+        }
+        throw new Error(`it answered more than ${MAX_PAGES} pages of tools`);
+      });
+    },
+    async callTool(name, args) {
+      return withClient(`calling tool "${name}"`, async (client) => {
+        const result = await client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, { timeout: system.timeoutMs });
+        return isRecord(result) ? result as CallToolResult : { content: [] };
+      });
+    },
+    onToolsChanged(listener) {
+      listeners.push(listener);
+    },
+    async close() {
+      const pending = connecting;
+      connecting = undefined;
+      active = undefined;
+      if (pending === undefined) return;
+      const client = await pending.catch(() => undefined);
+      await client?.close().catch(() => undefined);
+    },
+  };
+}
+
+/** Describes where an upstream is, for messages: never a credential. */
+export function describeUpstream(system: McpSystemConfig): string {
+  return system.transport.kind === 'stdio' ? `${system.transport.command} ${system.transport.args.join(' ')}`.trim() : system.transport.url;
+}

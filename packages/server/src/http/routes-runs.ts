@@ -1,0 +1,74 @@
+/**
+ * Pre-flight routes: check every system, and start a workflow run only when the workflow's
+ * systems pass their checks. Check details are what connectors report; they never carry a
+ * credential (connectors name where a credential lives, never its value).
+ */
+import { PortcullisError, type Actor } from '@portcullis/core';
+import { z } from 'zod';
+import type { CompiledConfig } from '../config/compiled.js';
+import type { GatewayService } from '../service/gateway-service.js';
+import type { SystemCheck } from '../service/preflight.js';
+import { requirePerson, visibleWorkflows } from './auth.js';
+import { errorBody } from './errors.js';
+import type { TypedApp } from './typed-app.js';
+
+const systemCheck = z.object({
+  system: z.string(), kind: z.string(), ok: z.boolean(),
+  detail: z.string().describe('what was verified, or why the check failed'),
+  ms: z.number().describe('how long the check took'),
+}).describe('SystemCheck');
+
+const checkView = (c: SystemCheck): z.infer<typeof systemCheck> => ({ system: c.system, kind: c.kind, ok: c.ok, detail: c.detail, ms: c.ms });
+
+/** Registers GET /v1/systems/check and POST /v1/runs. */
+export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig; service: GatewayService }): void {
+  const { config, service } = deps;
+
+  app.get('/v1/systems/check', {
+    schema: {
+      summary: 'Pre-flight: check every system the caller may see is reachable with the gateway\'s credentials',
+      description: 'Runs each connector\'s check (read-only). 200 with ok: false when any system fails; admins see every system, others the systems of their workflows.',
+      tags: ['people', 'operations'],
+      response: { 200: z.object({ ok: z.boolean(), systems: z.array(systemCheck) }), 401: errorBody, 403: errorBody },
+    },
+  }, async (request) => {
+    const person = requirePerson(request.principal);
+    const names = person.admin
+      ? [...config.systems.keys()]
+      : [...new Set(visibleWorkflows(config, person).flatMap((id) => config.workflows.get(id)?.systems ?? []))].sort();
+    const checks = await service.checkSystems(names);
+    return { ok: checks.every((c) => c.ok), systems: checks.map(checkView) };
+  });
+
+  app.post('/v1/runs', {
+    schema: {
+      summary: 'Start a workflow run: checks the workflow\'s systems first',
+      description: 'Answers 201 with the runId to send with each proposal of the run; 503 SYSTEM_CHECK_FAILED naming each failing system (nothing started). Agents start runs of their own workflows; people of workflows they may see.',
+      tags: ['agents', 'people'],
+      body: z.strictObject({ workflow: z.string().min(1).max(200).describe('the workflow to run') }),
+      response: {
+        201: z.object({ runId: z.string(), workflow: z.string(), startedAt: z.string(), checks: z.array(systemCheck) }),
+        400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 503: errorBody,
+      },
+    },
+  }, async (request, reply) => {
+    const principal = request.principal;
+    const workflow = config.workflows.get(request.body.workflow);
+    let actor: Actor;
+    if (principal === undefined) throw new PortcullisError('UNAUTHENTICATED', 'send "Authorization: Bearer <api key or token>"');
+    if (principal.kind === 'agent') {
+      if (workflow !== undefined && workflow.agent !== principal.agent.id) {
+        throw new PortcullisError('FORBIDDEN', `agent "${principal.agent.id}" is not the agent of workflow "${workflow.id}", so it cannot start its runs`);
+      }
+      actor = { kind: 'agent', id: principal.agent.id };
+    } else {
+      const person = requirePerson(principal);
+      if (workflow !== undefined && !visibleWorkflows(config, person).includes(workflow.id)) {
+        throw new PortcullisError('WORKFLOW_NOT_FOUND', `unknown workflow "${workflow.id}"`);
+      }
+      actor = { kind: 'person', id: person.id };
+    }
+    const { run, checks } = await service.startRun(actor, request.body.workflow);
+    return reply.status(201).send({ runId: run.id, workflow: run.workflow, startedAt: new Date(run.startedAt).toISOString(), checks: checks.map(checkView) });
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * The MCP gateway's server for one agent (the official SDK's low-level `Server`, one per
+ * connection): `tools/list` shows the upstream tools the agent's workflows grant and that are
+ * not blocked; `tools/call` runs through call-tool.ts. Invariants: the agent is fixed when the
+ * server is created (by the operator's launch for stdio, by its API key over HTTP) and never
+ * taken from a message; the server offers tools only (no sampling, elicitation or resources
+ * pass through it); output schemas are not advertised, as a governed call may answer
+ * "pending" or "denied" instead of the tool's structured result.
+ */
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { AgentConfig } from '../config/compiled.js';
+import { isMcpConnector } from '../connectors/mcp/mcp-connector.js';
+import { agentTools, type AgentTool } from './agent-tools.js';
+import { callTool, type McpGatewayDeps } from './call-tool.js';
+
+/** The server's name and version as MCP clients see them. */
+export const GATEWAY_INFO = { name: 'portcullis', version: '0.1.0' };
+
+/** How old an upstream's tool list may be when an agent lists tools, so a changed tool is noticed. */
+const RELIST_AFTER_MS = 2000;
+
+const INSTRUCTIONS = 'These tools are governed by Portcullis. Reads usually run at once; changes may wait for a person\'s approval. '
+  + 'A call that answers "PENDING" has not run: call the same tool again with exactly the same arguments later to get its outcome (it runs at most once). '
+  + 'A denied call will not run however it is retried.';
+
+function describeTool(tool: AgentTool): Tool {
+  const { tool: upstream } = tool.spec.mcp;
+  const gate = tool.action.risk === 'high'
+    ? 'always needs a person\'s approval'
+    : tool.action.risk === 'write' ? 'may need a person\'s approval' : 'runs at once';
+  return {
+    name: tool.name,
+    ...(upstream.title === undefined ? {} : { title: upstream.title }),
+    description: `${upstream.description ?? ''}${upstream.description === undefined ? '' : '\n\n'}[Portcullis: ${tool.action.risk} risk, ${gate}.]`,
+    inputSchema: upstream.inputSchema as Tool['inputSchema'],
+    ...(upstream.annotations === undefined ? {} : { annotations: upstream.annotations as Tool['annotations'] }),
+  };
+}
+
+/** The tools `agent` may call now: granted and not blocked. */
+export async function listAgentTools(deps: McpGatewayDeps, agent: AgentConfig): Promise<Tool[]> {
+  const { config, connectors } = deps.service.deps;
+  const index = agentTools(config, agent);
+  const systems = new Set(index.granted.map((t) => t.action.system));
+  await Promise.all([...systems].map(async (system) => {
+    const connector = connectors.get(system);
+    if (isMcpConnector(connector)) await connector.refresh(RELIST_AFTER_MS);
+  }));
+  const tools: Tool[] = [];
+  for (const tool of index.granted) {
+    const connector = connectors.get(tool.action.system);
+    if (!isMcpConnector(connector) || (await connector.blocked(tool.spec)) !== undefined) continue;
+    tools.push(describeTool(tool));
+  }
+  return tools;
+}
+
+/** Creates the MCP server an agent connects to. Connect it to a transport (stdio or Streamable HTTP). */
+export function createMcpGatewayServer(deps: McpGatewayDeps, agent: AgentConfig): Server {
+  const server = new Server(GATEWAY_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await listAgentTools(deps, agent) }));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => callTool(deps, agent, request.params.name, request.params.arguments, extra));
+  return server;
+}

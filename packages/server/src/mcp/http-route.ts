@@ -1,0 +1,50 @@
+/**
+ * The MCP gateway over Streamable HTTP at `/mcp` on the gateway's Fastify server, stateless:
+ * each POST is served by a fresh SDK server and transport for the agent its Bearer API key
+ * names (authentication is the API's own, in app.ts's onRequest hook). Invariants: only an
+ * agent's key is accepted (a person's token is refused: people approve, they do not call
+ * tools); the key is used to pick the agent and goes no further; GET and DELETE (streams and
+ * sessions, which a stateless endpoint has none of) answer 405.
+ */
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { requireAgent } from '../http/auth.js';
+import type { McpGatewayDeps } from './call-tool.js';
+import { createMcpGatewayServer } from './gateway-server.js';
+
+/** The path of the Streamable HTTP endpoint. */
+export const MCP_PATH = '/mcp';
+
+const notAllowed = (reply: FastifyReply): FastifyReply => reply.status(405).header('allow', 'POST').send({
+  jsonrpc: '2.0', id: null, error: { code: -32000, message: 'this endpoint is stateless: send JSON-RPC requests with POST (no GET stream, no session to DELETE)' },
+});
+
+/** Registers `/mcp`. Call before the app is ready. */
+export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'>): void {
+  app.route({
+    method: ['GET', 'POST', 'DELETE'],
+    url: MCP_PATH,
+    schema: { hide: true },
+    handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      const agent = requireAgent(request.principal);
+      if (request.method !== 'POST') return notAllowed(reply);
+      const server = createMcpGatewayServer({ ...deps, gatewayUrl: `${request.protocol}://${request.host}` }, agent);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+      reply.hijack();
+      reply.raw.on('close', () => {
+        void transport.close();
+        void server.close();
+      });
+      try {
+        await server.connect(transport);
+        await transport.handleRequest(request.raw, reply.raw, request.body);
+      } catch (error) {
+        request.log.error({ err: error }, 'MCP request failed');
+        if (!reply.raw.headersSent) {
+          reply.raw.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'the gateway failed to serve this MCP request; nothing ran' } }));
+        }
+      }
+      return reply;
+    },
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * Loading the tools of MCP systems when the gateway starts: each upstream is listed once, its
+ * usable tools become actions (risk from annotations, raised by `actions:` overrides, never
+ * lowered), and the compiled config the service runs on is extended with them. Invariants: an
+ * upstream that cannot be listed, a tool that cannot be checked, and an override that would
+ * lower a tool's risk are reported (and audited), never fatal: the gateway serves the rest; a
+ * grant that names no listed tool, or the wrong verb for it, grants nothing and is reported.
+ */
+import { impliedTags, resolveRisk, type Clock, type HighRiskTag, type JsonValue } from '@portcullis/core';
+import type { CompiledAction, CompiledConfig, McpSystemConfig } from '../config/compiled.js';
+import type { Connector } from '../connectors/connector.js';
+import { createMcpConnector, isMcpConnector, type McpConnector, type McpConnectorEvent } from '../connectors/mcp/mcp-connector.js';
+import type { McpActionSpec } from '../connectors/mcp/mcp-tools.js';
+import type { Store } from '../store/store.js';
+import type { Vault } from '../vault/vault.js';
+
+const GATEWAY = { kind: 'system', id: 'gateway' } as const;
+
+/** The pins of a system as a map, tool name → digest. */
+export async function pinsOf(store: Pick<Store, 'getToolPins'>, system: string): Promise<Map<string, string>> {
+  return new Map((await store.getToolPins(system)).map((pin) => [pin.tool, pin.digest]));
+}
+
+/** Creates the connector of an MCP system, its pins read from `store` and its events audited there. */
+export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault; store?: Store; clock?: Clock }): McpConnector {
+  const { store, clock } = deps;
+  const onEvent = store === undefined || clock === undefined ? undefined : (event: McpConnectorEvent): void => {
+    if (event.kind !== 'tool_blocked') return;
+    void store.appendAudit([{ type: 'mcp.tool_blocked', at: clock.now(), actor: GATEWAY, data: { system: event.system, tool: event.tool, reason: event.reason, digest: event.digest ?? null } }])
+      .catch(() => undefined);
+  };
+  return createMcpConnector(system, {
+    ...(deps.vault === undefined ? {} : { vault: deps.vault }),
+    ...(store === undefined ? {} : { pins: () => pinsOf(store, system.name) }),
+    ...(onEvent === undefined ? {} : { onEvent }),
+  });
+}
+
+/** One tool as an action of the catalog, or why it is not offered. */
+function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string } {
+  const override = system.overrides.get(spec.resource);
+  const tags: HighRiskTag[] = [...new Set([...impliedTags(spec.verb), ...spec.tags, ...(override?.tags ?? [])])];
+  const risk = resolveRisk(spec.verb, tags, override?.risk);
+  if (!risk.ok) return { ok: false, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${risk.error}; the tool is not offered until the override is fixed` };
+  return {
+    ok: true,
+    action: Object.freeze({
+      name: spec.name, system: spec.system, resource: spec.resource, verb: spec.verb, risk: risk.value.risk,
+      riskWhy: `${risk.value.why} (MCP tool, ${spec.verb}: ${annotationWhy(spec)})`, tags: Object.freeze(tags), reversible: spec.reversible, spec,
+    }),
+  };
+}
+
+function annotationWhy(spec: McpActionSpec): string {
+  const a = spec.mcp.tool.annotations;
+  if (a?.openWorldHint === true) return 'openWorldHint';
+  if (a?.readOnlyHint === true) return 'readOnlyHint';
+  return a?.destructiveHint === false ? 'destructiveHint: false' : 'not read-only, destructive unless it says otherwise';
+}
+
+/** Grants of the config's workflows that name a tool of `system` the upstream does not list with that verb. */
+function grantProblems(config: CompiledConfig, system: string, actions: ReadonlyMap<string, CompiledAction>): string[] {
+  const problems: string[] = [];
+  for (const workflow of config.workflows.values()) {
+    for (const key of workflow.grants.keys()) {
+      const [grantSystem, tool, verb] = key.split(':') as [string, string, string];
+      if (grantSystem !== system) continue;
+      const action = actions.get(`${system}.${tool}`);
+      if (action === undefined) problems.push(`workflow "${workflow.id}" grants "${key}", but MCP system "${system}" offers no tool "${tool}"; the grant allows nothing`);
+      else if (action.verb !== verb) problems.push(`workflow "${workflow.id}" grants "${key}", but tool "${tool}" is a ${action.verb} tool (${action.riskWhy}); grant "${system}:${tool}:${action.verb}"${action.risk === 'high' ? ' with explicit: true' : ''} instead`);
+    }
+  }
+  return problems;
+}
+
+/**
+ * Lists every MCP system's tools and returns the config extended with them as actions, with
+ * what was reported (also audited as `mcp.tools_listed` and `mcp.upstream_failed`).
+ */
+export async function loadMcpCatalog(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, store: Store, clock: Clock): Promise<{ config: CompiledConfig; warnings: string[] }> {
+  const actions = new Map(config.actions);
+  const warnings: string[] = [];
+  for (const system of config.systems.values()) {
+    if (system.kind !== 'mcp') continue;
+    const connector = connectors.get(system.name);
+    if (!isMcpConnector(connector)) continue;
+    const listed = await connector.discover();
+    if (!listed.ok) {
+      warnings.push(`${listed.error}; its tools are not offered until the gateway is restarted with it reachable`);
+      await store.appendAudit([{ type: 'mcp.upstream_failed', at: clock.now(), actor: GATEWAY, data: { system: system.name, code: 'UPSTREAM_FAILED', message: listed.error } }]);
+      continue;
+    }
+    const rejected: { tool: string; problem: string }[] = [...listed.rejected];
+    const offered: CompiledAction[] = [];
+    for (const spec of listed.specs) {
+      const compiled = compileTool(system, spec);
+      if (compiled.ok) offered.push(compiled.action);
+      else rejected.push({ tool: spec.resource, problem: compiled.problem });
+    }
+    for (const action of offered) actions.set(action.name, action);
+    const systemActions = new Map(offered.map((a) => [a.name, a]));
+    const problems = grantProblems(config, system.name, systemActions);
+    warnings.push(...rejected.map((r) => `MCP system "${system.name}": ${r.problem}`), ...problems);
+    for (const tool of system.overrides.keys()) {
+      if (!listed.specs.some((s) => s.resource === tool)) warnings.push(`actions["${system.name}.${tool}"]: MCP system "${system.name}" lists no tool "${tool}"`);
+    }
+    const blocked: JsonValue[] = [];
+    for (const action of offered) {
+      const reason = await connector.blocked(action.spec);
+      if (reason !== undefined) blocked.push({ tool: action.resource, reason });
+    }
+    await store.appendAudit([{
+      type: 'mcp.tools_listed', at: clock.now(), actor: GATEWAY,
+      data: {
+        system: system.name,
+        tools: offered.map((a) => ({ name: a.resource, verb: a.verb, risk: a.risk, digest: (a.spec as McpActionSpec).mcp.digest })),
+        rejected, blocked, grantProblems: problems,
+      },
+    }]);
+  }
+  return { config: Object.freeze({ ...config, actions }), warnings };
+}

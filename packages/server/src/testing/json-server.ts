@@ -1,0 +1,80 @@
+/**
+ * Starts a real REST server for the HTTP connector's tests: json-server 0.17 from npm (the
+ * release that runs on Node 20), as a child process on a free port of 127.0.0.1, serving a
+ * db.json written to a temporary folder.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeTempDir } from './temp-dir.js';
+
+/** A running json-server. */
+export interface JsonServer {
+  /** Its base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
+  readonly url: string;
+  readonly port: number;
+  /** GETs a path straight from the server (as the system of record sees it). */
+  get(path: string): Promise<{ status: number; body: unknown }>;
+  /** Everything the server wrote to its output. */
+  output(): string;
+  /** Stops the server (it stays stopped: its port is then closed) and removes its folder. */
+  close(): Promise<void>;
+}
+
+const BIN = join(dirname(createRequire(import.meta.url).resolve('json-server/package.json')), 'lib', 'cli', 'bin.js');
+const REQUIRE_TOKEN = fileURLToPath(new URL('./fixtures/json-server-require-token.cjs', import.meta.url));
+
+/** A port nobody listens on right now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * Starts json-server on `db` (its collections); resolves once it answers. With
+ * `requireToken`, every request but GET /db must carry `Authorization: Bearer <token>`.
+ */
+export async function startJsonServer(db: Record<string, unknown>, options: { requireToken?: string } = {}): Promise<JsonServer> {
+  const dir = makeTempDir('portcullis-json-server');
+  const file = join(dir.path, 'db.json');
+  writeFileSync(file, JSON.stringify(db, null, 2));
+  const port = await freePort();
+  const child: ChildProcess = spawn(process.execPath, [BIN, file, '--host', '127.0.0.1', '--port', String(port), '--middlewares', REQUIRE_TOKEN], {
+    env: { PATH: process.env.PATH ?? '', ...(options.requireToken === undefined ? {} : { REQUIRED_TOKEN: options.requireToken }) }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+  child.stderr?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`json-server exited with ${child.exitCode}: ${out}`);
+    const up = await fetch(`${url}/db`).then((r) => r.ok, () => false);
+    if (up) break;
+    if (Date.now() > deadline) { child.kill(); throw new Error(`json-server did not start within 15 s: ${out}`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url, port,
+    async get(path) {
+      const res = await fetch(`${url}${path}`, { headers: options.requireToken === undefined ? {} : { authorization: `Bearer ${options.requireToken}` } });
+      return { status: res.status, body: await res.json() };
+    },
+    output: () => out,
+    close: () => new Promise((resolve) => {
+      const done = (): void => { dir.cleanup(); resolve(); };
+      if (child.exitCode !== null || child.signalCode !== null) { done(); return; }
+      child.once('exit', done);
+      child.kill('SIGTERM');
+    }),
+  };
+}
