@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { verifyStoredChain } from '../service/audit.js';
 import { toAuditEventView, type AuditEventView } from '../http/schemas.js';
 import { openStore } from '../runtime/gateway.js';
+import type { StoreConfig } from '../config/compiled.js';
 import type { Store } from '../store/store.js';
 import { loadConfigForCli } from './load-config.js';
 import type { Output } from './output.js';
@@ -14,15 +15,20 @@ interface StoreOptions {
   db?: string;
 }
 
-async function storeFrom(opts: StoreOptions, output: Output): Promise<Store | undefined> {
+function storeConfigFrom(opts: StoreOptions, output: Output): StoreConfig | undefined {
   if (opts.db !== undefined) {
     if (!existsSync(opts.db)) { output.err(`no audit database at ${opts.db}`); return undefined; }
-    return openStore({ kind: 'sqlite', path: opts.db });
+    return { kind: 'sqlite', path: opts.db };
   }
   const config = loadConfigForCli(opts.config ?? 'portcullis.yaml', output);
   if (config === undefined) return undefined;
   if (config.store.kind === 'sqlite' && !existsSync(config.store.path)) { output.err(`no audit database at ${config.store.path} (store.path in ${config.source})`); return undefined; }
-  return openStore(config.store);
+  return config.store;
+}
+
+async function storeFrom(opts: StoreOptions, output: Output): Promise<Store | undefined> {
+  const config = storeConfigFrom(opts, output);
+  return config === undefined ? undefined : openStore(config);
 }
 
 const CSV_COLUMNS = ['seq', 'at', 'type', 'actor_kind', 'actor_id', 'workflow', 'proposal_id', 'data', 'prev_hash', 'hash'] as const;
@@ -49,11 +55,23 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
     .option('--db <file>', 'read this SQLite audit database directly instead');
 
   withStore(audit.command('verify').description('check every hash link of the audit chain; exits 1 and names the first bad event if it was edited or cut'))
-    .action(async (opts: StoreOptions) => {
-      const store = await storeFrom(opts, output);
-      if (store === undefined) { setExit(2); return; }
+    .option('--workers <n>', 'verify a long chain in this many threads at once (default: one per core for chains of 100,000 events or more; 1: no threads)')
+    .action(async (opts: StoreOptions & { workers?: string }) => {
+      const workers = opts.workers === undefined ? undefined : Number(opts.workers);
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 8)) {
+        output.err(`--workers must be a whole number from 1 to 8, not "${opts.workers}"; nothing was verified`);
+        setExit(2);
+        return;
+      }
+      const config = storeConfigFrom(opts, output);
+      if (config === undefined) { setExit(2); return; }
+      const store = await openStore(config);
       try {
-        const result = await verifyStoredChain(store, (n) => output.err(`verified ${n} events…`));
+        const parallel = {
+          store: config, ...(workers === undefined ? {} : { workers }),
+          onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
+        };
+        const result = await verifyStoredChain(store, (n) => output.err(`verified ${n} events…`), parallel);
         if (result.ok) output.out(`audit chain OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.last.seq})` : ''}`);
         else {
           output.err(`audit chain BROKEN at event ${result.break.seq}: ${result.break.problem} (${result.count} events before it verified)`);

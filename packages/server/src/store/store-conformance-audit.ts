@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { GENESIS_HASH, chainHash, parseAuditBody, type AuditEventDraft, type SealedAuditEvent } from '@portcullis/core';
 import type { Store } from './store.js';
-import { DAY, T0, collect, makeEvent, rejectionCode, verifyStore } from './store-conformance-fixtures.js';
+import { DAY, T0, collectChain, makeEvent, rejectionCode, verifyStore } from './store-conformance-fixtures.js';
 
 /** Registers the audit tests inside the current describe; `getStore` returns a migrated store. */
 export function describeAuditConformance(getStore: () => Store): void {
@@ -20,7 +20,7 @@ export function describeAuditConformance(getStore: () => Store): void {
       expect(parseAuditBody(sealed[1]?.body ?? '')).toMatchObject({ seq: 2, data: { i: 2 }, type: 'proposal.received' });
       expect(await store.auditHead()).toEqual({ seq: 2, hash: sealed[1]?.hash });
       expect(await store.appendAudit([])).toEqual([]);
-      expect(await collect(store.readAuditChain())).toEqual(sealed);
+      expect(await collectChain(store.readAuditChain())).toEqual(sealed);
     });
 
     it('keeps a verifiable chain under 500 concurrent appends', async () => {
@@ -65,7 +65,7 @@ export function describeAuditConformance(getStore: () => Store): void {
       const [event] = await store.queryAudit({ limit: 1, types: ['gateway.started'] });
       expect(event).toMatchObject({ seq: 4, v: 1, type: 'gateway.started', at: T0 + 30, actor: { kind: 'system', id: 'gateway' }, data: {} });
       expect(event).not.toHaveProperty('workflow');
-      const chain = await collect(store.readAuditChain());
+      const chain = await collectChain(store.readAuditChain());
       expect(event?.hash).toBe(chain[3]?.hash);
       expect(event?.prevHash).toBe(chain[2]?.hash);
     });
@@ -95,7 +95,7 @@ export function describeAuditConformance(getStore: () => Store): void {
       const store = getStore();
       await store.appendAudit(Array.from({ length: 20 }, (_, i) => makeEvent({ data: { i } })));
       for (const size of [1, 7, 20, 21, 500]) {
-        expect((await collect(store.readAuditChain(size))).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        expect((await collectChain(store.readAuditChain(size))).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       }
     });
 
@@ -106,7 +106,7 @@ export function describeAuditConformance(getStore: () => Store): void {
       const result = await store.purgeAudit(T0 + 5 * DAY, at, 'retention');
       expect(result).toEqual({ purged: 5, anchor: { seq: 5, hash: sealed[4]?.hash } });
       expect(await store.auditAnchor()).toEqual(result.anchor);
-      const chain = await collect(store.readAuditChain(3));
+      const chain = await collectChain(store.readAuditChain(3));
       expect(chain.map((e) => e.seq)).toEqual([6, 7, 8, 9, 10, 11]);
       expect(await verifyStore(store)).toMatchObject({ ok: true, count: 6 });
       const [purgedEvent] = await store.queryAudit({ limit: 1, order: 'desc' });

@@ -49,10 +49,20 @@ export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** Every event of a chain read in pages, checking no page is empty. */
+export async function collectChain<T>(pages: AsyncIterable<readonly T[]>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const page of pages) {
+    if (page.length === 0) throw new Error('readAuditChain yielded an empty page');
+    out.push(...page);
+  }
+  return out;
+}
+
 /** Verifies the store's whole chain from its anchor to its recorded head. */
 export async function verifyStore(store: Store, batchSize = 64): Promise<ChainVerification> {
   const anchor = await store.auditAnchor();
-  const events = await collect(store.readAuditChain(batchSize));
+  const events = await collectChain(store.readAuditChain(batchSize));
   return verifyAuditChain(events, anchor, await store.auditHead());
 }
 

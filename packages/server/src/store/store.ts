@@ -97,6 +97,12 @@ export interface AuditFilter {
 }
 
 /** An audit event as stored: its parsed body and its chain links. */
+/** Part of the chain: the events after `afterSeq` (default: the anchor) through `throughSeq` (default: the newest). */
+export interface ChainRange {
+  readonly afterSeq?: number;
+  readonly throughSeq?: number;
+}
+
 export interface StoredAuditEvent extends AuditEvent {
   readonly prevHash: string;
   readonly hash: string;
@@ -181,8 +187,11 @@ export interface Store {
   /** Appends events durably, in order; resolves with them sealed into the chain. */
   appendAudit(events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]>;
   queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]>;
-  /** The sealed chain in sequence order from the anchor, read in batches. */
-  readAuditChain(batchSize?: number): AsyncIterable<SealedAuditEvent>;
+  /**
+   * The sealed chain in sequence order from the anchor, as pages of up to `batchSize` events
+   * (pages, not single events: verifying a long trail awaits once per page, not per event).
+   */
+  readAuditChain(batchSize?: number, range?: ChainRange): AsyncIterable<readonly SealedAuditEvent[]>;
   /** The newest event's seq and hash, as recorded apart from the events. */
   auditHead(): Promise<ChainAnchor>;
   /** Where the chain starts: genesis, or the checkpoint of the last retention purge. */

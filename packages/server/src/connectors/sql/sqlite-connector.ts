@@ -39,6 +39,8 @@ function describeScope(scope: ScopeBound): string {
   return `${scope.field} within the last ${span}`;
 }
 
+const MAX_CACHED_STATEMENTS = 256;
+
 /** Opens a SQLite system. The database file must exist; the gateway never creates a production database. */
 export function createSqliteConnector(system: SqlSystemConfig): Connector {
   let db: Database.Database | undefined;
@@ -54,6 +56,19 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
     }
     return db;
   };
+  // Prepared statements by SQL text: preparing costs as much as running a one-row update. The
+  // text varies only with a table's columns and the number of ids, so the cache stays small;
+  // it is emptied, never grown, past its bound.
+  const statements = new Map<string, Database.Statement>();
+  const prepared = (conn: Database.Database, sql: string): Database.Statement => {
+    let statement = statements.get(sql);
+    if (statement === undefined) {
+      if (statements.size >= MAX_CACHED_STATEMENTS) statements.clear();
+      statement = conn.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
   const tableOf = (spec: ActionSpec): SqlTableConfig => {
     const table = system.tables.get(spec.resource);
     if (table === undefined) throw new PortcullisError('INTERNAL', `system "${system.name}" has no table "${spec.resource}"`);
@@ -63,7 +78,7 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
   function selectByIds(conn: Database.Database, table: SqlTableConfig, ids: readonly RecordId[], context: ExecutionContext, columns = '*'): Row[] {
     const scope = scopeWhere(context.scope, context.now);
     const sql = `SELECT ${columns} FROM ${quote(table.name)} WHERE ${quote(table.primaryKey)} IN (${ids.map(() => '?').join(',')}) AND ${scope.clause}`;
-    return conn.prepare(sql).all(...ids, ...scope.args) as Row[];
+    return prepared(conn, sql).all(...ids, ...scope.args) as Row[];
   }
 
   function missing(table: SqlTableConfig, ids: readonly RecordId[], rows: readonly Row[], context: ExecutionContext): string[] {
@@ -97,7 +112,7 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
           }
         }
         const columns = p.columns === undefined ? '*' : p.columns.map(quote).join(', ');
-        const rows = conn.prepare(`SELECT ${columns} FROM ${quote(table.name)} WHERE ${clauses.join(' AND ')} ORDER BY ${quote(pk)} LIMIT ?`).all(...args, p.limit ?? 100) as Row[];
+        const rows = prepared(conn, `SELECT ${columns} FROM ${quote(table.name)} WHERE ${clauses.join(' AND ')} ORDER BY ${quote(pk)} LIMIT ?`).all(...args, p.limit ?? 100) as Row[];
         return { result: { rows, count: rows.length } };
       }
       case 'update': {
@@ -109,7 +124,7 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
           refuseIf(before.length > context.maxRecords ? [`${before.length} records would change; the workflow allows at most ${context.maxRecords} per action`] : []);
           const scope = scopeWhere(context.scope, context.now);
           const sql = `UPDATE ${quote(table.name)} SET ${columns.map((c) => `${quote(c)} = ?`).join(', ')} WHERE ${quote(pk)} IN (${p.ids.map(() => '?').join(',')}) AND ${scope.clause}`;
-          const info = conn.prepare(sql).run(...columns.map((c) => toSql(p.set[c] ?? null)), ...p.ids, ...scope.args);
+          const info = prepared(conn, sql).run(...columns.map((c) => toSql(p.set[c] ?? null)), ...p.ids, ...scope.args);
           const undo: SqlUndo = { kind: 'sql.update', table: table.name, primaryKey: pk, before };
           return { result: { updated: info.changes, ids: before.map((r) => r[pk] ?? null) }, undo };
         }).immediate();
@@ -118,7 +133,7 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
         const p = params as { values: Record<string, Scalar> };
         const columns = Object.keys(p.values);
         return conn.transaction((): ExecutionResult => {
-          const info = conn.prepare(`INSERT INTO ${quote(table.name)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
+          const info = prepared(conn, `INSERT INTO ${quote(table.name)} (${columns.map(quote).join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`)
             .run(...columns.map((c) => toSql(p.values[c] ?? null)));
           const id = (p.values[pk] as RecordId | undefined) ?? Number(info.lastInsertRowid);
           refuseIf(missing(table, [id], selectByIds(conn, table, [id], context, quote(pk)), context).map(() => `the new ${table.name} record would be outside the workflow's data scope`));
@@ -133,7 +148,7 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
           refuseIf(missing(table, p.ids, before, context));
           refuseIf(before.length > context.maxRecords ? [`${before.length} records would be deleted; the workflow allows at most ${context.maxRecords} per action`] : []);
           const scope = scopeWhere(context.scope, context.now);
-          const info = conn.prepare(`DELETE FROM ${quote(table.name)} WHERE ${quote(pk)} IN (${p.ids.map(() => '?').join(',')}) AND ${scope.clause}`).run(...p.ids, ...scope.args);
+          const info = prepared(conn, `DELETE FROM ${quote(table.name)} WHERE ${quote(pk)} IN (${p.ids.map(() => '?').join(',')}) AND ${scope.clause}`).run(...p.ids, ...scope.args);
           const undo: SqlUndo = { kind: 'sql.delete', table: table.name, primaryKey: pk, before };
           return { result: { deleted: info.changes, ids: before.map((r) => r[pk] ?? null) }, undo };
         }).immediate();
@@ -170,6 +185,7 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
       }
     },
     async close() {
+      statements.clear();
       db?.close();
       db = undefined;
     },

@@ -6,7 +6,9 @@
  * - the only statement that deletes events is in `purge`, which first verifies the part it
  *   removes (it refuses to hide a break) and leaves a checkpoint anchoring the rest.
  * The head is cached in memory only for the length of a batch: the write queue calls
- * `resetHead` at every batch start and after every rollback.
+ * `resetHead` at every batch start and after every rollback, and `flushHead` before every
+ * commit (and after each write when it isolates writes in savepoints), so `audit_head` is
+ * written once per transaction yet always commits with the events that moved it.
  */
 import type Database from 'better-sqlite3';
 import {
@@ -24,15 +26,17 @@ export type Prepare = (sql: string) => Database.Statement;
 export interface SqliteAuditLog {
   /** Seals drafts after the head and inserts them. Call only inside a write. */
   append(drafts: readonly AuditEventDraft[]): SealedAuditEvent[];
-  /** Forgets the cached head. */
+  /** Forgets the cached head (and any change not yet written). */
   resetHead(): void;
+  /** Records the cached head in `audit_head` if appends moved it. Call only inside a write. */
+  flushHead(): void;
   /** The head as recorded in `audit_head`. */
   head(): ChainAnchor;
   /** The latest checkpoint, or the genesis. */
   anchor(): ChainAnchor;
   query(filter: AuditFilter): StoredAuditEvent[];
-  /** Up to `limit` sealed events after `afterSeq`, in order. */
-  chainPage(afterSeq: number, limit: number): SealedAuditEvent[];
+  /** Up to `limit` sealed events after `afterSeq` and through `throughSeq`, in order. */
+  chainPage(afterSeq: number, limit: number, throughSeq: number): SealedAuditEvent[];
   /** Deletes events older than `before` as a prefix of the chain. Call only inside a write. */
   purge(before: number, at: number, actor: string): { purged: number; anchor: ChainAnchor };
 }
@@ -47,6 +51,9 @@ interface SealedRow {
 /** Creates the audit trail over a connection's statements. */
 export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   let cachedHead: ChainAnchor | undefined;
+  // Whether appends moved the head since it was last written to `audit_head`: it is written
+  // once per transaction (see the write queue's `flush`), not once per append.
+  let headMoved = false;
 
   const readHead = (): ChainAnchor => {
     const row = prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
@@ -73,8 +80,8 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
       head = { seq: event.seq, hash: event.hash };
       return event;
     });
-    prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(head.seq, head.hash);
     cachedHead = head;
+    headMoved = true;
     return sealed;
   }
 
@@ -119,22 +126,22 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return rows.map(rowToStoredEvent);
   }
 
-  function chainPage(afterSeq: number, limit: number): SealedAuditEvent[] {
+  function chainPage(afterSeq: number, limit: number, throughSeq: number): SealedAuditEvent[] {
     // Rows as arrays, not objects: verifying reads every event, and the per-row object showed
     // in profiles. This statement is prepared only here, so its raw mode affects no one else.
-    const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?')
-      .raw().all(afterSeq, limit) as [number, string, string, string][];
+    const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
+      .raw().all(afterSeq, throughSeq, limit) as [number, string, string, string][];
     const page: SealedAuditEvent[] = new Array<SealedAuditEvent>(rows.length);
     for (let i = 0; i < rows.length; i += 1) {
-      const [seq, body, prevHash, hash] = rows[i] as [number, string, string, string];
-      page[i] = { seq, body, prevHash, hash };
+      const row = rows[i] as [number, string, string, string];
+      page[i] = { seq: row[0], body: row[1], prevHash: row[2], hash: row[3] };
     }
     return page;
   }
 
   function purge(before: number, at: number, actor: string): { purged: number; anchor: ChainAnchor } {
     const anchor = readAnchor();
-    const head = readHead();
+    const head = cachedHead ?? readHead();
     // Only a prefix of the chain can go: stop at the first event at or after `before`, even if
     // a later one carries an older time.
     const firstKept = (prepare('SELECT seq FROM audit_events WHERE at >= ? ORDER BY seq LIMIT 1').get(before) as { seq: number } | undefined)?.seq;
@@ -163,7 +170,12 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
 
   return {
     append,
-    resetHead: () => { cachedHead = undefined; },
+    resetHead: () => { cachedHead = undefined; headMoved = false; },
+    flushHead() {
+      if (!headMoved || cachedHead === undefined) return;
+      prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(cachedHead.seq, cachedHead.hash);
+      headMoved = false;
+    },
     head: readHead,
     anchor: readAnchor,
     query,

@@ -5,7 +5,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { verifyAuditChain, type SealedAuditEvent } from '@portcullis/core';
 import { makeTempDir } from '../../testing/temp-dir.js';
 import { describeStoreConformance } from '../store-conformance.js';
-import { T0, collect, makeEvent, makeProposal, rejectionCode, verifyStore } from '../store-conformance-fixtures.js';
+import { T0, collectChain, makeEvent, makeProposal, rejectionCode, verifyStore } from '../store-conformance-fixtures.js';
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
 
@@ -70,7 +70,7 @@ describe('SQLite store', () => {
     it('detects the deletion of the newest event through the recorded head', async () => {
       const { store } = await withTenEvents();
       attacker(store.path).exec('DELETE FROM audit_events WHERE seq = 10');
-      const events = await collect(store.readAuditChain());
+      const events = await collectChain(store.readAuditChain());
       expect(verifyAuditChain(events, await store.auditAnchor()).ok).toBe(true);
       const result = await verifyStore(store);
       expect(result).toMatchObject({ ok: false, break: { seq: 10 } });
@@ -170,6 +170,23 @@ describe('SQLite store', () => {
       await first.appendAudit([makeEvent()]);
       expect(await verifyStore(first)).toMatchObject({ ok: true, count: 2 });
       expect(await first.auditHead()).toEqual(await second.auditHead());
+    });
+
+    it('runs a batch again, each write isolated, when one write throws, keeping the others and the head', async () => {
+      const store = await open();
+      const before = store.stats();
+      const results = await Promise.allSettled([
+        store.appendAudit([makeEvent({ data: { n: 1 } })]),
+        store.appendAudit([makeEvent({ data: { n: 2 } }), makeEvent({ data: { n: Number.NaN } })]),
+        store.appendAudit([makeEvent({ data: { n: 3 } })]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const after = store.stats();
+      expect(after.batches - before.batches).toBe(1);
+      expect(after.retried - before.retried).toBe(1);
+      expect((await store.queryAudit({ limit: 10 })).map((e) => e.data)).toEqual([{ n: 1 }, { n: 3 }]);
+      expect(await store.auditHead()).toMatchObject({ seq: 2 });
+      expect(await verifyStore(store)).toMatchObject({ ok: true, count: 2 });
     });
 
     it('caps the size of a batch', async () => {

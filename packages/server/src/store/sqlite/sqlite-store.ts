@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, Store, StoredAuditEvent, SubjectKind,
+  ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -64,7 +64,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const audit = createSqliteAuditLog(prepare);
   const secrets = createSqliteSecretsAndRuns(prepare, audit);
   const mcp = createSqliteMcpTables(prepare, audit);
-  const queue = createSqliteWriteQueue(db, { maxBatch: options.maxBatch, onReset: audit.resetHead });
+  const queue = createSqliteWriteQueue(db, { maxBatch: options.maxBatch, onReset: audit.resetHead, flush: audit.flushHead });
   let closed = false;
 
   const write = <T>(operation: WriteOperation<T>): Promise<T> => (closed ? Promise.reject(storeClosed()) : queue.run(operation));
@@ -163,12 +163,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     appendAudit: (events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]> => write(() => audit.append(events)),
     queryAudit: (filter: AuditFilter): Promise<StoredAuditEvent[]> => read(() => audit.query(filter)),
-    async *readAuditChain(batchSize = 500): AsyncIterable<SealedAuditEvent> {
+    async *readAuditChain(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly SealedAuditEvent[]> {
       const size = clampLimit(batchSize, 500) || 1;
-      let after = (await read(() => audit.anchor())).seq;
+      let after = range.afterSeq ?? (await read(() => audit.anchor())).seq;
+      const through = range.throughSeq ?? Number.MAX_SAFE_INTEGER;
       for (;;) {
-        const page = await read(() => audit.chainPage(after, size));
-        yield* page;
+        const page = await read(() => audit.chainPage(after, size, through));
+        if (page.length > 0) yield page;
         const last = page.at(-1);
         if (last === undefined || page.length < size) return;
         after = last.seq;

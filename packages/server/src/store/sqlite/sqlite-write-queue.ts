@@ -3,8 +3,15 @@
  * - every write runs through this queue; writes queued before the queue next flushes (the same
  *   tick, or while an earlier batch was committing) run together in one
  *   `BEGIN IMMEDIATE … COMMIT`, so a burst of writes costs one fsync, not one each;
- * - each write runs in its own SAVEPOINT: one that throws is rolled back alone and rejects
- *   only its own promise;
+ * - a write that throws is rolled back alone and rejects only its own promise: a batch first
+ *   runs every write straight through (savepoints cost two statements per write); if one
+ *   throws, the whole transaction is rolled back, nothing of it ever having been visible
+ *   outside it, and the batch runs again with each write in its own SAVEPOINT. So a write may
+ *   run twice, and must touch nothing but the database (in-memory copies are re-read through
+ *   `onReset`);
+ * - `flush` runs inside the transaction after the writes it covers (once before COMMIT in a
+ *   straight run; after each write, inside its savepoint, in an isolated run), for state kept
+ *   once per batch (the audit head);
  * - no promise settles before its batch's COMMIT has returned, so a resolved write is durable;
  * - if BEGIN or COMMIT fails, or SQLite rolls the whole transaction back (SQLITE_FULL,
  *   SQLITE_IOERR…), every write of the batch rejects with STORE_UNAVAILABLE and none of
@@ -32,6 +39,8 @@ export interface WriteQueueStats {
   readonly operations: number;
   /** The most writes one batch held. */
   readonly largestBatch: number;
+  /** Batches run a second time, each write in a savepoint, because one of their writes threw. */
+  readonly retried: number;
 }
 
 /** The write queue of one connection. */
@@ -57,6 +66,12 @@ export interface WriteQueueOptions {
    * written, or the rolled-back write may have changed it.
    */
   readonly onReset?: () => void;
+  /**
+   * Writes state the writes kept in memory (the audit head): called inside the transaction
+   * before COMMIT, and in an isolated run after each write inside its savepoint, so a write
+   * rolled back alone takes its part of that state with it.
+   */
+  readonly flush?: () => void;
 }
 
 interface Queued {
@@ -73,10 +88,11 @@ const SAVEPOINT = 'portcullis_write';
 export function createSqliteWriteQueue(db: Database.Database, options: WriteQueueOptions = {}): SqliteWriteQueue {
   const maxBatch = Math.max(1, options.maxBatch ?? 1000);
   const reset = options.onReset ?? ((): void => {});
+  const flushState = options.flush ?? ((): void => {});
   let pending: Queued[] = [];
   let scheduled = false;
   let idle: (() => void)[] = [];
-  const counters = { batches: 0, committed: 0, failed: 0, operations: 0, largestBatch: 0 };
+  const counters = { batches: 0, committed: 0, failed: 0, operations: 0, largestBatch: 0, retried: 0 };
   // Prepared once: `db.exec` parses its SQL on every call, and these run twice per write.
   // Prepared lazily, on the first batch, so opening a store stays one statement-free step.
   let savepoints: { begin: Database.Statement; release: Database.Statement; rollback: Database.Statement } | undefined;
@@ -113,6 +129,37 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
     counters.batches += 1;
     counters.operations += batch.length;
     counters.largestBatch = Math.max(counters.largestBatch, batch.length);
+    const straight = runStraight(batch);
+    if (straight !== undefined) return straight;
+    // A write threw: its transaction is rolled back whole; run the batch again, isolating each write.
+    counters.retried += 1;
+    return runIsolated(batch);
+  }
+
+  /** Runs every write without savepoints; undefined (and nothing kept) if one of them threw. */
+  function runStraight(batch: readonly Queued[]): Outcome[] | { readonly batchError: unknown } | undefined {
+    reset();
+    try {
+      db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      return failBatch(error, 'at BEGIN');
+    }
+    const outcomes: Outcome[] = new Array<Outcome>(batch.length);
+    try {
+      for (let i = 0; i < batch.length; i += 1) outcomes[i] = { ok: true, value: (batch[i] as Queued).operation(db) };
+    } catch {
+      try {
+        if (db.inTransaction) db.exec('ROLLBACK');
+      } catch (error) {
+        return failBatch(error, 'at ROLLBACK');
+      }
+      return undefined;
+    }
+    return commit(outcomes);
+  }
+
+  /** Runs each write in its own savepoint, so one that throws is rolled back alone. */
+  function runIsolated(batch: readonly Queued[]): Outcome[] | { readonly batchError: unknown } {
     reset();
     try {
       db.exec('BEGIN IMMEDIATE');
@@ -126,6 +173,7 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
         begin.run();
         try {
           const value = queued.operation(db);
+          flushState();
           release.run();
           outcomes.push({ ok: true, value });
         } catch (error) {
@@ -138,6 +186,15 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
           outcomes.push({ ok: false, error: toWriteError(error) });
         }
       }
+    } catch (error) {
+      return failBatch(error, 'in a savepoint');
+    }
+    return commit(outcomes);
+  }
+
+  function commit(outcomes: Outcome[]): Outcome[] | { readonly batchError: unknown } {
+    try {
+      flushState();
       db.exec('COMMIT');
     } catch (error) {
       return failBatch(error, 'at COMMIT');
