@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { connectSystems, openStore, openVault } from '../runtime/gateway.js';
 import { systemClock } from '../runtime/clock.js';
 import type { CompiledConfig } from '../config/compiled.js';
+import type { Connector } from '../connectors/connector.js';
 import { checkSystems, formatCheckTable, type SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
 import { createVault, type Vault } from '../vault/vault.js';
@@ -38,16 +39,18 @@ export function registerCheckCommand(program: Command, output: Output, setExit: 
       const config = loadConfigForCli(opts.config, output);
       if (config === undefined) { setExit(2); return; }
       const store = await openStore(config.store);
-      const { vault, check: vaultCheck } = await checkVault(config, store);
-      const connectors = connectSystems(config, { vault, clock: systemClock });
+      let connectors: ReadonlyMap<string, Connector> = new Map();
       try {
+        const { vault, check: vaultCheck } = await checkVault(config, store);
+        connectors = connectSystems(config, { vault, clock: systemClock });
         const checks = [...(vaultCheck === undefined ? [] : [vaultCheck]), ...(await checkSystems(config, connectors, undefined, timeout * 1000))];
         const failed = checks.filter((c) => !c.ok).length;
         if (opts.json === true) output.out(JSON.stringify({ ok: failed === 0, systems: checks }, null, 2));
         else output.out(`${formatCheckTable(checks)}\n${checks.length === 0 ? 'no systems configured' : failed === 0 ? `all ${checks.length} system(s) OK` : `${failed} of ${checks.length} system(s) FAILED`}`);
         if (failed > 0) setExit(1);
       } finally {
-        for (const connector of connectors.values()) await connector.close();
+        // All at once, and whatever one does, the store is closed.
+        await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
         await store.close();
       }
     });

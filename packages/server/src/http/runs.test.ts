@@ -1,12 +1,19 @@
 /**
  * Pre-flight checks over HTTP and the rule "a workflow run does not start while one of its
- * systems fails its check", against the real SQLite CRM of the harness.
+ * systems fails its check", against the real SQLite CRM of the harness, a real REST API
+ * (json-server) behind an HTTP system, and real MCP servers from npm behind MCP systems.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../connectors/connector.js';
 import { checkSystems, formatCheckTable } from '../service/preflight.js';
-import { auditTrail, openHarness, proposeAs, type Harness } from '../testing/harness.js';
+import { auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
+import { startJsonServer, type JsonServer } from '../testing/json-server.js';
+import { mcpConfig, startEverythingOverHttp } from '../testing/mcp-servers.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
@@ -87,6 +94,100 @@ describe('POST /v1/runs', () => {
     expect((await harness.request('agent', { method: 'POST', url: '/v1/runs', payload: { workflow: 'nope' } })).json().error.code).toBe('WORKFLOW_NOT_FOUND');
     expect((await harness.request(undefined, { method: 'POST', url: '/v1/runs', payload: { workflow: 'route-leads' } })).statusCode).toBe(401);
   });
+});
+
+/** A run of `workflow` as its agent: the status, the error code and message, the failing systems, the checks. */
+async function startRunAs(h: Harness, workflow: string) {
+  const res = await h.request('agent', { method: 'POST', url: '/v1/runs', payload: { workflow } });
+  const body = res.json() as { checks?: { system: string; kind: string; ok: boolean; detail: string }[]; error?: { code: string; message: string; details: { failing: unknown[] } } };
+  return { status: res.statusCode, checks: body.checks, code: body.error?.code, message: body.error?.message, failing: body.error?.details.failing };
+}
+
+describe('POST /v1/runs on an HTTP system', () => {
+  const OPENAPI = fileURLToPath(new URL('../connectors/http/fixtures/leads-openapi.yaml', import.meta.url));
+  const TOKEN = `crm_token_${Math.random().toString(36).slice(2)}`;
+  let api: JsonServer | undefined;
+  afterEach(async () => { await api?.close(); api = undefined; });
+
+  const apiConfig = (baseUrl: string): string => harnessConfig({
+    extraSystemsYaml: `  api:
+    kind: http
+    openapi: ${JSON.stringify(OPENAPI)}
+    baseUrl: ${baseUrl}
+    auth: { kind: bearer, tokenEnv: CRM_API_TOKEN }
+    healthPath: /leads
+    timeout: 5s`,
+    extraWorkflowYaml: `  crm-api:
+    description: Route leads through the CRM's REST API
+    agent: lead-router
+    department: sales
+    owner: tom
+    runbook: Assign leads by hand in the CRM.
+    grants:
+      - api:leads:read`,
+  });
+
+  it('starts a run while the API answers the gateway\'s token, and refuses one once it stops answering', async () => {
+    api = await startJsonServer({ leads: [] }, { requireToken: TOKEN });
+    harness = await openHarness({ configYaml: apiConfig(api.url), env: { CRM_API_TOKEN: TOKEN } });
+    const started = await startRunAs(harness, 'crm-api');
+    expect(started.status).toBe(201);
+    expect(started.checks).toEqual([expect.objectContaining({ system: 'api', kind: 'http', ok: true, detail: expect.stringMatching(new RegExp(`^GET ${api.url}/leads answered 200`)) })]);
+
+    await api.close();
+    const refused = await startRunAs(harness, 'crm-api');
+    expect(refused).toMatchObject({ status: 503, code: 'SYSTEM_CHECK_FAILED', failing: [{ system: 'api', kind: 'http', detail: expect.stringContaining('ECONNREFUSED') }] });
+    expect(refused.message).toMatch(new RegExp(`^workflow "crm-api" cannot start a run: system "api" \\(http\\) fails its check: GET ${api.url}/leads failed: connect ECONNREFUSED .*\\. Fix the system`));
+    const trail = await auditTrail(harness);
+    expect(trail.filter((e) => e.type.startsWith('run.')).map((e) => e.type)).toEqual(['run.started', 'run.refused']);
+    expect(JSON.stringify(trail)).not.toContain(TOKEN);
+  });
+
+  it('refuses a run when the API refuses the gateway\'s token', async () => {
+    api = await startJsonServer({ leads: [] }, { requireToken: TOKEN });
+    harness = await openHarness({ configYaml: apiConfig(api.url), env: { CRM_API_TOKEN: 'a-revoked-token' } });
+    const refused = await startRunAs(harness, 'crm-api');
+    expect(refused).toMatchObject({ status: 503, code: 'SYSTEM_CHECK_FAILED', failing: [{ system: 'api', kind: 'http' }] });
+    expect(refused.message).toContain(`system "api" (http) fails its check: GET ${api.url}/leads answered 401: the gateway's credentials were refused`);
+    // The route-leads workflow does not reach the API: its runs still start.
+    expect((await startRunAs(harness, 'route-leads')).status).toBe(201);
+  });
+});
+
+describe('POST /v1/runs on MCP systems', () => {
+  const memDir = mkdtempSync(join(tmpdir(), 'portcullis-runs-memory-'));
+  let upstream: { url: string; stop(): Promise<void> } | undefined;
+  afterEach(async () => { await upstream?.stop(); upstream = undefined; });
+
+  it('lists each MCP upstream\'s tools before a run starts, and refuses a run once one stops answering', async () => {
+    upstream = await startEverythingOverHttp();
+    const remote = `  remote:\n    kind: mcp\n    url: ${upstream.url}\n    timeout: 5s`;
+    harness = await openHarness({ configYaml: mcpConfig({ extraSystems: remote, extraGrants: ['remote:echo:read'] }), env: { MEM_FILE: join(memDir, 'memory.jsonl') } });
+    const started = await startRunAs(harness, 'notes');
+    expect(started.status).toBe(201);
+    expect(started.checks?.map((c) => [c.system, c.kind, c.ok])).toEqual([['everything', 'mcp', true], ['memory', 'mcp', true], ['remote', 'mcp', true]]);
+    expect(started.checks?.find((c) => c.system === 'remote')?.detail).toMatch(new RegExp(`^${upstream.url} lists \\d+ usable tool\\(s\\)`));
+
+    await upstream.stop();
+    const refused = await startRunAs(harness, 'notes');
+    expect(refused).toMatchObject({ status: 503, code: 'SYSTEM_CHECK_FAILED', failing: [{ system: 'remote', kind: 'mcp' }] });
+    expect(refused.message).toMatch(/^workflow "notes" cannot start a run: system "remote" \(mcp\) fails its check: MCP system "remote" failed while listing its tools: .+\. Fix the system/);
+    // The tidy workflow reaches only the memory server: its runs still start.
+    expect((await harness.request('other', { method: 'POST', url: '/v1/runs', payload: { workflow: 'tidy' } })).statusCode).toBe(201);
+    const refusedEvent = (await auditTrail(harness)).find((e) => e.type === 'run.refused');
+    expect(refusedEvent).toMatchObject({ workflow: 'notes', data: { checks: expect.arrayContaining([expect.objectContaining({ system: 'remote', ok: false })]) } });
+  });
+
+  it('refuses a run of a workflow whose stdio MCP upstream exits at launch, with what it said', async () => {
+    const broken = `  broken:\n    kind: mcp\n    command: ${JSON.stringify(process.execPath)}\n    args: ["-e", "console.error('the tickets database is unreachable'); process.exit(3)"]\n    timeout: 5s`;
+    harness = await openHarness({ configYaml: mcpConfig({ extraSystems: broken, extraGrants: ['broken:list_tickets:read'] }), env: { MEM_FILE: join(memDir, 'memory.jsonl') } });
+    expect(harness.gateway.warnings.join('\n')).toContain('MCP system "broken"');
+    const refused = await startRunAs(harness, 'notes');
+    expect(refused).toMatchObject({ status: 503, code: 'SYSTEM_CHECK_FAILED', failing: [{ system: 'broken', kind: 'mcp' }] });
+    expect(refused.message).toMatch(/system "broken" \(mcp\) fails its check: MCP system "broken" failed while connecting: it stopped or could not be reached .*its last output on stderr: the tickets database is unreachable/);
+  });
+
+  afterAll(() => rmSync(memDir, { recursive: true, force: true }));
 });
 
 describe('checkSystems', () => {

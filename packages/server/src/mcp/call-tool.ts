@@ -6,16 +6,20 @@
  * given attaches to the same proposal (it runs at most once) while the same call made after
  * its outcome was delivered is a new proposal; a call that needs approval is held at most the
  * hold time, with progress notifications when the client asked for them, then answered
- * "pending"; approval never comes through the agent's own client (no elicitation).
+ * "pending"; approval never comes through the agent's own client (no elicitation); a granted
+ * tool the gateway does not offer (its upstream failed at start, its schema is invalid, an
+ * override would lower its risk) is refused saying why, and audited with that reason.
  */
 import { PortcullisError, canonicalJson, sha256Hex, type JsonValue } from '@portcullis/core';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { AgentConfig } from '../config/compiled.js';
+import type { AgentConfig, CompiledConfig } from '../config/compiled.js';
+import type { Connector } from '../connectors/connector.js';
 import { isMcpConnector } from '../connectors/mcp/mcp-connector.js';
+import { whyNotOffered } from '../runtime/mcp-catalog.js';
 import type { GatewayService } from '../service/gateway-service.js';
 import type { ProposalRecord } from '../store/store.js';
-import { agentTools } from './agent-tools.js';
+import { QUALIFIED_SEPARATOR, agentTools } from './agent-tools.js';
 import { failureAnswer, isSettled, outcomeResult, pendingResult } from './results.js';
 
 /** How the MCP gateway serves calls. */
@@ -34,6 +38,25 @@ export type CallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 /** The key of a call: the same for every identical call of an agent in a workflow. */
 export function callDigest(workflow: string, action: string, params: unknown): string {
   return sha256Hex(canonicalJson({ workflow, action, params: params as JsonValue }));
+}
+
+/**
+ * Why a name the agent called, which names no offered tool, is a tool its workflows grant that
+ * the gateway does not offer (`<tool>` or `<system>__<tool>`); undefined when it is not one.
+ */
+function notOfferedGrant(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, agent: AgentConfig, name: string): string | undefined {
+  for (const workflow of config.workflows.values()) {
+    if (workflow.agent !== agent.id) continue;
+    for (const system of workflow.systems) {
+      const connector = connectors.get(system);
+      if (!isMcpConnector(connector)) continue;
+      const tool = name.startsWith(`${system}${QUALIFIED_SEPARATOR}`) ? name.slice(system.length + QUALIFIED_SEPARATOR.length) : name;
+      if (![...workflow.grants.keys()].some((key) => key.startsWith(`${system}:${tool}:`))) continue;
+      const why = whyNotOffered(connector, tool);
+      if (why !== undefined) return why;
+    }
+  }
+  return undefined;
 }
 
 /** Waits for a proposal to settle, at most until `deadline`, telling the client it is waiting. */
@@ -72,6 +95,11 @@ export async function callTool(deps: McpGatewayDeps, agent: AgentConfig, name: s
   if (target.workflow === undefined) {
     await store.appendAudit([{ type: 'request.invalid', at: service.deps.clock.now(), actor: { kind: 'agent', id: agent.id }, data: { code: 'WORKFLOW_NOT_FOUND', message: `agent "${agent.id}" takes part in no workflow`, action: action.slice(0, 200) } }]);
     return failureAnswer(new PortcullisError('FORBIDDEN', `agent "${agent.id}" takes part in no workflow, so it may call no tool`));
+  }
+  const notOffered = target.action === undefined ? notOfferedGrant(config, connectors, agent, name) : undefined;
+  if (notOffered !== undefined) {
+    await store.appendAudit([{ type: 'request.invalid', at: service.deps.clock.now(), actor: { kind: 'agent', id: agent.id }, workflow: target.workflow, data: { code: 'ACTION_NOT_FOUND', message: notOffered, action: action.slice(0, 200) } }]);
+    return failureAnswer(new PortcullisError('ACTION_NOT_FOUND', `tool "${name}" is granted but not offered: ${notOffered}`));
   }
   const call = callDigest(target.workflow, action, params);
   const generation = await store.getCallGeneration(agent.id, call);

@@ -1,8 +1,10 @@
 /**
- * Upstream failures: an MCP server that crashes, hangs, answers malformed JSON-RPC or lists a
- * tool with an invalid input schema (the fault-injection fixture), and one that cannot be
- * started at all. Each gives the agent a clear error and is audited, and the gateway keeps
- * serving the other tools and systems (the reference memory server beside them).
+ * Upstream failures: an MCP server that crashes (mid-call, or while listing its tools), hangs,
+ * answers malformed JSON-RPC (a line that is not JSON, JSON that is not JSON-RPC 2.0, a response
+ * to a request never made) or lists a tool with an invalid input schema (the fault-injection
+ * fixture), and one that cannot be started at all. Each gives the agent a clear error and is
+ * audited, and the gateway keeps serving the other tools and systems (the reference memory
+ * server beside them).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,11 +28,20 @@ const faulty = `
     kind: mcp
     command: /nonexistent/portcullis-test-mcp-server
     timeout: 2s
+  crashlist:
+    kind: mcp
+    command: ${JSON.stringify(process.execPath)}
+    args: ${yamlList([FAULTY_SERVER])}
+    env: { FIXTURE_CRASH_ON_LIST: { env: CRASH_ON_LIST } }
+    timeout: 2s
 `;
-const grants = ['faulty:ping:read', 'faulty:crash:read', 'faulty:hang:read', 'faulty:garble:read', 'faulty:broken_schema:read', 'dead:anything:read'];
+const grants = [
+  'faulty:ping:read', 'faulty:crash:read', 'faulty:hang:read', 'faulty:garble:read', 'faulty:wrong_version:read', 'faulty:stray_id:read',
+  'faulty:broken_schema:read', 'dead:anything:read', 'crashlist:ping:read',
+];
 
 beforeAll(async () => {
-  harness = await openHarness({ configYaml: mcpConfig({ extraSystems: faulty, extraGrants: grants }), env: { MEM_FILE: join(memDir, 'memory.jsonl') } });
+  harness = await openHarness({ configYaml: mcpConfig({ extraSystems: faulty, extraGrants: grants }), env: { MEM_FILE: join(memDir, 'memory.jsonl'), CRASH_ON_LIST: '1' } });
   bot = await httpAgent(await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' }), harness.secrets.agent);
 }, 60_000);
 
@@ -66,6 +77,27 @@ describe('upstream MCP servers that fail', () => {
     const listed = (await auditTrail(harness)).find((e) => e.type === 'mcp.tools_listed' && e.data.system === 'faulty');
     expect(JSON.stringify(listed?.data.rejected)).toContain('broken_schema');
     await expect(bot.callTool({ name: 'broken_schema', arguments: { x: 'y' } })).rejects.toThrow(/not a valid JSON Schema/);
+    const refused = (await auditTrail(harness)).filter((e) => e.type === 'request.invalid').at(-1);
+    expect(refused?.actor).toMatchObject({ kind: 'agent', id: 'bot' });
+    expect(refused?.data).toMatchObject({ code: 'ACTION_NOT_FOUND', action: 'broken_schema' });
+    expect(String(refused?.data.message)).toMatch(/MCP system "faulty": tool "broken_schema": its inputSchema is not a valid JSON Schema/);
+    await stillServing();
+  });
+
+  it('starts without an upstream that crashes while listing its tools, audits it, and tells an agent that calls its tools why', async () => {
+    expect(harness.gateway.warnings.join('\n')).toMatch(/MCP system "crashlist" failed while listing its tools: it stopped or could not be reached .*; its tools are not offered until the gateway is restarted/);
+    const failed = (await auditTrail(harness)).find((e) => e.type === 'mcp.upstream_failed' && e.data.system === 'crashlist');
+    expect(failed?.data).toMatchObject({ code: 'UPSTREAM_FAILED' });
+    expect(String(failed?.data.message)).toContain('crashing while listing tools');
+    const { tools } = await bot.listTools();
+    expect(tools.map((t) => t.name)).toContain('ping');
+    expect(tools.map((t) => t.name)).not.toContain('crashlist__ping');
+    // As an agent would call it after seeing it beside faulty's ping in an earlier session.
+    await expect(bot.callTool({ name: 'crashlist__ping', arguments: {} }))
+      .rejects.toThrow(/tool "crashlist__ping" is granted but not offered: MCP system "crashlist" failed while listing its tools: .*; its tools are not offered until the gateway is restarted/);
+    const refused = (await auditTrail(harness)).filter((e) => e.type === 'request.invalid').at(-1);
+    expect(refused?.data).toMatchObject({ code: 'ACTION_NOT_FOUND', action: 'crashlist__ping' });
+    expect(String(refused?.data.message)).toContain('MCP system "crashlist" failed while listing its tools');
     await stillServing();
   });
 
@@ -93,6 +125,30 @@ describe('upstream MCP servers that fail', () => {
     expect(result.isError).toBe(true);
     expect(resultText(result)).toMatch(/malformed JSON-RPC/);
     expect((await failedExecution(result))?.data.code).toBe('UPSTREAM_FAILED');
+    await stillServing();
+  });
+
+  it('treats an upstream that answers JSON that is not JSON-RPC 2.0 (version "1.0") as broken at once, audits it, and connects again', async () => {
+    const started = Date.now();
+    const result = await bot.callTool({ name: 'wrong_version', arguments: {} });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result.isError).toBe(true);
+    expect(resultText(result)).toMatch(/ran and failed \(UPSTREAM_FAILED\): MCP system "faulty" failed while calling tool "wrong_version": it sent malformed JSON-RPC: a message whose "jsonrpc" is not "2\.0"/);
+    const failed = await failedExecution(result);
+    expect(failed?.data.code).toBe('UPSTREAM_FAILED');
+    expect(String(failed?.data.message)).toContain('"jsonrpc" is not "2.0"');
+    await stillServing();
+  });
+
+  it('treats an upstream that answers a request never made as broken at once, audits it, and connects again', async () => {
+    const started = Date.now();
+    const result = await bot.callTool({ name: 'stray_id', arguments: {} });
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(result.isError).toBe(true);
+    expect(resultText(result)).toMatch(/ran and failed \(UPSTREAM_FAILED\): MCP system "faulty" failed while calling tool "stray_id": it sent malformed JSON-RPC: a response to a request the gateway never made \(id 987654321\)/);
+    const failed = await failedExecution(result);
+    expect(failed?.data.code).toBe('UPSTREAM_FAILED');
+    expect(String(failed?.data.message)).toContain('never made');
     await stillServing();
   });
 });

@@ -1,55 +1,70 @@
 /**
- * The MCP gateway over Streamable HTTP, in front of the reference memory and everything
- * servers from npm, driven by the official SDK client as the agent.
+ * The MCP gateway in front of the reference memory and everything servers from npm, driven by
+ * the official SDK client as the agent, over both ways in: Streamable HTTP at /mcp, and stdio,
+ * where the client launches the built `portcullis mcp --agent` command (run `npm run build`
+ * first; `npm test` does) on the same config and store, and a lead approves on the HTTP API.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProposalView } from '../http/schemas.js';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { httpAgent, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
+import { CLI_BIN, TRANSPORTS, connectAgent, mcpConfig, pendingProposal, proposalIdOf, resultText, type AgentClientOptions } from '../testing/mcp-servers.js';
 
 let harness: Harness;
 let baseUrl: string;
-let bot: Client;
-let autoBot: Client;
 const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 const memFile = (): string => join(memDir, 'memory.jsonl');
 
 /** Approves, as Dana (the department's lead), the first pending proposal of `action`, once it shows up. */
 async function approveWhenPending(action: string): Promise<string> {
-  for (let i = 0; i < 200; i += 1) {
-    const res = await harness.request('dana', { method: 'GET', url: '/v1/approvals?status=pending_approval' });
-    const pending = (res.json() as { proposals: ProposalView[] }).proposals.find((p) => p.action === action);
-    if (pending !== undefined) {
-      const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${pending.id}/approve`, payload: { reason: 'looks right' } });
-      expect(approved.statusCode).toBe(200);
-      return pending.id;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no pending proposal of ${action} appeared`);
+  const id = await pendingProposal(harness, action);
+  const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'looks right' } });
+  expect(approved.statusCode).toBe(200);
+  return id;
 }
 
 const executions = async (proposalId: string): Promise<number> => (await auditTrail(harness)).filter((e) => e.proposalId === proposalId && e.type === 'execution.started').length;
 
 beforeAll(async () => {
+  if (!existsSync(join(CLI_BIN, '../../dist/cli/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
   harness = await openHarness({ configYaml: mcpConfig({ holdTime: '20s' }), env: { MEM_FILE: memFile() } });
   baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
-  bot = await httpAgent(baseUrl, harness.secrets.agent);
-  autoBot = await httpAgent(baseUrl, harness.secrets.other);
 }, 60_000);
 
 afterAll(async () => {
-  await bot?.close();
-  await autoBot?.close();
   await harness?.close();
   rmSync(memDir, { recursive: true, force: true });
 });
 
-describe('MCP gateway over Streamable HTTP (memory and everything servers)', () => {
+describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)', (transport) => {
+  let bot: Client;
+  let autoBot: Client;
+  /** Elicitation requests the gateway sent the agent's own client (it must send none). */
+  const elicited: unknown[] = [];
+  // The agent's client offers elicitation and would accept anything asked: a trap for a gateway that asked it to approve.
+  const client: AgentClientOptions = {
+    capabilities: { elicitation: { form: {} } },
+    prepare: (c) => c.setRequestHandler(ElicitRequestSchema, async (request) => {
+      elicited.push(request.params);
+      return { action: 'accept', content: { approve: true } };
+    }),
+  };
+  const name = (who: string): string => `${who} (${transport})`;
+
+  beforeAll(async () => {
+    const target = { harness, baseUrl, env: { MEM_FILE: memFile() } };
+    bot = await connectAgent(transport, { ...target, agent: 'bot', key: harness.secrets.agent }, client);
+    autoBot = await connectAgent(transport, { ...target, agent: 'auto-bot', key: harness.secrets.other }, client);
+  }, 60_000);
+
+  afterAll(async () => {
+    await bot?.close();
+    await autoBot?.close();
+  });
+
   it('lists only the tools the agent\'s workflows grant, with the upstream\'s schemas and a note on approval', async () => {
     const { tools } = await bot.listTools();
     expect(tools.map((t) => t.name).sort()).toEqual(['create_entities', 'delete_entities', 'echo', 'get-env', 'read_graph']);
@@ -69,25 +84,49 @@ describe('MCP gateway over Streamable HTTP (memory and everything servers)', () 
 
   it('holds a write tool until a department lead approves it, then runs it once and returns its result', async () => {
     const progress: string[] = [];
-    const call = bot.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Ada', entityType: 'person', observations: ['writes proofs'] }] } }, undefined, {
+    const ada = name('Ada');
+    const call = bot.callTool({ name: 'create_entities', arguments: { entities: [{ name: ada, entityType: 'person', observations: ['writes proofs'] }] } }, undefined, {
       onprogress: (p) => { progress.push(p.message ?? ''); },
     });
     const approvedId = await approveWhenPending('memory.create_entities');
     const result = await call;
     expect(result.isError).not.toBe(true);
     expect(proposalIdOf(result)).toBe(approvedId);
-    expect(resultText(result)).toContain('Ada');
+    expect(resultText(result)).toContain(ada);
     expect(progress.length).toBeGreaterThan(0);
     expect(progress[0]).toContain(approvedId);
-    expect(readFileSync(memFile(), 'utf8')).toContain('"Ada"');
+    expect(readFileSync(memFile(), 'utf8')).toContain(JSON.stringify(ada));
     expect(await executions(approvedId)).toBe(1);
   });
 
+  it('never asks the agent\'s own client to approve: a held write waits for a person, whatever the client would answer', async () => {
+    const grace = name('Grace');
+    let settled = false;
+    const call = bot.callTool({ name: 'create_entities', arguments: { entities: [{ name: grace, entityType: 'person', observations: [] }] } });
+    void call.then(() => { settled = true; }, () => { settled = true; });
+    const id = await pendingProposal(harness, 'memory.create_entities');
+    // Long enough for a gateway that elicited to have asked, been answered "accept", and run the call.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(elicited).toEqual([]);
+    expect(settled).toBe(false);
+    expect((await harness.gateway.store.getProposal(id))?.status).toBe('pending_approval');
+    expect(await executions(id)).toBe(0);
+    const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'a person decided' } });
+    expect(approved.statusCode).toBe(200);
+    const result = await call;
+    expect(proposalIdOf(result)).toBe(id);
+    expect(resultText(result)).toContain(grace);
+    const approval = (await auditTrail(harness)).find((e) => e.proposalId === id && e.type === 'approval.granted');
+    expect(approval?.actor).toMatchObject({ kind: 'person', id: 'dana' });
+    expect(elicited).toEqual([]);
+  });
+
   it('needs approval for a destructive tool even in a workflow whose writes run without approval', async () => {
-    const write = await autoBot.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Temp', entityType: 'note', observations: [] }] } });
+    const temp = name('Temp');
+    const write = await autoBot.callTool({ name: 'create_entities', arguments: { entities: [{ name: temp, entityType: 'note', observations: [] }] } });
     expect(write.isError).not.toBe(true);
-    expect(resultText(write)).toContain('Temp');
-    const call = autoBot.callTool({ name: 'delete_entities', arguments: { entityNames: ['Temp'] } });
+    expect(resultText(write)).toContain(temp);
+    const call = autoBot.callTool({ name: 'delete_entities', arguments: { entityNames: [temp] } });
     const id = await approveWhenPending('memory.delete_entities');
     const result = await call;
     expect(result.isError).not.toBe(true);
@@ -121,6 +160,8 @@ describe('MCP gateway over Streamable HTTP (memory and everything servers)', () 
     expect(last?.data.code).toBe('ACTION_NOT_FOUND');
   });
 
+  // Over stdio the `portcullis mcp` process holds the key in PORTCULLIS_AGENT_KEY (and K_AGENT):
+  // the upstream it launches must get neither.
   it('never passes the agent\'s key upstream', async () => {
     const result = await bot.callTool({ name: 'get-env', arguments: {} });
     expect(result.isError).not.toBe(true);
@@ -130,7 +171,9 @@ describe('MCP gateway over Streamable HTTP (memory and everything servers)', () 
     expect(env).not.toContain('K_AGENT');
     expect(env).not.toContain('PORTCULLIS');
   });
+});
 
+describe('MCP gateway over Streamable HTTP', () => {
   it('accepts only agents\' keys at /mcp', async () => {
     const post = (authorization?: string) => harness.gateway.app.inject({
       method: 'POST', url: '/mcp', payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' },

@@ -1,7 +1,8 @@
 /**
  * A call that outlives the hold time: it answers "pending" with where to approve it, a retry
  * with the same arguments attaches to the same proposal, and once decided the retry returns
- * the outcome, having run once. Against the reference memory server, over Streamable HTTP.
+ * the outcome, having run once. Against the reference memory server, over Streamable HTTP and
+ * over stdio (the built `portcullis mcp --agent` command on the same config and store).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,68 +10,74 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { httpAgent, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
+import { TRANSPORTS, connectAgent, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
 
-let harness: Harness;
-let bot: Client;
-const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 const entity = { entities: [{ name: 'Grace', entityType: 'person', observations: ['found a moth'] }] };
 
-beforeAll(async () => {
-  harness = await openHarness({ configYaml: mcpConfig({ holdTime: '1s' }), env: { MEM_FILE: join(memDir, 'memory.jsonl') } });
-  bot = await httpAgent(await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' }), harness.secrets.agent);
-}, 60_000);
+// One gateway (and store) per transport, so each sees only its own calls.
+describe.each(TRANSPORTS)('over %s', (transport) => {
+  let harness: Harness;
+  let bot: Client;
+  const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 
-afterAll(async () => {
-  await bot?.close();
-  await harness?.close();
-  rmSync(memDir, { recursive: true, force: true });
-});
+  beforeAll(async () => {
+    const env = { MEM_FILE: join(memDir, 'memory.jsonl') };
+    harness = await openHarness({ configYaml: mcpConfig({ holdTime: '1s' }), env });
+    const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
+    bot = await connectAgent(transport, { harness, baseUrl, agent: 'bot', key: harness.secrets.agent, env });
+  }, 60_000);
 
-describe('a call still waiting after the hold time', () => {
-  it('answers pending with the approval id and where to approve, attaches retries, and returns the outcome once decided', async () => {
-    const first = await bot.callTool({ name: 'create_entities', arguments: entity });
-    expect(first.isError).not.toBe(true);
-    const id = proposalIdOf(first) as string;
-    expect(id).toMatch(/^prop/);
-    const text = resultText(first);
-    expect(text).toMatch(/^PENDING - not done yet/);
-    expect(text).toContain(`Approval id: ${id}`);
-    expect(text).toContain(`portcullis approvals approve ${id}`);
-    expect(text).toContain(`/v1/approvals/${id}/approve`);
-    expect(text).toContain('department "ops" (Dana)');
-    expect(first.structuredContent).toMatchObject({ portcullis: { status: 'pending_approval', approvalId: id } });
-
-    const retried = await bot.callTool({ name: 'create_entities', arguments: entity });
-    expect(proposalIdOf(retried)).toBe(id);
-    expect(resultText(retried)).toMatch(/^PENDING/);
-
-    const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'fine' } });
-    expect(approved.statusCode).toBe(200);
-
-    const outcome = await bot.callTool({ name: 'create_entities', arguments: entity });
-    expect(outcome.isError).not.toBe(true);
-    expect(proposalIdOf(outcome)).toBe(id);
-    expect(resultText(outcome)).toContain('Grace');
-    const trail = await auditTrail(harness);
-    expect(trail.filter((e) => e.type === 'proposal.received' && e.data.action === 'memory.create_entities')).toHaveLength(1);
-    expect(trail.filter((e) => e.proposalId === id && e.type === 'execution.started')).toHaveLength(1);
-
-    // Its outcome was delivered: the same call made again is a new proposal, not a replay.
-    const again = await bot.callTool({ name: 'create_entities', arguments: entity });
-    expect(proposalIdOf(again)).not.toBe(id);
-    expect(resultText(again)).toMatch(/^PENDING/);
+  afterAll(async () => {
+    await bot?.close();
+    await harness?.close();
+    rmSync(memDir, { recursive: true, force: true });
   });
 
-  it('tells the agent when a person rejected the call, and does not run it', async () => {
-    const args = { entities: [{ name: 'Mallory', entityType: 'person', observations: [] }] };
-    const first = await bot.callTool({ name: 'create_entities', arguments: args });
-    const id = proposalIdOf(first) as string;
-    const rejected = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/reject`, payload: { reason: 'not a real person' } });
-    expect(rejected.statusCode).toBe(200);
-    const outcome = await bot.callTool({ name: 'create_entities', arguments: args });
-    expect(outcome.isError).toBe(true);
-    expect(resultText(outcome)).toContain('dana rejected it: not a real person');
-    expect((await auditTrail(harness)).filter((e) => e.proposalId === id && e.type === 'execution.started')).toHaveLength(0);
+  describe('a call still waiting after the hold time', () => {
+    it('answers pending with the approval id and where to approve, attaches retries, and returns the outcome once decided', async () => {
+      const first = await bot.callTool({ name: 'create_entities', arguments: entity });
+      expect(first.isError).not.toBe(true);
+      const id = proposalIdOf(first) as string;
+      expect(id).toMatch(/^prop/);
+      const text = resultText(first);
+      expect(text).toMatch(/^PENDING - not done yet/);
+      expect(text).toContain(`Approval id: ${id}`);
+      expect(text).toContain(`portcullis approvals approve ${id}`);
+      expect(text).toContain(`/v1/approvals/${id}/approve`);
+      expect(text).toContain('department "ops" (Dana)');
+      expect(first.structuredContent).toMatchObject({ portcullis: { status: 'pending_approval', approvalId: id } });
+
+      const retried = await bot.callTool({ name: 'create_entities', arguments: entity });
+      expect(proposalIdOf(retried)).toBe(id);
+      expect(resultText(retried)).toMatch(/^PENDING/);
+
+      const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'fine' } });
+      expect(approved.statusCode).toBe(200);
+
+      const outcome = await bot.callTool({ name: 'create_entities', arguments: entity });
+      expect(outcome.isError).not.toBe(true);
+      expect(proposalIdOf(outcome)).toBe(id);
+      expect(resultText(outcome)).toContain('Grace');
+      const trail = await auditTrail(harness);
+      expect(trail.filter((e) => e.type === 'proposal.received' && e.data.action === 'memory.create_entities')).toHaveLength(1);
+      expect(trail.filter((e) => e.proposalId === id && e.type === 'execution.started')).toHaveLength(1);
+
+      // Its outcome was delivered: the same call made again is a new proposal, not a replay.
+      const again = await bot.callTool({ name: 'create_entities', arguments: entity });
+      expect(proposalIdOf(again)).not.toBe(id);
+      expect(resultText(again)).toMatch(/^PENDING/);
+    });
+
+    it('tells the agent when a person rejected the call, and does not run it', async () => {
+      const args = { entities: [{ name: 'Mallory', entityType: 'person', observations: [] }] };
+      const first = await bot.callTool({ name: 'create_entities', arguments: args });
+      const id = proposalIdOf(first) as string;
+      const rejected = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/reject`, payload: { reason: 'not a real person' } });
+      expect(rejected.statusCode).toBe(200);
+      const outcome = await bot.callTool({ name: 'create_entities', arguments: args });
+      expect(outcome.isError).toBe(true);
+      expect(resultText(outcome)).toContain('dana rejected it: not a real person');
+      expect((await auditTrail(harness)).filter((e) => e.proposalId === id && e.type === 'execution.started')).toHaveLength(0);
+    });
   });
 });

@@ -2,18 +2,19 @@
  * The MCP gateway over stdio, as an MCP client launches it: the built `portcullis mcp --agent`
  * command, driven by the official SDK client, in front of the reference memory server. A
  * department lead approves a held call through the HTTP API of the gateway running beside it
- * on the same store (run `npm run build` first; `npm test` does).
+ * on the same store (run `npm run build` first; `npm test` does). The behaviours both ways in
+ * share (grants, approval, pending retries, pinning, no elicitation, no key upstream) are
+ * tested over stdio too by the suites that run over each transport (mcp-http, mcp-pending,
+ * mcp-pinning, mcp-upstream-url); this file keeps what only the stdio command has.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProposalView } from '../http/schemas.js';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { CLI_BIN, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
+import { CLI_BIN, harnessEnv, mcpConfig, pendingProposal, proposalIdOf, resultText, stdioAgent } from '../testing/mcp-servers.js';
 
 let harness: Harness;
 let client: Client;
@@ -21,20 +22,12 @@ const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 const memFile = join(memDir, 'memory.jsonl');
 
 /** The environment the config names, as the MCP client's launch would give it. */
-const launchEnv = (): Record<string, string> => ({
-  K_AGENT: harness.secrets.agent, K_OTHER: harness.secrets.other, T_DANA: harness.secrets.dana, T_TOM: harness.secrets.tom, MEM_FILE: memFile,
-});
+const launchEnv = (): Record<string, string> => harnessEnv(harness, { MEM_FILE: memFile });
 
 beforeAll(async () => {
   if (!existsSync(join(CLI_BIN, '../../dist/cli/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
   harness = await openHarness({ configYaml: mcpConfig({ holdTime: '20s' }), env: { MEM_FILE: memFile } });
-  client = new Client({ name: 'stdio-agent', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI_BIN, 'mcp', '--agent', 'bot', '-c', join(harness.dir, 'portcullis.yaml')],
-    env: { ...launchEnv(), PORTCULLIS_AGENT_KEY: harness.secrets.agent },
-    stderr: 'pipe',
-  }));
+  client = await stdioAgent({ config: join(harness.dir, 'portcullis.yaml'), agent: 'bot', key: harness.secrets.agent, env: launchEnv() });
 }, 60_000);
 
 afterAll(async () => {
@@ -53,12 +46,7 @@ describe('portcullis mcp over stdio (memory and everything servers)', () => {
 
   it('holds a write until a lead approves it on the running gateway, then returns its result', async () => {
     const call = client.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Linus', entityType: 'person', observations: [] }] } });
-    let id: string | undefined;
-    for (let i = 0; i < 200 && id === undefined; i += 1) {
-      const res = await harness.request('dana', { method: 'GET', url: '/v1/approvals?status=pending_approval' });
-      id = (res.json() as { proposals: ProposalView[] }).proposals.find((p) => p.action === 'memory.create_entities')?.id;
-      if (id === undefined) await new Promise((r) => setTimeout(r, 50));
-    }
+    const id = await pendingProposal(harness, 'memory.create_entities');
     expect(id).toBeDefined();
     const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'ok' } });
     expect(approved.statusCode).toBe(200);

@@ -4,7 +4,8 @@
  * lowered), and the compiled config the service runs on is extended with them. Invariants: an
  * upstream that cannot be listed, a tool that cannot be checked, and an override that would
  * lower a tool's risk are reported (and audited), never fatal: the gateway serves the rest; a
- * grant that names no listed tool, or the wrong verb for it, grants nothing and is reported.
+ * grant that names no listed tool, or the wrong verb for it, grants nothing and is reported;
+ * why a tool is not offered is kept with its connector, so an agent that calls it is told.
  */
 import { impliedTags, resolveRisk, type Clock, type HighRiskTag, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledConfig, McpSystemConfig } from '../config/compiled.js';
@@ -15,6 +16,24 @@ import type { Store } from '../store/store.js';
 import type { Vault } from '../vault/vault.js';
 
 const GATEWAY = { kind: 'system', id: 'gateway' } as const;
+
+/** What the start-up listing of an MCP system found it cannot offer: all of it, or some tools, with why. */
+interface NotOffered { readonly failed?: string; readonly tools: ReadonlyMap<string, string> }
+
+const notOfferedAtStart = new WeakMap<McpConnector, NotOffered>();
+
+/**
+ * Why the gateway does not offer tool `tool` of an MCP system, when it knows: the system could
+ * not be listed when the gateway started, the tool was refused then (an override that would
+ * lower its risk), or at the upstream's last listing (an input schema that is not valid JSON
+ * Schema…). Undefined when it knows no reason (the upstream lists no such tool).
+ */
+export function whyNotOffered(connector: McpConnector, tool: string): string | undefined {
+  const start = notOfferedAtStart.get(connector);
+  if (start?.failed !== undefined) return `${start.failed}; its tools are not offered until the gateway is restarted with it reachable`;
+  const problem = start?.tools.get(tool) ?? connector.rejected().get(tool);
+  return problem === undefined ? undefined : `MCP system "${connector.system}": ${problem}`;
+}
 
 /** The pins of a system as a map, tool name → digest. */
 export async function pinsOf(store: Pick<Store, 'getToolPins'>, system: string): Promise<Map<string, string>> {
@@ -86,6 +105,7 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
     if (!isMcpConnector(connector)) continue;
     const listed = await connector.discover();
     if (!listed.ok) {
+      notOfferedAtStart.set(connector, { failed: listed.error, tools: new Map() });
       warnings.push(`${listed.error}; its tools are not offered until the gateway is restarted with it reachable`);
       await store.appendAudit([{ type: 'mcp.upstream_failed', at: clock.now(), actor: GATEWAY, data: { system: system.name, code: 'UPSTREAM_FAILED', message: listed.error } }]);
       continue;
@@ -97,6 +117,7 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
       if (compiled.ok) offered.push(compiled.action);
       else rejected.push({ tool: spec.resource, problem: compiled.problem });
     }
+    notOfferedAtStart.set(connector, { tools: new Map(rejected.map((r) => [r.tool, r.problem])) });
     for (const action of offered) actions.set(action.name, action);
     const systemActions = new Map(offered.map((a) => [a.name, a]));
     const problems = grantProblems(config, system.name, systemActions);

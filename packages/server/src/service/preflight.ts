@@ -23,7 +23,11 @@ export interface SystemCheck {
 /** How long one check may take before it counts as failed. */
 export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 
-async function checkOne(system: string, kind: string, connector: Connector | undefined, timeoutMs: number): Promise<SystemCheck> {
+/** The longest delay a Node timer keeps; a longer one fires at once (so a long bound is clamped to it). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+async function checkOne(system: string, kind: string, connector: Connector | undefined, bound: number): Promise<SystemCheck> {
+  const timeoutMs = Math.min(bound, MAX_TIMER_MS);
   const started = performance.now();
   const done = (ok: boolean, detail: string): SystemCheck => ({ system, kind, ok, detail, ms: Math.round(performance.now() - started) });
   if (connector === undefined) return done(false, 'no connector: the system is configured but not connected');

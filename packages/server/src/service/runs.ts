@@ -16,6 +16,9 @@ export interface StartedRun {
   readonly checks: readonly SystemCheck[];
 }
 
+/** A check's detail without the `system "NAME": ` that connectors start their errors with, as the message names the system already. */
+const withoutSystemName = (c: SystemCheck): string => (c.detail.startsWith(`system "${c.system}": `) ? c.detail.slice(`system "${c.system}": `.length) : c.detail);
+
 const checkJson = (c: SystemCheck): JsonValue => ({ system: c.system, kind: c.kind, ok: c.ok, detail: c.detail.slice(0, 500), ms: c.ms });
 
 /**
@@ -29,7 +32,7 @@ export async function startRun(deps: ServiceDeps, actor: Actor, workflowId: stri
   const at = deps.clock.now();
   if (failing.length > 0) {
     await deps.store.appendAudit([{ type: 'run.refused', at, actor, workflow: workflow.id, data: { checks: checks.map(checkJson) } }]);
-    const named = failing.map((c) => `system "${c.system}" (${c.kind}) fails its check: ${c.detail}`).join('; ');
+    const named = failing.map((c) => `system "${c.system}" (${c.kind}) fails its check: ${withoutSystemName(c)}`).join('; ');
     throw new PortcullisError('SYSTEM_CHECK_FAILED', `workflow "${workflow.id}" cannot start a run: ${named}. Fix the system (\`portcullis check\` shows every system) and start the run again`, {
       workflow: workflow.id, failing: failing.map((c) => ({ system: c.system, kind: c.kind, detail: c.detail })),
     });

@@ -1,7 +1,10 @@
 /**
  * Starts a real REST server for the HTTP connector's tests: json-server 0.17 from npm (the
  * release that runs on Node 20), as a child process on a free port of 127.0.0.1, serving a
- * db.json written to a temporary folder.
+ * db.json written to a temporary folder. It can demand a fixed bearer token or header value
+ * (fixtures/json-server-require-token.cjs), or act as an OAuth2 resource server that checks
+ * each bearer token at an authorisation server's introspection endpoint
+ * (fixtures/json-server-introspect.cjs).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -16,7 +19,7 @@ export interface JsonServer {
   /** Its base URL, e.g. http://127.0.0.1:41234 (no trailing slash). */
   readonly url: string;
   readonly port: number;
-  /** GETs a path straight from the server (as the system of record sees it). */
+  /** GETs a path straight from the server (as the system of record sees it; with `introspect`, only /db answers). */
   get(path: string): Promise<{ status: number; body: unknown }>;
   /** Everything the server wrote to its output. */
   output(): string;
@@ -26,6 +29,17 @@ export interface JsonServer {
 
 const BIN = join(dirname(createRequire(import.meta.url).resolve('json-server/package.json')), 'lib', 'cli', 'bin.js');
 const REQUIRE_TOKEN = fileURLToPath(new URL('./fixtures/json-server-require-token.cjs', import.meta.url));
+const INTROSPECT = fileURLToPath(new URL('./fixtures/json-server-introspect.cjs', import.meta.url));
+
+/** How a json-server checks who calls it. */
+export interface JsonServerOptions {
+  /** Every request but GET /db must carry this token (as `Authorization: Bearer`, or in `requireHeader`). */
+  readonly requireToken?: string;
+  /** The header that must carry `requireToken`, e.g. x-api-key; default Authorization: Bearer. */
+  readonly requireHeader?: string;
+  /** Every request but GET /db must carry a bearer token this authorisation server says is active. */
+  readonly introspect?: { readonly url: string; readonly clientId: string; readonly clientSecret: string; readonly scope?: string };
+}
 
 /** A port nobody listens on right now. */
 export async function freePort(): Promise<number> {
@@ -41,15 +55,22 @@ export async function freePort(): Promise<number> {
 
 /**
  * Starts json-server on `db` (its collections); resolves once it answers. With
- * `requireToken`, every request but GET /db must carry `Authorization: Bearer <token>`.
+ * `requireToken`, every request but GET /db must carry `Authorization: Bearer <token>` (or
+ * the token in `requireHeader`); with `introspect`, a bearer token the authorisation server
+ * says is active (and has `scope`, when given). GET /db always answers, as the system of
+ * record's own view.
  */
-export async function startJsonServer(db: Record<string, unknown>, options: { requireToken?: string } = {}): Promise<JsonServer> {
+export async function startJsonServer(db: Record<string, unknown>, options: JsonServerOptions = {}): Promise<JsonServer> {
   const dir = makeTempDir('portcullis-json-server');
   const file = join(dir.path, 'db.json');
   writeFileSync(file, JSON.stringify(db, null, 2));
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [BIN, file, '--host', '127.0.0.1', '--port', String(port), '--middlewares', REQUIRE_TOKEN], {
-    env: { PATH: process.env.PATH ?? '', ...(options.requireToken === undefined ? {} : { REQUIRED_TOKEN: options.requireToken }) }, stdio: ['ignore', 'pipe', 'pipe'],
+  const { introspect } = options;
+  const env: Record<string, string> = introspect === undefined
+    ? { ...(options.requireToken === undefined ? {} : { REQUIRED_TOKEN: options.requireToken }), ...(options.requireHeader === undefined ? {} : { REQUIRED_HEADER: options.requireHeader }) }
+    : { INTROSPECTION_URL: introspect.url, INTROSPECTION_CLIENT_ID: introspect.clientId, INTROSPECTION_CLIENT_SECRET: introspect.clientSecret, ...(introspect.scope === undefined ? {} : { REQUIRED_SCOPE: introspect.scope }) };
+  const child: ChildProcess = spawn(process.execPath, [BIN, file, '--host', '127.0.0.1', '--port', String(port), '--middlewares', introspect === undefined ? REQUIRE_TOKEN : INTROSPECT], {
+    env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
@@ -66,7 +87,9 @@ export async function startJsonServer(db: Record<string, unknown>, options: { re
   return {
     url, port,
     async get(path) {
-      const res = await fetch(`${url}${path}`, { headers: options.requireToken === undefined ? {} : { authorization: `Bearer ${options.requireToken}` } });
+      const token = options.requireToken;
+      const headers: Record<string, string> = token === undefined ? {} : { [options.requireHeader ?? 'authorization']: options.requireHeader === undefined ? `Bearer ${token}` : token };
+      const res = await fetch(`${url}${path}`, { headers });
       return { status: res.status, body: await res.json() };
     },
     output: () => out,

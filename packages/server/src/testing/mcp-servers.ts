@@ -1,15 +1,21 @@
 /**
  * Shared pieces of the MCP gateway tests: where the reference MCP servers from npm (and the
  * fault-injection fixture) are, a config that puts them behind Portcullis, and SDK clients
- * that connect to the gateway as an agent.
+ * that connect to the gateway as an agent over either transport: Streamable HTTP at /mcp, or
+ * stdio by launching the built `portcullis mcp --agent` command as an MCP client does.
  */
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { ProposalView } from '../http/schemas.js';
+import type { Harness } from './harness.js';
+import { freePort } from './json-server.js';
 
 const require = createRequire(import.meta.url);
 
@@ -22,7 +28,36 @@ export function serverEntry(pkg: '@modelcontextprotocol/server-memory' | '@model
   return join(dirname(manifest), entry);
 }
 
-/** The fault-injection fixture server (crash, hang, malformed JSON-RPC, invalid schema, changing description). */
+/**
+ * The reference everything server serving Streamable HTTP (`streamableHttp`, port from PORT) as
+ * a child process on a free loopback port, for upstreams reached by `url:`. It gets no other
+ * environment than PATH. `stop` ends it (and resolves once it has exited).
+ */
+export async function startEverythingOverHttp(): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [serverEntry('@modelcontextprotocol/server-everything'), 'streamableHttp'], {
+    env: { PATH: process.env.PATH ?? '', PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let said = '';
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`the everything server did not start within 15 s: ${said}`)); }, 15_000);
+    child.stderr?.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      if (said.includes(`listening on port ${port}`)) { clearTimeout(timer); resolve(); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the everything server exited with ${code}: ${said}`)); });
+  });
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    stop: () => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** The fault-injection fixture server (crashes, a hang, malformed JSON-RPC, an invalid schema, a changing description). */
 export const FAULTY_SERVER = fileURLToPath(new URL('./fixtures/faulty-mcp-server.mjs', import.meta.url));
 
 /** The built CLI (`npm run build` first). */
@@ -35,9 +70,10 @@ export const yamlList = (items: readonly string[]): string => `[${items.map((i) 
  * A config with the memory server (`memory`) and the everything server (`everything`) behind
  * the gateway, for agent `bot` (key env K_AGENT; workflow `notes`, approval-first) and agent
  * `auto-bot` (key env K_OTHER; workflow `tidy`, whose writes run without approval).
- * `MEM_FILE` names the memory server's file. `extraSystems` and `extraGrants` add more.
+ * `MEM_FILE` names the memory server's file. `extraSystems` and `extraGrants` add more;
+ * `actions` adds `actions:` overrides, action name → YAML flow value (e.g. `{ risk: write }`).
  */
-export function mcpConfig(options: { holdTime?: string; extraSystems?: string; extraGrants?: readonly string[]; autoGrants?: readonly string[]; timeout?: string } = {}): string {
+export function mcpConfig(options: { holdTime?: string; extraSystems?: string; extraGrants?: readonly string[]; autoGrants?: readonly string[]; timeout?: string; actions?: Readonly<Record<string, string>> } = {}): string {
   return `
 version: 1
 store: { kind: sqlite, path: ./portcullis.db }
@@ -89,14 +125,82 @@ ${(options.extraGrants ?? []).map((g) => `      - ${g}`).join('\n')}
       - memory:create_entities:update
       - { grant: memory:delete_entities:delete, explicit: true }
 ${(options.autoGrants ?? []).map((g) => `      - ${g}`).join('\n')}
+${options.actions === undefined ? '' : `actions:\n${Object.entries(options.actions).map(([name, override]) => `  ${name}: ${override}`).join('\n')}`}
 `;
 }
 
+/** How an agent reaches the MCP gateway. */
+export const TRANSPORTS = ['http', 'stdio'] as const;
+export type AgentTransport = (typeof TRANSPORTS)[number];
+
+/** What an agent's SDK client declares and handles besides tools (e.g. elicitation, to show it is never used). */
+export interface AgentClientOptions {
+  readonly capabilities?: ClientCapabilities;
+  /** Runs before the client connects: register request handlers here. */
+  readonly prepare?: (client: Client) => void;
+}
+
+const newClient = (options: AgentClientOptions): Client => {
+  const client = new Client({ name: 'test-agent', version: '1.0.0' }, { capabilities: options.capabilities ?? {} });
+  options.prepare?.(client);
+  return client;
+};
+
 /** An SDK client connected to the gateway's /mcp as the holder of `key`. */
-export async function httpAgent(baseUrl: string, key: string): Promise<Client> {
-  const client = new Client({ name: 'test-agent', version: '1.0.0' });
+export async function httpAgent(baseUrl: string, key: string, options: AgentClientOptions = {}): Promise<Client> {
+  const client = newClient(options);
   await client.connect(new StreamableHTTPClientTransport(new URL('/mcp', baseUrl), { requestInit: { headers: { authorization: `Bearer ${key}` } } }));
   return client;
+}
+
+/** The environment a harness's config names (keys, tokens, and `extra`), as an MCP client's launch of `portcullis mcp` would give it. */
+export function harnessEnv(harness: Harness, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const { agent, other, dana, dele, fay, tom, ada } = harness.secrets;
+  return { K_AGENT: agent, K_OTHER: other, T_DANA: dana, T_DELE: dele, T_FAY: fay, T_TOM: tom, T_ADA: ada, ...extra };
+}
+
+/**
+ * An SDK client that launches the built CLI, `portcullis mcp --agent AGENT -c CONFIG`, over
+ * stdio with `env` plus the agent's key in PORTCULLIS_AGENT_KEY, as an MCP client's launch does.
+ * What the process writes on standard error is kept in `stderr` (for failure messages).
+ */
+export async function stdioAgent(launch: { config: string; agent: string; key: string; env: Readonly<Record<string, string>> }, options: AgentClientOptions = {}): Promise<Client & { stderr: () => string }> {
+  const client = newClient(options);
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [CLI_BIN, 'mcp', '--agent', launch.agent, '-c', launch.config],
+    env: { ...launch.env, PORTCULLIS_AGENT_KEY: launch.key },
+    stderr: 'pipe',
+  });
+  let stderr = '';
+  transport.stderr?.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    throw new Error(`portcullis mcp --agent ${launch.agent} did not start: ${(error as Error).message}\n${stderr}`);
+  }
+  return Object.assign(client, { stderr: () => stderr });
+}
+
+/**
+ * An SDK client of the harness's gateway as agent `agent` (holding `key`), over `transport`:
+ * /mcp at `baseUrl`, or a `portcullis mcp` process on the harness's config and store.
+ * `env` adds to the launch environment (e.g. MEM_FILE).
+ */
+export function connectAgent(transport: AgentTransport, target: { harness: Harness; baseUrl: string; agent: string; key: string; env?: Readonly<Record<string, string>> }, options: AgentClientOptions = {}): Promise<Client> {
+  if (transport === 'http') return httpAgent(target.baseUrl, target.key, options);
+  return stdioAgent({ config: join(target.harness.dir, 'portcullis.yaml'), agent: target.agent, key: target.key, env: harnessEnv(target.harness, target.env) }, options);
+}
+
+/** Waits until a proposal of `action` waits for approval in the harness's store, and returns its id. */
+export async function pendingProposal(harness: Harness, action: string): Promise<string> {
+  for (let i = 0; i < 200; i += 1) {
+    const res = await harness.request('dana', { method: 'GET', url: '/v1/approvals?status=pending_approval' });
+    const pending = (res.json() as { proposals: ProposalView[] }).proposals.find((p) => p.action === action);
+    if (pending !== undefined) return pending.id;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no pending proposal of ${action} appeared`);
 }
 
 /** The text of a tool result. */

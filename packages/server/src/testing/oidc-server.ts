@@ -1,18 +1,32 @@
 /**
  * Starts the real OAuth2 authorisation server of testing/fixtures/oidc-server.mjs
  * (oidc-provider from npm) as a child process on 127.0.0.1, and talks to its revocation and
- * introspection endpoints as the provider's own clients would.
+ * introspection endpoints as the provider's own clients would. It also registers a resource
+ * server client, whose credentials an API (the json-server introspection middleware) uses to
+ * check the tokens it is sent.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 
+/** A token the server issued: a client-credentials or refresh-grant access token, or a refresh token. */
+export interface IssuedToken {
+  readonly kind: 'client_credentials' | 'access_token' | 'refresh_token';
+  readonly token: string;
+}
+
 /** A running authorisation server. */
 export interface OidcServer {
   readonly issuer: string;
   readonly tokenEndpoint: string;
+  readonly revocationEndpoint: string;
+  readonly introspectionEndpoint: string;
   readonly clientId: string;
   readonly clientSecret: string;
+  /** The credentials of the resource server, which may introspect any token. */
+  readonly resourceServer: { readonly clientId: string; readonly clientSecret: string };
+  /** Every token issued so far, oldest first. */
+  issued(): Promise<IssuedToken[]>;
   /** A refresh token for the client, as if a person had authorised Portcullis in a browser. */
   mintRefreshToken(): Promise<string>;
   /** Revokes a token at the revocation endpoint (RFC 7009). */
@@ -30,8 +44,12 @@ const SCRIPT = fileURLToPath(new URL('./fixtures/oidc-server.mjs', import.meta.u
 export async function startOidcServer(options: { clientId?: string; clientSecret?: string; accessTtlSeconds?: number } = {}): Promise<OidcServer> {
   const clientId = options.clientId ?? 'portcullis-gateway';
   const clientSecret = options.clientSecret ?? `cs_${randomBytes(18).toString('base64url')}`;
+  const resourceServer = { clientId: 'crm-api', clientSecret: `rs_${randomBytes(18).toString('base64url')}` };
   const child: ChildProcess = spawn(process.execPath, [SCRIPT], {
-    env: { PATH: process.env.PATH ?? '', CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, ACCESS_TTL: String(options.accessTtlSeconds ?? 120) },
+    env: {
+      PATH: process.env.PATH ?? '', CLIENT_ID: clientId, CLIENT_SECRET: clientSecret, ACCESS_TTL: String(options.accessTtlSeconds ?? 120),
+      RS_CLIENT_ID: resourceServer.clientId, RS_CLIENT_SECRET: resourceServer.clientSecret,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let errors = '';
@@ -51,7 +69,11 @@ export async function startOidcServer(options: { clientId?: string; clientSecret
     method: 'POST', headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form),
   });
   return {
-    issuer: endpoints.issuer, tokenEndpoint: endpoints.tokenEndpoint, clientId, clientSecret,
+    issuer: endpoints.issuer, tokenEndpoint: endpoints.tokenEndpoint, revocationEndpoint: endpoints.revocationEndpoint,
+    introspectionEndpoint: endpoints.introspectionEndpoint, clientId, clientSecret, resourceServer,
+    async issued() {
+      return (await (await fetch(`${endpoints.issuer}/_test/issued`)).json()) as IssuedToken[];
+    },
     async mintRefreshToken() {
       const res = await fetch(`${endpoints.issuer}/_test/refresh-token`, { method: 'POST' });
       return ((await res.json()) as { refreshToken: string }).refreshToken;

@@ -85,6 +85,19 @@ describe('client credentials', () => {
     expect(await source.getAccessToken()).not.toBe(second);
   });
 
+  it('forgets the cached token on invalidate(token) only while that token is the cached one', async () => {
+    const counter = countingFetch();
+    const source = createOAuth2TokenSource({ system: 'crm', config: clientCredentials(), vault, clock, fetch: counter.fetch });
+    const first = await source.getAccessToken();
+    source.invalidate(first);
+    const second = await source.getAccessToken();
+    expect(second).not.toBe(first);
+    // A late 401 to a request that carried the first token does not throw away the second.
+    source.invalidate(first);
+    expect(await source.getAccessToken()).toBe(second);
+    expect(counter.count()).toBe(2);
+  });
+
   it('names the system and where the credentials live when the server refuses the client', async () => {
     await vault.set('crm', 'client_secret', 'not-the-secret', actor);
     const error = await failure(createOAuth2TokenSource({ system: 'crm', config: clientCredentials(), vault, clock }).getAccessToken());

@@ -20,8 +20,12 @@ export interface TokenSource {
    *   SECRET_UNAVAILABLE (a credential cannot be read from the vault).
    */
   getAccessToken(): Promise<string>;
-  /** Forgets the cached access token (call it when the API answers 401), so the next call fetches one. */
-  invalidate(): void;
+  /**
+   * Forgets the cached access token (call it when the API answers 401), so the next call
+   * fetches one. With `token`, only if that is still the cached one: a 401 to a request sent
+   * with an older token does not throw away a newer token another request already fetched.
+   */
+  invalidate(token?: string): void;
 }
 
 /** What an OAuth2 token source needs. */
@@ -141,8 +145,8 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): Toke
       inflight ??= requestToken().finally(() => { inflight = undefined; });
       return inflight;
     },
-    invalidate() {
-      cached = undefined;
+    invalidate(token) {
+      if (token === undefined || cached?.token === token) cached = undefined;
     },
   };
 }

@@ -11,6 +11,7 @@ import type { HttpSystemConfig } from '../../config/compiled.js';
 import { systemClock } from '../../runtime/clock.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import { createOAuth2TokenSource, type TokenSource } from '../../vault/oauth2.js';
+import { createSecretRedactor } from '../../vault/redact.js';
 import type { Vault } from '../../vault/vault.js';
 import { isSafeSegment } from './http-actions.js';
 
@@ -109,51 +110,44 @@ export interface HttpClient {
 /** Creates the client of an HTTP system. Credentials are read for each request, so a rotated one is used at once. */
 export function createHttpClient(system: HttpSystemConfig, deps: HttpClientDeps = {}): HttpClient {
   const doFetch = deps.fetch ?? fetch;
-  const known = new Set<string>();
+  const secrets = createSecretRedactor();
   let tokens: TokenSource | undefined;
   if (system.auth.kind === 'oauth2') {
     tokens = createOAuth2TokenSource({
       system: system.name, config: system.auth.oauth2, vault: deps.vault, clock: deps.clock ?? systemClock, ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }), timeoutMs: system.timeoutMs,
     });
   }
-  const redact = (text: string): string => {
-    let out = text;
-    for (const value of known) if (value.length >= 4) out = out.split(value).join('[redacted]');
-    return out;
-  };
-  // A system that echoes the request (its headers included) must not put the credential in a result or undo data.
-  const redactJson = (value: JsonValue): JsonValue => {
-    if (typeof value === 'string') return redact(value);
-    if (Array.isArray(value)) return value.map(redactJson);
-    if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [redact(k), redactJson(v)]));
-    return value;
-  };
+  const redact = (text: string): string => secrets.redact(text);
   const fail = (message: string, details: Record<string, unknown> = {}, cause?: unknown): PortcullisError =>
     new PortcullisError('UPSTREAM_FAILED', redact(`system "${system.name}": ${message}`), { system: system.name, ...details }, { cause });
 
-  async function authHeaders(): Promise<Record<string, string>> {
+  /** The credential header of the next request, and the OAuth2 access token in it (if any). */
+  async function authHeaders(): Promise<{ headers: Record<string, string>; accessToken?: string }> {
     const { auth } = system;
-    let header: [string, string] | undefined;
-    if (auth.kind === 'bearer') header = ['authorization', `Bearer ${await resolveSystemSecret(auth.token, deps.vault)}`];
-    else if (auth.kind === 'header') header = [auth.name, await resolveSystemSecret(auth.value, deps.vault)];
-    else if (tokens !== undefined) header = ['authorization', `Bearer ${await tokens.getAccessToken()}`];
-    if (header === undefined) return {};
-    known.add(header[1].replace(/^Bearer /, ''));
-    return { [header[0]]: header[1] };
+    if (auth.kind === 'none') return { headers: {} };
+    const value = auth.kind === 'bearer' ? await resolveSystemSecret(auth.token, deps.vault)
+      : auth.kind === 'header' ? await resolveSystemSecret(auth.value, deps.vault)
+        : await (tokens as TokenSource).getAccessToken();
+    secrets.add(value);
+    // A header value with a scheme ("Bearer xyz", "Token xyz"): the server may echo the credential alone.
+    const scheme = /^[A-Za-z-]+ +(\S+)$/.exec(value.trim());
+    if (scheme?.[1] !== undefined) secrets.add(scheme[1]);
+    if (auth.kind === 'header') return { headers: { [auth.name]: value } };
+    return { headers: { authorization: `Bearer ${value}` }, ...(auth.kind === 'oauth2' ? { accessToken: value } : {}) };
   }
 
-  async function once(request: HttpRequest, url: URL): Promise<HttpAnswer> {
+  async function once(request: HttpRequest, url: URL): Promise<{ answer: HttpAnswer; accessToken?: string }> {
     const where = `${request.method} ${url.origin}${url.pathname}`;
     const hasBody = request.body !== undefined;
+    const auth = await authHeaders();
     let response: Response;
     try {
       response = await doFetch(url, {
         method: request.method, redirect: 'manual', signal: AbortSignal.timeout(system.timeoutMs),
-        headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...(await authHeaders()) },
+        headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...auth.headers },
         ...(hasBody ? { body: JSON.stringify(request.body) } : {}),
       });
     } catch (error) {
-      if (error instanceof PortcullisError) throw error;
       const e = error as Error & { cause?: { message?: string; code?: string } };
       const reason = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${system.timeoutMs} ms` : e.cause?.message ?? e.message;
       throw fail(`${where} failed: ${reason}`, { code: e.cause?.code ?? e.name }, error);
@@ -169,7 +163,8 @@ export function createHttpClient(system: HttpSystemConfig, deps: HttpClientDeps 
       const e = error as Error;
       throw fail(`${where}: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? `no complete answer within ${system.timeoutMs} ms` : e.message}`, { status: response.status }, error);
     }
-    const excerpt = redact(text.replace(/\s+/g, ' ').trim().slice(0, EXCERPT_CHARS));
+    // Redacted before it is cut short, so a credential cut in two cannot survive as a fragment.
+    const excerpt = redact(text).replace(/\s+/g, ' ').trim().slice(0, EXCERPT_CHARS);
     let body: JsonValue = text === '' ? null : text;
     if (text !== '' && /json/i.test(response.headers.get('content-type') ?? '')) {
       try {
@@ -178,18 +173,21 @@ export function createHttpClient(system: HttpSystemConfig, deps: HttpClientDeps 
         if (response.ok) throw fail(`${where} answered ${response.status} with malformed JSON: ${excerpt}`, { status: response.status });
       }
     }
-    return { status: response.status, body: redactJson(body), excerpt };
+    // A system that echoes the request (its headers included) must not put the credential in a result or undo data.
+    return { answer: { status: response.status, body: secrets.redactJson(body), excerpt }, ...(auth.accessToken === undefined ? {} : { accessToken: auth.accessToken }) };
   }
 
   return {
     redact,
     async send(request) {
       const url = resolveUrl(system.baseUrl, request);
-      const answer = await once(request, url);
-      // An expired or revoked OAuth2 access token: get a new one and try once more (a 401 was not acted on).
-      if (answer.status === 401 && tokens !== undefined) {
-        tokens.invalidate();
-        return once(request, url);
+      const { answer, accessToken } = await once(request, url);
+      // An expired or revoked OAuth2 access token: get a new one and try once more (a 401 was
+      // not acted on). Only the token this request sent is forgotten: when requests sent
+      // together are all refused, the first to retry fetches a new token and the others share it.
+      if (answer.status === 401 && tokens !== undefined && accessToken !== undefined) {
+        tokens.invalidate(accessToken);
+        return (await once(request, url)).answer;
       }
       return answer;
     },

@@ -1,12 +1,17 @@
 /**
  * One connection to an upstream MCP server, made with the official SDK client: a process the
  * gateway launches (stdio) or a Streamable HTTP endpoint. Invariants: every request has a
- * time limit (the system's timeout); an upstream that sends malformed JSON-RPC is treated as
- * broken: the connection is closed, what was waiting on it fails with a message that says so,
- * and the next use connects again; the upstream process gets only its configured environment
+ * time limit (the system's timeout); an upstream that sends malformed JSON-RPC (a line that is
+ * not JSON, JSON that is not a JSON-RPC 2.0 message, a response to a request never made) is
+ * treated as broken: the connection is closed, what was waiting on it fails with a message that
+ * says so, and the next use connects again (a late answer to a request that timed out is not a
+ * fault and is dropped); the upstream process gets only its configured environment
  * (over the SDK's few safe defaults such as PATH and HOME), and an HTTP upstream only the
  * gateway's own credential, so an agent's key is never passed upstream. The client offers the
  * upstream no sampling, elicitation or roots: an upstream cannot reach the agent through it.
+ * Every credential passed upstream (env values, the bearer token or header) is redacted from
+ * everything the upstream sends back (tool listings, results, errors, its standard error)
+ * before it reaches a result, an error message, the audit trail or an agent.
  */
 import { PortcullisError } from '@portcullis/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -16,6 +21,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { McpSystemConfig } from '../../config/compiled.js';
+import { createSecretRedactor } from '../../vault/redact.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import type { Vault } from '../../vault/vault.js';
 
@@ -47,26 +53,64 @@ export interface McpUpstreamDeps {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The leaf issues of a (zod) error, union branches included. */
+function leafIssues(issues: unknown): { path?: unknown[] }[] {
+  if (!Array.isArray(issues)) return [];
+  return issues.flatMap((issue: { errors?: unknown[] }) => (Array.isArray(issue.errors) ? issue.errors.flatMap(leafIssues) : [issue as { path?: unknown[] }]));
+}
+
+/** The SDK's words for a response whose id matches no request waiting for an answer. */
+const UNKNOWN_RESPONSE = /^Received a response for an unknown message ID: (.*)$/s;
+
+/**
+ * Why an error the SDK client reports means the upstream broke the protocol, in words; undefined
+ * for errors that do not. `highestRequestId` is the highest id the gateway has sent a request
+ * under: a response above it answers a request never made, one at or below it is a late answer
+ * to a request given up on (timed out), which is not the upstream's fault.
+ */
+function protocolViolation(error: Error, highestRequestId: number): string | undefined {
+  // Not the parser's message: it quotes the start of the line, which may be a cut credential.
+  if (error instanceof SyntaxError) return 'it sent malformed JSON-RPC: a line that is not JSON';
+  if (error.name === 'ZodError') {
+    const jsonrpc = leafIssues((error as Error & { issues?: unknown }).issues).some((issue) => issue.path?.[0] === 'jsonrpc');
+    return `it sent malformed JSON-RPC: ${jsonrpc ? 'a message whose "jsonrpc" is not "2.0"' : 'a message that is JSON but not a JSON-RPC 2.0 request, notification or response'}`;
+  }
+  const stray = UNKNOWN_RESPONSE.exec(error.message);
+  if (stray === null) return undefined;
+  let id: unknown;
+  try { id = (JSON.parse(stray[1] ?? '') as { id?: unknown }).id; } catch { id = undefined; }
+  if (typeof id === 'number' && Number.isInteger(id) && id <= highestRequestId) return undefined;
+  return `it sent malformed JSON-RPC: a response to a request the gateway never made (id ${JSON.stringify(id ?? null)}), so its answers cannot be matched to calls`;
+}
+
 /** Creates the connection of an MCP system. Nothing is started until the first request. */
 export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps = {}): McpUpstream {
   let connecting: Promise<Client> | undefined;
   let broken: string | undefined;
   let stderr = '';
   let active: Client | undefined;
+  // Every credential passed upstream, redacted from all the upstream says (answers, tool
+  // listings, errors, standard error) before it reaches an agent, a result or the audit trail.
+  const secrets = createSecretRedactor();
+  const secret = async (ref: Parameters<typeof resolveSystemSecret>[0]): Promise<string> => {
+    const value = await resolveSystemSecret(ref, deps.vault);
+    secrets.add(value);
+    return value;
+  };
   const listeners: (() => void)[] = [];
 
   async function transportOf(): Promise<Transport> {
     const t = system.transport;
     if (t.kind === 'stdio') {
       const env: Record<string, string> = {};
-      for (const [name, ref] of t.env) env[name] = await resolveSystemSecret(ref, deps.vault);
+      for (const [name, ref] of t.env) env[name] = await secret(ref);
       const transport = new StdioClientTransport({ command: t.command, args: [...t.args], env, stderr: 'pipe', ...(t.cwd === undefined ? {} : { cwd: t.cwd }) });
       transport.stderr?.on('data', (chunk: Buffer) => { stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL); });
       return transport;
     }
     const headers: Record<string, string> = {};
-    if (t.auth.kind === 'bearer') headers.authorization = `Bearer ${await resolveSystemSecret(t.auth.token, deps.vault)}`;
-    if (t.auth.kind === 'header') headers[t.auth.name] = await resolveSystemSecret(t.auth.value, deps.vault);
+    if (t.auth.kind === 'bearer') headers.authorization = `Bearer ${await secret(t.auth.token)}`;
+    if (t.auth.kind === 'header') headers[t.auth.name] = await secret(t.auth.value);
     return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers } });
   }
 
@@ -75,10 +119,19 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     stderr = '';
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     const transport = await transportOf();
+    // The SDK numbers requests 0, 1, 2…; remembering the highest sent tells a response to a
+    // request never made from a late one to a request that timed out.
+    let highestRequestId = -1;
+    const send = transport.send.bind(transport);
+    transport.send = async (message, options) => {
+      if ('method' in message && 'id' in message && typeof message.id === 'number') highestRequestId = Math.max(highestRequestId, message.id);
+      return send(message, options);
+    };
     client.onerror = (error) => {
-      // A line that is not JSON-RPC: nothing that upstream says can be trusted any more.
-      if (error instanceof SyntaxError || error.name === 'ZodError') {
-        broken ??= `it sent malformed JSON-RPC (${error.message.slice(0, 200)})`;
+      // Not JSON-RPC, or an answer to nothing: nothing that upstream says can be trusted any more.
+      const violation = protocolViolation(error, highestRequestId);
+      if (violation !== undefined) {
+        broken ??= violation;
         void client.close().catch(() => undefined);
       }
     };
@@ -109,8 +162,10 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     else if (/timed out|timeout/i.test(message)) why = `it did not answer within ${system.timeoutMs / 1000}s (${message})`;
     else if (/closed|EPIPE|ECONNRESET|exited|ENOENT|spawn/i.test(message)) why = `it stopped or could not be reached (${message})`;
     else why = message;
-    const tail = stderr.trim() === '' ? '' : `; its last output on stderr: ${stderr.trim().slice(-300)}`;
-    return new PortcullisError('UPSTREAM_FAILED', `MCP system "${system.name}" failed while ${doing}: ${why}${tail}`, { system: system.name });
+    // Redacted before the tail is cut, so a credential cut in two cannot survive as a fragment.
+    const said = secrets.redact(stderr).trim();
+    const tail = said === '' ? '' : `; its last output on stderr: ${said.slice(-300)}`;
+    return new PortcullisError('UPSTREAM_FAILED', secrets.redact(`MCP system "${system.name}" failed while ${doing}: ${why}${tail}`), { system: system.name });
   }
 
   async function withClient<T>(doing: string, use: (client: Client) => Promise<T>): Promise<T> {
@@ -134,7 +189,7 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
         let cursor: string | undefined;
         for (let page = 0; page < MAX_PAGES; page += 1) {
           const answer = await client.request({ method: 'tools/list', params: cursor === undefined ? {} : { cursor } }, toolsPage, { timeout: system.timeoutMs });
-          tools.push(...answer.tools);
+          tools.push(...secrets.redactJson(answer.tools));
           cursor = answer.nextCursor;
           if (cursor === undefined) return tools;
         }
@@ -144,7 +199,7 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     async callTool(name, args) {
       return withClient(`calling tool "${name}"`, async (client) => {
         const result = await client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, { timeout: system.timeoutMs });
-        return isRecord(result) ? result as CallToolResult : { content: [] };
+        return isRecord(result) ? secrets.redactJson(result as CallToolResult) : { content: [] };
       });
     },
     onToolsChanged(listener) {
