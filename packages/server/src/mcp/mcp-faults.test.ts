@@ -1,12 +1,13 @@
 /**
- * Upstream failures: an MCP server that crashes (mid-call, or while listing its tools), hangs,
+ * Upstream failures: an MCP server that crashes (mid-call, while listing its tools at start, or
+ * while the gateway lists them again after a tools/list_changed), hangs,
  * answers malformed JSON-RPC (a line that is not JSON, JSON that is not JSON-RPC 2.0, a response
  * to a request never made) or lists a tool with an invalid input schema (the fault-injection
  * fixture), and one that cannot be started at all. Each gives the agent a clear error and is
  * audited, and the gateway keeps serving the other tools and systems (the reference memory
  * server beside them).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -17,6 +18,8 @@ import { FAULTY_SERVER, httpAgent, mcpConfig, proposalIdOf, resultText, yamlList
 let harness: Harness;
 let bot: Client;
 const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
+/** While this file exists, the `relist` system's fixture crashes whenever it is asked for its tools. */
+const relistCrashFile = join(memDir, 'relist-crashes');
 
 const faulty = `
   faulty:
@@ -34,14 +37,20 @@ const faulty = `
     args: ${yamlList([FAULTY_SERVER])}
     env: { FIXTURE_CRASH_ON_LIST: { env: CRASH_ON_LIST } }
     timeout: 2s
+  relist:
+    kind: mcp
+    command: ${JSON.stringify(process.execPath)}
+    args: ${yamlList([FAULTY_SERVER])}
+    env: { FIXTURE_CRASH_ON_LIST_FILE: { env: RELIST_CRASH_FILE } }
+    timeout: 2s
 `;
 const grants = [
   'faulty:ping:read', 'faulty:crash:read', 'faulty:hang:read', 'faulty:garble:read', 'faulty:wrong_version:read', 'faulty:stray_id:read',
-  'faulty:broken_schema:read', 'dead:anything:read', 'crashlist:ping:read',
+  'faulty:broken_schema:read', 'dead:anything:read', 'crashlist:ping:read', 'relist:described:read', 'relist:mutate:read',
 ];
 
 beforeAll(async () => {
-  harness = await openHarness({ configYaml: mcpConfig({ extraSystems: faulty, extraGrants: grants }), env: { MEM_FILE: join(memDir, 'memory.jsonl'), CRASH_ON_LIST: '1' } });
+  harness = await openHarness({ configYaml: mcpConfig({ extraSystems: faulty, extraGrants: grants }), env: { MEM_FILE: join(memDir, 'memory.jsonl'), CRASH_ON_LIST: '1', RELIST_CRASH_FILE: relistCrashFile } });
   bot = await httpAgent(await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' }), harness.secrets.agent);
 }, 60_000);
 
@@ -55,6 +64,16 @@ const stillServing = async (): Promise<void> => {
   expect(resultText(await bot.callTool({ name: 'ping', arguments: {} }))).toBe('pong');
   expect((await bot.callTool({ name: 'read_graph', arguments: {} })).isError).not.toBe(true);
 };
+
+/** Polls `probe` until it returns something other than undefined, for at most 15 s. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 300; i += 1) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
 
 const failedExecution = async (result: unknown) => {
   const id = proposalIdOf(result);
@@ -151,4 +170,36 @@ describe('upstream MCP servers that fail', () => {
     expect(String(failed?.data.message)).toContain('never made');
     await stillServing();
   });
+
+  it('stops running an upstream\'s tools when it crashes while they are listed again after start, audits it once, serves the others, and runs them again once a listing succeeds', async () => {
+    const relistFailures = async () => (await auditTrail(harness)).filter((e) => e.type === 'mcp.upstream_failed' && e.data.system === 'relist');
+    expect(resultText(await bot.callTool({ name: 'described', arguments: { text: 'before' } }))).toBe('said: before');
+    writeFileSync(relistCrashFile, '');
+    // `mutate` announces tools/list_changed; the gateway lists the tools again and the upstream crashes.
+    expect(resultText(await bot.callTool({ name: 'mutate', arguments: {} }))).toBe('mutated');
+    const [failed] = await eventually('an mcp.upstream_failed audit event of relist', async () => { const found = await relistFailures(); return found.length > 0 ? found : undefined; });
+    expect(failed?.actor).toMatchObject({ kind: 'system', id: 'gateway' });
+    expect(failed?.data).toMatchObject({ system: 'relist', code: 'UPSTREAM_FAILED' });
+    expect(String(failed?.data.message)).toMatch(/^MCP system "relist" failed while listing its tools: it stopped or could not be reached .*its last output on stderr: faulty fixture: crashing while listing tools/);
+
+    // Its last good listing is not offered any more, and its tools are not run: the call says why, naming the upstream.
+    const { tools } = await bot.listTools();
+    expect(tools.map((t) => t.name)).not.toContain('described');
+    expect(tools.map((t) => t.name)).not.toContain('mutate');
+    const refused = await bot.callTool({ name: 'described', arguments: { text: 'during' } });
+    expect(refused.isError).toBe(true);
+    expect(resultText(refused)).toMatch(/denied this call \(TOOL_BLOCKED\): MCP system "relist" failed while listing its tools: .*; the tools of MCP system "relist" are not run until it lists them again/);
+    const decided = (await auditTrail(harness)).find((e) => e.proposalId === proposalIdOf(refused) && e.type === 'proposal.decided');
+    expect(decided?.data).toMatchObject({ outcome: 'deny', code: 'TOOL_BLOCKED' });
+    expect((await auditTrail(harness)).some((e) => e.proposalId === proposalIdOf(refused) && e.type.startsWith('execution.'))).toBe(false);
+    await stillServing();
+    // Reported once, however often listing it is tried again while it keeps crashing (here by a pre-flight check).
+    expect(await harness.gateway.connectors.get('relist')?.check()).toMatchObject({ ok: false, error: expect.stringContaining('crashing while listing tools') });
+    expect(await relistFailures()).toHaveLength(1);
+
+    rmSync(relistCrashFile);
+    await eventually('relist\'s tools offered again', async () => ((await bot.listTools()).tools.some((t) => t.name === 'described') ? true : undefined));
+    expect(resultText(await bot.callTool({ name: 'described', arguments: { text: 'after' } }))).toBe('said: after');
+    expect(await relistFailures()).toHaveLength(1);
+  }, 60_000);
 });

@@ -44,6 +44,12 @@ export async function pinsOf(store: Pick<Store, 'getToolPins'>, system: string):
 export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault; store?: Store; clock?: Clock }): McpConnector {
   const { store, clock } = deps;
   const onEvent = store === undefined || clock === undefined ? undefined : (event: McpConnectorEvent): void => {
+    if (event.kind === 'upstream_failed') {
+      // As at start: the listing failed; here after start, while re-listing the tools.
+      void store.appendAudit([{ type: 'mcp.upstream_failed', at: clock.now(), actor: GATEWAY, data: { system: event.system, code: 'UPSTREAM_FAILED', message: event.error } }])
+        .catch(() => undefined);
+      return;
+    }
     if (event.kind !== 'tool_blocked') return;
     void store.appendAudit([{ type: 'mcp.tool_blocked', at: clock.now(), actor: GATEWAY, data: { system: event.system, tool: event.tool, reason: event.reason, digest: event.digest ?? null } }])
       .catch(() => undefined);

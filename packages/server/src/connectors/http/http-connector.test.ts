@@ -169,8 +169,14 @@ describe('an HTTP system in front of json-server', () => {
     harness = await openHarness({ configYaml: apiConfig(server.url), env: { CRM_API_TOKEN: wrong } });
     const res = await propose('api.getLead', { path: { id: '1' } });
     expect(res.json()).toMatchObject({ status: 'failed', error: { code: 'UPSTREAM_FAILED', message: 'system "api": GET /leads/1 answered 401: { "error": "missing or wrong bearer token" }' } });
-    expect(await harness.gateway.connectors.get('api')?.check()).toMatchObject({ ok: false, error: expect.stringMatching(/answered 401: the gateway's credentials were refused$/) });
+    expect(await harness.gateway.connectors.get('api')?.check()).toMatchObject({ ok: false, error: expect.stringMatching(/^system "api": GET http:\/\/127\.0\.0\.1:\d+\/leads answered 401: the gateway's credentials were refused$/) });
     expect(JSON.stringify(await auditTrail(harness))).not.toContain(wrong);
+  });
+
+  it('fails the check naming the system and the status when its health path answers an error', async () => {
+    await harness.close();
+    harness = await openHarness({ configYaml: apiConfig(server.url).replace('healthPath: /leads', 'healthPath: /no-such-records'), env: { CRM_API_TOKEN: API_TOKEN } });
+    expect(await harness.gateway.connectors.get('api')?.check()).toMatchObject({ ok: false, error: expect.stringMatching(/^system "api": GET http:\/\/127\.0\.0\.1:\d+\/no-such-records answered 404/) });
   });
 });
 

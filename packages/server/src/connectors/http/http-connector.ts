@@ -101,10 +101,10 @@ export function createHttpConnector(system: HttpSystemConfig, deps: HttpClientDe
         const answer = await client.send({ method: 'GET', template });
         const where = `GET ${system.baseUrl}${template}`;
         const offered = `${system.operations.length} operation(s)${system.skipped.length > 0 ? `, ${system.skipped.length} skipped (${system.skipped.join('; ')})` : ''}`;
-        if (answer.status === 401 || answer.status === 403) return { ok: false, error: `${where} answered ${answer.status}: the gateway's credentials were refused` };
+        if (answer.status === 401 || answer.status === 403) return { ok: false, error: `system "${system.name}": ${where} answered ${answer.status}: the gateway's credentials were refused` };
         if (answer.status >= 200 && answer.status < 300) return { ok: true, detail: `${where} answered ${answer.status}; ${offered}` };
         if (answer.status === 404 && system.healthPath === undefined) return { ok: true, detail: `reachable (${where} answered 404; set healthPath for a stronger check); ${offered}` };
-        return { ok: false, error: `${where} answered ${answer.status}${answer.excerpt === '' ? '' : `: ${answer.excerpt}`}` };
+        return { ok: false, error: `system "${system.name}": ${where} answered ${answer.status}${answer.excerpt === '' ? '' : `: ${answer.excerpt}`}` };
       } catch (error) {
         return { ok: false, error: client.redact((error as Error).message) };
       }

@@ -4,7 +4,10 @@
  * gateway loaded at start and, when the system has pins, the one an admin pinned; otherwise it
  * is blocked, with a reason, until it is pinned again (and the gateway restarted, if it
  * changed since start); a tool the upstream reports failing (`isError`) is a failed execution;
- * an upstream that fails, hangs or answers malformed JSON-RPC fails the call, never the gateway.
+ * an upstream that fails, hangs or answers malformed JSON-RPC fails the call, never the gateway;
+ * an upstream whose tools cannot be listed again after start (it crashed while re-listing them
+ * after a tools/list_changed) is reported once, and none of its tools is run (or offered) until
+ * a listing succeeds again, as the last good listing no longer says what it serves.
  */
 import { PortcullisError, type JsonValue } from '@portcullis/core';
 import type { McpSystemConfig } from '../../config/compiled.js';
@@ -15,7 +18,9 @@ import { createMcpUpstream, describeUpstream, type McpUpstream, type McpUpstream
 /** What the connector reports for the audit trail (the runtime records it). */
 export type McpConnectorEvent =
   | { readonly kind: 'tool_blocked'; readonly system: string; readonly tool: string; readonly reason: string; readonly digest?: string }
-  | { readonly kind: 'tools_changed'; readonly system: string; readonly tools: number };
+  | { readonly kind: 'tools_changed'; readonly system: string; readonly tools: number }
+  /** Listing the tools again after start failed; reported once until a listing succeeds. */
+  | { readonly kind: 'upstream_failed'; readonly system: string; readonly error: string };
 
 /** The result of listing an upstream's tools. */
 export type McpDiscovery =
@@ -26,7 +31,7 @@ export type McpDiscovery =
 export interface McpConnectorDeps extends McpUpstreamDeps {
   /** The pinned digests of the system's tools, by tool name (empty: not pinned). */
   readonly pins?: () => Promise<ReadonlyMap<string, string>>;
-  /** Told of blocked tools and changed tool lists, for the audit trail. */
+  /** Told of blocked tools, changed tool lists and failed listings after start, for the audit trail. */
   readonly onEvent?: (event: McpConnectorEvent) => void;
   /** Replaces the SDK connection (tests). */
   readonly upstream?: McpUpstream;
@@ -37,7 +42,7 @@ export interface McpConnector extends Connector {
   readonly kind: 'mcp';
   /** Lists the upstream's tools now (connecting if needed), as action specs and refused tools. Never throws. */
   discover(): Promise<McpDiscovery>;
-  /** Lists the tools again if the last listing is older than `maxAgeMs`, so changes are seen. Never throws. */
+  /** Lists the tools again if the last listing (or attempt) is older than `maxAgeMs`, so changes are seen. Never throws. */
   refresh(maxAgeMs: number): Promise<void>;
   /** Tools that were listed but are not offered, with why (an invalid input schema…). */
   rejected(): ReadonlyMap<string, string>;
@@ -51,6 +56,9 @@ export function isMcpConnector(connector: Connector | undefined): connector is M
   return (connector as Partial<McpConnector> | undefined)?.kind === 'mcp';
 }
 
+/** How long after a failed listing a call of one of the system's tools tries listing again. */
+const RELIST_FAILED_AFTER_MS = 2000;
+
 const textOf = (result: { content?: unknown }): string => (Array.isArray(result.content) ? result.content : [])
   .map((c: { type?: string; text?: string }) => (c.type === 'text' ? c.text ?? '' : `[${c.type ?? 'content'}]`)).join(' ').trim();
 
@@ -60,6 +68,10 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
   let current = new Map<string, { tool: McpToolDefinition; digest: string }>();
   let rejected = new Map<string, string>();
   let listedAt = 0;
+  /** When the last listing ended, whether it succeeded or not. */
+  let triedAt = 0;
+  /** Why the tools are not run: listing them again after start failed (cleared by a listing that succeeds). */
+  let unavailable: string | undefined;
   let listing: Promise<McpDiscovery> | undefined;
   const reported = new Set<string>();
 
@@ -91,11 +103,19 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
         current = next;
         rejected = refused;
         listedAt = Date.now();
+        unavailable = undefined;
         if (changed) deps.onEvent?.({ kind: 'tools_changed', system: system.name, tools: next.size });
         return { ok: true, specs, rejected: [...refused].map(([tool, problem]) => ({ tool, problem })) };
       } catch (error) {
-        return { ok: false, error: (error as Error).message };
+        const message = (error as Error).message;
+        // At start the catalog reports it; after start the last listing is no longer what the upstream serves.
+        if (listedAt > 0) {
+          if (unavailable === undefined) deps.onEvent?.({ kind: 'upstream_failed', system: system.name, error: message });
+          unavailable = message;
+        }
+        return { ok: false, error: message };
       } finally {
+        triedAt = Date.now();
         listing = undefined;
       }
     })();
@@ -103,6 +123,10 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
   }
 
   async function blockedReason(spec: McpActionSpec): Promise<string | undefined> {
+    if (unavailable !== undefined && Date.now() - triedAt >= RELIST_FAILED_AFTER_MS) await list();
+    if (unavailable !== undefined) {
+      return `${unavailable}; the tools of MCP system "${system.name}" are not run until it lists them again (the gateway tries again when they are listed or called)`;
+    }
     const tool = spec.resource;
     const now = current.get(tool);
     const pins = (await deps.pins?.()) ?? new Map<string, string>();
@@ -132,7 +156,7 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
     system: system.name,
     discover: list,
     async refresh(maxAgeMs) {
-      if (Date.now() - listedAt >= maxAgeMs) await list();
+      if (Date.now() - triedAt >= maxAgeMs) await list();
     },
     rejected: () => rejected,
     current: () => current,

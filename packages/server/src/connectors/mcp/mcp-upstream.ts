@@ -5,8 +5,10 @@
  * not JSON, JSON that is not a JSON-RPC 2.0 message, a response to a request never made) is
  * treated as broken: the connection is closed, what was waiting on it fails with a message that
  * says so, and the next use connects again (a late answer to a request that timed out is not a
- * fault and is dropped); the upstream process gets only its configured environment
- * (over the SDK's few safe defaults such as PATH and HOME), and an HTTP upstream only the
+ * fault and is dropped); closing stops a connection still being made at once (its process is
+ * sent SIGTERM, its HTTP request aborted) rather than waiting out the timeout; the upstream
+ * process gets only its configured environment (over the SDK's few safe defaults such as PATH
+ * and HOME), and an HTTP upstream only the
  * gateway's own credential, so an agent's key is never passed upstream. The client offers the
  * upstream no sampling, elicitation or roots: an upstream cannot reach the agent through it.
  * Every credential passed upstream (env values, the bearer token or header) is redacted from
@@ -42,6 +44,7 @@ export interface McpUpstream {
   callTool(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
   /** Registers a listener for the upstream's notifications/tools/list_changed. */
   onToolsChanged(listener: () => void): void;
+  /** Closes the connection; one still being made is stopped at once, and this resolves once its process has exited. */
   close(): Promise<void>;
 }
 
@@ -83,6 +86,23 @@ function protocolViolation(error: Error, highestRequestId: number): string | und
   return `it sent malformed JSON-RPC: a response to a request the gateway never made (id ${JSON.stringify(id ?? null)}), so its answers cannot be matched to calls`;
 }
 
+/**
+ * An error's message with what caused it, when the message alone does not say: fetch's
+ * "fetch failed" hides the refused connection or unknown host under `cause` (a code such as
+ * ECONNREFUSED, with the address), which is the part that tells an admin what to fix.
+ */
+function messageOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const cause = error instanceof Error ? error.cause : undefined;
+  if (!(cause instanceof Error)) return message;
+  const code = (cause as NodeJS.ErrnoException).code;
+  // A connection tried on several addresses (IPv6 and IPv4) fails with one error per address.
+  const each = cause instanceof AggregateError ? cause.errors.map((e: unknown) => (e instanceof Error ? e.message : String(e))).join('; ') : '';
+  const why = cause.message !== '' ? cause.message : each !== '' ? each : code ?? cause.name;
+  const said = code === undefined || why.includes(code) ? why : `${code}: ${why}`;
+  return message.includes(said) ? message : `${message}: ${said}`;
+}
+
 /** Creates the connection of an MCP system. Nothing is started until the first request. */
 export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps = {}): McpUpstream {
   let connecting: Promise<Client> | undefined;
@@ -114,11 +134,26 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     return new StreamableHTTPClientTransport(new URL(t.url), { requestInit: { headers } });
   }
 
+  /** The connection attempts in progress, so `close` can stop them instead of waiting out their timeout. */
+  const attempts = new Set<AbortController>();
+
   async function connect(): Promise<Client> {
+    const attempt = new AbortController();
+    attempts.add(attempt);
+    try {
+      return await connectUnless(attempt.signal);
+    } finally {
+      attempts.delete(attempt);
+    }
+  }
+
+  /** Connects, unless `closed` is aborted first: then the process is ended or the request given up at once. */
+  async function connectUnless(closed: AbortSignal): Promise<Client> {
     broken = undefined;
     stderr = '';
     const client = new Client(CLIENT_INFO, { capabilities: {} });
     const transport = await transportOf();
+    if (closed.aborted) throw closedWhileConnecting();
     // The SDK numbers requests 0, 1, 2…; remembering the highest sent tells a response to a
     // request never made from a late one to a request that timed out.
     let highestRequestId = -1;
@@ -138,15 +173,35 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     // A closed connection (the process exited, the server went away) is made again on next use.
     client.onclose = () => { if (active === client) { active = undefined; connecting = undefined; } };
     client.setNotificationHandler(ToolListChangedNotificationSchema, async () => { for (const listener of listeners) listener(); });
+    // The SDK's own close first ends the process's input and waits (seconds) for it to exit, which
+    // an upstream stuck at start may never notice: it is sent SIGTERM at once (the SDK still
+    // escalates to SIGKILL), and an HTTP request in flight is aborted. The initialize request then
+    // fails as the connection closes, so the attempt ends only once the process has exited.
+    const stop = (): void => {
+      const pid = transport instanceof StdioClientTransport ? transport.pid : null;
+      if (pid !== null) {
+        try { process.kill(pid, 'SIGTERM'); } catch { /* it has exited already */ }
+      }
+      void transport.close().catch(() => undefined);
+    };
+    closed.addEventListener('abort', stop, { once: true });
     try {
       await client.connect(transport, { timeout: system.timeoutMs });
     } catch (error) {
       await client.close().catch(() => undefined);
-      throw failure(error, 'connecting');
+      throw closed.aborted ? closedWhileConnecting() : failure(error, 'connecting');
+    } finally {
+      closed.removeEventListener('abort', stop);
+    }
+    if (closed.aborted) {
+      await client.close().catch(() => undefined);
+      throw closedWhileConnecting();
     }
     active = client;
     return client;
   }
+
+  const closedWhileConnecting = (): PortcullisError => new PortcullisError('UPSTREAM_FAILED', `MCP system "${system.name}" failed while connecting: the gateway closed the connection before the upstream answered`, { system: system.name });
 
   function ensure(): Promise<Client> {
     connecting ??= connect().catch((error: unknown) => { connecting = undefined; throw error; });
@@ -156,11 +211,11 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
   /** An upstream failure as UPSTREAM_FAILED, saying what happened in words. */
   function failure(error: unknown, doing: string): PortcullisError {
     if (error instanceof PortcullisError) return error;
-    const message = (error as Error).message ?? String(error);
+    const message = messageOf(error);
     let why: string;
     if (broken !== undefined) why = broken;
     else if (/timed out|timeout/i.test(message)) why = `it did not answer within ${system.timeoutMs / 1000}s (${message})`;
-    else if (/closed|EPIPE|ECONNRESET|exited|ENOENT|spawn/i.test(message)) why = `it stopped or could not be reached (${message})`;
+    else if (/closed|EPIPE|ECONNRESET|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|exited|ENOENT|spawn|fetch failed/i.test(message)) why = `it stopped or could not be reached (${message})`;
     else why = message;
     // Redacted before the tail is cut, so a credential cut in two cannot survive as a fragment.
     const said = secrets.redact(stderr).trim();
@@ -209,6 +264,8 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
       const pending = connecting;
       connecting = undefined;
       active = undefined;
+      // A connection still being made is stopped now, not waited for until its timeout.
+      for (const attempt of attempts) attempt.abort();
       if (pending === undefined) return;
       const client = await pending.catch(() => undefined);
       await client?.close().catch(() => undefined);
