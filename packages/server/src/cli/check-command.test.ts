@@ -8,18 +8,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createSampleCrm } from '../demo/sample-crm.js';
-import { freePort, startJsonServer, type JsonServer } from '../testing/json-server.js';
+import { LEADS_OPENAPI as OPENAPI, freePort, startJsonServer, type JsonServer } from '../testing/json-server.js';
 import { serverEntry, yamlList } from '../testing/mcp-servers.js';
 import { startSmtpServer, type SmtpServer } from '../testing/smtp-server.js';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.js';
-import { run } from './main.js';
-import type { Output } from './output.js';
+import { runCli } from '../testing/run-cli.js';
 
-const OPENAPI = fileURLToPath(new URL('../connectors/http/fixtures/leads-openapi.yaml', import.meta.url));
 const API_TOKEN = `crm_token_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 const MEMORY = serverEntry('@modelcontextprotocol/server-memory');
 /** The memory server lists these nine tools. */
@@ -69,13 +65,7 @@ systems:
   return file;
 }
 
-async function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const output: Output = { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; } };
-  const code = await run(['node', 'portcullis', ...args], output, Readable.from([Buffer.from(stdin)]));
-  return { code, out, err };
-}
+const cli = runCli;
 
 /** The table's row of `system`. */
 const row = (out: string, system: string): string => out.split('\n').find((line) => line.startsWith(`${system} `)) ?? `(no row for ${system})`;

@@ -10,16 +10,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { openHarness, proposeAs, type Harness } from '../testing/harness.js';
-import { run } from './main.js';
-import type { Output } from './output.js';
+import { runCli, type CliResult } from '../testing/run-cli.js';
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const output: Output = { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; } };
-  const code = await run(['node', 'portcullis', ...args], output);
-  return { code, out, err };
-}
+const cli = (...args: string[]): Promise<CliResult> => runCli(args);
 
 let harness: Harness | undefined;
 afterEach(async () => { await harness?.close(); harness = undefined; });

@@ -10,9 +10,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSampleCrm } from '../demo/sample-crm.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.js';
-import { run } from './main.js';
 import type { Output } from './output.js';
 import { readSecretInput } from './vault-commands.js';
+import { runCli } from '../testing/run-cli.js';
 
 let dir: TempDir;
 let config: string;
@@ -36,13 +36,7 @@ systems:
 });
 afterEach(() => dir.cleanup());
 
-async function cli(args: string[], stdin = ''): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const output: Output = { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; } };
-  const code = await run(['node', 'portcullis', ...args], output, Readable.from([Buffer.from(stdin)]));
-  return { code, out, err };
-}
+const cli = runCli;
 
 describe('portcullis vault', () => {
   it('makes a key, stores a value read from standard input, and lists names and dates only', async () => {

@@ -6,13 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../connectors/connector.js';
 import { checkSystems, formatCheckTable } from '../service/preflight.js';
-import { auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
-import { startJsonServer, type JsonServer } from '../testing/json-server.js';
+import { auditTrail, openHarness, proposeAs, type Harness } from '../testing/harness.js';
+import { crmApiConfig, startJsonServer, type JsonServer } from '../testing/json-server.js';
 import { mcpConfig, startEverythingOverHttp } from '../testing/mcp-servers.js';
 
 let harness: Harness;
@@ -104,32 +103,14 @@ async function startRunAs(h: Harness, workflow: string) {
 }
 
 describe('POST /v1/runs on an HTTP system', () => {
-  const OPENAPI = fileURLToPath(new URL('../connectors/http/fixtures/leads-openapi.yaml', import.meta.url));
   const TOKEN = `crm_token_${Math.random().toString(36).slice(2)}`;
   let api: JsonServer | undefined;
   afterEach(async () => { await api?.close(); api = undefined; });
 
-  const apiConfig = (baseUrl: string): string => harnessConfig({
-    extraSystemsYaml: `  api:
-    kind: http
-    openapi: ${JSON.stringify(OPENAPI)}
-    baseUrl: ${baseUrl}
-    auth: { kind: bearer, tokenEnv: CRM_API_TOKEN }
-    healthPath: /leads
-    timeout: 5s`,
-    extraWorkflowYaml: `  crm-api:
-    description: Route leads through the CRM's REST API
-    agent: lead-router
-    department: sales
-    owner: tom
-    runbook: Assign leads by hand in the CRM.
-    grants:
-      - api:leads:read`,
-  });
 
   it('starts a run while the API answers the gateway\'s token, and refuses one once it stops answering', async () => {
     api = await startJsonServer({ leads: [] }, { requireToken: TOKEN });
-    harness = await openHarness({ configYaml: apiConfig(api.url), env: { CRM_API_TOKEN: TOKEN } });
+    harness = await openHarness({ configYaml: crmApiConfig(api.url), env: { CRM_API_TOKEN: TOKEN } });
     const started = await startRunAs(harness, 'crm-api');
     expect(started.status).toBe(201);
     expect(started.checks).toEqual([expect.objectContaining({ system: 'api', kind: 'http', ok: true, detail: expect.stringMatching(new RegExp(`^GET ${api.url}/leads answered 200`)) })]);
@@ -145,7 +126,7 @@ describe('POST /v1/runs on an HTTP system', () => {
 
   it('refuses a run when the API refuses the gateway\'s token', async () => {
     api = await startJsonServer({ leads: [] }, { requireToken: TOKEN });
-    harness = await openHarness({ configYaml: apiConfig(api.url), env: { CRM_API_TOKEN: 'a-revoked-token' } });
+    harness = await openHarness({ configYaml: crmApiConfig(api.url), env: { CRM_API_TOKEN: 'a-revoked-token' } });
     const refused = await startRunAs(harness, 'crm-api');
     expect(refused).toMatchObject({ status: 503, code: 'SYSTEM_CHECK_FAILED', failing: [{ system: 'api', kind: 'http' }] });
     expect(refused.message).toContain(`system "api" (http) fails its check: GET ${api.url}/leads answered 401: the gateway's credentials were refused`);

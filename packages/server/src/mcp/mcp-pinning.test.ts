@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../cli/main.js';
 import { parseConfigText } from '../config/load.js';
 import { openGateway, type Gateway } from '../runtime/gateway.js';
 import { FAULTY_SERVER, TRANSPORTS, proposalIdOf, resultText, stdioAgent, yamlList, type AgentTransport } from '../testing/mcp-servers.js';
+import { runCli, type CliResult } from '../testing/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-pin-'));
 const configPath = join(dir, 'portcullis.yaml');
@@ -52,15 +52,12 @@ workflows:
 `);
 
 /** Runs the CLI in-process with `env` as the environment. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+async function cli(...args: string[]): Promise<CliResult> {
   const saved = { ...process.env };
   describeAs(env);
   Object.assign(process.env, env);
-  let out = '';
-  let err = '';
   try {
-    const code = await run(['node', 'portcullis', ...args], { out: (t) => { out += `${t}\n`; }, err: (t) => { err += `${t}\n`; } });
-    return { code, out, err };
+    return await runCli(args);
   } finally {
     for (const key of Object.keys(env)) if (!(key in saved)) delete process.env[key];
     Object.assign(process.env, saved);

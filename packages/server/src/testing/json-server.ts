@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { harnessConfig } from './harness.js';
 import { makeTempDir } from './temp-dir.js';
 
 /** A running json-server. */
@@ -100,4 +101,34 @@ export async function startJsonServer(db: Record<string, unknown>, options: Json
       child.kill('SIGTERM');
     }),
   };
+}
+
+/** The OpenAPI document of the leads API that json-server serves in the tests. */
+export const LEADS_OPENAPI = fileURLToPath(new URL('../connectors/http/fixtures/leads-openapi.yaml', import.meta.url));
+
+/**
+ * The harness's config plus an `api` system (the leads OpenAPI document at `baseUrl`, a bearer
+ * token from CRM_API_TOKEN) and a workflow `crm-api` on it that reads, updates owners and deletes.
+ */
+export function crmApiConfig(baseUrl: string, mode = 'mode: { read: auto, write: approval, high: approval }'): string {
+  return harnessConfig({
+    extraSystemsYaml: `  api:
+    kind: http
+    openapi: ${JSON.stringify(LEADS_OPENAPI)}
+    baseUrl: ${baseUrl}
+    auth: { kind: bearer, tokenEnv: CRM_API_TOKEN }
+    healthPath: /leads
+    timeout: 5s`,
+    extraWorkflowYaml: `  crm-api:
+    description: Route leads through the CRM's REST API
+    agent: lead-router
+    department: sales
+    owner: tom
+    runbook: Assign leads by hand in the CRM.
+    ${mode}
+    grants:
+      - api:leads:read
+      - api:leads.owner_id:update
+      - { grant: api:leads:delete, explicit: true }`,
+  });
 }

@@ -16,23 +16,20 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../cli/main.js';
-import type { Output } from '../cli/output.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { harnessConfig, openHarness, type Harness } from '../testing/harness.js';
-import { startJsonServer, type JsonServer } from '../testing/json-server.js';
+import { LEADS_OPENAPI as OPENAPI, startJsonServer, type JsonServer } from '../testing/json-server.js';
 import { resultText, yamlList } from '../testing/mcp-servers.js';
 import { startOidcServer, type OidcServer } from '../testing/oidc-server.js';
 import { startSmtpServer, type SmtpServer } from '../testing/smtp-server.js';
 import { writeNewMasterKeyFile } from './master-key.js';
+import { runCli } from '../testing/run-cli.js';
 
-const OPENAPI = fileURLToPath(new URL('../connectors/http/fixtures/leads-openapi.yaml', import.meta.url));
 const LEAKY_SERVER = fileURLToPath(new URL('../testing/fixtures/leaky-mcp-server.mjs', import.meta.url));
 const ACCESS_TTL_S = 120;
 const BILLING_API_KEY = `bk_${randomBytes(18).toString('base64url')}`;
@@ -130,9 +127,8 @@ function scenarioConfig(): string {
 }
 
 async function cli(args: string[], stdin = ''): Promise<{ code: number; text: string }> {
-  let text = '';
-  const output: Output = { out: (t) => { text += `${t}\n`; }, err: (t) => { text += `${t}\n`; } };
-  const code = await run(['node', 'portcullis', ...args], output, Readable.from([Buffer.from(stdin)]));
+  const { code, out, err } = await runCli(args, stdin);
+  const text = out + err;
   observed.push({ where: `CLI portcullis ${args.join(' ')}`, text });
   return { code, text };
 }

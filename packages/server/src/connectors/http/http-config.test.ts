@@ -4,13 +4,12 @@
  * fields the API does not have, a delete or send grant not confirmed, a data scope on a
  * system that cannot be bounded by a field, credentials over plain http, unset variables.
  */
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { HttpSystemConfig, SmtpSystemConfig } from '../../config/compiled.js';
 import { formatConfigError, parseConfigText } from '../../config/load.js';
 import { harnessConfig } from '../../testing/harness.js';
+import { LEADS_OPENAPI as OPENAPI } from '../../testing/json-server.js';
 
-const OPENAPI = fileURLToPath(new URL('./fixtures/leads-openapi.yaml', import.meta.url));
 const ENV = Object.fromEntries(['K_AGENT', 'K_OTHER', 'T_DANA', 'T_DELE', 'T_FAY', 'T_TOM', 'T_ADA'].map((k) => [k, `${k.toLowerCase()}_secret_value`]));
 
 const api = (extra = '', baseUrl = 'https://crm.example.com/api') => `  api:

@@ -5,12 +5,10 @@
  * field grant is denied whole, deletes are high risk, no path parameter leaves the base URL,
  * and an upstream that is down fails clearly and is audited. The API token never shows.
  */
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../../testing/harness.js';
-import { startJsonServer, type JsonServer } from '../../testing/json-server.js';
+import { auditTrail, openHarness, proposeAs, type Harness } from '../../testing/harness.js';
+import { crmApiConfig, startJsonServer, type JsonServer } from '../../testing/json-server.js';
 
-const OPENAPI = fileURLToPath(new URL('./fixtures/leads-openapi.yaml', import.meta.url));
 const API_TOKEN = `crm_token_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
 
 const LEADS = [
@@ -18,30 +16,6 @@ const LEADS = [
   { id: 2, name: 'Grace Hopper', email: 'grace@example.com', company: 'Navy', owner_id: null, status: 'new' },
   { id: 3, name: 'Alan Turing', email: 'alan@example.com', company: 'Bletchley', owner_id: 'rep-jo', status: 'contacted' },
 ];
-
-/** The harness's config plus the json-server system and a workflow on it. */
-function apiConfig(baseUrl: string, mode = 'mode: { read: auto, write: approval, high: approval }'): string {
-  return harnessConfig({
-    extraSystemsYaml: `  api:
-    kind: http
-    openapi: ${OPENAPI}
-    baseUrl: ${baseUrl}
-    auth: { kind: bearer, tokenEnv: CRM_API_TOKEN }
-    healthPath: /leads
-    timeout: 5s`,
-    extraWorkflowYaml: `  crm-api:
-    description: Route leads through the CRM's REST API
-    agent: lead-router
-    department: sales
-    owner: tom
-    runbook: Assign leads by hand in the CRM.
-    ${mode}
-    grants:
-      - api:leads:read
-      - api:leads.owner_id:update
-      - { grant: api:leads:delete, explicit: true }`,
-  });
-}
 
 let server: JsonServer;
 let harness: Harness;
@@ -61,7 +35,7 @@ const approve = async (id: string) => {
 describe('an HTTP system in front of json-server', () => {
   beforeEach(async () => {
     server = await startJsonServer({ leads: LEADS }, { requireToken: API_TOKEN });
-    harness = await openHarness({ configYaml: apiConfig(server.url), env: { CRM_API_TOKEN: API_TOKEN } });
+    harness = await openHarness({ configYaml: crmApiConfig(server.url), env: { CRM_API_TOKEN: API_TOKEN } });
   });
   afterEach(async () => {
     observed.push(JSON.stringify(await auditTrail(harness)));
@@ -127,7 +101,7 @@ describe('an HTTP system in front of json-server', () => {
 
   it('treats a DELETE as high risk even where writes run unattended, and keeps the deleted record to recreate it', async () => {
     await harness.close();
-    harness = await openHarness({ configYaml: apiConfig(server.url, 'mode: { read: auto, write: auto, high: approval }'), env: { CRM_API_TOKEN: API_TOKEN } });
+    harness = await openHarness({ configYaml: crmApiConfig(server.url, 'mode: { read: auto, write: auto, high: approval }'), env: { CRM_API_TOKEN: API_TOKEN } });
     const patch = await propose('api.updateLead', { path: { id: '3' }, body: { owner_id: 'rep-kenji' } });
     expect(patch.json().status).toBe('succeeded');
     const res = await propose('api.deleteLead', { path: { id: '3' } });
@@ -166,7 +140,7 @@ describe('an HTTP system in front of json-server', () => {
   it('reports a refused credential as UPSTREAM_FAILED with the status, and fails the check, without the token', async () => {
     await harness.close();
     const wrong = `wrong_${API_TOKEN}`;
-    harness = await openHarness({ configYaml: apiConfig(server.url), env: { CRM_API_TOKEN: wrong } });
+    harness = await openHarness({ configYaml: crmApiConfig(server.url), env: { CRM_API_TOKEN: wrong } });
     const res = await propose('api.getLead', { path: { id: '1' } });
     expect(res.json()).toMatchObject({ status: 'failed', error: { code: 'UPSTREAM_FAILED', message: 'system "api": GET /leads/1 answered 401: { "error": "missing or wrong bearer token" }' } });
     expect(await harness.gateway.connectors.get('api')?.check()).toMatchObject({ ok: false, error: expect.stringMatching(/^system "api": GET http:\/\/127\.0\.0\.1:\d+\/leads answered 401: the gateway's credentials were refused$/) });
@@ -175,7 +149,7 @@ describe('an HTTP system in front of json-server', () => {
 
   it('fails the check naming the system and the status when its health path answers an error', async () => {
     await harness.close();
-    harness = await openHarness({ configYaml: apiConfig(server.url).replace('healthPath: /leads', 'healthPath: /no-such-records'), env: { CRM_API_TOKEN: API_TOKEN } });
+    harness = await openHarness({ configYaml: crmApiConfig(server.url).replace('healthPath: /leads', 'healthPath: /no-such-records'), env: { CRM_API_TOKEN: API_TOKEN } });
     expect(await harness.gateway.connectors.get('api')?.check()).toMatchObject({ ok: false, error: expect.stringMatching(/^system "api": GET http:\/\/127\.0\.0\.1:\d+\/no-such-records answered 404/) });
   });
 });
@@ -183,7 +157,7 @@ describe('an HTTP system in front of json-server', () => {
 describe('an HTTP system that is down', () => {
   beforeAll(async () => {
     server = await startJsonServer({ leads: LEADS });
-    harness = await openHarness({ configYaml: apiConfig(server.url), env: { CRM_API_TOKEN: API_TOKEN } });
+    harness = await openHarness({ configYaml: crmApiConfig(server.url), env: { CRM_API_TOKEN: API_TOKEN } });
     await server.close();
   });
   afterAll(async () => harness.close());

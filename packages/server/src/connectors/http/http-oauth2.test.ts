@@ -13,14 +13,12 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../../testing/harness.js';
-import { startJsonServer, type JsonServer } from '../../testing/json-server.js';
+import { LEADS_OPENAPI as OPENAPI, startJsonServer, type JsonServer } from '../../testing/json-server.js';
 import { startOidcServer, type IssuedToken, type OidcServer } from '../../testing/oidc-server.js';
 import { writeNewMasterKeyFile } from '../../vault/master-key.js';
 
-const OPENAPI = fileURLToPath(new URL('./fixtures/leads-openapi.yaml', import.meta.url));
 const ACCESS_TTL_S = 120;
 const REFRESH_BEFORE_S = 60;
 
