@@ -2,7 +2,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { verifyStoredChain } from '../service/audit.js';
+import { MAX_WORKERS, verifyStoredChain } from '../service/audit.js';
 import { toAuditEventView, type AuditEventView } from '../http/schemas.js';
 import { openStore } from '../runtime/gateway.js';
 import type { StoreConfig } from '../config/compiled.js';
@@ -58,8 +58,8 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
     .option('--workers <n>', 'verify a long chain in this many threads at once (default: one per core for chains of 100,000 events or more; 1: no threads)')
     .action(async (opts: StoreOptions & { workers?: string }) => {
       const workers = opts.workers === undefined ? undefined : Number(opts.workers);
-      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > 8)) {
-        output.err(`--workers must be a whole number from 1 to 8, not "${opts.workers}"; nothing was verified`);
+      if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
+        output.err(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not "${opts.workers}"; nothing was verified`);
         setExit(2);
         return;
       }

@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import type { Command } from 'commander';
-import { NAME_PATTERN } from '../config/schema.js';
+import { NAME_PATTERN } from '../config/system-common.js';
 import type { CompiledConfig } from '../config/compiled.js';
 import { openStore, openVault } from '../runtime/gateway.js';
 import { systemClock } from '../runtime/clock.js';

@@ -4,7 +4,7 @@
  * resolved by the core's `resolveRisk` from its verb, its tags and the configured override.
  */
 import { resolve } from 'node:path';
-import { impliedTags, resolveRisk, type HighRiskTag } from '@portcullis/core';
+import { impliedTags, resolveRisk, type HighRiskTag, type RiskClass } from '@portcullis/core';
 import type { ActionSpec } from '../connectors/connector.js';
 import { httpActionSpecs } from '../connectors/http/http-actions.js';
 import { smtpActionSpecs } from '../connectors/smtp/smtp-actions.js';
@@ -55,24 +55,37 @@ function buildSystem(name: string, settings: SystemSettings, baseDir: string, en
 }
 
 /** Every action of every system, with its risk resolved and its configured overrides applied. */
+/**
+ * An action of the catalog from its spec and the config's override: its tags (its verb's, its
+ * own and the config's) and its risk; an error value when the override would lower the risk.
+ */
+export function compileAction(spec: ActionSpec, override: { readonly risk?: RiskClass; readonly tags?: readonly HighRiskTag[] } | undefined, note?: string): { ok: true; action: CompiledAction } | { ok: false; error: string } {
+  const tags: HighRiskTag[] = [...new Set([...impliedTags(spec.verb), ...spec.tags, ...(override?.tags ?? [])])];
+  const risk = resolveRisk(spec.verb, tags, override?.risk);
+  if (!risk.ok) return risk;
+  return {
+    ok: true,
+    action: Object.freeze({
+      name: spec.name, system: spec.system, resource: spec.resource, verb: spec.verb, risk: risk.value.risk,
+      riskWhy: note === undefined ? risk.value.why : `${risk.value.why} (${note})`, tags: Object.freeze(tags), reversible: spec.reversible, spec,
+    }),
+  };
+}
+
 export function buildActions(systems: ReadonlyMap<string, SystemConfig>, overrides: PortcullisConfig['actions']): { actions: Map<string, CompiledAction>; issues: ConfigIssue[] } {
   const actions = new Map<string, CompiledAction>();
   const issues: ConfigIssue[] = [];
   for (const system of systems.values()) {
     for (const spec of actionSpecsOf(system, issues)) {
       const override = overrides[spec.name];
-      const tags: HighRiskTag[] = [...new Set([...impliedTags(spec.verb), ...spec.tags, ...(override?.tags ?? [])])];
-      let risk = resolveRisk(spec.verb, tags, override?.risk);
-      if (!risk.ok) {
-        issues.push({ path: ['actions', spec.name, 'risk'], message: `${spec.name}: ${risk.error}` });
+      let compiled = compileAction(spec, override);
+      if (!compiled.ok) {
+        issues.push({ path: ['actions', spec.name, 'risk'], message: `${spec.name}: ${compiled.error}` });
         // Keep the catalog complete so later checks do not report the action as missing.
-        risk = resolveRisk(spec.verb, tags);
-        if (!risk.ok) continue;
+        compiled = compileAction(spec, override === undefined ? undefined : { tags: override.tags });
+        if (!compiled.ok) continue;
       }
-      actions.set(spec.name, Object.freeze({
-        name: spec.name, system: spec.system, resource: spec.resource, verb: spec.verb,
-        risk: risk.value.risk, riskWhy: risk.value.why, tags: Object.freeze(tags), reversible: spec.reversible, spec,
-      }));
+      actions.set(spec.name, compiled.action);
     }
   }
   const names = [...actions.keys()];

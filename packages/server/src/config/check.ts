@@ -166,7 +166,8 @@ function grantTargetProblem(grant: Grant, systems: ReadonlyMap<string, SystemCon
     const names = [...systems.keys()];
     return names.length === 0 ? `no system "${grant.system}": systems is empty` : `no system "${grant.system}" in systems${didYouMean(grant.system, names)}`;
   }
-  if (system.kind === 'mcp') return grant.field === undefined ? undefined : `MCP tools are granted whole, without fields`;
+  // Grants of MCP tools are checked by mcpGrantProblem; a scope naming one is refused by the caller.
+  if (system.kind === 'mcp') return undefined;
   if (system.kind !== 'sql') return resourceProblem(grant, [...actions.values()].filter((a) => a.system === grant.system));
   const table = system.tables.get(grant.resource);
   if (table === undefined) return `system "${grant.system}" has no table "${grant.resource}"${didYouMean(grant.resource, system.tables.keys())}`;

@@ -10,7 +10,7 @@ import type { ScopeBound } from '../connectors/connector.js';
 import { buildActions, buildSystems, resolveConfigPath } from './catalog.js';
 import { checkConfig, grantParts } from './check.js';
 import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
-import { parseDuration } from './duration.js';
+import { durationMs } from './duration.js';
 import { compileMcpGateway } from './mcp-system.js';
 import { recoverValidPart } from './recover.js';
 import { configErrorMap, fromZodIssues, type ConfigIssue } from './issues.js';
@@ -131,12 +131,6 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
     departments,
     workflows,
   });
-}
-
-function durationMs(text: string): number {
-  const parsed = parseDuration(text);
-  if (!parsed.ok) throw new Error(`unreachable: duration "${text}" passed the schema but not parseDuration`);
-  return parsed.value;
 }
 
 function compileWorkflow(id: string, w: WorkflowSettings, config: PortcullisConfig): CompiledWorkflow {

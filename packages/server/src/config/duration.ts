@@ -29,3 +29,10 @@ export function parseDuration(text: unknown): { ok: true; value: number } | { ok
   if (value > MAX_DURATION_MS) return { ok: false, error: `"${text}" is longer than 3650d, the longest duration accepted` };
   return { ok: true, value };
 }
+
+/** Milliseconds of a duration the config schema has already accepted; throws if it was not valid. */
+export function durationMs(text: string): number {
+  const parsed = parseDuration(text);
+  if (!parsed.ok) throw new Error(`unreachable: duration "${text}" passed the schema but not parseDuration`);
+  return parsed.value;
+}

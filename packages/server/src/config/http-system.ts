@@ -10,19 +10,13 @@ import { readOpenApiFile } from '../connectors/http/openapi-document.js';
 import type { HttpAuthConfig, HttpSystemConfig } from './compiled.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
 import type { Env } from './secrets.js';
-import { parseDuration } from './duration.js';
-import { durationSetting, headerName } from './system-common.js';
+import { durationMs } from './duration.js';
+import { durationSetting, headerName, isLoopback } from './system-common.js';
 import { compileOAuth2, compileSecret, envOrVaultSecret, oauth2Settings } from './system-secrets.js';
 
 /** How long one request to a system may take unless the config says otherwise. */
-export const DEFAULT_SYSTEM_TIMEOUT = '10s';
+const DEFAULT_SYSTEM_TIMEOUT = '10s';
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** Whether a host name is the loopback interface. */
-export function isLoopback(host: string): boolean {
-  return LOOPBACK.has(host.toLowerCase());
-}
 
 /** A duration key with the same spelling as the rest of the file. */
 export const timeoutSetting = durationSetting(DEFAULT_SYSTEM_TIMEOUT, 'How long one request may take before it fails, e.g. "10s".');
@@ -64,11 +58,6 @@ export const httpSystemSchema = z.strictObject({
 });
 
 export type HttpSystemSettings = z.output<typeof httpSystemSchema>;
-
-function durationMs(text: string): number {
-  const parsed = parseDuration(text);
-  return parsed.ok ? parsed.value : 10_000;
-}
 
 /**
  * Compiles an HTTP system: reads its OpenAPI document and names its

@@ -8,14 +8,15 @@
  * so the agent's key never reaches it; a credential never travels over plain http off the
  * loopback interface. Tools are not known here: the gateway lists them when it starts.
  */
+import { defaultRisk, type HighRiskTag, type Verb } from '@portcullis/core';
 import { z } from 'zod';
+import { MCP_GRANT_VERBS } from '../connectors/mcp/mcp-tools.js';
 import type { McpAuthConfig, McpSystemConfig } from './compiled.js';
 import type { ActionOverride } from './schema.js';
-import { isLoopback } from './http-system.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
 import type { Env } from './secrets.js';
-import { parseDuration } from './duration.js';
-import { durationSetting, headerName } from './system-common.js';
+import { durationMs } from './duration.js';
+import { ENV_NAME_PATTERN, durationSetting, headerName, isLoopback } from './system-common.js';
 import { compileSecret, envOrVaultSecret, secretRef, type CompiledSecret } from './system-secrets.js';
 
 /** How long one request to an upstream MCP server may take unless the config says otherwise. */
@@ -23,7 +24,6 @@ export const DEFAULT_MCP_TIMEOUT = '30s';
 /** How long a call that needs approval is held open by default: below the common 60 s client timeout. */
 export const DEFAULT_MCP_HOLD = '50s';
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const duration = durationSetting;
 
 const mcpAuth = z.discriminatedUnion('kind', [
@@ -44,7 +44,7 @@ export const mcpSystemSchema = z.strictObject({
   kind: z.literal('mcp'),
   command: z.string().trim().min(1).optional().describe('stdio: the program that runs the upstream MCP server, e.g. node or npx.'),
   args: z.array(z.string()).optional().describe('stdio: its arguments.'),
-  env: z.record(z.string().regex(ENV_NAME, { error: 'expected an environment variable name' }), z.union([z.string(), secretRef])).optional()
+  env: z.record(z.string().regex(ENV_NAME_PATTERN, { error: 'expected an environment variable name' }), z.union([z.string(), secretRef])).optional()
     .describe('stdio: environment of the upstream process, each value named as { env: VAR } or { vault: NAME }, never written here.'),
   cwd: z.string().min(1).optional().describe('stdio: working folder of the upstream process, relative to the config file\'s folder.'),
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of a Streamable HTTP MCP endpoint, e.g. https://tools.example.com/mcp' }).optional()
@@ -79,11 +79,9 @@ export const mcpGatewaySchema = z.strictObject({
 
 export type McpSystemSettings = z.output<typeof mcpSystemSchema>;
 
-const ms = (text: string, fallback: number): number => { const parsed = parseDuration(text); return parsed.ok ? parsed.value : fallback; };
-
 /** The hold time of the MCP gateway, in milliseconds. */
 export function compileMcpGateway(settings: z.output<typeof mcpGatewaySchema>): { readonly holdMs: number } {
-  return Object.freeze({ holdMs: ms(settings.holdTime, 50_000) });
+  return Object.freeze({ holdMs: durationMs(settings.holdTime) });
 }
 
 /**
@@ -98,7 +96,7 @@ export function compileMcpSystem(name: string, settings: McpSystemSettings, cont
     issues.push(...compiled.issues);
     return compiled.secret;
   };
-  const timeoutMs = ms(settings.timeout, 30_000);
+  const timeoutMs = durationMs(settings.timeout);
   // The `actions:` overrides of this system's tools, applied when the tools are listed.
   const overrides = new Map(Object.entries(context.overrides ?? {}).filter(([key]) => key.startsWith(`${name}.`))
     .map(([key, value]) => [key.slice(name.length + 1), Object.freeze({ ...(value.risk === undefined ? {} : { risk: value.risk }), tags: Object.freeze([...value.tags]) })]));
@@ -127,9 +125,6 @@ export function compileMcpSystem(name: string, settings: McpSystemSettings, cont
   };
 }
 
-/** The verbs an MCP tool can have (see connectors/mcp/mcp-tools.ts), so the verbs its grants may name. */
-export const MCP_GRANT_VERBS = ['read', 'update', 'write', 'delete', 'send'] as const;
-
 /**
  * What is wrong with a grant on an MCP system, checked before its tools are known: tools are
  * granted whole (no fields), by one of the verbs a tool can have; a high-risk grant (delete,
@@ -141,7 +136,7 @@ export function mcpGrantProblem(grant: { system: string; resource: string; field
   if (!(MCP_GRANT_VERBS as readonly string[]).includes(grant.verb)) {
     return `grant "${text}": an MCP tool's verb is read (read-only), update (changes data), delete (destructive) or send (reaches outside, openWorldHint); "${grant.verb}" matches no tool`;
   }
-  const high = grant.verb === 'delete' || grant.verb === 'send' || override?.risk === 'high' || (override?.tags.length ?? 0) > 0;
+  const high = override?.risk === 'high' || defaultRisk(grant.verb as Verb, (override?.tags ?? []) as readonly HighRiskTag[]) === 'high';
   if (high && !explicit) {
     return `grant "${text}" is high risk (${grant.verb === 'delete' ? 'a destructive tool' : grant.verb === 'send' ? 'a tool that reaches outside the company' : 'raised to high in actions'}); confirm it by writing { grant: "${text}", explicit: true } (its calls will always need approval)`;
   }

@@ -14,6 +14,7 @@ import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { httpSystemSchema } from './http-system.js';
 import { smtpSystemSchema } from './smtp-system.js';
 import { mcpGatewaySchema, mcpSystemSchema } from './mcp-system.js';
+import { NAME_PATTERN, envName } from './system-common.js';
 
 /** The config format version this code reads. */
 export const CONFIG_VERSION = 1;
@@ -34,19 +35,14 @@ export const CONFIG_DEFAULTS = Object.freeze({
   approvalValidity: '15m',
 });
 
-/** Names of systems, tables and columns: the parts of a grant, so they must parse as one. */
-export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 /** Ids of people, departments, agents and workflows. */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** A stored secret: `sha256:` and 64 hex digits. */
 export const HASH_PATTERN = /^sha256:[0-9a-fA-F]{64}$/;
-/** An environment variable name. */
-export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const name = z.string().regex(NAME_PATTERN, { error: 'use letters, digits, _ and -, starting with a letter or _ (names of systems, tables and columns are parts of grants)' });
 const id = z.string().regex(ID_PATTERN, { error: 'use letters, digits, _ and -, starting with a letter or digit' });
 const text = z.string().trim().min(1, { error: 'must not be empty' });
-const envName = z.string().regex(ENV_NAME_PATTERN, { error: 'expected an environment variable name: letters, digits and _, not starting with a digit' });
 const hash = z.string().regex(HASH_PATTERN, { error: 'expected "sha256:" and 64 hex digits; `portcullis keys new` prints a new key and its hash' });
 const duration = z.string()
   .regex(DURATION_PATTERN, { abort: true, error: (issue) => { const r = parseDuration(issue.input); return r.ok ? undefined : r.error; } })

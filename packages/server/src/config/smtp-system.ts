@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { SmtpSystemConfig } from './compiled.js';
-import { parseDuration } from './duration.js';
+import { durationMs } from './duration.js';
 import { timeoutSetting } from './http-system.js';
 import type { ConfigIssue } from './issues.js';
 import type { Env } from './secrets.js';
@@ -36,9 +36,8 @@ export function compileSmtpSystem(name: string, settings: SmtpSystemSettings, co
     if (compiled.secret === undefined) return undefined;
     auth = Object.freeze({ user: settings.auth.user, password: compiled.secret });
   }
-  const timeout = parseDuration(settings.timeout);
   return {
     kind: 'smtp', name, host: settings.host, port: settings.port, secure: settings.secure ?? settings.port === 465,
-    from: settings.from, timeoutMs: timeout.ok ? timeout.value : 10_000, ...(auth === undefined ? {} : { auth }),
+    from: settings.from, timeoutMs: durationMs(settings.timeout), ...(auth === undefined ? {} : { auth }),
   };
 }

@@ -14,6 +14,21 @@ export function durationSetting(fallback: string, description: string) {
     .describe(description);
 }
 
+/** Names of systems, tables and columns: the parts of a grant, so they must parse as one (also vault secret names). */
+export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** An environment variable name. */
+export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** Whether a host name is the loopback interface. */
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host.toLowerCase());
+}
+
+/** An environment variable name, as a config value. */
+export const envName = z.string().regex(ENV_NAME_PATTERN, { error: 'expected an environment variable name: letters, digits and _, not starting with a digit' });
+
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The name of an HTTP header (RFC 9110 token characters). */

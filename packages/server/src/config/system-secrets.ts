@@ -14,13 +14,11 @@
 import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
+import { NAME_PATTERN, envName, isLoopback } from './system-common.js';
 import type { Env } from './secrets.js';
 
 // The same patterns as schema.ts's; not imported from there, so schema.ts can import this module.
-const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
-const envName = z.string().regex(ENV_NAME_PATTERN, { error: 'expected an environment variable name: letters, digits and _, not starting with a digit' });
 const vaultName = z.string().regex(NAME_PATTERN, { error: 'expected a vault secret name: letters, digits, _ and -, starting with a letter or _' });
 const vaultRef = z.strictObject({ vault: vaultName.describe('A secret of this system in the vault: `portcullis vault set SYSTEM NAME`.') });
 
@@ -60,12 +58,10 @@ export function compileSecret(setting: SecretRefSettings | EnvOrVaultSettings, s
   return { secret: Object.freeze({ kind: 'env', variable, value }), issues: [] };
 }
 
-const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
 /** A token endpoint: https, or http on the loopback interface only (client secrets travel in it). */
 const tokenUrl = z.url({ error: 'expected the token endpoint\'s URL, e.g. https://auth.example.com/oauth/token' }).refine((text) => {
   const url = new URL(text);
-  return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.has(url.hostname));
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopback(url.hostname));
 }, { error: 'the token endpoint must use https (plain http is accepted on 127.0.0.1 and localhost only): client secrets and tokens travel in it' });
 
 /** The OAuth2 settings of an HTTP system (`auth: { kind: oauth2, … }`). */

@@ -7,7 +7,6 @@ import { PortcullisError, type Actor } from '@portcullis/core';
 import { z } from 'zod';
 import type { CompiledConfig } from '../config/compiled.js';
 import type { GatewayService } from '../service/gateway-service.js';
-import type { SystemCheck } from '../service/preflight.js';
 import { requirePerson, visibleWorkflows } from './auth.js';
 import { errorBody } from './errors.js';
 import type { TypedApp } from './typed-app.js';
@@ -17,8 +16,6 @@ const systemCheck = z.object({
   detail: z.string().describe('what was verified, or why the check failed'),
   ms: z.number().describe('how long the check took'),
 }).describe('SystemCheck');
-
-const checkView = (c: SystemCheck): z.infer<typeof systemCheck> => ({ system: c.system, kind: c.kind, ok: c.ok, detail: c.detail, ms: c.ms });
 
 /** Registers GET /v1/systems/check and POST /v1/runs. */
 export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig; service: GatewayService }): void {
@@ -37,7 +34,7 @@ export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig;
       ? [...config.systems.keys()]
       : [...new Set(visibleWorkflows(config, person).flatMap((id) => config.workflows.get(id)?.systems ?? []))].sort();
     const checks = await service.checkSystems(names);
-    return { ok: checks.every((c) => c.ok), systems: checks.map(checkView) };
+    return { ok: checks.every((c) => c.ok), systems: checks };
   });
 
   app.post('/v1/runs', {
@@ -47,7 +44,7 @@ export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig;
       tags: ['agents', 'people'],
       body: z.strictObject({ workflow: z.string().min(1).max(200).describe('the workflow to run') }),
       response: {
-        201: z.object({ runId: z.string(), workflow: z.string(), startedAt: z.string(), checks: z.array(systemCheck) }),
+        201: z.object({ runId: z.string(), workflow: z.string(), startedAt: z.string(), checks: z.array(systemCheck).readonly() }),
         400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 503: errorBody,
       },
     },
@@ -69,6 +66,6 @@ export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig;
       actor = { kind: 'person', id: person.id };
     }
     const { run, checks } = await service.startRun(actor, request.body.workflow);
-    return reply.status(201).send({ runId: run.id, workflow: run.workflow, startedAt: new Date(run.startedAt).toISOString(), checks: checks.map(checkView) });
+    return reply.status(201).send({ runId: run.id, workflow: run.workflow, startedAt: new Date(run.startedAt).toISOString(), checks });
   });
 }

@@ -90,8 +90,6 @@ export async function callTool(deps: McpGatewayDeps, agent: AgentConfig, name: s
   const target = agentTools(config, agent).resolve(name);
   const action = target.action?.name ?? name;
   const params = args ?? {};
-  // Why a listed-but-refused tool is not offered, so the agent is told more than "unknown".
-  const refused = [...connectors.values()].flatMap((c) => (isMcpConnector(c) ? [c.rejected().get(name)] : [])).find((p) => p !== undefined);
   if (target.workflow === undefined) {
     await store.appendAudit([{ type: 'request.invalid', at: service.deps.clock.now(), actor: { kind: 'agent', id: agent.id }, data: { code: 'WORKFLOW_NOT_FOUND', message: `agent "${agent.id}" takes part in no workflow`, action: action.slice(0, 200) } }]);
     return failureAnswer(new PortcullisError('FORBIDDEN', `agent "${agent.id}" takes part in no workflow, so it may call no tool`));
@@ -107,6 +105,8 @@ export async function callTool(deps: McpGatewayDeps, agent: AgentConfig, name: s
   try {
     proposal = await service.propose(agent, { workflow: target.workflow, action, params }, `mcp:${call}:${generation}`);
   } catch (error) {
+    // Why a listed-but-refused tool is not offered, so the agent is told more than "unknown".
+    const refused = [...connectors.values()].flatMap((c) => (isMcpConnector(c) ? [c.rejected().get(name)] : [])).find((p) => p !== undefined);
     return failureAnswer(error, refused);
   }
   proposal = await hold(deps, proposal, extra, deadline);

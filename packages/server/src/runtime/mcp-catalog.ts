@@ -7,7 +7,8 @@
  * grant that names no listed tool, or the wrong verb for it, grants nothing and is reported;
  * why a tool is not offered is kept with its connector, so an agent that calls it is told.
  */
-import { impliedTags, resolveRisk, type Clock, type HighRiskTag, type JsonValue } from '@portcullis/core';
+import type { AuditEventDraft, Clock, JsonValue } from '@portcullis/core';
+import { compileAction } from '../config/catalog.js';
 import type { CompiledAction, CompiledConfig, McpSystemConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import { createMcpConnector, isMcpConnector, type McpConnector, type McpConnectorEvent } from '../connectors/mcp/mcp-connector.js';
@@ -30,10 +31,17 @@ const notOfferedAtStart = new WeakMap<McpConnector, NotOffered>();
  */
 export function whyNotOffered(connector: McpConnector, tool: string): string | undefined {
   const start = notOfferedAtStart.get(connector);
-  if (start?.failed !== undefined) return `${start.failed}; its tools are not offered until the gateway is restarted with it reachable`;
+  if (start?.failed !== undefined) return notOfferedUntilRestart(start.failed);
   const problem = start?.tools.get(tool) ?? connector.rejected().get(tool);
   return problem === undefined ? undefined : `MCP system "${connector.system}": ${problem}`;
 }
+
+/** What the agent and the operator are told when an upstream could not be listed at start. */
+const notOfferedUntilRestart = (error: string): string => `${error}; its tools are not offered until the gateway is restarted with it reachable`;
+
+/** The audit event of an upstream whose tools could not be listed. */
+const upstreamFailed = (at: number, system: string, error: string): AuditEventDraft => (
+  { type: 'mcp.upstream_failed', at, actor: GATEWAY, data: { system, code: 'UPSTREAM_FAILED', message: error } });
 
 /** The pins of a system as a map, tool name → digest. */
 export async function pinsOf(store: Pick<Store, 'getToolPins'>, system: string): Promise<Map<string, string>> {
@@ -46,7 +54,7 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
   const onEvent = store === undefined || clock === undefined ? undefined : (event: McpConnectorEvent): void => {
     if (event.kind === 'upstream_failed') {
       // As at start: the listing failed; here after start, while re-listing the tools.
-      void store.appendAudit([{ type: 'mcp.upstream_failed', at: clock.now(), actor: GATEWAY, data: { system: event.system, code: 'UPSTREAM_FAILED', message: event.error } }])
+      void store.appendAudit([upstreamFailed(clock.now(), event.system, event.error)])
         .catch(() => undefined);
       return;
     }
@@ -63,17 +71,9 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
 
 /** One tool as an action of the catalog, or why it is not offered. */
 function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string } {
-  const override = system.overrides.get(spec.resource);
-  const tags: HighRiskTag[] = [...new Set([...impliedTags(spec.verb), ...spec.tags, ...(override?.tags ?? [])])];
-  const risk = resolveRisk(spec.verb, tags, override?.risk);
-  if (!risk.ok) return { ok: false, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${risk.error}; the tool is not offered until the override is fixed` };
-  return {
-    ok: true,
-    action: Object.freeze({
-      name: spec.name, system: spec.system, resource: spec.resource, verb: spec.verb, risk: risk.value.risk,
-      riskWhy: `${risk.value.why} (MCP tool, ${spec.verb}: ${annotationWhy(spec)})`, tags: Object.freeze(tags), reversible: spec.reversible, spec,
-    }),
-  };
+  const compiled = compileAction(spec, system.overrides.get(spec.resource), `MCP tool, ${spec.verb}: ${annotationWhy(spec)}`);
+  if (!compiled.ok) return { ok: false, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${compiled.error}; the tool is not offered until the override is fixed` };
+  return compiled;
 }
 
 function annotationWhy(spec: McpActionSpec): string {
@@ -112,8 +112,8 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
     const listed = await connector.discover();
     if (!listed.ok) {
       notOfferedAtStart.set(connector, { failed: listed.error, tools: new Map() });
-      warnings.push(`${listed.error}; its tools are not offered until the gateway is restarted with it reachable`);
-      await store.appendAudit([{ type: 'mcp.upstream_failed', at: clock.now(), actor: GATEWAY, data: { system: system.name, code: 'UPSTREAM_FAILED', message: listed.error } }]);
+      warnings.push(notOfferedUntilRestart(listed.error));
+      await store.appendAudit([upstreamFailed(clock.now(), system.name, listed.error)]);
       continue;
     }
     const rejected: { tool: string; problem: string }[] = [...listed.rejected];

@@ -17,7 +17,8 @@ const PAGE = 5000;
 const PROGRESS_EVERY = 100_000;
 /** Below this many events per worker, starting workers costs more than it saves. */
 const MIN_EVENTS_PER_WORKER = 50_000;
-const MAX_WORKERS = 8;
+/** The most worker threads `audit verify` starts. */
+export const MAX_WORKERS = 8;
 /** The worker's built file; absent when running from TypeScript sources (then verify runs in-process). */
 const WORKER_FILE = fileURLToPath(new URL('./audit-verify-worker.js', import.meta.url));
 
@@ -77,7 +78,7 @@ export interface ParallelVerify {
 }
 
 /** The number of workers to use for a chain of `events` events. */
-export function workerCount(events: number, requested: number | undefined): number {
+function workerCount(events: number, requested: number | undefined): number {
   if (!existsSync(WORKER_FILE)) return 1;
   if (requested !== undefined) return Math.max(1, Math.min(requested, MAX_WORKERS, events));
   return Math.max(1, Math.min(availableParallelism(), MAX_WORKERS, Math.floor(events / MIN_EVENTS_PER_WORKER)));
@@ -125,7 +126,7 @@ function progressReporter(onProgress: ((verified: number) => void) | undefined):
 }
 
 /** The whole chain's result from its segments' results, in chain order: the first break wins. */
-export function combine(results: readonly ChainVerification[]): ChainVerification {
+function combine(results: readonly ChainVerification[]): ChainVerification {
   let count = 0;
   let last: ChainAnchor | undefined;
   for (const result of results) {

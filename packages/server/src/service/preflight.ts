@@ -21,7 +21,7 @@ export interface SystemCheck {
 }
 
 /** How long one check may take before it counts as failed. */
-export const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
+const DEFAULT_CHECK_TIMEOUT_MS = 10_000;
 
 /** The longest delay a Node timer keeps; a longer one fires at once (so a long bound is clamped to it). */
 const MAX_TIMER_MS = 2 ** 31 - 1;

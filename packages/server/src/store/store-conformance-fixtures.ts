@@ -42,13 +42,6 @@ export function makeEvent(overrides: Partial<AuditEventDraft> = {}): AuditEventD
   };
 }
 
-/** Every item of an async iterable. */
-export async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of items) out.push(item);
-  return out;
-}
-
 /** Every event of a chain read in pages, checking no page is empty. */
 export async function collectChain<T>(pages: AsyncIterable<readonly T[]>): Promise<T[]> {
   const out: T[] = [];

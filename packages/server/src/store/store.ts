@@ -96,13 +96,13 @@ export interface AuditFilter {
   readonly beforeSeq?: number;
 }
 
-/** An audit event as stored: its parsed body and its chain links. */
 /** Part of the chain: the events after `afterSeq` (default: the anchor) through `throughSeq` (default: the newest). */
 export interface ChainRange {
   readonly afterSeq?: number;
   readonly throughSeq?: number;
 }
 
+/** An audit event as stored: its parsed body and its chain links. */
 export interface StoredAuditEvent extends AuditEvent {
   readonly prevHash: string;
   readonly hash: string;

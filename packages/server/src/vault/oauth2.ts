@@ -9,6 +9,7 @@
  */
 import { PortcullisError, type Clock } from '@portcullis/core';
 import type { CompiledSecret, OAuth2Config } from '../config/system-secrets.js';
+import { createSecretRedactor } from './redact.js';
 import { describeSecret, resolveSystemSecret } from './resolve-secret.js';
 import type { Vault } from './vault.js';
 
@@ -41,7 +42,7 @@ export interface OAuth2TokenSourceOptions {
 }
 
 /** Lifetime assumed when the server does not send `expires_in`. */
-export const DEFAULT_TOKEN_LIFETIME_MS = 300_000;
+const DEFAULT_TOKEN_LIFETIME_MS = 300_000;
 
 interface TokenResponse {
   readonly access_token?: unknown;
@@ -62,12 +63,10 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): Toke
   let inflight: Promise<string> | undefined;
   /** A rotated refresh token not yet saved in the vault (the save failed): used until it is. */
   let unsaved: string | undefined;
-  let known: string[] = [];
+  const redactor = createSecretRedactor();
 
   const fail = (message: string, details: Record<string, unknown> = {}): PortcullisError => {
-    let text = message;
-    for (const value of known) if (value.length >= 4) text = text.split(value).join('[redacted]');
-    return new PortcullisError('UPSTREAM_FAILED', text, { system, ...details });
+    return new PortcullisError('UPSTREAM_FAILED', redactor.redact(message), { system, ...details });
   };
   const secret = (ref: CompiledSecret): Promise<string> => resolveSystemSecret(ref, vault);
 
@@ -77,7 +76,7 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): Toke
     const clientSecret = config.clientSecret === undefined ? undefined : await secret(config.clientSecret);
     const refreshRef = config.refreshToken;
     const refreshToken = config.grant === 'refresh_token' && refreshRef !== undefined ? unsaved ?? (await secret(refreshRef)) : undefined;
-    known = [clientSecret, refreshToken].filter((v): v is string => v !== undefined);
+    for (const value of [clientSecret, refreshToken]) if (value !== undefined) redactor.add(value);
 
     const body = new URLSearchParams({ grant_type: config.grant });
     if (refreshToken !== undefined) body.set('refresh_token', refreshToken);

@@ -26,7 +26,7 @@ export interface SecretRedactor {
 }
 
 /** The forms a value travels in, longest first, so a longer form is replaced before a value inside it. */
-export function encodedForms(value: string): string[] {
+function encodedForms(value: string): string[] {
   const bytes = Buffer.from(value, 'utf8');
   const forms = new Set([
     value,

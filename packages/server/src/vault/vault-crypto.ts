@@ -11,7 +11,7 @@ import { inspect } from 'node:util';
 import { PortcullisError } from '@portcullis/core';
 
 /** The format version of a sealed value. */
-export const SEALED_FORMAT = 'v1';
+const SEALED_FORMAT = 'v1';
 const NONCE_BYTES = 12;
 const KEY_BYTES = 32;
 

@@ -72,7 +72,7 @@ const isScalar = (v: unknown): boolean => ['string', 'number', 'boolean'].includ
  * A copy of a schema in which every `required` key is also a property (`{}` when it was not
  * one): zod enforces `required` only for declared properties, and `allOf` often splits them.
  */
-export function withRequiredProperties(schema: unknown): unknown {
+function withRequiredProperties(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(withRequiredProperties);
   if (!isObject(schema)) return schema;
   const out: Record<string, unknown> = { ...schema };
@@ -110,7 +110,7 @@ function group(params: readonly HttpParameter[], of: (p: HttpParameter) => z.Zod
 }
 
 /** The params schema of one operation. @throws Error when a schema uses what zod cannot express (if/then/else…). */
-export function operationParams(operation: HttpOperation): z.ZodType {
+function operationParams(operation: HttpOperation): z.ZodType {
   const shape: Record<string, z.ZodType> = {};
   const path = group(operation.pathParams, pathParam);
   if (path !== undefined) shape.path = path;
@@ -124,7 +124,7 @@ export function operationParams(operation: HttpOperation): z.ZodType {
 }
 
 /** The top-level fields of a body schema (with those of its `allOf` parts), when it lists them. */
-export function schemaFields(schema: JsonSchemaObject | undefined): string[] | undefined {
+function schemaFields(schema: JsonSchemaObject | undefined): string[] | undefined {
   if (schema === undefined) return undefined;
   const parts = [schema, ...(Array.isArray(schema.allOf) ? schema.allOf.filter(isObject) : [])];
   const fields = parts.flatMap((part) => (isObject(part.properties) ? Object.keys(part.properties) : []));

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
 /** The HTTP methods that become actions. HEAD, OPTIONS and TRACE do not. */
-export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** A JSON Schema (OpenAPI 3.0 or 3.1 dialect), as plain data. */
@@ -50,7 +50,7 @@ const MAX_DEPTH = 64;
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Makes a name fit a grant part (`[A-Za-z_][A-Za-z0-9_-]*`). */
-export function grantSafeName(text: string): string {
+function grantSafeName(text: string): string {
   const cleaned = text.replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+(?=[A-Za-z])/, '');
   return /^[A-Za-z_]/.test(cleaned) ? cleaned : `_${cleaned}`;
 }

@@ -18,7 +18,6 @@ import { createMcpUpstream, describeUpstream, type McpUpstream, type McpUpstream
 /** What the connector reports for the audit trail (the runtime records it). */
 export type McpConnectorEvent =
   | { readonly kind: 'tool_blocked'; readonly system: string; readonly tool: string; readonly reason: string; readonly digest?: string }
-  | { readonly kind: 'tools_changed'; readonly system: string; readonly tools: number }
   /** Listing the tools again after start failed; reported once until a listing succeeds. */
   | { readonly kind: 'upstream_failed'; readonly system: string; readonly error: string };
 
@@ -31,7 +30,7 @@ export type McpDiscovery =
 export interface McpConnectorDeps extends McpUpstreamDeps {
   /** The pinned digests of the system's tools, by tool name (empty: not pinned). */
   readonly pins?: () => Promise<ReadonlyMap<string, string>>;
-  /** Told of blocked tools, changed tool lists and failed listings after start, for the audit trail. */
+  /** Told of blocked tools and failed listings after start, for the audit trail. */
   readonly onEvent?: (event: McpConnectorEvent) => void;
   /** Replaces the SDK connection (tests). */
   readonly upstream?: McpUpstream;
@@ -99,12 +98,10 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
           if (built.ok) specs.push(built.spec);
           else refused.set(tool.name, built.problem);
         }
-        const changed = listedAt > 0 && [...next].some(([name, t]) => current.get(name)?.digest !== t.digest);
         current = next;
         rejected = refused;
         listedAt = Date.now();
         unavailable = undefined;
-        if (changed) deps.onEvent?.({ kind: 'tools_changed', system: system.name, tools: next.size });
         return { ok: true, specs, rejected: [...refused].map(([tool, problem]) => ({ tool, problem })) };
       } catch (error) {
         const message = (error as Error).message;

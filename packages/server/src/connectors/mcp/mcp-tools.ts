@@ -47,6 +47,9 @@ export function toolDigest(tool: McpToolDefinition): string {
   }));
 }
 
+/** The verbs classifyTool gives a tool, so the verbs a grant of an MCP tool may name (write: any change). */
+export const MCP_GRANT_VERBS = ['read', 'update', 'write', 'delete', 'send'] as const;
+
 /** The verb and high-risk tags of a tool, from its annotations (hints), with why in words. */
 export function classifyTool(annotations: McpToolDefinition['annotations']): { verb: Verb; tags: HighRiskTag[]; why: string } {
   const readOnly = annotations?.readOnlyHint === true;

@@ -9,7 +9,8 @@ import { PortcullisError, type JsonValue } from '@portcullis/core';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import type { SmtpSystemConfig } from '../../config/compiled.js';
-import { isLoopback } from '../../config/http-system.js';
+import { isLoopback } from '../../config/system-common.js';
+import { createSecretRedactor } from '../../vault/redact.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import type { Vault } from '../../vault/vault.js';
 import type { Connector } from '../connector.js';
@@ -24,10 +25,12 @@ export interface SmtpConnectorDeps {
 /** Connects an SMTP system. Nothing is sent until the first action or check. */
 export function createSmtpConnector(system: SmtpSystemConfig, deps: SmtpConnectorDeps = {}): Connector {
   let password: string | undefined;
-  const redact = (text: string): string => (password === undefined || password.length < 4 ? text : text.split(password).join('[redacted]'));
+  const redactor = createSecretRedactor();
+  const redact = (text: string): string => redactor.redact(text);
 
   async function transport() {
     password = system.auth === undefined ? undefined : await resolveSystemSecret(system.auth.password, deps.vault);
+    if (password !== undefined) redactor.add(password);
     const options: SMTPTransport.Options = {
       host: system.host, port: system.port, secure: system.secure,
       requireTLS: system.auth !== undefined && !system.secure && !isLoopback(system.host),
