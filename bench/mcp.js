@@ -127,7 +127,7 @@ function storeSummary(path) {
 }
 
 /** Runs the MCP benchmark. */
-export async function runMcpBenchmark({ quick }) {
+export async function runMcpBenchmark({ quick, gatewayExecArgv = [] }) {
   const figure = 'MCP tool call through the gateway (auto-approved read of a reference MCP server, audit durable)';
   const baseline = 'the same call straight to the same upstream server, over stdio';
   if (!existsSync(CLI_DIST)) throw new Error('the server is not built: run `npm run build` first');
@@ -145,7 +145,7 @@ export async function runMcpBenchmark({ quick }) {
   const opened = [];
   try {
     const gateway = await connect('gateway', {
-      command: process.execPath, args: [CLI_BIN, 'mcp', '--agent', 'bench-reader', '--config', configPath],
+      command: process.execPath, args: [...gatewayExecArgv, CLI_BIN, 'mcp', '--agent', 'bench-reader', '--config', configPath],
       env: { K_AGENT: AGENT_KEY, T_DANA: 'bench_dana_token_mcp_1', T_TOM: 'bench_tom_token_mcp_1', PORTCULLIS_AGENT_KEY: AGENT_KEY },
     });
     opened.push(gateway);

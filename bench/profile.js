@@ -3,6 +3,7 @@
  *   node bench/profile.js http      the gateway child under 16-connection autocannon load
  *   node bench/profile.js append    100,000 single-event appends with group commit
  *   node bench/profile.js verify    `portcullis audit verify` over the cached 1M-event trail
+ *   node bench/profile.js mcp       the `portcullis mcp` child during the MCP benchmark (quick size)
  *   node bench/profile.js summary F summarise an existing .cpuprofile
  * Profiles are written to bench/results/*.cpuprofile (gitignored; open them in Chrome
  * DevTools); the summary groups self time by area and lists the heaviest functions.
@@ -108,9 +109,16 @@ else if (what === 'append') {
     const t = Date.now();
     await run(['node', 'portcullis', 'audit', 'verify', '--db', path], { out: console.log, err: () => {} });
     console.log(Math.round(1e6 / ((Date.now() - t) / 1000)), 'events/s');`);
+} else if (what === 'mcp') {
+  // The `portcullis mcp` child of the MCP benchmark (quick size), profiled until its client closes it.
+  const before = new Set(readdirSync(RESULTS));
+  const { runMcpBenchmark } = await import('./mcp.js');
+  const r = await runMcpBenchmark({ quick: true, gatewayExecArgv: ['--cpu-prof', `--cpu-prof-dir=${RESULTS}`, '--cpu-prof-name=mcp-gateway.cpuprofile'] });
+  console.log(r.rows.map((x) => `${x.figure.split(', ').at(-1)} ${x.value} ms`).join('; '));
+  profile = newest(RESULTS, before);
 } else if (what === 'summary' && file !== undefined) profile = file;
 else {
-  console.error('usage: node bench/profile.js http|append|verify|summary <file.cpuprofile>');
+  console.error('usage: node bench/profile.js http|append|verify|mcp|summary <file.cpuprofile>');
   process.exit(2);
 }
 console.log(summarise(profile));

@@ -33,7 +33,7 @@ export function registerActionRoutes(app: TypedApp, deps: { config: CompiledConf
   }, async (request) => {
     const agent = requireAgent(request.principal);
     const key = request.headers['idempotency-key'];
-    const proposal = await service.propose(agent, request.body, typeof key === 'string' ? key : undefined);
+    const proposal = await service.propose(agent, request.body, typeof key === 'string' ? { idempotencyKey: key } : {});
     return toProposalView(proposal, reversible(proposal));
   });
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
+import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
 import { TRANSPORTS, connectAgent, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
 
 const entity = { entities: [{ name: 'Grace', entityType: 'person', observations: ['found a moth'] }] };
@@ -78,6 +79,25 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       expect(outcome.isError).toBe(true);
       expect(resultText(outcome)).toContain('dana rejected it: not a real person');
       expect((await auditTrail(harness)).filter((e) => e.proposalId === id && e.type === 'execution.started')).toHaveLength(0);
+    });
+  });
+
+  describe('a call run at once', () => {
+    it('is a new proposal each time it is made again, its generation advanced in its outcome\'s commit', async () => {
+      const store = harness.gateway.store as Partial<SqliteStore>;
+      const before = store.stats?.();
+      const first = await bot.callTool({ name: 'read_graph', arguments: {} });
+      const after = store.stats?.();
+      const second = await bot.callTool({ name: 'read_graph', arguments: {} });
+      expect([first.isError, second.isError]).not.toContain(true);
+      const ids = [proposalIdOf(first), proposalIdOf(second)];
+      expect(ids[0]).not.toBe(ids[1]);
+      const trail = await auditTrail(harness);
+      for (const id of ids) expect(trail.filter((e) => e.proposalId === id && e.type === 'execution.succeeded')).toHaveLength(1);
+      if (transport === 'http') {
+        // Over HTTP the gateway's store is this process's: the proposal (with its execution.started) and the outcome, nothing more.
+        expect((after?.committed ?? 0) - (before?.committed ?? 0)).toBe(2);
+      }
     });
   });
 });

@@ -8,14 +8,14 @@
  */
 import { PortcullisError, checkApprovalForExecution, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
-import type { ProposalRecord } from '../store/store.js';
+import type { ProposalRecord, ProposalUpdateExtras } from '../store/store.js';
 import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { executionContext } from './propose.js';
 
 const GATEWAY = { kind: 'system', id: 'gateway' } as const;
 
 /** Runs a proposal that is durably `executing` and records its outcome. Never throws for connector failures. */
-export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction): Promise<ProposalRecord> {
+export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction, also?: ProposalUpdateExtras): Promise<ProposalRecord> {
   const connector = deps.connectors.get(action.system);
   let outcome: { ok: true; result: JsonValue; undo?: JsonValue } | { ok: false; code: string; message: string };
   try {
@@ -30,10 +30,10 @@ export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, 
   const saved = outcome.ok
     ? await deps.store.updateProposal(proposal.id, 'executing', {
       status: 'succeeded', updatedAt: now, result: outcome.result, ...(outcome.undo === undefined ? {} : { undo: outcome.undo }),
-    }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: outcome.result, undo: outcome.undo ?? null, reversible: action.reversible })])
+    }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: outcome.result, undo: outcome.undo ?? null, reversible: action.reversible })], also)
     : await deps.store.updateProposal(proposal.id, 'executing', {
       status: 'failed', updatedAt: now, error: { code: outcome.code, message: outcome.message },
-    }, [proposalEvent('execution.failed', now, GATEWAY, proposal, { code: outcome.code, message: outcome.message })]);
+    }, [proposalEvent('execution.failed', now, GATEWAY, proposal, { code: outcome.code, message: outcome.message })], also);
   if (saved === undefined) throw new PortcullisError('INTERNAL', `proposal ${proposal.id} left executing while its outcome was being recorded`);
   deps.changes.publish(saved);
   return saved;

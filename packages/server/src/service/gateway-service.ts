@@ -9,16 +9,16 @@ import type { ProposalRecord, Store } from '../store/store.js';
 import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
 import { ProposalChanges, type ServiceDeps } from './deps.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
-import { propose, type ProposeInput } from './propose.js';
+import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 import { startRun, type StartedRun } from './runs.js';
 
-export type { ProposeInput } from './propose.js';
+export type { ProposeInput, ProposeOptions } from './propose.js';
 export type { DecisionInput } from './approvals.js';
 
 export interface GatewayService {
   readonly deps: ServiceDeps;
-  propose(agent: AgentConfig, input: ProposeInput, idempotencyKey?: string): Promise<ProposalRecord>;
+  propose(agent: AgentConfig, input: ProposeInput, options?: ProposeOptions): Promise<ProposalRecord>;
   getProposal(id: string): Promise<ProposalRecord>;
   /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
   waitForChange(id: string, status: string, timeoutMs: number): Promise<ProposalRecord>;
@@ -56,7 +56,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
   };
   return {
     deps,
-    propose: (agent, input, key) => propose(deps, agent, input, key),
+    propose: (agent, input, options) => propose(deps, agent, input, options),
     getProposal: get,
     async waitForChange(id, status, timeoutMs) {
       const deadline = Date.now() + timeoutMs;

@@ -26,6 +26,17 @@ export interface ProposeInput {
   readonly runId?: string;
 }
 
+/** How a proposal is made, besides what it asks for. */
+export interface ProposeOptions {
+  /** Makes a repeated request with the same key return the same proposal (compared by digest). */
+  readonly idempotencyKey?: string;
+  /**
+   * When the proposal is run at once (auto-approved) and its outcome is recorded, advance this
+   * call generation in the outcome's transaction: the caller delivers that outcome at once.
+   */
+  readonly advanceCall?: { readonly call: string; readonly from: number };
+}
+
 /** Formats zod issues as `params.path: message` lines. */
 export function describeIssues(prefix: string, issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
@@ -81,7 +92,8 @@ async function refuseInput(deps: ServiceDeps, agent: AgentConfig, input: Partial
  * Validates, decides, stores and (when allowed) executes a proposal.
  * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
  */
-export async function propose(deps: ServiceDeps, agent: AgentConfig, input: ProposeInput, idempotencyKey?: string): Promise<ProposalRecord> {
+export async function propose(deps: ServiceDeps, agent: AgentConfig, input: ProposeInput, options: ProposeOptions = {}): Promise<ProposalRecord> {
+  const { idempotencyKey } = options;
   let workflow: CompiledWorkflow;
   let action: CompiledAction;
   try {
@@ -152,7 +164,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   if (!created) return sameOrConflict(proposal, digest, idempotencyKey ?? '');
   deps.changes.publish(proposal);
   if (proposal.status !== 'executing') return proposal;
-  return runExecution(deps, proposal, workflow, action);
+  return runExecution(deps, proposal, workflow, action, options.advanceCall === undefined ? undefined : { advanceCall: options.advanceCall });
 }
 
 function step(status: ProposalStatus, event: Parameters<typeof transition>[1]): ProposalStatus {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Store, ToolPin } from './store.js';
-import { T0, makeEvent, verifyStore } from './store-conformance-fixtures.js';
+import { T0, makeEvent, makeProposal, verifyStore } from './store-conformance-fixtures.js';
 
 const pin = (system: string, tool: string, digest = 'a'.repeat(64)): ToolPin => ({ system, tool, digest, pinnedAt: T0, pinnedBy: 'cli' });
 
@@ -51,6 +51,22 @@ export function describeMcpConformance(getStore: () => Store): void {
       const results = await Promise.all([store.advanceCallGeneration('bot', 'c', 0), store.advanceCallGeneration('bot', 'c', 0)]);
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await store.getCallGeneration('bot', 'c')).toBe(1);
+    });
+
+    it('advances the generation with an outcome in its transaction, and not when the outcome does not apply', async () => {
+      const store = getStore();
+      const p = makeProposal({ agent: 'bot', status: 'executing' });
+      await store.insertProposal(p, [makeEvent({ type: 'execution.started', proposalId: p.id })]);
+      const outcome = { status: 'succeeded', updatedAt: T0 + 5, result: { ok: true } } as const;
+      const events = [makeEvent({ type: 'execution.succeeded', proposalId: p.id })];
+      // The status moved on (compare-and-set fails): neither the outcome nor the generation is written.
+      expect(await store.updateProposal(p.id, 'approved', outcome, events, { advanceCall: { call: 'c', from: 0 } })).toBeUndefined();
+      expect(await store.getCallGeneration('bot', 'c')).toBe(0);
+      const saved = await store.updateProposal(p.id, 'executing', outcome, events, { advanceCall: { call: 'c', from: 0 } });
+      expect(saved?.status).toBe('succeeded');
+      expect(await store.getCallGeneration('bot', 'c')).toBe(1);
+      expect(await store.getCallGeneration('other', 'c')).toBe(0);
+      expect((await store.queryAudit({ limit: 10 })).map((e) => e.type)).toEqual(['execution.started', 'execution.succeeded']);
     });
   });
 }

@@ -102,6 +102,12 @@ export interface ChainRange {
   readonly throughSeq?: number;
 }
 
+/** What an update of a proposal also writes, in the same transaction, when it applies. */
+export interface ProposalUpdateExtras {
+  /** Advances the proposal's agent's call generation of `call` from `from` (see advanceCallGeneration): its outcome is being delivered. */
+  readonly advanceCall?: { readonly call: string; readonly from: number };
+}
+
 /** An audit event as stored: its parsed body and its chain links. */
 export interface StoredAuditEvent extends AuditEvent {
   readonly prevHash: string;
@@ -173,7 +179,7 @@ export interface Store {
    * Compare-and-set: applies `patch` if the proposal's status is still `from`, with its audit
    * events, atomically. Resolves undefined (writing nothing) if the status was not `from`.
    */
-  updateProposal(id: string, from: ProposalStatus, patch: ProposalPatch, events: readonly AuditEventDraft[]): Promise<ProposalRecord | undefined>;
+  updateProposal(id: string, from: ProposalStatus, patch: ProposalPatch, events: readonly AuditEventDraft[], also?: ProposalUpdateExtras): Promise<ProposalRecord | undefined>;
   getProposal(id: string): Promise<ProposalRecord | undefined>;
   findProposalByIdempotencyKey(agent: string, key: string): Promise<ProposalRecord | undefined>;
   /** Newest first. */

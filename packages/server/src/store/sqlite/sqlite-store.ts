@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, Store, StoredAuditEvent, SubjectKind,
+  ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -107,7 +107,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       });
     },
 
-    async updateProposal(id: string, from: ProposalStatus, patch: ProposalPatch, events: readonly AuditEventDraft[]) {
+    async updateProposal(id: string, from: ProposalStatus, patch: ProposalPatch, events: readonly AuditEventDraft[], also?: ProposalUpdateExtras) {
       const columns = { ...patchToColumns(patch), id, from };
       return write(() => {
         // Compare-and-set: the WHERE on status is what makes two callers unable to both leave `from`.
@@ -117,6 +117,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           WHERE id = @id AND status = @from RETURNING *`).get(columns) as ProposalRow | undefined;
         if (row === undefined) return undefined;
         audit.append(events);
+        if (also?.advanceCall !== undefined) mcp.advanceCallGeneration(row.agent, also.advanceCall.call, also.advanceCall.from);
         return rowToProposal(row);
       });
     },
