@@ -101,7 +101,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
           const existing = proposalByKey(proposal.agent, proposal.idempotencyKey);
           if (existing !== undefined) return { created: false, proposal: existing };
         }
-        prepare(`INSERT INTO proposals (${Object.keys(row).join(', ')}) VALUES (${Object.keys(row).map((k) => `@${k}`).join(', ')})`).run(row);
+        // Positional parameters: binding by name costs a lookup per column.
+        const columns = Object.keys(row);
+        prepare(`INSERT INTO proposals (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`).run(...Object.values(row));
         audit.append(events);
         return { created: true, proposal: normaliseProposal(proposal) };
       });
