@@ -10,7 +10,7 @@
  * Run `npm run build` first.
  */
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { ACTION, AGENT_KEY } from './http-fixture.js';
@@ -56,17 +56,18 @@ export function summarise(file, top = 15) {
   ].join('\n');
 }
 
-function newest(dir, before) {
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f));
+/** The newest .cpuprofile in `dir` written since `since` (ms); a profile of the same name is overwritten. */
+function newest(dir, since) {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => ({ f, at: statSync(`${dir}${f}`).mtimeMs })).filter((x) => x.at >= since);
   if (files.length === 0) throw new Error(`no new .cpuprofile in ${dir}`);
-  return `${dir}${files.sort().at(-1)}`;
+  return `${dir}${files.sort((a, b) => a.at - b.at).at(-1).f}`;
 }
 
 async function profileHttp() {
   const dir = dataDir('profile-http');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const before = new Set(readdirSync(RESULTS));
+  const before = Date.now();
   const child = fork(fileURLToPath(new URL('./http-server.js', import.meta.url)), ['gateway', dir], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--cpu-prof', `--cpu-prof-dir=${RESULTS}`, '--cpu-prof-name=http-gateway.cpuprofile'],
   });
@@ -85,7 +86,7 @@ async function profileHttp() {
 }
 
 function profileScript(name, script) {
-  const before = new Set(readdirSync(RESULTS));
+  const before = Date.now();
   execFileSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${RESULTS}`, `--cpu-prof-name=${name}.cpuprofile`, '--input-type=module', '-e', script], { stdio: 'inherit' });
   return newest(RESULTS, before);
 }
@@ -111,7 +112,7 @@ else if (what === 'append') {
     console.log(Math.round(1e6 / ((Date.now() - t) / 1000)), 'events/s');`);
 } else if (what === 'mcp') {
   // The `portcullis mcp` child of the MCP benchmark (quick size), profiled until its client closes it.
-  const before = new Set(readdirSync(RESULTS));
+  const before = Date.now();
   const { runMcpBenchmark } = await import('./mcp.js');
   const r = await runMcpBenchmark({ quick: true, gatewayExecArgv: ['--cpu-prof', `--cpu-prof-dir=${RESULTS}`, '--cpu-prof-name=mcp-gateway.cpuprofile'] });
   console.log(r.rows.map((x) => `${x.figure.split(', ').at(-1)} ${x.value} ms`).join('; '));
