@@ -54,7 +54,6 @@ function buildSystem(name: string, settings: SystemSettings, baseDir: string, en
   }
 }
 
-/** Every action of every system, with its risk resolved and its configured overrides applied. */
 /**
  * An action of the catalog from its spec and the config's override: its tags (its verb's, its
  * own and the config's) and its risk; an error value when the override would lower the risk.
@@ -72,6 +71,7 @@ export function compileAction(spec: ActionSpec, override: { readonly risk?: Risk
   };
 }
 
+/** Every action of every system, with its risk resolved and its configured overrides applied. */
 export function buildActions(systems: ReadonlyMap<string, SystemConfig>, overrides: PortcullisConfig['actions']): { actions: Map<string, CompiledAction>; issues: ConfigIssue[] } {
   const actions = new Map<string, CompiledAction>();
   const issues: ConfigIssue[] = [];

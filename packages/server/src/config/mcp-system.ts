@@ -8,7 +8,7 @@
  * so the agent's key never reaches it; a credential never travels over plain http off the
  * loopback interface. Tools are not known here: the gateway lists them when it starts.
  */
-import { defaultRisk, type HighRiskTag, type Verb } from '@portcullis/core';
+import { defaultRisk, type HighRiskTag, type RiskClass, type Verb } from '@portcullis/core';
 import { z } from 'zod';
 import { MCP_GRANT_VERBS } from '../connectors/mcp/mcp-tools.js';
 import type { McpAuthConfig, McpSystemConfig } from './compiled.js';
@@ -130,13 +130,13 @@ export function compileMcpSystem(name: string, settings: McpSystemSettings, cont
  * granted whole (no fields), by one of the verbs a tool can have; a high-risk grant (delete,
  * send, or a tool the config raises to high) must be confirmed with `explicit: true`.
  */
-export function mcpGrantProblem(grant: { system: string; resource: string; field?: string; verb: string }, explicit: boolean, override: { risk?: string; tags: readonly string[] } | undefined): string | undefined {
+export function mcpGrantProblem(grant: { system: string; resource: string; field?: string; verb: string }, explicit: boolean, override: { risk?: RiskClass; tags: readonly HighRiskTag[] } | undefined): string | undefined {
   const text = `${grant.system}:${grant.resource}${grant.field === undefined ? '' : `.${grant.field}`}:${grant.verb}`;
   if (grant.field !== undefined) return `grant "${text}": MCP tools are granted whole; write "${grant.system}:${grant.resource}:${grant.verb}"`;
   if (!(MCP_GRANT_VERBS as readonly string[]).includes(grant.verb)) {
     return `grant "${text}": an MCP tool's verb is read (read-only), update (changes data), delete (destructive) or send (reaches outside, openWorldHint); "${grant.verb}" matches no tool`;
   }
-  const high = override?.risk === 'high' || defaultRisk(grant.verb as Verb, (override?.tags ?? []) as readonly HighRiskTag[]) === 'high';
+  const high = override?.risk === 'high' || defaultRisk(grant.verb as Verb, override?.tags) === 'high';
   if (high && !explicit) {
     return `grant "${text}" is high risk (${grant.verb === 'delete' ? 'a destructive tool' : grant.verb === 'send' ? 'a tool that reaches outside the company' : 'raised to high in actions'}); confirm it by writing { grant: "${text}", explicit: true } (its calls will always need approval)`;
   }

@@ -65,26 +65,46 @@ export async function startJsonServer(db: Record<string, unknown>, options: Json
   const dir = makeTempDir('portcullis-json-server');
   const file = join(dir.path, 'db.json');
   writeFileSync(file, JSON.stringify(db, null, 2));
-  const port = await freePort();
   const { introspect } = options;
   const env: Record<string, string> = introspect === undefined
     ? { ...(options.requireToken === undefined ? {} : { REQUIRED_TOKEN: options.requireToken }), ...(options.requireHeader === undefined ? {} : { REQUIRED_HEADER: options.requireHeader }) }
     : { INTROSPECTION_URL: introspect.url, INTROSPECTION_CLIENT_ID: introspect.clientId, INTROSPECTION_CLIENT_SECRET: introspect.clientSecret, ...(introspect.scope === undefined ? {} : { REQUIRED_SCOPE: introspect.scope }) };
-  const child: ChildProcess = spawn(process.execPath, [BIN, file, '--host', '127.0.0.1', '--port', String(port), '--middlewares', introspect === undefined ? REQUIRE_TOKEN : INTROSPECT], {
-    env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-  child.stderr?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`json-server exited with ${child.exitCode}: ${out}`);
-    const up = await fetch(`${url}/db`).then((r) => r.ok, () => false);
-    if (up) break;
-    if (Date.now() > deadline) { child.kill(); throw new Error(`json-server did not start within 15 s: ${out}`); }
-    await new Promise((r) => setTimeout(r, 100));
+  /** Spawns json-server on a free port; undefined when another process took the port first. */
+  const launch = async (port: number): Promise<ChildProcess | undefined> => {
+    out = '';
+    const child: ChildProcess = spawn(process.execPath, [BIN, file, '--host', '127.0.0.1', '--port', String(port), '--middlewares', introspect === undefined ? REQUIRE_TOKEN : INTROSPECT], {
+      env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    child.stderr?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      if (child.exitCode !== null) {
+        if (out.includes('EADDRINUSE')) return undefined;
+        throw new Error(`json-server exited with ${child.exitCode}: ${out}`);
+      }
+      // Up once it has called listen (it prints its resources then), the port answers, and it has
+      // not exited since (a taken port fails the listen at once): another process on the port must
+      // not pass for it.
+      if (out.includes('Resources') && await fetch(`http://127.0.0.1:${port}/db`).then((r) => r.ok, () => false)) {
+        await new Promise((r) => setTimeout(r, 50));
+        if (child.exitCode === null) return child;
+        continue;
+      }
+      if (Date.now() > deadline) { child.kill(); throw new Error(`json-server did not start within 15 s: ${out}`); }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  // freePort's port can be taken before json-server binds it (other test processes): try another.
+  let port = 0;
+  let child: ChildProcess | undefined;
+  for (let attempt = 0; child === undefined; attempt += 1) {
+    if (attempt === 3) throw new Error(`json-server found its port taken three times: ${out}`);
+    port = await freePort();
+    child = await launch(port);
   }
+  const url = `http://127.0.0.1:${port}`;
   return {
     url, port,
     async get(path) {

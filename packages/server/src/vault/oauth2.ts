@@ -65,9 +65,8 @@ export function createOAuth2TokenSource(options: OAuth2TokenSourceOptions): Toke
   let unsaved: string | undefined;
   const redactor = createSecretRedactor();
 
-  const fail = (message: string, details: Record<string, unknown> = {}): PortcullisError => {
-    return new PortcullisError('UPSTREAM_FAILED', redactor.redact(message), { system, ...details });
-  };
+  const fail = (message: string, details: Record<string, unknown> = {}): PortcullisError =>
+    new PortcullisError('UPSTREAM_FAILED', redactor.redact(message), { system, ...details });
   const secret = (ref: CompiledSecret): Promise<string> => resolveSystemSecret(ref, vault);
 
   async function requestToken(): Promise<string> {

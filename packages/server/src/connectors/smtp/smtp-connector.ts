@@ -24,12 +24,10 @@ export interface SmtpConnectorDeps {
 
 /** Connects an SMTP system. Nothing is sent until the first action or check. */
 export function createSmtpConnector(system: SmtpSystemConfig, deps: SmtpConnectorDeps = {}): Connector {
-  let password: string | undefined;
   const redactor = createSecretRedactor();
-  const redact = (text: string): string => redactor.redact(text);
 
   async function transport() {
-    password = system.auth === undefined ? undefined : await resolveSystemSecret(system.auth.password, deps.vault);
+    const password = system.auth === undefined ? undefined : await resolveSystemSecret(system.auth.password, deps.vault);
     if (password !== undefined) redactor.add(password);
     const options: SMTPTransport.Options = {
       host: system.host, port: system.port, secure: system.secure,
@@ -43,7 +41,7 @@ export function createSmtpConnector(system: SmtpSystemConfig, deps: SmtpConnecto
   const failure = (what: string, error: unknown): PortcullisError => {
     if (error instanceof PortcullisError) return error;
     const e = error as Error & { code?: string; responseCode?: number };
-    return new PortcullisError('UPSTREAM_FAILED', redact(`system "${system.name}": ${what} via ${system.host}:${system.port} failed: ${e.message}`), {
+    return new PortcullisError('UPSTREAM_FAILED', redactor.redact(`system "${system.name}": ${what} via ${system.host}:${system.port} failed: ${e.message}`), {
       system: system.name, ...(e.code === undefined ? {} : { code: e.code }), ...(e.responseCode === undefined ? {} : { responseCode: e.responseCode }),
     }, { cause: error });
   };
