@@ -29,7 +29,7 @@ function createCrm(path) {
 
 async function startGateway(dir) {
   const { parseConfigText, formatConfigErrors } = await serverModule('config/load.js');
-  const { openGateway } = await serverModule('runtime/gateway.js');
+  const { openGateway } = await serverModule('wiring/gateway.js');
   writeFileSync(join(dir, 'portcullis.yaml'), CONFIG);
   const parsed = parseConfigText(CONFIG, { source: join(dir, 'portcullis.yaml'), baseDir: dir, env: { K_AGENT: AGENT_KEY, T_DANA: 'bench_dana_token_1', T_TOM: 'bench_tom_token_1' } });
   if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));

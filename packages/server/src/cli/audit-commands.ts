@@ -4,7 +4,7 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { MAX_WORKERS, verifyStoredChain } from '../service/audit.js';
 import { toAuditEventView, type AuditEventView } from '../http/schemas.js';
-import { openStore } from '../runtime/gateway.js';
+import { openStore } from '../wiring/gateway.js';
 import type { StoreConfig } from '../config/compiled.js';
 import type { Store } from '../store/store.js';
 import { loadConfigForCli } from './load-config.js';

@@ -1,7 +1,7 @@
 /** `portcullis check`: the pre-flight check of the vault and every system, as a table; exit 1 if any fails. */
 import type { Command } from 'commander';
-import { connectSystems, openStore, openVault } from '../runtime/gateway.js';
-import { systemClock } from '../runtime/clock.js';
+import { connectSystems, openStore, openVault } from '../wiring/gateway.js';
+import { systemClock } from '../wiring/clock.js';
 import type { CompiledConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import { checkSystems, formatCheckTable, type SystemCheck } from '../service/preflight.js';

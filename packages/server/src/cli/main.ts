@@ -6,7 +6,7 @@ import { sha256Hex } from '@portcullis/core';
 import { cliEnvironment } from '../config/cli-env.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { runDemo } from '../demo/demo.js';
-import { openGateway } from '../runtime/gateway.js';
+import { openGateway } from '../wiring/gateway.js';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerCheckCommand } from './check-command.js';

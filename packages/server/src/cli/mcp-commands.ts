@@ -11,10 +11,10 @@ import type { Command } from 'commander';
 import { cliEnvironment } from '../config/cli-env.js';
 import type { CompiledConfig, McpSystemConfig } from '../config/compiled.js';
 import { classifyTool } from '../connectors/mcp/mcp-tools.js';
-import { serveMcpStdio } from '../mcp/stdio.js';
-import { systemClock } from '../runtime/clock.js';
-import { openGateway, openStore, openVault } from '../runtime/gateway.js';
-import { connectMcpSystem, pinsOf } from '../runtime/mcp-catalog.js';
+import { serveMcpStdio } from '../mcp-gateway/stdio.js';
+import { systemClock } from '../wiring/clock.js';
+import { openGateway, openStore, openVault } from '../wiring/gateway.js';
+import { connectMcpSystem, pinsOf } from '../connectors/mcp/mcp-catalog.js';
 import { loadConfigForCli } from './load-config.js';
 import type { Output } from './output.js';
 

@@ -10,12 +10,12 @@ import { httpActionSpecs } from '../connectors/http/http-actions.js';
 import { smtpActionSpecs } from '../connectors/smtp/smtp-actions.js';
 import type { CompiledAction, SqlSystemConfig, SqlTableConfig, SystemConfig } from './compiled.js';
 import { sqlActionSpecs } from '../connectors/sql/sql-actions.js';
-import { compileHttpSystem } from './http-system.js';
+import { compileHttpSystem } from '../connectors/http/http-settings.js';
 import type { ConfigIssue } from './issues.js';
 import type { PortcullisConfig, SystemSettings } from './schema.js';
 import type { Env } from './secrets.js';
-import { compileSmtpSystem } from './smtp-system.js';
-import { compileMcpSystem } from './mcp-system.js';
+import { compileSmtpSystem } from '../connectors/smtp/smtp-settings.js';
+import { compileMcpSystem } from '../connectors/mcp/mcp-settings.js';
 import { didYouMean } from './suggest.js';
 
 /** A file path from the config made absolute against the config file's folder; `:memory:` stays as it is. */

@@ -8,10 +8,10 @@ import { resolve } from 'node:path';
 import { compileGrants, parseGrant, type Grant, type Mode, type RiskClass } from '@portcullis/core';
 import type { ScopeBound } from '../connectors/connector.js';
 import { buildActions, buildSystems, resolveConfigPath } from './catalog.js';
-import { checkConfig, grantParts } from './check.js';
+import { validateConfig, grantParts } from './validate.js';
 import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
 import { durationMs } from './duration.js';
-import { compileMcpGateway } from './mcp-system.js';
+import { compileMcpGateway } from '../connectors/mcp/mcp-settings.js';
 import { recoverValidPart } from './recover.js';
 import { configErrorMap, fromZodIssues, type ConfigIssue } from './issues.js';
 import { configSchema, type PortcullisConfig, type WorkflowSettings } from './schema.js';
@@ -69,7 +69,7 @@ function crossChecks(config: PortcullisConfig, baseDir: string, env: Env, droppe
   const catalog = buildActions(systems, config.actions);
   const { secrets, issues: secretIssues } = resolveSecrets(config, env);
   const catalogIssues = catalog.issues.filter((i) => !dropped.has(`systems.${String(i.path[1]).split('.')[0]}`));
-  const issues = [...systemIssues, ...catalogIssues, ...checkConfig(config, systems, catalog.actions, dropped), ...secretIssues];
+  const issues = [...systemIssues, ...catalogIssues, ...validateConfig(config, systems, catalog.actions, dropped), ...secretIssues];
   return { systems, actions: catalog.actions, secrets, issues };
 }
 

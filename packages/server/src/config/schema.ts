@@ -11,9 +11,9 @@
 import { z } from 'zod';
 import { APPROVAL_FIRST, HIGH_RISK_TAGS, MODES, RISK_CLASSES } from '@portcullis/core';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
-import { httpSystemSchema } from './http-system.js';
-import { smtpSystemSchema } from './smtp-system.js';
-import { mcpGatewaySchema, mcpSystemSchema } from './mcp-system.js';
+import { httpSystemSchema } from '../connectors/http/http-settings.js';
+import { smtpSystemSchema } from '../connectors/smtp/smtp-settings.js';
+import { mcpGatewaySchema, mcpSystemSchema } from '../connectors/mcp/mcp-settings.js';
 import { NAME_PATTERN, envName } from './system-common.js';
 
 /** The config format version this code reads. */

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { loadConfigFile, formatConfigErrors } from '../config/load.js';
 import type { Output } from '../cli/output.js';
-import { openGateway, type Gateway } from '../runtime/gateway.js';
+import { openGateway, type Gateway } from '../wiring/gateway.js';
 import { createSampleCrm } from './sample-crm.js';
 import { runScriptedAgent, type AgentStep } from './scripted-agent.js';
 

@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
 import { createSampleCrm } from '../demo/sample-crm.js';
-import { openGateway, type Gateway, type GatewayOptions } from '../runtime/gateway.js';
+import { openGateway, type Gateway, type GatewayOptions } from '../wiring/gateway.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
 
 /** The config the harness uses unless a test passes its own: the demo's lead-routing workflow plus a second department. */

@@ -8,9 +8,9 @@
  */
 import { PortcullisError, type Clock, type JsonValue } from '@portcullis/core';
 import type { HttpSystemConfig } from '../../config/compiled.js';
-import { systemClock } from '../../runtime/clock.js';
+import { systemClock } from '../../wiring/clock.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
-import { createOAuth2TokenSource, type TokenSource } from '../../vault/oauth2.js';
+import { createOAuth2TokenSource, type TokenSource } from './oauth2-token-source.js';
 import { createSecretRedactor } from '../../vault/redact.js';
 import type { Vault } from '../../vault/vault.js';
 import { isSafeSegment } from './http-actions.js';

@@ -11,14 +11,14 @@ import { createHttpConnector } from '../connectors/http/http-connector.js';
 import { createSmtpConnector } from '../connectors/smtp/smtp-connector.js';
 import { createSqliteConnector } from '../connectors/sql/sqlite-connector.js';
 import { buildApp, type App } from '../http/app.js';
-import { registerMcpRoute } from '../mcp/http-route.js';
+import { registerMcpRoute } from '../mcp-gateway/http-route.js';
 import { createGatewayService, type GatewayService } from '../service/gateway-service.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { loadMasterKey } from '../vault/master-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { createIdGenerator, systemClock } from './clock.js';
-import { connectMcpSystem, loadMcpCatalog } from './mcp-catalog.js';
+import { connectMcpSystem, loadMcpCatalog } from '../connectors/mcp/mcp-catalog.js';
 
 export interface Gateway {
   readonly config: CompiledConfig;

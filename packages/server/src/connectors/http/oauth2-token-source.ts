@@ -8,10 +8,10 @@
  * re-authorise, naming the system and where its credential lives.
  */
 import { PortcullisError, type Clock } from '@portcullis/core';
-import type { CompiledSecret, OAuth2Config } from '../config/system-secrets.js';
-import { createSecretRedactor } from './redact.js';
-import { describeSecret, resolveSystemSecret } from './resolve-secret.js';
-import type { Vault } from './vault.js';
+import type { CompiledSecret, OAuth2Config } from '../../config/system-secrets.js';
+import { createSecretRedactor } from '../../vault/redact.js';
+import { describeSecret, resolveSystemSecret } from '../../vault/resolve-secret.js';
+import type { Vault } from '../../vault/vault.js';
 
 /** What an HTTP connector needs: a bearer token for the next request. */
 export interface TokenSource {

@@ -6,13 +6,13 @@
  * one meaning. The document is read here, at load, so a broken one is a config error.
  */
 import { z } from 'zod';
-import { readOpenApiFile } from '../connectors/http/openapi-document.js';
-import type { HttpAuthConfig, HttpSystemConfig } from './compiled.js';
-import type { ConfigIssue, PathSegment } from './issues.js';
-import type { Env } from './secrets.js';
-import { durationMs } from './duration.js';
-import { durationSetting, headerName, isLoopback } from './system-common.js';
-import { compileOAuth2, compileSecret, envOrVaultSecret, oauth2Settings } from './system-secrets.js';
+import { readOpenApiFile } from './openapi-document.js';
+import type { HttpAuthConfig, HttpSystemConfig } from '../../config/compiled.js';
+import type { ConfigIssue, PathSegment } from '../../config/issues.js';
+import type { Env } from '../../config/secrets.js';
+import { durationMs } from '../../config/duration.js';
+import { durationSetting, headerName, isLoopback } from '../../config/system-common.js';
+import { compileOAuth2, compileSecret, envOrVaultSecret, oauth2Settings } from '../../config/system-secrets.js';
 
 /** How long one request to a system may take unless the config says otherwise. */
 const DEFAULT_SYSTEM_TIMEOUT = '10s';

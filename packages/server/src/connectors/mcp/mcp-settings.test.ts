@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatConfigError, parseConfigText } from './load.js';
+import { formatConfigError, parseConfigText } from '../../config/load.js';
 
 const base = (system: string, grants = '[memory:read_graph:read]', actions = ''): string => `
 version: 1

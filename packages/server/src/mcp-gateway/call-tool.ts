@@ -16,7 +16,7 @@ import type { CallToolResult, ServerNotification, ServerRequest } from '@modelco
 import type { AgentConfig, CompiledConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import { isMcpConnector } from '../connectors/mcp/mcp-connector.js';
-import { whyNotOffered } from '../runtime/mcp-catalog.js';
+import { whyNotOffered } from '../connectors/mcp/mcp-catalog.js';
 import type { GatewayService } from '../service/gateway-service.js';
 import type { ProposalRecord } from '../store/store.js';
 import { QUALIFIED_SEPARATOR, agentTools } from './agent-tools.js';

@@ -4,12 +4,12 @@
  * written; the sender address is fixed by the config, never chosen by an agent.
  */
 import { z } from 'zod';
-import type { SmtpSystemConfig } from './compiled.js';
-import { durationMs } from './duration.js';
-import { timeoutSetting } from './http-system.js';
-import type { ConfigIssue } from './issues.js';
-import type { Env } from './secrets.js';
-import { compileSecret, envOrVaultSecret } from './system-secrets.js';
+import type { SmtpSystemConfig } from '../../config/compiled.js';
+import { durationMs } from '../../config/duration.js';
+import { timeoutSetting } from '../http/http-settings.js';
+import type { ConfigIssue } from '../../config/issues.js';
+import type { Env } from '../../config/secrets.js';
+import { compileSecret, envOrVaultSecret } from '../../config/system-secrets.js';
 
 /** The settings of an SMTP system. */
 export const smtpSystemSchema = z.strictObject({

@@ -8,13 +8,13 @@
  * why a tool is not offered is kept with its connector, so an agent that calls it is told.
  */
 import type { AuditEventDraft, Clock, JsonValue } from '@portcullis/core';
-import { compileAction } from '../config/catalog.js';
-import type { CompiledAction, CompiledConfig, McpSystemConfig } from '../config/compiled.js';
-import type { Connector } from '../connectors/connector.js';
-import { createMcpConnector, isMcpConnector, type McpConnector, type McpConnectorEvent } from '../connectors/mcp/mcp-connector.js';
-import type { McpActionSpec } from '../connectors/mcp/mcp-tools.js';
-import type { Store } from '../store/store.js';
-import type { Vault } from '../vault/vault.js';
+import { compileAction } from '../../config/catalog.js';
+import type { CompiledAction, CompiledConfig, McpSystemConfig } from '../../config/compiled.js';
+import type { Connector } from '../connector.js';
+import { createMcpConnector, isMcpConnector, type McpConnector, type McpConnectorEvent } from './mcp-connector.js';
+import type { McpActionSpec } from './mcp-tools.js';
+import type { Store } from '../../store/store.js';
+import type { Vault } from '../../vault/vault.js';
 
 const GATEWAY = { kind: 'system', id: 'gateway' } as const;
 

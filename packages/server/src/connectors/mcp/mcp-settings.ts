@@ -10,14 +10,14 @@
  */
 import { defaultRisk, type HighRiskTag, type RiskClass, type Verb } from '@portcullis/core';
 import { z } from 'zod';
-import { MCP_GRANT_VERBS } from '../connectors/mcp/mcp-tools.js';
-import type { McpAuthConfig, McpSystemConfig } from './compiled.js';
-import type { ActionOverride } from './schema.js';
-import type { ConfigIssue, PathSegment } from './issues.js';
-import type { Env } from './secrets.js';
-import { durationMs } from './duration.js';
-import { ENV_NAME_PATTERN, durationSetting, headerName, isLoopback } from './system-common.js';
-import { compileSecret, envOrVaultSecret, secretRef, type CompiledSecret } from './system-secrets.js';
+import { MCP_GRANT_VERBS } from './mcp-tools.js';
+import type { McpAuthConfig, McpSystemConfig } from '../../config/compiled.js';
+import type { ActionOverride } from '../../config/schema.js';
+import type { ConfigIssue, PathSegment } from '../../config/issues.js';
+import type { Env } from '../../config/secrets.js';
+import { durationMs } from '../../config/duration.js';
+import { ENV_NAME_PATTERN, durationSetting, headerName, isLoopback } from '../../config/system-common.js';
+import { compileSecret, envOrVaultSecret, secretRef, type CompiledSecret } from '../../config/system-secrets.js';
 
 /** How long one request to an upstream MCP server may take unless the config says otherwise. */
 export const DEFAULT_MCP_TIMEOUT = '30s';

@@ -26,7 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../cli/main.js';
 import { parseDuration } from '../config/duration.js';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
-import { DEFAULT_MCP_HOLD } from '../config/mcp-system.js';
+import { DEFAULT_MCP_HOLD } from '../connectors/mcp/mcp-settings.js';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { openHarness, type Harness } from '../testing/harness.js';
 import { CLI_BIN, mcpConfig, resultText } from '../testing/mcp-servers.js';

@@ -9,7 +9,7 @@ import { coveredVerbs, parseGrant, type Grant } from '@portcullis/core';
 import type { CompiledAction, SystemConfig } from './compiled.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
 import type { GrantSettings, PortcullisConfig, WorkflowSettings } from './schema.js';
-import { mcpGrantProblem } from './mcp-system.js';
+import { mcpGrantProblem } from '../connectors/mcp/mcp-settings.js';
 import { didYouMean } from './suggest.js';
 
 /** The text and the `explicit` flag of a grant as written, in either form. */
@@ -36,7 +36,7 @@ type Section = 'systems' | 'departments' | 'people' | 'agents';
  * names entries (`agents.x`) or sections the schema rejected: references to them are not
  * reported again.
  */
-export function checkConfig(config: PortcullisConfig, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>, dropped: ReadonlySet<string> = new Set()): ConfigIssue[] {
+export function validateConfig(config: PortcullisConfig, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>, dropped: ReadonlySet<string> = new Set()): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const has = (section: Section, id: string): boolean => Object.hasOwn(config[section], id) || dropped.has(section) || dropped.has(`${section}.${id}`);
   const need = (ok: boolean, path: PathSegment[], message: string, at?: 'key'): void => {

@@ -6,14 +6,14 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { OAuth2Config } from '../config/system-secrets.js';
-import { createSqliteStore, type SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { createFakeClock } from '../testing/fake-clock.js';
-import { startOidcServer, type OidcServer } from '../testing/oidc-server.js';
-import { makeTempDir } from '../testing/temp-dir.js';
-import { createOAuth2TokenSource } from './oauth2.js';
-import { createVault, type Vault } from './vault.js';
-import { newMasterKeyText, parseMasterKey } from './vault-crypto.js';
+import type { OAuth2Config } from '../../config/system-secrets.js';
+import { createSqliteStore, type SqliteStore } from '../../store/sqlite/sqlite-store.js';
+import { createFakeClock } from '../../testing/fake-clock.js';
+import { startOidcServer, type OidcServer } from '../../testing/oidc-server.js';
+import { makeTempDir } from '../../testing/temp-dir.js';
+import { createOAuth2TokenSource } from './oauth2-token-source.js';
+import { createVault, type Vault } from '../../vault/vault.js';
+import { newMasterKeyText, parseMasterKey } from '../../vault/vault-crypto.js';
 
 const ACCESS_TTL_S = 120;
 const dir = makeTempDir('portcullis-oauth2');

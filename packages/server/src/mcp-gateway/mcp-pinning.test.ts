@@ -12,7 +12,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
-import { openGateway, type Gateway } from '../runtime/gateway.js';
+import { openGateway, type Gateway } from '../wiring/gateway.js';
 import { FAULTY_SERVER, TRANSPORTS, proposalIdOf, resultText, stdioAgent, yamlList, type AgentTransport } from '../testing/mcp-servers.js';
 import { runCli, type CliResult } from '../testing/run-cli.js';
 
