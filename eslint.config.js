@@ -29,6 +29,18 @@ export default tseslint.config(
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'core is pure: inject ids/randomness.' }],
     },
   },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  {
+    // The lifecycle has one owner: a stored status changes only in service/proposal-moves.ts, along a core edge.
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['packages/server/src/service/proposal-moves.ts', 'packages/server/src/store/**', '**/*.test.ts', 'packages/server/src/testing/**'],
+    rules: {
+      'no-restricted-syntax': ['error', {
+        selector: "CallExpression[callee.property.name='updateProposal']",
+        message: 'Move a proposal with moveProposal (service/proposal-moves.ts): it takes a lifecycle edge from the core and publishes the change.',
+      }],
+    },
+  },
   {
     files: ['packages/server/src/**/*.ts'],
     ignores: ['packages/server/src/config/**', '**/*.test.ts', 'packages/server/src/testing/**'],

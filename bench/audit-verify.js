@@ -12,7 +12,7 @@ import { ensureAuditTrail } from './audit-data.js';
 export async function runAuditVerifyBenchmark({ quick }) {
   const count = quick ? 100_000 : 1_000_000;
   const trail = await ensureAuditTrail(count);
-  const { run } = await serverModule('cli/main.js');
+  const { run } = await serverModule('wiring/main.js');
   const core = await coreModule();
 
   const lines = [];

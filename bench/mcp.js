@@ -25,7 +25,7 @@ import { dataDir, percentile, round, row } from './lib.js';
 
 const require = createRequire(import.meta.url);
 const CLI_BIN = fileURLToPath(new URL('../packages/server/bin/portcullis.js', import.meta.url));
-const CLI_DIST = fileURLToPath(new URL('../packages/server/dist/cli/main.js', import.meta.url));
+const CLI_DIST = fileURLToPath(new URL('../packages/server/dist/wiring/main.js', import.meta.url));
 const AGENT_KEY = 'bench_mcp_agent_key_3b8e1f0c6a2d4e97';
 const TOOL = 'echo';
 const ARGS = { message: 'portcullis benchmark' };

@@ -106,7 +106,7 @@ else if (what === 'append') {
     import { ensureAuditTrail } from '${bench}audit-data.js';
     import { serverModule } from '${bench}lib.js';
     const { path } = await ensureAuditTrail(1000000);
-    const { run } = await serverModule('cli/main.js');
+    const { run } = await serverModule('wiring/main.js');
     const t = Date.now();
     await run(['node', 'portcullis', 'audit', 'verify', '--db', path], { out: console.log, err: () => {} });
     console.log(Math.round(1e6 / ((Date.now() - t) / 1000)), 'events/s');`);

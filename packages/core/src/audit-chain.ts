@@ -16,7 +16,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 export const AUDIT_EVENT_TYPES = [
   'gateway.started', 'config.loaded',
-  'proposal.received', 'proposal.decided', 'proposal.expired', 'proposal.cancelled', 'request.invalid',
+  'proposal.received', 'proposal.decided', 'proposal.expired', 'proposal.cancelled', 'request.invalid', 'request.refused',
   'approval.granted', 'approval.rejected', 'approval.refused',
   'execution.started', 'execution.succeeded', 'execution.failed', 'execution.refused', 'execution.outcome_unknown',
   'audit.purged',

@@ -11,7 +11,7 @@ export { GRANT_VERBS, parseGrant, formatGrant, coveredVerbs, grantKey, compileGr
 export type { Grant, GrantVerb, GrantCoverage, GrantIndex, GrantCheck } from './grants.js';
 export { MODES, APPROVAL_FIRST, OUTCOMES, DENIAL_CODES, evaluatePolicy } from './policy.js';
 export type { Mode, Outcome, DenialCode, ActionType, WorkflowBounds, WorkflowPolicy, PolicyRequest, PolicyContext, Decision } from './policy.js';
-export { PROPOSAL_STATUSES, PROPOSAL_EVENTS, TRANSITIONS, FINAL_STATUSES, transition } from './lifecycle.js';
+export { PROPOSAL_STATUSES, PROPOSAL_EVENTS, TRANSITIONS, FINAL_STATUSES, OPEN_STATUSES, SETTLED_STATUSES, isSettled, transition } from './lifecycle.js';
 export type { ProposalStatus, ProposalEvent } from './lifecycle.js';
 export { proposalDigest, authoriseApprover, checkApprovalForExecution, APPROVAL_REFUSALS } from './approval.js';
 export type { ProposalContent, ApproverPolicy, ApprovalRecord, ApprovalRefusal } from './approval.js';
@@ -22,4 +22,4 @@ export {
 export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent, ChainAnchor, ChainBreak, ChainVerification, ChainVerifier } from './audit-chain.js';
 export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
 export type { Fault, ErrorCode } from './errors.js';
-export type { Clock, IdGenerator } from './ports.js';
+export type { Clock, IdGenerator, ChangeFeed, StateChange } from './ports.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FINAL_STATUSES, PROPOSAL_EVENTS, PROPOSAL_STATUSES, TRANSITIONS, transition, type ProposalEvent, type ProposalStatus } from './lifecycle.js';
+import { FINAL_STATUSES, OPEN_STATUSES, PROPOSAL_EVENTS, PROPOSAL_STATUSES, SETTLED_STATUSES, TRANSITIONS, isSettled, transition, type ProposalEvent, type ProposalStatus } from './lifecycle.js';
 
 /**
  * The legal edges, written out by hand from SPEC section 1 (Proposal lifecycle) and
@@ -70,6 +70,15 @@ describe('transition: every state x event', () => {
         if (!result.ok) expect(result.error).toContain('final');
       }
     }
+  });
+
+  it('open and settled statuses split every status once; only open ones move on without a person', () => {
+    expect([...OPEN_STATUSES, ...SETTLED_STATUSES].sort()).toEqual([...PROPOSAL_STATUSES].sort());
+    expect([...SETTLED_STATUSES].sort()).toEqual(['denied', 'expired', 'failed', 'outcome_unknown', 'rejected', 'rolled_back', 'succeeded']);
+    for (const status of PROPOSAL_STATUSES) expect(isSettled(status)).toBe(SETTLED_STATUSES.includes(status));
+    // Every final status is settled; an open status always has a way on.
+    for (const status of FINAL_STATUSES) expect(isSettled(status)).toBe(true);
+    for (const status of OPEN_STATUSES) expect(Object.keys(TRANSITIONS[status]).length).toBeGreaterThan(0);
   });
 
   it('an illegal transition lists what the status can do instead', () => {

@@ -33,8 +33,25 @@ export const TRANSITIONS: Readonly<Record<ProposalStatus, Partial<Record<Proposa
   rolled_back: {},
 });
 
-/** States a proposal never leaves on its own. */
-export const FINAL_STATUSES: readonly ProposalStatus[] = ['denied', 'rejected', 'expired', 'failed', 'rolled_back'];
+/** States a proposal never leaves: no edge goes out of them. */
+export const FINAL_STATUSES: readonly ProposalStatus[] = PROPOSAL_STATUSES.filter((s) => Object.keys(TRANSITIONS[s]).length === 0);
+
+/**
+ * States in which a proposal is still on its way to an outcome: the gateway or a person will
+ * move it on. An agent waiting for a result waits while its proposal is open.
+ */
+export const OPEN_STATUSES: readonly ProposalStatus[] = ['proposed', 'pending_approval', 'approved', 'executing'];
+
+/**
+ * States with an outcome an agent can be told: every status that is not open. A settled
+ * proposal moves on only by a person's act (resolving an unknown outcome, rolling back).
+ */
+export const SETTLED_STATUSES: readonly ProposalStatus[] = PROPOSAL_STATUSES.filter((s) => !OPEN_STATUSES.includes(s));
+
+/** Whether a proposal with this status has an outcome (see SETTLED_STATUSES). */
+export function isSettled(status: ProposalStatus): boolean {
+  return !OPEN_STATUSES.includes(status);
+}
 
 /** Applies an event to a status: the next status, or an error value saying why not. */
 export function transition(status: ProposalStatus, event: ProposalEvent): { ok: true; status: ProposalStatus } | { ok: false; error: string } {

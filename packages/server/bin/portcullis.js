@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const main = fileURLToPath(new URL('../dist/wiring/main.js', import.meta.url));
 if (!existsSync(main)) {
   console.error('portcullis: the CLI is not built yet; run `npm install` (or `npm run build`) in the repository first');
   process.exit(1);

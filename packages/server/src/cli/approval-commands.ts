@@ -1,7 +1,7 @@
 /** `portcullis approvals list|approve|reject`: a department lead's inbox from the terminal, over the HTTP API. */
 import type { Command } from 'commander';
-import { cliEnvironment } from '../config/cli-env.js';
-import type { ProposalView } from '../http/schemas.js';
+import type { ProposalView } from '../service/views.js';
+import type { CliHost } from './host.js';
 import type { Output } from './output.js';
 
 interface ClientOptions {
@@ -35,8 +35,8 @@ function failure(json: unknown, status: number): string {
   return error === undefined ? `the gateway answered ${status}` : `${error.code}: ${error.message}`;
 }
 
-export function registerApprovalCommands(program: Command, output: Output, setExit: (code: number) => void): void {
-  const env = cliEnvironment();
+export function registerApprovalCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {
+  const env = host.environment();
   const approvals = program.command('approvals').description('list, approve and reject proposals waiting for a person (uses the HTTP API)');
   const withClient = (cmd: Command): Command => cmd
     .option('--url <url>', 'the gateway\'s address (env PORTCULLIS_URL)', env.url)

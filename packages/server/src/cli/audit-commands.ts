@@ -2,11 +2,9 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { MAX_WORKERS, verifyStoredChain } from '../service/audit.js';
-import { toAuditEventView, type AuditEventView } from '../http/schemas.js';
-import { openStore } from '../wiring/gateway.js';
-import type { StoreConfig } from '../config/compiled.js';
-import type { Store } from '../store/store.js';
+import { MAX_WORKERS } from '../service/audit.js';
+import { toAuditEventView, type AuditEventView } from '../service/views.js';
+import type { CliHost } from './host.js';
 import { loadConfigForCli } from './load-config.js';
 import type { Output } from './output.js';
 
@@ -15,20 +13,18 @@ interface StoreOptions {
   db?: string;
 }
 
-function storeConfigFrom(opts: StoreOptions, output: Output): StoreConfig | undefined {
+type Admin = Awaited<ReturnType<CliHost['openAdmin']>>;
+
+/** Opens the admin service over `--db FILE`, or over the store of `--config FILE`; undefined after printing why not. */
+async function adminFrom(host: CliHost, opts: StoreOptions, output: Output): Promise<Admin | undefined> {
   if (opts.db !== undefined) {
     if (!existsSync(opts.db)) { output.err(`no audit database at ${opts.db}`); return undefined; }
-    return { kind: 'sqlite', path: opts.db };
+    return host.openAdmin({ dbPath: opts.db });
   }
-  const config = loadConfigForCli(opts.config ?? 'portcullis.yaml', output);
+  const config = loadConfigForCli(host, opts.config ?? 'portcullis.yaml', output);
   if (config === undefined) return undefined;
   if (config.store.kind === 'sqlite' && !existsSync(config.store.path)) { output.err(`no audit database at ${config.store.path} (store.path in ${config.source})`); return undefined; }
-  return config.store;
-}
-
-async function storeFrom(opts: StoreOptions, output: Output): Promise<Store | undefined> {
-  const config = storeConfigFrom(opts, output);
-  return config === undefined ? undefined : openStore(config);
+  return host.openAdmin({ config });
 }
 
 const CSV_COLUMNS = ['seq', 'at', 'type', 'actor_kind', 'actor_id', 'workflow', 'proposal_id', 'data', 'prev_hash', 'hash'] as const;
@@ -48,7 +44,7 @@ function write(stream: Writable, text: string): Promise<void> {
   });
 }
 
-export function registerAuditCommands(program: Command, output: Output, setExit: (code: number) => void): void {
+export function registerAuditCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {
   const audit = program.command('audit').description('verify and export the audit trail');
   const withStore = (cmd: Command): Command => cmd
     .option('-c, --config <file>', 'the gateway config whose store to read', 'portcullis.yaml')
@@ -63,22 +59,21 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
         setExit(2);
         return;
       }
-      const config = storeConfigFrom(opts, output);
-      if (config === undefined) { setExit(2); return; }
-      const store = await openStore(config);
+      const admin = await adminFrom(host, opts, output);
+      if (admin === undefined) { setExit(2); return; }
       try {
         const parallel = {
-          store: config, ...(workers === undefined ? {} : { workers }),
+          ...(workers === undefined ? {} : { workers }),
           onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
         };
-        const result = await verifyStoredChain(store, (n) => output.err(`verified ${n} events…`), parallel);
+        const result = await admin.audit.verify((n) => output.err(`verified ${n} events…`), parallel);
         if (result.ok) output.out(`audit chain OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.last.seq})` : ''}`);
         else {
           output.err(`audit chain BROKEN at event ${result.break.seq}: ${result.break.problem} (${result.count} events before it verified)`);
           setExit(1);
         }
       } finally {
-        await store.close();
+        await admin.close();
       }
     });
 
@@ -86,23 +81,22 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
     .option('--older-than-days <days>', 'purge events older than this many days (default: audit.retentionDays of the config, or 365 with --db)')
     .action(async (opts: StoreOptions & { olderThanDays?: string }) => {
       let days = opts.olderThanDays === undefined ? undefined : Number(opts.olderThanDays);
-      if (days === undefined && opts.db === undefined) days = loadConfigForCli(opts.config ?? 'portcullis.yaml', output)?.audit.retentionDays;
+      if (days === undefined && opts.db === undefined) days = loadConfigForCli(host, opts.config ?? 'portcullis.yaml', output)?.audit.retentionDays;
       days ??= 365;
       if (!Number.isInteger(days) || days < 90) {
         output.err(`--older-than-days must be a whole number of at least 90 (audit events are kept at least 90 days), not "${opts.olderThanDays}"`);
         setExit(2);
         return;
       }
-      const store = await storeFrom(opts, output);
-      if (store === undefined) { setExit(2); return; }
+      const admin = await adminFrom(host, opts, output);
+      if (admin === undefined) { setExit(2); return; }
       try {
-        const now = Date.now();
-        const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, 'cli');
+        const { purged, anchorSeq } = await admin.audit.purge(days);
         output.out(purged === 0
           ? `nothing to purge: no audit event is older than ${days} days`
-          : `purged ${purged} audit events older than ${days} days; the chain now starts after event ${anchor.seq} (checkpoint recorded)`);
+          : `purged ${purged} audit events older than ${days} days; the chain now starts after event ${anchorSeq} (checkpoint recorded)`);
       } finally {
-        await store.close();
+        await admin.close();
       }
     });
 
@@ -117,30 +111,25 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
       const from = opts.from === undefined ? undefined : Date.parse(opts.from);
       const to = opts.to === undefined ? undefined : Date.parse(opts.to);
       if (Number.isNaN(from) || Number.isNaN(to)) { output.err('--from and --to take ISO 8601 times, e.g. 2026-11-01T00:00:00Z'); setExit(2); return; }
-      const store = await storeFrom(opts, output);
-      if (store === undefined) { setExit(2); return; }
+      const admin = await adminFrom(host, opts, output);
+      if (admin === undefined) { setExit(2); return; }
       const stream: Writable = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
       let count = 0;
       try {
         if (opts.format === 'csv') await write(stream, `${CSV_COLUMNS.join(',')}\n`);
-        let after = 0;
-        for (;;) {
-          const page = await store.queryAudit({
-            limit: 1000, afterSeq: after,
-            ...(opts.workflow === undefined ? {} : { workflows: [opts.workflow] }),
-            ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }),
-          });
+        const pages = admin.audit.pages({
+          ...(opts.workflow === undefined ? {} : { workflows: [opts.workflow] }),
+          ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }),
+        });
+        for await (const page of pages) {
           for (const event of page) {
             const view = toAuditEventView(event);
             await write(stream, opts.format === 'csv' ? `${csvRow(view)}\n` : `${JSON.stringify(view)}\n`);
           }
           count += page.length;
-          const last = page.at(-1);
-          if (page.length < 1000 || last === undefined) break;
-          after = last.seq;
         }
       } finally {
-        await store.close();
+        await admin.close();
         if (opts.out !== undefined) await new Promise<void>((resolve) => stream.end(resolve));
       }
       output.err(`exported ${count} events${opts.out === undefined ? '' : ` to ${opts.out}`}`);

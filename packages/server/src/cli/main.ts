@@ -3,13 +3,10 @@ import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
 import { sha256Hex } from '@portcullis/core';
-import { cliEnvironment } from '../config/cli-env.js';
-import { configJsonSchema } from '../config/json-schema.js';
-import { runDemo } from '../demo/demo.js';
-import { openGateway } from '../wiring/gateway.js';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerCheckCommand } from './check-command.js';
+import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
 import { loadConfigForCli } from './load-config.js';
@@ -24,7 +21,7 @@ function untilStopped(): Promise<string> {
 }
 
 /** Builds the program. Commands that should fail set the exit code through `setExit`. */
-export function createProgram(output: Output, setExit: (code: number) => void, input: Readable = process.stdin): Command {
+export function createProgram(host: CliHost, output: Output, setExit: (code: number) => void, input: Readable = process.stdin): Command {
   const program = new Command('portcullis')
     .description('Portcullis: a gateway between AI agents and the production systems they act on.\nAgents propose actions; Portcullis checks grants, routes risky ones to a department lead, executes with credentials the agent never sees, and audits every step.')
     .showHelpAfterError('(run with --help for usage)')
@@ -38,12 +35,12 @@ export function createProgram(output: Output, setExit: (code: number) => void, i
     .option('-p, --port <port>', 'listen on this port (overrides server.port and PORT)')
     .option('--host <host>', 'listen on this address (overrides server.host)')
     .action(async (opts: { config: string; port?: string; host?: string }) => {
-      const config = loadConfigForCli(opts.config, output);
+      const config = loadConfigForCli(host, opts.config, output);
       if (config === undefined) { setExit(2); return; }
-      const gateway = await openGateway(config, { logger: { level: 'info' } });
+      const gateway = await host.openGateway(config, { logger: true, recover: true });
       for (const warning of gateway.warnings) output.err(`portcullis: warning: ${warning}`);
-      const port = opts.port === undefined ? cliEnvironment().port ?? config.server.port : Number(opts.port);
-      const address = await gateway.app.listen({ port, host: opts.host ?? config.server.host });
+      const port = opts.port === undefined ? host.environment().port ?? config.server.port : Number(opts.port);
+      const address = await gateway.listen(port, opts.host ?? config.server.host);
       output.err(`portcullis: gateway listening on ${address} (config ${config.source})`);
       await untilStopped();
       await gateway.close();
@@ -54,8 +51,8 @@ export function createProgram(output: Output, setExit: (code: number) => void, i
     .option('-p, --port <port>', 'listen on this port (default PORT or 7300)')
     .option('--dir <dir>', 'where the demo keeps its files (recreated at each start)', '.portcullis/demo')
     .action(async (opts: { port?: string; dir: string }) => {
-      const port = opts.port === undefined ? cliEnvironment().port ?? 7300 : Number(opts.port);
-      const demo = await runDemo({ dir: opts.dir, port, output });
+      const port = opts.port === undefined ? host.environment().port ?? 7300 : Number(opts.port);
+      const demo = await host.runDemo({ dir: opts.dir, port, output });
       await untilStopped();
       await demo.close();
     });
@@ -63,14 +60,14 @@ export function createProgram(output: Output, setExit: (code: number) => void, i
   program.command('validate <file>')
     .description('check a config file; errors name file:line:column, the path and the fix')
     .action((file: string) => {
-      const config = loadConfigForCli(file, output);
+      const config = loadConfigForCli(host, file, output);
       if (config === undefined) { setExit(1); return; }
       output.out(`${file} is valid: ${config.workflows.size} workflow(s), ${config.systems.size} system(s), ${config.actions.size} action(s), ${config.agents.size} agent(s)`);
     });
 
   program.command('schema')
     .description('print the JSON Schema of portcullis.yaml (for editor completion)')
-    .action(() => { output.out(JSON.stringify(configJsonSchema(), null, 2)); });
+    .action(() => { output.out(JSON.stringify(host.configJsonSchema(), null, 2)); });
 
   program.command('keys').description('make API keys and tokens')
     .command('new')
@@ -81,18 +78,21 @@ export function createProgram(output: Output, setExit: (code: number) => void, i
       output.out(`key:  ${key}\nhash: sha256:${sha256Hex(key)}`);
     });
 
-  registerAuditCommands(program, output, setExit);
-  registerApprovalCommands(program, output, setExit);
-  registerCheckCommand(program, output, setExit);
-  registerVaultCommands(program, output, setExit, input);
-  registerMcpCommands(program, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
+  registerAuditCommands(program, host, output, setExit);
+  registerApprovalCommands(program, host, output, setExit);
+  registerCheckCommand(program, host, output, setExit);
+  registerVaultCommands(program, host, output, setExit, input);
+  registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
   return program;
 }
 
-/** Runs the CLI with `argv` (as process.argv); `input` is what `vault set` reads. Resolves with the exit code. */
-export async function run(argv: readonly string[], output: Output = processOutput, input: Readable = process.stdin): Promise<number> {
+/**
+ * Runs the CLI with `argv` (as process.argv) over `host` (the wiring builds it: wiring/main.ts);
+ * `input` is what `vault set` reads. Resolves with the exit code.
+ */
+export async function runCli(host: CliHost, argv: readonly string[], output: Output = processOutput, input: Readable = process.stdin): Promise<number> {
   let code = 0;
-  const program = createProgram(output, (c) => { code = c; }, input);
+  const program = createProgram(host, output, (c) => { code = c; }, input);
   try {
     await program.parseAsync([...argv]);
   } catch (error) {

@@ -6,22 +6,16 @@
  * every listed tool's digest of the chosen systems, replacing their old pins, with an audit event.
  */
 import type { Readable, Writable } from 'node:stream';
-import { sha256Hex } from '@portcullis/core';
+import { isPortcullisError } from '@portcullis/core';
 import type { Command } from 'commander';
-import { cliEnvironment } from '../config/cli-env.js';
-import type { CompiledConfig, McpSystemConfig } from '../config/compiled.js';
-import { classifyTool } from '../connectors/mcp/mcp-tools.js';
-import { serveMcpStdio } from '../mcp-gateway/stdio.js';
-import { systemClock } from '../wiring/clock.js';
-import { openGateway, openStore, openVault } from '../wiring/gateway.js';
-import { connectMcpSystem, pinsOf } from '../connectors/mcp/mcp-catalog.js';
+import type { CliHost } from './host.js';
 import { loadConfigForCli } from './load-config.js';
 import type { Output } from './output.js';
 
 interface ServeOptions { config: string; agent?: string; key?: string }
 
 /** Registers `mcp` and `mcp pin`. `stdio` is where the stdio gateway reads and writes JSON-RPC. */
-export function registerMcpCommands(program: Command, output: Output, setExit: (code: number) => void, stdio: { stdin: Readable; stdout: Writable }, stop: () => Promise<unknown>): void {
+export function registerMcpCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void, stdio: { stdin: Readable; stdout: Writable }, stop: () => Promise<unknown>): void {
   const mcp = program.command('mcp')
     .description('serve the MCP gateway over stdio for one agent (MCP clients launch this); `mcp pin` accepts the upstream tools')
     .option('-c, --config <file>', 'the config file', 'portcullis.yaml')
@@ -30,21 +24,19 @@ export function registerMcpCommands(program: Command, output: Output, setExit: (
     .action(async (opts: ServeOptions) => {
       const fail = (message: string, code = 2): void => { output.err(`portcullis mcp: ${message}`); setExit(code); };
       if (opts.agent === undefined) { fail('--agent ID is required: the agent whose tools this process serves'); return; }
-      const key = opts.key ?? cliEnvironment().agentKey;
+      const key = opts.key ?? host.environment().agentKey;
       if (key === undefined) { fail('no agent key: set PORTCULLIS_AGENT_KEY (or pass --key) to the API key of the agent'); return; }
-      const config = loadConfigForCli(opts.config, output);
+      const config = loadConfigForCli(host, opts.config, output);
       if (config === undefined) { setExit(2); return; }
       const agent = config.agents.get(opts.agent);
       if (agent === undefined) { fail(`no agent "${opts.agent}" in ${config.source}; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`); return; }
-      if (sha256Hex(key) !== agent.keyHash) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
-      const gateway = await openGateway(config, { recover: false });
-      for (const warning of gateway.warnings) output.err(`portcullis mcp: warning: ${warning}`);
-      output.err(`portcullis mcp: serving agent "${agent.id}" over stdio (config ${config.source})`);
+      const gateway = await host.openGateway(config, { logger: false, recover: false });
       try {
-        await serveMcpStdio(
-          { service: gateway.service, gatewayUrl: `http://${config.server.host}:${config.server.port}` }, agent,
-          stdio, stop(),
-        );
+        const caller = (() => { try { return gateway.service.identify(key); } catch { return undefined; } })();
+        if (caller?.kind !== 'agent' || caller.agent.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
+        for (const warning of gateway.warnings) output.err(`portcullis mcp: warning: ${warning}`);
+        output.err(`portcullis mcp: serving agent "${agent.id}" over stdio (config ${config.source})`);
+        await host.serveMcpStdio(gateway, agent, stdio, stop());
       } finally {
         await gateway.close();
       }
@@ -58,51 +50,41 @@ export function registerMcpCommands(program: Command, output: Output, setExit: (
     .action(async (opts: { config: string; system?: string; dryRun?: boolean }, command: Command) => {
       // `mcp pin -c FILE`: commander gives -c to `mcp`, which declares it too.
       const path = command.getOptionValueSource('config') === 'cli' ? opts.config : (command.parent?.opts() as { config?: string } | undefined)?.config ?? opts.config;
-      const config = loadConfigForCli(path, output);
+      const config = loadConfigForCli(host, path, output);
       if (config === undefined) { setExit(2); return; }
-      const systems = [...config.systems.values()].filter((s): s is McpSystemConfig => s.kind === 'mcp' && (opts.system === undefined || s.name === opts.system));
-      if (systems.length === 0) {
-        output.err(opts.system === undefined ? `${config.source} has no mcp systems` : `no mcp system "${opts.system}" in ${config.source}`);
-        setExit(2);
-        return;
+      const admin = await host.openAdmin({ config });
+      try {
+        const systems = admin.mcpSystems().filter((name) => opts.system === undefined || name === opts.system);
+        if (systems.length === 0) {
+          output.err(opts.system === undefined ? `${config.source} has no mcp systems` : `no mcp system "${opts.system}" in ${config.source}`);
+          setExit(2);
+          return;
+        }
+        setExit(await pinSystems(admin, systems, output, opts.dryRun === true));
+      } finally {
+        await admin.close();
       }
-      setExit(await pinSystems(config, systems, output, opts.dryRun === true));
     });
 }
 
-async function pinSystems(config: CompiledConfig, systems: readonly McpSystemConfig[], output: Output, dryRun: boolean): Promise<number> {
-  const store = await openStore(config.store);
+async function pinSystems(admin: Awaited<ReturnType<CliHost['openAdmin']>>, systems: readonly string[], output: Output, dryRun: boolean): Promise<number> {
   let failed = 0;
-  try {
-    const vault = openVault(config, store, systemClock);
-    for (const system of systems) {
-      const connector = connectMcpSystem(system, { vault });
-      try {
-        const listed = await connector.discover();
-        if (!listed.ok) { output.err(`${system.name}: ${listed.error}; nothing pinned`); failed += 1; continue; }
-        const old = await pinsOf(store, system.name);
-        const now = systemClock.now();
-        const tools = [...connector.current().values()];
-        const lines = tools.map(({ tool, digest }) => {
-          const { verb } = classifyTool(tool.annotations);
-          const change = !old.has(tool.name) ? (old.size === 0 ? '' : 'NEW') : old.get(tool.name) === digest ? '' : 'CHANGED';
-          const refused = connector.rejected().get(tool.name);
-          return `  ${tool.name.padEnd(28)} ${verb.padEnd(6)} grant ${`${system.name}:${tool.name}:${verb}`.padEnd(44)} ${digest.slice(0, 12)} ${change}${refused === undefined ? '' : ` (not offered: ${refused})`}`;
-        });
-        const removed = [...old.keys()].filter((name) => !tools.some((t) => t.tool.name === name));
-        output.out(`${system.name}: ${tools.length} tool(s)${removed.length === 0 ? '' : `; no longer listed: ${removed.join(', ')}`}\n${lines.join('\n')}`);
-        if (dryRun) continue;
-        await store.setToolPins(system.name, tools.map(({ tool, digest }) => ({ system: system.name, tool: tool.name, digest, pinnedAt: now, pinnedBy: 'cli' })), [{
-          type: 'mcp.tools_pinned', at: now, actor: { kind: 'system', id: 'cli' },
-          data: { system: system.name, tools: tools.map(({ tool, digest }) => ({ name: tool.name, digest })), removed },
-        }]);
-        output.out(`${system.name}: pinned ${tools.length} tool(s); restart running gateways so they load them`);
-      } finally {
-        await connector.close();
-      }
+  for (const system of systems) {
+    let listed;
+    try {
+      listed = await admin.listTools(system);
+    } catch (error) {
+      if (!isPortcullisError(error)) throw error;
+      output.err(error.message);
+      failed += 1;
+      continue;
     }
-  } finally {
-    await store.close();
+    const { tools, removed } = listed;
+    const lines = tools.map((tool) => `  ${tool.name.padEnd(28)} ${tool.verb.padEnd(6)} grant ${`${system}:${tool.name}:${tool.verb}`.padEnd(44)} ${tool.digest.slice(0, 12)} ${tool.change}${tool.notOffered === undefined ? '' : ` (not offered: ${tool.notOffered})`}`);
+    output.out(`${system}: ${tools.length} tool(s)${removed.length === 0 ? '' : `; no longer listed: ${removed.join(', ')}`}\n${lines.join('\n')}`);
+    if (dryRun) continue;
+    await admin.pinTools(system, tools);
+    output.out(`${system}: pinned ${tools.length} tool(s); restart running gateways so they load them`);
   }
   return failed > 0 ? 1 : 0;
 }

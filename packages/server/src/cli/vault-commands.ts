@@ -5,18 +5,13 @@
  */
 import { createInterface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
+import { isPortcullisError } from '@portcullis/core';
 import type { Command } from 'commander';
-import { NAME_PATTERN } from '../config/system-common.js';
-import type { CompiledConfig } from '../config/compiled.js';
-import { openStore, openVault } from '../wiring/gateway.js';
-import { systemClock } from '../wiring/clock.js';
-import type { Store } from '../store/store.js';
-import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js';
-import type { Vault } from '../vault/vault.js';
+import type { VaultAdmin } from '../service/admin.js';
+import type { CompiledConfig } from '../service/contracts.js';
+import type { CliHost } from './host.js';
 import { loadConfigForCli } from './load-config.js';
 import type { Output } from './output.js';
-
-const CLI_ACTOR = { kind: 'system', id: 'cli' } as const;
 
 /**
  * Reads a secret from `input`: from a terminal, one line typed without echo; otherwise
@@ -39,40 +34,40 @@ export async function readSecretInput(input: Readable, output: Output): Promise<
   return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
 }
 
-async function withVault(configPath: string, output: Output, setExit: (code: number) => void, use: (vault: Vault, config: CompiledConfig, store: Store) => Promise<void>): Promise<void> {
-  const config = loadConfigForCli(configPath, output);
+async function withVault(host: CliHost, configPath: string, output: Output, setExit: (code: number) => void, use: (vault: VaultAdmin, config: CompiledConfig) => Promise<void>): Promise<void> {
+  const config = loadConfigForCli(host, configPath, output);
   if (config === undefined) { setExit(2); return; }
-  const store = await openStore(config.store);
+  const admin = await host.openAdmin({ config });
   try {
-    await use(openVault(config, store, systemClock), config, store);
+    if (admin.vault === undefined) throw new Error('the vault cannot be opened without a config');
+    await use(admin.vault, config);
   } finally {
-    await store.close();
+    await admin.close();
   }
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** Registers the vault commands. `input` is where `vault set` reads the value (standard input). */
-export function registerVaultCommands(program: Command, output: Output, setExit: (code: number) => void, input: Readable): void {
+export function registerVaultCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void, input: Readable): void {
   const vault = program.command('vault').description('system credentials, sealed at rest (AES-256-GCM) under the master key (PORTCULLIS_MASTER_KEY or vault.keyFile)');
 
   vault.command('set <system> <name>')
     .description('store a credential of a system; the value is read from standard input, never from the command line')
     .option('-c, --config <file>', 'the gateway config', 'portcullis.yaml')
     .action(async (system: string, name: string, opts: { config: string }) => {
-      if (!NAME_PATTERN.test(system) || !NAME_PATTERN.test(name)) {
-        output.err('SYSTEM and NAME use letters, digits, _ and -, starting with a letter or _');
-        setExit(2);
-        return;
-      }
-      await withVault(opts.config, output, setExit, async (v, config) => {
-        if (!config.systems.has(system)) {
-          output.err(`no system "${system}" in ${config.source}; configured systems: ${[...config.systems.keys()].join(', ') || '(none)'}`);
+      await withVault(host, opts.config, output, setExit, async (v, config) => {
+        try {
+          v.checkTarget(system, name);
+        } catch (error) {
+          // A bad name or an unknown system is bad usage; nothing is read or stored.
+          if (!isPortcullisError(error)) throw error;
+          output.err(error.message);
           setExit(2);
           return;
         }
         const value = await readSecretInput(input, output);
-        await v.set(system, name, value, CLI_ACTOR);
+        await v.set(system, name, value);
         output.out(`stored vault secret ${system}/${name} (sealed under master key ${v.keyId ?? '?'}); refer to it in ${config.source} as { vault: ${name} } under systems.${system}`);
       });
     });
@@ -82,7 +77,7 @@ export function registerVaultCommands(program: Command, output: Output, setExit:
     .option('-c, --config <file>', 'the gateway config', 'portcullis.yaml')
     .option('--json', 'print JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
-      await withVault(opts.config, output, setExit, async (v) => {
+      await withVault(host, opts.config, output, setExit, async (v) => {
         const secrets = await v.list();
         if (opts.json === true) { output.out(JSON.stringify(secrets.map((s) => ({ ...s, createdAt: iso(s.createdAt), updatedAt: iso(s.updatedAt) })), null, 2)); return; }
         if (secrets.length === 0) { output.out('the vault is empty; store a credential with `portcullis vault set SYSTEM NAME < file`'); return; }
@@ -97,10 +92,10 @@ export function registerVaultCommands(program: Command, output: Output, setExit:
     .requiredOption('--new-key-file <file>', 'the new master key (base64 of 32 bytes, mode 0600; `portcullis vault new-key --out FILE` makes one)')
     .option('-c, --config <file>', 'the gateway config', 'portcullis.yaml')
     .action(async (opts: { config: string; newKeyFile: string }) => {
-      const next = readMasterKeyFile(opts.newKeyFile);
-      await withVault(opts.config, output, setExit, async (v) => {
+      const next = host.readMasterKeyFile(opts.newKeyFile);
+      await withVault(host, opts.config, output, setExit, async (v) => {
         const from = v.keyId;
-        const { rotated } = await v.rotateKey(next, CLI_ACTOR);
+        const { rotated } = await v.rotateKey(next);
         output.out(`re-sealed ${rotated} secret(s) under master key ${next.id} (was ${from ?? '?'}). Now set vault.keyFile to ${opts.newKeyFile} (or PORTCULLIS_MASTER_KEY to its content) and restart the gateway: the old key no longer opens them.`);
       });
     });
@@ -109,7 +104,7 @@ export function registerVaultCommands(program: Command, output: Output, setExit:
     .description('write a new random master key to a file created with mode 0600')
     .requiredOption('--out <file>', 'where to write it (must not exist)')
     .action((opts: { out: string }) => {
-      const key = writeNewMasterKeyFile(opts.out);
+      const key = host.writeNewMasterKeyFile(opts.out);
       output.out(`wrote master key ${key.id} to ${opts.out} (mode 0600)`);
     });
 }

@@ -6,15 +6,15 @@
  */
 import { resolve } from 'node:path';
 import { compileGrants, parseGrant, type Grant, type Mode, type RiskClass } from '@portcullis/core';
-import type { ScopeBound } from '../connectors/connector.js';
+import type { ScopeBound } from './action-spec.js';
 import { buildActions, buildSystems, resolveConfigPath } from './catalog.js';
 import { validateConfig, grantParts } from './validate.js';
 import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
 import { durationMs } from './duration.js';
-import { compileMcpGateway } from '../connectors/mcp/mcp-settings.js';
 import { recoverValidPart } from './recover.js';
 import { configErrorMap, fromZodIssues, type ConfigIssue } from './issues.js';
-import { configSchema, type PortcullisConfig, type WorkflowSettings } from './schema.js';
+import { configSchemaFor, type PortcullisConfig, type WorkflowSettings } from './schema.js';
+import type { SystemKinds } from './system-kind.js';
 import { resolveSecrets, type Env, type ResolvedSecrets } from './secrets.js';
 
 /** The environment variable holding the vault's master key (base64 of 32 bytes). */
@@ -22,6 +22,8 @@ export const MASTER_KEY_ENV = 'PORTCULLIS_MASTER_KEY';
 
 /** Where a config came from and what it may read. */
 export interface CompileOptions {
+  /** The system kinds the config may use, by `kind` (the wiring passes connectors/registry.ts). */
+  readonly kinds: SystemKinds;
   /** The config file's path, or '<inline>' (the default). */
   readonly source?: string;
   /** Folder relative paths are resolved against: the config file's folder. Default: the current directory. */
@@ -37,39 +39,41 @@ export type CompileResult = { ok: true; config: CompiledConfig } | { ok: false; 
  * Validates a config object against the schema (defaults applied), returning the typed
  * config or the schema problems. Does not run the cross-key checks; `compileConfig` does.
  */
-export function validateConfigShape(input: unknown): { ok: true; config: PortcullisConfig } | { ok: false; issues: ConfigIssue[] } {
-  const parsed = configSchema.safeParse(input, { error: configErrorMap, reportInput: true });
-  return parsed.success ? { ok: true, config: parsed.data } : { ok: false, issues: fromZodIssues(configSchema, parsed.error.issues) };
+export function validateConfigShape(input: unknown, kinds: SystemKinds): { ok: true; config: PortcullisConfig } | { ok: false; issues: ConfigIssue[] } {
+  const schema = configSchemaFor(kinds);
+  const parsed = schema.safeParse(input, { error: configErrorMap, reportInput: true });
+  return parsed.success ? { ok: true, config: parsed.data } : { ok: false, issues: fromZodIssues(schema, parsed.error.issues) };
 }
 
 /**
  * Validates and compiles a config object. Never throws for a bad config: the schema
  * problems are returned if there are any, else all cross-key and secret problems together.
  */
-export function compileConfig(input: unknown, options: CompileOptions = {}): CompileResult {
+export function compileConfig(input: unknown, options: CompileOptions): CompileResult {
+  const { kinds } = options;
   const baseDir = options.baseDir ?? process.cwd();
   const env = options.env ?? process.env;
-  const shape = validateConfigShape(input);
+  const shape = validateConfigShape(input, kinds);
   if (!shape.ok) {
     // Report the cross-key problems of the valid remainder too, so one run shows them all.
-    const rest = recoverValidPart(input, shape.issues, validateConfigShape);
+    const rest = recoverValidPart(input, shape.issues, (value) => validateConfigShape(value, kinds));
     if (rest === undefined) return shape;
-    const more = crossChecks(rest.config, baseDir, env, rest.dropped).issues.filter((issue) => !rest.touches(issue.path));
+    const more = crossChecks(rest.config, kinds, baseDir, env, rest.dropped).issues.filter((issue) => !rest.touches(issue.path));
     return { ok: false, issues: [...shape.issues, ...more] };
   }
-  const checked = crossChecks(shape.config, baseDir, env, new Set());
+  const checked = crossChecks(shape.config, kinds, baseDir, env, new Set());
   if (checked.issues.length > 0) return { ok: false, issues: checked.issues };
   const source = options.source ?? '<inline>';
   return { ok: true, config: build(shape.config, { ...checked, source: source === '<inline>' ? source : resolve(source), baseDir, masterKey: env[MASTER_KEY_ENV] }) };
 }
 
-function crossChecks(config: PortcullisConfig, baseDir: string, env: Env, dropped: ReadonlySet<string>) {
+function crossChecks(config: PortcullisConfig, kinds: SystemKinds, baseDir: string, env: Env, dropped: ReadonlySet<string>) {
   const systemIssues: ConfigIssue[] = [];
-  const systems = buildSystems(config, baseDir, env, systemIssues);
-  const catalog = buildActions(systems, config.actions);
+  const systems = buildSystems(config, kinds, baseDir, env, systemIssues);
+  const catalog = buildActions(systems, kinds, config.actions);
   const { secrets, issues: secretIssues } = resolveSecrets(config, env);
   const catalogIssues = catalog.issues.filter((i) => !dropped.has(`systems.${String(i.path[1]).split('.')[0]}`));
-  const issues = [...systemIssues, ...catalogIssues, ...validateConfig(config, systems, catalog.actions, dropped), ...secretIssues];
+  const issues = [...systemIssues, ...catalogIssues, ...validateConfig(config, systems, catalog.actions, kinds, dropped), ...secretIssues];
   return { systems, actions: catalog.actions, secrets, issues };
 }
 
@@ -121,7 +125,7 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
       ...(config.vault.keyFile === undefined ? {} : { keyFile: resolveConfigPath(context.baseDir, config.vault.keyFile) }),
       ...(context.masterKey === undefined || context.masterKey === '' ? {} : { envKey: context.masterKey }),
     }),
-    mcp: compileMcpGateway(config.mcp),
+    mcp: Object.freeze({ holdMs: durationMs(config.mcp.holdTime) }),
     systems: context.systems,
     actions: context.actions,
     agents,

@@ -4,100 +4,18 @@
  * absolute, keys hashed, risk classes resolved, grants indexed), so no other module
  * re-interprets the file or reads the environment.
  */
-import type { ActionType, ApproverPolicy, HighRiskTag, RiskClass, WorkflowPolicy } from '@portcullis/core';
-import type { ActionSpec, ScopeBound } from '../connectors/connector.js';
-import type { HttpOperation } from '../connectors/http/openapi-document.js';
-import type { CompiledSecret, OAuth2Config } from './system-secrets.js';
+import type { ActionType, ApproverPolicy, WorkflowPolicy } from '@portcullis/core';
+import type { ActionSpec, ScopeBound } from './action-spec.js';
 
-/** A table a SQL system exposes. */
-export interface SqlTableConfig {
+/**
+ * A compiled system: every kind's compiled settings carry its kind and name; the rest is the
+ * kind's own (see connectors/<kind>/<kind>-settings.ts).
+ */
+export interface SystemConfig {
+  /** The value of `kind:` in portcullis.yaml. */
+  readonly kind: string;
   readonly name: string;
-  readonly primaryKey: string;
-  readonly columns: readonly string[];
 }
-
-/** A SQL system (SQLite now; PostgreSQL later). */
-export interface SqlSystemConfig {
-  readonly kind: 'sql';
-  readonly name: string;
-  readonly driver: 'sqlite';
-  /** Absolute path of the database file. */
-  readonly path: string;
-  readonly tables: ReadonlyMap<string, SqlTableConfig>;
-}
-
-/** How the gateway authenticates to an HTTP system. */
-export type HttpAuthConfig =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'bearer'; readonly token: CompiledSecret }
-  | { readonly kind: 'header'; readonly name: string; readonly value: CompiledSecret }
-  | { readonly kind: 'oauth2'; readonly oauth2: OAuth2Config };
-
-/** An HTTP system described by an OpenAPI 3 document. */
-export interface HttpSystemConfig {
-  readonly kind: 'http';
-  readonly name: string;
-  /** Absolute path of the OpenAPI document. */
-  readonly openapi: string;
-  /** Where every request goes, without a trailing slash. */
-  readonly baseUrl: string;
-  readonly auth: HttpAuthConfig;
-  /** Path `check()` GETs; default the base URL. */
-  readonly healthPath?: string;
-  /** How long one request may take. */
-  readonly timeoutMs: number;
-  /** The document's operations: one action each. */
-  readonly operations: readonly HttpOperation[];
-  /** Operations of the document that are not offered, with why. */
-  readonly skipped: readonly string[];
-}
-
-/** An SMTP mail server. */
-export interface SmtpSystemConfig {
-  readonly kind: 'smtp';
-  readonly name: string;
-  readonly host: string;
-  readonly port: number;
-  /** TLS from the first byte (else STARTTLS). */
-  readonly secure: boolean;
-  /** The sender of every email. */
-  readonly from: string;
-  readonly auth?: { readonly user: string; readonly password: CompiledSecret };
-  /** How long connecting and each step of sending may take. */
-  readonly timeoutMs: number;
-}
-
-/** How the gateway authenticates to a Streamable HTTP MCP upstream (with its own credential). */
-export type McpAuthConfig =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'bearer'; readonly token: CompiledSecret }
-  | { readonly kind: 'header'; readonly name: string; readonly value: CompiledSecret };
-
-/** How the gateway reaches an upstream MCP server. */
-export type McpTransportConfig =
-  | {
-    readonly kind: 'stdio';
-    readonly command: string;
-    readonly args: readonly string[];
-    /** The upstream process's environment variables, by name. */
-    readonly env: ReadonlyMap<string, CompiledSecret>;
-    /** Absolute working folder, if configured. */
-    readonly cwd?: string;
-  }
-  | { readonly kind: 'http'; readonly url: string; readonly auth: McpAuthConfig };
-
-/** An upstream MCP server; its tools become actions when the gateway starts (connectors/mcp/). */
-export interface McpSystemConfig {
-  readonly kind: 'mcp';
-  readonly name: string;
-  readonly transport: McpTransportConfig;
-  /** How long connecting, listing tools or one call may take. */
-  readonly timeoutMs: number;
-  /** The `actions:` overrides of its tools, by tool name (risk may only be raised). */
-  readonly overrides: ReadonlyMap<string, { readonly risk?: RiskClass; readonly tags: readonly HighRiskTag[] }>;
-}
-
-export type SystemConfig = SqlSystemConfig | HttpSystemConfig | SmtpSystemConfig | McpSystemConfig;
 
 /** An action type with its resolved risk and its connector spec. */
 export interface CompiledAction extends ActionType {

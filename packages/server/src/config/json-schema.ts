@@ -4,7 +4,8 @@
  * schema/portcullis.schema.json is pinned to this output by a test.
  */
 import { z } from 'zod';
-import { configSchema } from './schema.js';
+import { configSchemaFor } from './schema.js';
+import type { SystemKinds } from './system-kind.js';
 
 /** Where the committed schema lives, relative to the repository root. */
 export const CONFIG_SCHEMA_FILE = 'schema/portcullis.schema.json';
@@ -14,11 +15,11 @@ export const CONFIG_SCHEMA_FILE = 'schema/portcullis.schema.json';
  * defaults shown. Rules that span keys (references, scopes, explicit grants) are not in it;
  * `portcullis validate` checks those.
  */
-export function configJsonSchema(): Record<string, unknown> {
-  return z.toJSONSchema(configSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
+export function configJsonSchema(kinds: SystemKinds): Record<string, unknown> {
+  return z.toJSONSchema(configSchemaFor(kinds), { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
 }
 
 /** The schema file's exact text: what `portcullis schema` prints and the committed file holds. */
-export function configJsonSchemaText(): string {
-  return `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
+export function configJsonSchemaText(kinds: SystemKinds): string {
+  return `${JSON.stringify(configJsonSchema(kinds), null, 2)}\n`;
 }

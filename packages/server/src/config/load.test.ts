@@ -3,21 +3,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkGrant, sha256Hex } from '@portcullis/core';
-import type { SqlSystemConfig } from './compiled.js';
+import type { SqlSystemConfig } from '../connectors/sql/sql-settings.js';
 import { EXAMPLE_CONFIG, EXAMPLE_KEYS } from './example.js';
 import { formatConfigErrors, loadConfigFile, parseConfigText, type ConfigError } from './load.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function compile(text: string) {
-  const result = parseConfigText(text, { source: 'portcullis.yaml', baseDir: dir, env: {} });
+  const result = parseConfigText(text, { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: dir, env: {} });
   if (!result.ok) throw new Error(formatConfigErrors(result.errors));
   return result.config;
 }
 
 function errors(text: string, env: Record<string, string> = {}): ConfigError[] {
-  const result = parseConfigText(text, { source: 'portcullis.yaml', baseDir: dir, env });
+  const result = parseConfigText(text, { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: dir, env });
   if (result.ok) throw new Error('expected the config to be rejected');
   return result.errors;
 }
@@ -79,7 +80,7 @@ describe('a valid config', () => {
   it('loads a file and resolves its relative paths against its folder, without opening the databases', () => {
     const file = join(dir, 'portcullis.yaml');
     writeFileSync(file, EXAMPLE_CONFIG);
-    const result = loadConfigFile(file, {});
+    const result = loadConfigFile(file, { kinds: SYSTEM_KINDS, env: {} });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.config.source).toBe(file);
@@ -93,7 +94,7 @@ describe('a valid config', () => {
   });
 
   it('reports a missing file as an error value naming it', () => {
-    const result = loadConfigFile(join(dir, 'nope.yaml'), {});
+    const result = loadConfigFile(join(dir, 'nope.yaml'), { kinds: SYSTEM_KINDS });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(formatConfigErrors(result.errors)).toBe(`${join(dir, 'nope.yaml')}: no such file; create it or pass the right path\n1 error in ${join(dir, 'nope.yaml')}`);

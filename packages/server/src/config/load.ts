@@ -12,6 +12,7 @@ import { compileConfig } from './compile.js';
 import { formatPath } from './issues.js';
 import { locatePath } from './locate.js';
 import type { Env } from './secrets.js';
+import type { SystemKinds } from './system-kind.js';
 
 /** One problem with a config file, located. `line` and `column` are 1-based; 0 when the file could not be read. */
 export interface ConfigError {
@@ -28,6 +29,8 @@ export type LoadResult = { ok: true; config: CompiledConfig } | { ok: false; err
 
 /** Where the text came from and what it may read. */
 export interface ParseConfigOptions {
+  /** The system kinds the config may use, by `kind` (the wiring passes connectors/registry.ts). */
+  readonly kinds: SystemKinds;
   /** The file name shown in errors and recorded in the config; default '<inline>'. */
   readonly source?: string;
   /** Folder relative paths resolve against; default the source's folder, else the current directory. */
@@ -42,7 +45,7 @@ export interface ParseConfigOptions {
  * returned as located errors. Reads no file but the OpenAPI documents HTTP systems name;
  * opens no database.
  */
-export function parseConfigText(text: string, options: ParseConfigOptions = {}): LoadResult {
+export function parseConfigText(text: string, options: ParseConfigOptions): LoadResult {
   const source = options.source ?? '<inline>';
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
@@ -56,7 +59,7 @@ export function parseConfigText(text: string, options: ParseConfigOptions = {}):
     };
   }
   const baseDir = options.baseDir ?? (source === '<inline>' ? process.cwd() : dirname(resolve(source)));
-  const result = compileConfig(doc.toJS({ maxAliasCount: 100 }), { source, baseDir, env: options.env ?? process.env });
+  const result = compileConfig(doc.toJS({ maxAliasCount: 100 }), { kinds: options.kinds, source, baseDir, env: options.env ?? process.env });
   if (result.ok) return result;
   return {
     ok: false,
@@ -71,7 +74,7 @@ export function parseConfigText(text: string, options: ParseConfigOptions = {}):
  * Reads and compiles a config file; relative paths in it resolve against its folder.
  * Synchronous: it runs once, at start-up. An unreadable file is an error value, not a throw.
  */
-export function loadConfigFile(path: string, env: Env = process.env): LoadResult {
+export function loadConfigFile(path: string, options: Pick<ParseConfigOptions, 'kinds' | 'env'>): LoadResult {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -79,7 +82,7 @@ export function loadConfigFile(path: string, env: Env = process.env): LoadResult
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; create it or pass the right path' : `cannot read it: ${(error as Error).message}`;
     return { ok: false, errors: [{ file: path, line: 0, column: 0, path: '', message: reason }] };
   }
-  return parseConfigText(text, { source: path, baseDir: dirname(resolve(path)), env });
+  return parseConfigText(text, { ...options, source: path, baseDir: dirname(resolve(path)) });
 }
 
 function sortErrors(errors: ConfigError[]): ConfigError[] {

@@ -5,16 +5,15 @@
  * hashes or environment variable names; system credentials are environment variable names or
  * vault references, see system-secrets.ts); `mode.high` can only be `approval` (SPEC rule 2);
  * the audit trail is kept at least 90 days. Rules that span keys (references, grants,
- * scopes, duplicate keys) are checked after this pass, in check.ts. Types are inferred from
+ * scopes, duplicate keys) are checked after this pass, in validate.ts. Each system kind's
+ * settings schema comes from its folder under connectors/, handed in by `configSchemaFor`. Types are inferred from
  * here; the JSON Schema in schema/portcullis.schema.json is generated from here.
  */
 import { z } from 'zod';
 import { APPROVAL_FIRST, HIGH_RISK_TAGS, MODES, RISK_CLASSES } from '@portcullis/core';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
-import { httpSystemSchema } from '../connectors/http/http-settings.js';
-import { smtpSystemSchema } from '../connectors/smtp/smtp-settings.js';
-import { mcpGatewaySchema, mcpSystemSchema } from '../connectors/mcp/mcp-settings.js';
-import { NAME_PATTERN, envName } from './system-common.js';
+import { durationSetting, envName, nameSetting } from './system-common.js';
+import type { SystemKinds } from './system-kind.js';
 
 /** The config format version this code reads. */
 export const CONFIG_VERSION = 1;
@@ -40,7 +39,7 @@ export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 /** A stored secret: `sha256:` and 64 hex digits. */
 export const HASH_PATTERN = /^sha256:[0-9a-fA-F]{64}$/;
 
-const name = z.string().regex(NAME_PATTERN, { error: 'use letters, digits, _ and -, starting with a letter or _ (names of systems, tables and columns are parts of grants)' });
+const name = nameSetting;
 const id = z.string().regex(ID_PATTERN, { error: 'use letters, digits, _ and -, starting with a letter or digit' });
 const text = z.string().trim().min(1, { error: 'must not be empty' });
 const hash = z.string().regex(HASH_PATTERN, { error: 'expected "sha256:" and 64 hex digits; `portcullis keys new` prints a new key and its hash' });
@@ -83,19 +82,16 @@ const vault = z.strictObject({
   keyFile: z.string().min(1).optional().describe('File holding the vault master key (base64 of 32 bytes), mode 0600, relative to the config file\'s folder. PORTCULLIS_MASTER_KEY, when set, wins.'),
 }).prefault({});
 
-const sqlTable = z.strictObject({
-  primaryKey: name.default(CONFIG_DEFAULTS.primaryKey).describe('Column that identifies a row; never written by actions.'),
-  columns: z.array(name).min(1, { error: 'list at least one column' }).describe('Columns agents may see and (with a grant) change.'),
-});
+/** How long an MCP call that needs approval is held open by default: below the common 60 s client timeout. */
+export const DEFAULT_MCP_HOLD = '50s';
 
-const sqlSystem = z.strictObject({
-  kind: z.literal('sql'),
-  driver: z.literal('sqlite', { error: 'expected driver: sqlite (the only SQL driver so far)' }),
-  path: z.string().min(1).describe('Database file, relative to the config file\'s folder.'),
-  tables: z.record(name, sqlTable),
-});
+/** The top-level `mcp:` section: how the MCP gateway treats its clients. */
+const mcpGateway = z.strictObject({
+  holdTime: durationSetting(DEFAULT_MCP_HOLD, 'How long a tool call that needs approval is held open (with progress notifications) before it answers "pending"; keep it below your MCP clients\' request timeout (often 60s).'),
+}).prefault({});
 
-const system = z.discriminatedUnion('kind', [sqlSystem, httpSystemSchema, smtpSystemSchema, mcpSystemSchema], { error: 'expected kind: sql, http, smtp or mcp' });
+/** A system's settings as the rest of the config sees them: `kind` names the kind, whose own schema checks the rest. */
+const anySystem = z.looseObject({ kind: z.string() });
 
 const actionOverride = z.strictObject({
   risk: z.enum(RISK_CLASSES).optional().describe('Raise the risk class; lowering it is rejected.'),
@@ -166,30 +162,51 @@ const workflow = z.strictObject({
   allowOwnerApproval: z.boolean().default(false).describe('Let the agent\'s technical owner approve its actions.'),
 });
 
-/** The whole of portcullis.yaml. */
-export const configSchema = z.strictObject({
-  version: z.literal(CONFIG_VERSION, { error: `expected version: ${CONFIG_VERSION} (the only config format this Portcullis reads)` }),
-  server,
-  store,
-  audit,
-  vault,
-  mcp: mcpGatewaySchema.describe('The MCP gateway (`portcullis mcp` and /mcp): how calls that need approval are held.'),
-  systems: z.record(name, system).default({}),
-  actions: z.record(z.string(), actionOverride).default({}).describe('Per-action overrides, keyed by action name like crm.leads.update.'),
-  departments: z.record(id, department).default({}),
-  people: z.record(id, person).default({}),
-  agents: z.record(id, agent).default({}),
-  workflows: z.record(id, workflow).default({}),
-}).meta({ title: 'portcullis.yaml', description: 'Portcullis gateway configuration. Reference: docs/config.md.' });
+/** The whole of portcullis.yaml, with `system` the schema of one system's settings. */
+function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.input<typeof anySystem>>>(system: S) {
+  return z.strictObject({
+    version: z.literal(CONFIG_VERSION, { error: `expected version: ${CONFIG_VERSION} (the only config format this Portcullis reads)` }),
+    server,
+    store,
+    audit,
+    vault,
+    mcp: mcpGateway.describe('The MCP gateway (`portcullis mcp` and /mcp): how calls that need approval are held.'),
+    systems: z.record(name, system).default({}),
+    actions: z.record(z.string(), actionOverride).default({}).describe('Per-action overrides, keyed by action name like crm.leads.update.'),
+    departments: z.record(id, department).default({}),
+    people: z.record(id, person).default({}),
+    agents: z.record(id, agent).default({}),
+    workflows: z.record(id, workflow).default({}),
+  }).meta({ title: 'portcullis.yaml', description: 'Portcullis gateway configuration. Reference: docs/config.md.' });
+}
+
+type ConfigSchema = ReturnType<typeof buildConfigSchema<typeof anySystem>>;
+
+const schemas = new WeakMap<SystemKinds, ConfigSchema>();
+
+/**
+ * The schema of portcullis.yaml for the registered system kinds: each system's settings are
+ * checked by its kind's schema (an unknown kind is an error naming the known ones).
+ */
+export function configSchemaFor(kinds: SystemKinds): ConfigSchema {
+  let schema = schemas.get(kinds);
+  if (schema === undefined) {
+    const options = [...kinds.values()].map((k) => k.settings) as unknown as [typeof anySystem, ...(typeof anySystem)[]];
+    const names = [...kinds.keys()];
+    const expected = names.length <= 1 ? names.join('') : `${names.slice(0, -1).join(', ')} or ${names.at(-1) as string}`;
+    schema = buildConfigSchema(options.length === 0 ? anySystem : z.discriminatedUnion('kind', options, { error: `expected kind: ${expected}` })) as unknown as ConfigSchema;
+    schemas.set(kinds, schema);
+  }
+  return schema;
+}
 
 /** portcullis.yaml after validation, with defaults applied. */
-export type PortcullisConfig = z.output<typeof configSchema>;
+export type PortcullisConfig = z.output<ConfigSchema>;
 /** portcullis.yaml as written (optional keys optional). */
-export type PortcullisConfigInput = z.input<typeof configSchema>;
+export type PortcullisConfigInput = z.input<ConfigSchema>;
 export type ServerSettings = PortcullisConfig['server'];
 export type StoreSettings = PortcullisConfig['store'];
 export type SystemSettings = PortcullisConfig['systems'][string];
-export type TableSettings = Extract<SystemSettings, { kind: 'sql' }>['tables'][string];
 export type ActionOverride = PortcullisConfig['actions'][string];
 export type DepartmentSettings = PortcullisConfig['departments'][string];
 export type PersonSettings = PortcullisConfig['people'][string];

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '@portcullis/core';
 import { EXAMPLE_CONFIG } from './example.js';
 import { formatConfigError, parseConfigText } from './load.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 
 const AGENT_KEY_LINE = 'keyHash: "sha256:557f23340682781f6137ad4d653eb0a4f48de03cbbbe936f5a2234e6f2dfced5"';
 const withKeyEnv = EXAMPLE_CONFIG.replace(AGENT_KEY_LINE, 'keyEnv: PC_LEAD_ROUTER_KEY');
 
 function load(text: string, env: Record<string, string>) {
-  return parseConfigText(text, { source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
+  return parseConfigText(text, { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
 }
 
 describe('keys and tokens from the environment', () => {

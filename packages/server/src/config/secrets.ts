@@ -10,7 +10,9 @@ import { formatPath } from './issues.js';
 import type { PortcullisConfig } from './schema.js';
 
 /** The environment the config reads: variable names to values. */
-export type Env = Readonly<Record<string, string | undefined>>;
+import type { Env } from './env.js';
+
+export type { Env };
 
 /** What the secrets resolve to. */
 export interface ResolvedSecrets {

@@ -26,6 +26,9 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host.toLowerCase());
 }
 
+/** A system, table or column name, as a config value. */
+export const nameSetting = z.string().regex(NAME_PATTERN, { error: 'use letters, digits, _ and -, starting with a letter or _ (names of systems, tables and columns are parts of grants)' });
+
 /** An environment variable name, as a config value. */
 export const envName = z.string().regex(ENV_NAME_PATTERN, { error: 'expected an environment variable name: letters, digits and _, not starting with a digit' });
 

@@ -2,16 +2,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLE_CONFIG } from './example.js';
 import { formatConfigError, parseConfigText } from './load.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 
 /** The formatted errors of a config that must be rejected. */
 function reject(text: string, env: Record<string, string> = {}): string[] {
-  const result = parseConfigText(text, { source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
+  const result = parseConfigText(text, { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
   if (result.ok) throw new Error('expected the config to be rejected');
   return result.errors.map(formatConfigError);
 }
 
 function accept(text: string, env: Record<string, string> = {}) {
-  const result = parseConfigText(text, { source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
+  const result = parseConfigText(text, { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
   if (!result.ok) throw new Error(result.errors.map(formatConfigError).join('\n'));
   return result.config;
 }
@@ -119,7 +120,7 @@ describe('grants', () => {
 describe('high-risk mode', () => {
   it('never compiles a workflow whose high-risk actions run without approval', () => {
     fc.assert(fc.property(fc.oneof(fc.constantFrom('auto', 'approval', 'Auto', 'never', ''), fc.string()), (high) => {
-      const result = parseConfigText(edit(['high: approval }', `high: ${JSON.stringify(high)} }`]), { env: {} });
+      const result = parseConfigText(edit(['high: approval }', `high: ${JSON.stringify(high)} }`]), { kinds: SYSTEM_KINDS, env: {} });
       if (result.ok) expect(result.config.workflows.get('route-leads')?.mode.high).toBe('approval');
       else expect(result.errors.map((e) => e.message)).toContain('high-risk actions always need approval; remove mode.high or set it to approval');
       expect(result.ok).toBe(high === 'approval');

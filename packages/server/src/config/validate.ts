@@ -9,7 +9,7 @@ import { coveredVerbs, parseGrant, type Grant } from '@portcullis/core';
 import type { CompiledAction, SystemConfig } from './compiled.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
 import type { GrantSettings, PortcullisConfig, WorkflowSettings } from './schema.js';
-import { mcpGrantProblem } from '../connectors/mcp/mcp-settings.js';
+import type { SystemKinds } from './system-kind.js';
 import { didYouMean } from './suggest.js';
 
 /** The text and the `explicit` flag of a grant as written, in either form. */
@@ -31,12 +31,19 @@ function missing(kind: string, value: string, section: string, defined: Record<s
 
 type Section = 'systems' | 'departments' | 'people' | 'agents';
 
+/** What grants and scopes are checked against. */
+interface Catalog {
+  readonly systems: ReadonlyMap<string, SystemConfig>;
+  readonly actions: ReadonlyMap<string, CompiledAction>;
+  readonly kinds: SystemKinds;
+}
+
 /**
  * Runs every cross-key check; returns all the problems found (empty when none). `dropped`
  * names entries (`agents.x`) or sections the schema rejected: references to them are not
  * reported again.
  */
-export function validateConfig(config: PortcullisConfig, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>, dropped: ReadonlySet<string> = new Set()): ConfigIssue[] {
+export function validateConfig(config: PortcullisConfig, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>, kinds: SystemKinds, dropped: ReadonlySet<string> = new Set()): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const has = (section: Section, id: string): boolean => Object.hasOwn(config[section], id) || dropped.has(section) || dropped.has(`${section}.${id}`);
   const need = (ok: boolean, path: PathSegment[], message: string, at?: 'key'): void => {
@@ -47,15 +54,6 @@ export function validateConfig(config: PortcullisConfig, systems: ReadonlyMap<st
   if (config.store.kind === 'postgres') {
     const { url, urlEnv } = config.store;
     need((url === undefined) !== (urlEnv === undefined), ['store'], url === undefined ? 'a postgres store needs url or urlEnv (prefer urlEnv, so the password stays out of the file)' : 'set url or urlEnv, not both');
-  }
-
-  for (const [name, system] of Object.entries(config.systems)) {
-    if (system.kind !== 'sql') continue;
-    need(Object.keys(system.tables).length > 0, ['systems', name, 'tables'], `system "${name}" has no tables; list at least one so it offers actions`);
-    for (const [table, t] of Object.entries(system.tables)) {
-      need(t.columns.includes(t.primaryKey), ['systems', name, 'tables', table, 'primaryKey'], `primary key "${t.primaryKey}" is not one of the columns of ${name}:${table}; add it to columns or name the right column`);
-      t.columns.forEach((column, i) => need(t.columns.indexOf(column) === i, ['systems', name, 'tables', table, 'columns', i], `column "${column}" is listed twice; remove one`));
-    }
   }
 
   for (const [id, department] of Object.entries(departments)) {
@@ -79,12 +77,13 @@ export function validateConfig(config: PortcullisConfig, systems: ReadonlyMap<st
   }
 
   for (const [id, workflow] of Object.entries(config.workflows)) {
-    issues.push(...checkWorkflow(config, id, workflow, systems, actions, has));
+    issues.push(...checkWorkflow(config, id, workflow, { systems, actions, kinds }, has));
   }
   return issues;
 }
 
-function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowSettings, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>, has: (section: Section, id: string) => boolean): ConfigIssue[] {
+function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowSettings, catalog: Catalog, has: (section: Section, id: string) => boolean): ConfigIssue[] {
+  const { systems, actions, kinds } = catalog;
   const issues: ConfigIssue[] = [];
   const at = (...rest: PathSegment[]): PathSegment[] => ['workflows', id, ...rest];
   const agent = config.agents[workflow.agent];
@@ -107,12 +106,13 @@ function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowS
     const parsed = parseGrant(text);
     if (!parsed.ok) { issues.push({ path, message: parsed.error }); return; }
     if (!systems.has(parsed.value.system) && has('systems', parsed.value.system)) return;
-    if (systems.get(parsed.value.system)?.kind === 'mcp') {
-      // Its tools are listed when the gateway starts; grants naming no tool are reported then.
-      const problem = mcpGrantProblem(parsed.value, explicit, config.actions[`${parsed.value.system}.${parsed.value.resource}`]);
-      if (problem !== undefined) issues.push({ path, message: problem });
-      return;
-    }
+    const target = systems.get(parsed.value.system);
+    const kind = target === undefined ? undefined : kinds.get(target.kind);
+    const written = { text, explicit, override: config.actions[`${parsed.value.system}.${parsed.value.resource}`] };
+    const kindProblem = target === undefined ? undefined : kind?.grantProblem?.(target, parsed.value, written);
+    if (kindProblem !== undefined) { issues.push({ path, message: kindProblem }); return; }
+    // Actions listed online (MCP tools) are checked when the gateway starts.
+    if (kind?.listsActionsOnline === true) return;
     const problem = grantTargetProblem(parsed.value, systems, actions);
     if (problem !== undefined) { issues.push({ path, message: `grant "${text}": ${problem}` }); return; }
     const { system, resource } = parsed.value;
@@ -131,8 +131,8 @@ function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowS
       issues.push({ path, message: `grant "${text}" is high risk (${first.riskWhy.replace(/^high risk: /, '')}); confirm it by writing { grant: "${text}", explicit: true } (its actions will always need approval)` });
     }
     const scopeKey = `${system}:${resource}`;
-    // Only SQL systems can bound records by a field; other kinds are bounded by their grants.
-    if (parsed.value.verb !== 'read' && systems.get(system)?.kind === 'sql' && !(scopeKey in workflow.bounds.scope) && !unscoped.has(scopeKey)) {
+    // Only kinds that bound records by a field (SQL tables) take data scopes; others are bounded by their grants.
+    if (parsed.value.verb !== 'read' && kind?.scopeProblem !== undefined && !(scopeKey in workflow.bounds.scope) && !unscoped.has(scopeKey)) {
       unscoped.add(scopeKey);
       issues.push({ path, message: `grant "${text}" writes ${scopeKey}, and writes must be bounded to a data scope: add bounds.scope["${scopeKey}"], e.g. { field: created_at, within: 24h }` });
     }
@@ -143,38 +143,30 @@ function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowS
     const target = parseScopeKey(key);
     if (target === undefined) { issues.push({ path, at: 'key', message: `scope key "${key}" must be "system:resource", e.g. "crm:leads"` }); continue; }
     if (!systems.has(target.system) && has('systems', target.system)) continue;
-    const problem = grantTargetProblem({ ...target, verb: 'read' }, systems, actions);
-    if (problem !== undefined) { issues.push({ path, at: 'key', message: `scope "${key}": ${problem}` }); continue; }
     const scoped = systems.get(target.system);
-    if (scoped !== undefined && scoped.kind !== 'sql') {
-      issues.push({ path, at: 'key', message: `scope "${key}": data scopes bound records of sql systems only; ${scoped.kind} system "${target.system}" cannot be bounded by a field, so remove this scope (its grants bound it)` });
+    if (scoped === undefined) { issues.push({ path, at: 'key', message: `scope "${key}": ${noSystem(target.system, systems)}` }); continue; }
+    const scopeProblem = kinds.get(scoped.kind)?.scopeProblem;
+    if (scopeProblem === undefined) {
+      const scopable = [...kinds.values()].filter((k) => k.scopeProblem !== undefined).map((k) => k.kind).join(', ');
+      issues.push({ path, at: 'key', message: `scope "${key}": data scopes bound records of ${scopable} systems only; ${scoped.kind} system "${target.system}" cannot be bounded by a field, so remove this scope (its grants bound it)` });
       continue;
     }
-    const table = scoped?.tables.get(target.resource);
-    if (table !== undefined && !table.columns.includes(bound.field)) {
-      const hint = didYouMean(bound.field, table.columns) || `; the scope field must be one of its columns: ${table.columns.join(', ')}`;
-      issues.push({ path: [...path, 'field'], message: `"${bound.field}" is not a column of ${key}${hint}` });
-    }
+    const problem = scopeProblem(scoped, target.resource, bound.field);
+    if (problem !== undefined) issues.push(problem.at === 'key' ? { path, at: 'key', message: `scope "${key}": ${problem.message}` } : { path: [...path, 'field'], message: problem.message });
   }
   return issues;
 }
 
-/** What is wrong with the system, table (resource) or field a grant names, if anything. */
+/** Why a system name names no system, with a suggestion. */
+function noSystem(name: string, systems: ReadonlyMap<string, SystemConfig>): string {
+  const names = [...systems.keys()];
+  return names.length === 0 ? `no system "${name}": systems is empty` : `no system "${name}" in systems${didYouMean(name, names)}`;
+}
+
+/** What is wrong with the system or the resource and field a grant names, if anything, from the action catalog. */
 function grantTargetProblem(grant: Grant, systems: ReadonlyMap<string, SystemConfig>, actions: ReadonlyMap<string, CompiledAction>): string | undefined {
-  const system = systems.get(grant.system);
-  if (system === undefined) {
-    const names = [...systems.keys()];
-    return names.length === 0 ? `no system "${grant.system}": systems is empty` : `no system "${grant.system}" in systems${didYouMean(grant.system, names)}`;
-  }
-  // Grants of MCP tools are checked by mcpGrantProblem; a scope naming one is refused by the caller.
-  if (system.kind === 'mcp') return undefined;
-  if (system.kind !== 'sql') return resourceProblem(grant, [...actions.values()].filter((a) => a.system === grant.system));
-  const table = system.tables.get(grant.resource);
-  if (table === undefined) return `system "${grant.system}" has no table "${grant.resource}"${didYouMean(grant.resource, system.tables.keys())}`;
-  if (grant.field !== undefined && !table.columns.includes(grant.field)) {
-    return `${grant.system}:${grant.resource} has no column "${grant.field}"${didYouMean(grant.field, table.columns)}`;
-  }
-  return undefined;
+  if (!systems.has(grant.system)) return noSystem(grant.system, systems);
+  return resourceProblem(grant, [...actions.values()].filter((a) => a.system === grant.system));
 }
 
 /** What is wrong with the resource or field a grant names on a system without tables, from its actions. */

@@ -4,37 +4,12 @@
  * them, returning what undoes each execution. Connectors hold the system's credentials; an
  * agent never sees them.
  */
-import type { HighRiskTag, JsonValue, Verb } from '@portcullis/core';
-import type { z } from 'zod';
-
-/** One action a system offers, before the config resolves its risk. */
-export interface ActionSpec {
-  /** `system.resource.verb`, e.g. `crm.leads.update`. */
-  readonly name: string;
-  readonly system: string;
-  readonly resource: string;
-  readonly verb: Verb;
-  readonly tags: readonly HighRiskTag[];
-  readonly reversible: boolean;
-  readonly description: string;
-  /** The parameter schema; params failing it are refused before policy (INVALID_PARAMS). */
-  readonly params: z.ZodType;
-  /**
-   * The fields this action can touch, when its system declares them (an HTTP body schema's
-   * properties); field-level grants on systems without tables are checked against them.
-   */
-  readonly fields?: readonly string[];
-  /** The fields the (valid) params touch, for field-level grants. */
-  touchedFields(params: unknown): string[];
-  /** How many records the params name explicitly, when known before execution. */
-  recordCount(params: unknown): number | undefined;
-}
-
-/** A data-scope bound on one resource: only records whose `field` is within the last `withinMs`. */
-export interface ScopeBound {
-  readonly field: string;
-  readonly withinMs: number;
-}
+import type { Clock, JsonValue } from '@portcullis/core';
+import type { ActionSpec, ScopeBound } from '../config/action-spec.js';
+import type { CompiledConfig, SystemConfig } from '../config/compiled.js';
+import type { SystemKindConfig } from '../config/system-kind.js';
+import type { Store } from '../store/store.js';
+import type { Vault } from '../vault/vault.js';
 
 /** What a connector needs to know to execute one action. */
 export interface ExecutionContext {
@@ -74,7 +49,41 @@ export interface Connector {
    * Optional; a connector without it never blocks an action.
    */
   blocked?(spec: ActionSpec): Promise<string | undefined>;
+  /**
+   * Lists the system's actions again if the last listing is older than `maxAgeMs` (systems whose
+   * actions are listed online, like MCP upstreams), so a changed action is noticed. Never throws.
+   */
+  refresh?(maxAgeMs: number): Promise<void>;
+  /**
+   * Why the system does not offer an action on `resource` (an MCP tool with an unusable schema,
+   * an upstream that could not be listed), when it knows; undefined otherwise.
+   */
+  whyNotOffered?(resource: string): string | undefined;
   /** Checks the system is reachable with the gateway's credentials. */
   check(): Promise<{ ok: true; detail: string } | { ok: false; error: string }>;
   close(): Promise<void>;
+}
+
+/** What connectors may need besides their system's config. */
+export interface ConnectorDeps {
+  /** System credentials configured as { vault: NAME }; read with resolveSystemSecret. */
+  readonly vault?: Vault;
+  readonly clock?: Clock;
+  /** Where MCP tool pins are read and MCP events audited. */
+  readonly store?: Store;
+}
+
+/**
+ * A system kind: the config side (settings, catalog, grant and scope checks; see
+ * config/system-kind.ts) and the connector side. One descriptor per folder under connectors/,
+ * listed in connectors/registry.ts.
+ */
+export interface SystemKind<S extends SystemConfig = SystemConfig, T = unknown> extends SystemKindConfig<S, T> {
+  /** Creates the connector of one system of this kind. Connects lazily: never throws for an unreachable system. */
+  connect(system: S, deps: ConnectorDeps): Connector;
+  /**
+   * Adds the actions known only once connected (an MCP upstream's tools) to the catalog, when
+   * the gateway starts. Never fatal: what cannot be listed is returned as warnings (and audited).
+   */
+  listActions?(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: Required<Pick<ConnectorDeps, 'store' | 'clock'>>): Promise<{ config: CompiledConfig; warnings: string[] }>;
 }

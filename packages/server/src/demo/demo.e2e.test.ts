@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const bin = fileURLToPath(new URL('../../bin/portcullis.js', import.meta.url));
-const built = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const built = fileURLToPath(new URL('../../dist/wiring/main.js', import.meta.url));
 const port = 20_000 + Math.floor(Math.random() * 20_000);
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-demo-'));
 let child: ChildProcess;

@@ -8,24 +8,45 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { loadConfigFile, formatConfigErrors } from '../config/load.js';
-import type { Output } from '../cli/output.js';
-import { openGateway, type Gateway } from '../wiring/gateway.js';
+import type { CompiledConfig, GatewayService } from '../service/contracts.js';
 import { createSampleCrm } from './sample-crm.js';
 import { runScriptedAgent, type AgentStep } from './scripted-agent.js';
 
 /** The example config the demo runs. */
 export const DEMO_CONFIG = fileURLToPath(new URL('../../../../examples/lead-routing/portcullis.yaml', import.meta.url));
 
+/** Where the demo prints. */
+export interface DemoOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** A gateway the demo runs on. */
+export interface DemoGateway {
+  readonly service: GatewayService;
+  /** Serves the HTTP API; resolves with the address. */
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** What the demo needs from the wiring: load its config, open a gateway on it. */
+export interface DemoHost {
+  /** Loads a config file with these environment values; errors formatted for people. */
+  loadConfig(path: string, env: Readonly<Record<string, string>>): { ok: true; config: CompiledConfig } | { ok: false; message: string };
+  openGateway(config: CompiledConfig): Promise<DemoGateway>;
+}
+
 export interface DemoOptions {
   readonly dir: string;
   readonly port: number;
-  readonly output: Output;
+  readonly output: DemoOutput;
   readonly host?: string;
+  /** The wiring (see wiring/main.ts). */
+  readonly wiring: DemoHost;
 }
 
 export interface Demo {
-  readonly gateway: Gateway;
+  readonly gateway: DemoGateway;
   readonly url: string;
   readonly keys: { readonly agent: string; readonly lead: string; readonly owner: string };
   readonly steps: readonly AgentStep[];
@@ -62,13 +83,13 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
   const now = Date.now();
   createSampleCrm(join(dir, 'crm.db'), now);
   const keys = { agent: secret('pc_agent'), lead: secret('pc_dana'), owner: secret('pc_tom') };
-  const loaded = loadConfigFile(configPath, {
+  const loaded = options.wiring.loadConfig(configPath, {
     PORTCULLIS_DEMO_AGENT_KEY: keys.agent, PORTCULLIS_DEMO_LEAD_TOKEN: keys.lead, PORTCULLIS_DEMO_OWNER_TOKEN: keys.owner,
   });
-  if (!loaded.ok) throw new Error(`the demo config is invalid:\n${formatConfigErrors(loaded.errors)}`);
-  const gateway = await openGateway(loaded.config);
+  if (!loaded.ok) throw new Error(`the demo config is invalid:\n${loaded.message}`);
+  const gateway = await options.wiring.openGateway(loaded.config);
   const host = options.host ?? '127.0.0.1';
-  await gateway.app.listen({ port: options.port, host });
+  await gateway.listen(options.port, host);
   const url = `http://${host}:${options.port}`;
 
   const crm = new Database(join(dir, 'crm.db'), { readonly: true });

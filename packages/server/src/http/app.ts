@@ -6,9 +6,7 @@
 import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { CompiledConfig } from '../config/compiled.js';
-import type { GatewayService } from '../service/gateway-service.js';
-import type { Store } from '../store/store.js';
+import type { GatewayService } from '../service/contracts.js';
 import { authenticate, type Principal } from './auth.js';
 import { httpStatus, toErrorBody, toPortcullisError } from './errors.js';
 import { registerActionRoutes } from './routes-actions.js';
@@ -24,8 +22,6 @@ declare module 'fastify' {
 }
 
 export interface AppOptions {
-  readonly config: CompiledConfig;
-  readonly store: Store;
   readonly service: GatewayService;
   readonly logger?: FastifyServerOptions['logger'];
   readonly version?: string;
@@ -37,7 +33,8 @@ export type App = FastifyInstance;
 
 /** Builds the API; call `listen` or `inject` on the result. */
 export async function buildApp(options: AppOptions): Promise<App> {
-  const { config, store, service } = options;
+  const { service } = options;
+  const { config } = service;
   const app = Fastify({
     logger: options.logger ?? false,
     bodyLimit: config.server.bodyLimitBytes,
@@ -58,7 +55,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   app.addHook('onRequest', async (request) => {
-    const principal = authenticate(config, request.headers.authorization);
+    const principal = authenticate(service, request.headers.authorization);
     if (principal !== undefined) request.principal = principal;
   });
 
@@ -67,13 +64,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     if (failure.code === 'INTERNAL') request.log.error({ err: error }, 'unexpected error');
     const principal = request.principal;
     const body = toErrorBody(failure);
-    if (principal?.kind === 'agent' && failure.fault === 'caller' && isRequestLevel(failure.code)) {
-      // Bad input rejected before the service saw it: record the attempt under the agent's name.
-      await store.appendAudit([{
-        type: 'request.invalid', at: service.deps.clock.now(), actor: { kind: 'agent', id: principal.agent.id },
-        data: { code: failure.code, message: failure.message.slice(0, 1000), route: `${request.method} ${request.routeOptions.url ?? request.url}` },
-      }]).catch((auditError: unknown) => request.log.error({ err: auditError }, 'could not audit an invalid request'));
-    }
+    // A refused request of a known caller is audited once, by the service (it skips what it audited itself).
+    if (principal !== undefined) await service.auditRefusal(principal, failure, { route: `${request.method} ${request.routeOptions.url ?? 'unknown route'}` });
     return reply.status(httpStatus(failure)).send(body);
   });
 
@@ -82,18 +74,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
   }));
 
   const typed = app.withTypeProvider<ZodTypeProvider>();
-  registerOpsRoutes(typed, { store });
-  registerActionRoutes(typed, { config, service });
-  registerApprovalRoutes(typed, { config, service });
-  registerAuditRoutes(typed, { config, store });
-  registerRunRoutes(typed, { config, service });
+  registerOpsRoutes(typed, { service });
+  registerActionRoutes(typed, { service });
+  registerApprovalRoutes(typed, { service });
+  registerAuditRoutes(typed, { service });
+  registerRunRoutes(typed, { service });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   options.extraRoutes?.(app);
   await app.ready();
   return app;
-}
-
-/** Errors raised by request parsing or validation, before the service audits them itself. */
-function isRequestLevel(code: string): boolean {
-  return code === 'INVALID_JSON' || code === 'INVALID_REQUEST' || code === 'BODY_TOO_LARGE';
 }

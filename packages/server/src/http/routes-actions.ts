@@ -1,26 +1,16 @@
 /** Agent routes: propose an action, read it, long-poll its outcome. */
-import { PortcullisError } from '@portcullis/core';
 import { z } from 'zod';
-import type { CompiledConfig } from '../config/compiled.js';
-import type { GatewayService } from '../service/gateway-service.js';
-import type { ProposalRecord } from '../store/store.js';
-import { requireAgent, visibleWorkflows, type Principal } from './auth.js';
+import type { GatewayService, ProposalRecord } from '../service/contracts.js';
+import { requireAgent, requireCaller } from './auth.js';
 import { errorBody } from './errors.js';
 import { idParam, idempotencyHeaders, proposalView, proposeBody, toProposalView, waitQuery } from './schemas.js';
 import type { TypedApp } from './typed-app.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 413: errorBody, 422: errorBody, 503: errorBody };
 
-/** Whether the caller may see a proposal: its agent, or a person whose workflows include it. */
-function assertVisible(config: CompiledConfig, principal: Principal | undefined, proposal: ProposalRecord): void {
-  if (principal?.kind === 'agent' && principal.agent.id === proposal.agent) return;
-  if (principal?.kind === 'person' && visibleWorkflows(config, principal.person).includes(proposal.workflow)) return;
-  if (principal === undefined) throw new PortcullisError('UNAUTHENTICATED', 'send "Authorization: Bearer <api key or token>"');
-  throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${proposal.id}"`);
-}
-
-export function registerActionRoutes(app: TypedApp, deps: { config: CompiledConfig; service: GatewayService }): void {
-  const { config, service } = deps;
+export function registerActionRoutes(app: TypedApp, deps: { service: GatewayService }): void {
+  const { service } = deps;
+  const { config } = service;
   const reversible = (p: ProposalRecord): boolean | undefined => config.actions.get(p.action)?.reversible;
 
   app.post('/v1/actions', {
@@ -44,11 +34,7 @@ export function registerActionRoutes(app: TypedApp, deps: { config: CompiledConf
       response: { 200: proposalView, ...errors },
     },
   }, async (request) => {
-    let proposal = await service.getProposal(request.params.id).catch((error: unknown) => {
-      if (request.principal === undefined) throw new PortcullisError('UNAUTHENTICATED', 'send "Authorization: Bearer <api key or token>"');
-      throw error;
-    });
-    assertVisible(config, request.principal, proposal);
+    let proposal = await service.proposalFor(requireCaller(request.principal), request.params.id);
     if (request.query.wait !== undefined && request.query.wait > 0) {
       proposal = await service.waitForChange(proposal.id, proposal.status, request.query.wait * 1000);
     }
@@ -69,15 +55,10 @@ export function registerActionRoutes(app: TypedApp, deps: { config: CompiledConf
       },
     },
   }, async (request) => {
-    const principal = request.principal;
-    if (principal === undefined) throw new PortcullisError('UNAUTHENTICATED', 'send "Authorization: Bearer <api key or token>"');
-    const ids = principal.kind === 'agent'
-      ? [...config.workflows.values()].filter((w) => w.agent === principal.agent.id).map((w) => w.id)
-      : visibleWorkflows(config, principal.person);
     return {
-      workflows: ids.map((id) => config.workflows.get(id)).filter((w) => w !== undefined).map((w) => ({
+      workflows: service.listWorkflows(requireCaller(request.principal)).map(({ workflow: w, actions }) => ({
         id: w.id, description: w.description, agent: w.agent, department: w.department, owner: w.owner, mode: { ...w.mode }, runbook: w.runbook,
-        actions: [...config.actions.values()].filter((a) => w.systems.includes(a.system)).map((a) => ({
+        actions: actions.map((a) => ({
           name: a.name, risk: a.risk, riskWhy: a.riskWhy, reversible: a.reversible, description: a.spec.description,
           params: z.toJSONSchema(a.spec.params, { io: 'input', unrepresentable: 'any' }),
         })),

@@ -1,17 +1,17 @@
 /** People's routes: the approval inbox and decisions. */
 import { PortcullisError } from '@portcullis/core';
 import { z } from 'zod';
-import type { CompiledConfig } from '../config/compiled.js';
-import type { GatewayService } from '../service/gateway-service.js';
-import { requirePerson, visibleWorkflows } from './auth.js';
+import type { GatewayService } from '../service/contracts.js';
+import { requireCaller, requirePerson } from './auth.js';
 import { errorBody } from './errors.js';
 import { decisionBody, idParam, listApprovalsQuery, proposalView, rejectBody, toProposalView } from './schemas.js';
 import type { TypedApp } from './typed-app.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 410: errorBody, 502: errorBody, 503: errorBody };
 
-export function registerApprovalRoutes(app: TypedApp, deps: { config: CompiledConfig; service: GatewayService }): void {
-  const { config, service } = deps;
+export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewayService }): void {
+  const { service } = deps;
+  const { config } = service;
   const reversible = (action: string): boolean | undefined => config.actions.get(action)?.reversible;
 
   app.get('/v1/approvals', {
@@ -21,11 +21,9 @@ export function registerApprovalRoutes(app: TypedApp, deps: { config: CompiledCo
       response: { 200: z.object({ proposals: z.array(proposalView) }), 401: errorBody, 403: errorBody },
     },
   }, async (request) => {
-    const person = requirePerson(request.principal);
-    const visible = visibleWorkflows(config, person);
-    const workflows = request.query.workflow === undefined ? visible : visible.filter((w) => w === request.query.workflow);
-    if (request.query.status === 'pending_approval') await service.expireDue();
-    const proposals = workflows.length === 0 ? [] : await service.deps.store.listProposals({ status: request.query.status, workflows, limit: request.query.limit });
+    requirePerson(request.principal);
+    const { status, workflow, limit } = request.query;
+    const proposals = await service.listProposals(requireCaller(request.principal), { status, limit, ...(workflow === undefined ? {} : { workflow }) });
     return { proposals: proposals.map((p) => toProposalView(p, reversible(p.action))) };
   });
 

@@ -1,15 +1,13 @@
 /** The audit trail: query (people see their workflows' trail; admins all) and verify. */
 import { z } from 'zod';
-import type { CompiledConfig } from '../config/compiled.js';
-import { verifyStoredChain } from '../service/audit.js';
-import type { Store } from '../store/store.js';
-import { requirePerson, visibleWorkflows } from './auth.js';
+import type { GatewayService } from '../service/contracts.js';
+import { requireCaller, requirePerson } from './auth.js';
 import { errorBody } from './errors.js';
 import { auditEventView, auditQuery, toAuditEventView } from './schemas.js';
 import type { TypedApp } from './typed-app.js';
 
-export function registerAuditRoutes(app: TypedApp, deps: { config: CompiledConfig; store: Store }): void {
-  const { config, store } = deps;
+export function registerAuditRoutes(app: TypedApp, deps: { service: GatewayService }): void {
+  const { service } = deps;
 
   app.get('/v1/audit', {
     schema: {
@@ -19,17 +17,14 @@ export function registerAuditRoutes(app: TypedApp, deps: { config: CompiledConfi
       response: { 200: z.object({ events: z.array(auditEventView), nextCursor: z.number().optional() }), 400: errorBody, 401: errorBody, 403: errorBody },
     },
   }, async (request) => {
-    const person = requirePerson(request.principal);
+    requirePerson(request.principal);
     const q = request.query;
-    let workflows: string[] | undefined = person.admin ? undefined : visibleWorkflows(config, person);
-    if (q.workflow !== undefined) workflows = workflows === undefined || workflows.includes(q.workflow) ? [q.workflow] : [];
-    if (workflows !== undefined && workflows.length === 0) return { events: [] };
-    const events = await store.queryAudit({
+    const events = await service.queryAudit(requireCaller(request.principal), {
       limit: q.limit,
-      ...(workflows === undefined ? {} : { workflows }),
+      ...(q.workflow === undefined ? {} : { workflow: q.workflow }),
       ...(q.proposalId === undefined ? {} : { proposalId: q.proposalId }),
-      ...(q.type === undefined ? {} : { types: [q.type] }),
-      ...(q.actor === undefined ? {} : { actorId: q.actor }),
+      ...(q.type === undefined ? {} : { type: q.type }),
+      ...(q.actor === undefined ? {} : { actor: q.actor }),
       ...(q.from === undefined ? {} : { from: Date.parse(q.from) }),
       ...(q.to === undefined ? {} : { to: Date.parse(q.to) }),
       ...(q.after === undefined ? {} : { afterSeq: q.after }),
@@ -49,7 +44,7 @@ export function registerAuditRoutes(app: TypedApp, deps: { config: CompiledConfi
     },
   }, async (request) => {
     requirePerson(request.principal);
-    const result = await verifyStoredChain(store);
+    const result = await service.verifyAudit();
     return result.ok ? { ok: true, count: result.count, lastSeq: result.last.seq } : { ok: false, count: result.count, firstBad: result.break };
   });
 }

@@ -1,9 +1,9 @@
 /** Operational routes: liveness and readiness. */
 import { z } from 'zod';
-import type { Store } from '../store/store.js';
+import type { GatewayService } from '../service/contracts.js';
 import type { TypedApp } from './typed-app.js';
 
-export function registerOpsRoutes(typed: TypedApp, deps: { store: Store }): void {
+export function registerOpsRoutes(typed: TypedApp, deps: { service: GatewayService }): void {
   typed.get('/healthz', {
     schema: { summary: 'Liveness: the process is serving', tags: ['operations'], security: [], response: { 200: z.object({ status: z.literal('ok') }) } },
   }, async () => ({ status: 'ok' as const }));
@@ -18,7 +18,7 @@ export function registerOpsRoutes(typed: TypedApp, deps: { store: Store }): void
       },
     },
   }, async (_request, reply) => {
-    const store = await deps.store.checkWritable();
+    const store = await deps.service.readiness();
     if (store.ok) return reply.status(200).send({ ready: true as const, checks: { store: 'writable' } });
     return reply.status(503).send({ ready: false as const, checks: { store: `not writable: ${store.error}; the gateway refuses to execute anything until it is` } });
   });

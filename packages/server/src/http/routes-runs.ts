@@ -3,11 +3,9 @@
  * systems pass their checks. Check details are what connectors report; they never carry a
  * credential (connectors name where a credential lives, never its value).
  */
-import { PortcullisError, type Actor } from '@portcullis/core';
 import { z } from 'zod';
-import type { CompiledConfig } from '../config/compiled.js';
-import type { GatewayService } from '../service/gateway-service.js';
-import { requirePerson, visibleWorkflows } from './auth.js';
+import type { GatewayService } from '../service/contracts.js';
+import { requireCaller, requirePerson } from './auth.js';
 import { errorBody } from './errors.js';
 import type { TypedApp } from './typed-app.js';
 
@@ -18,8 +16,8 @@ const systemCheck = z.object({
 }).describe('SystemCheck');
 
 /** Registers GET /v1/systems/check and POST /v1/runs. */
-export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig; service: GatewayService }): void {
-  const { config, service } = deps;
+export function registerRunRoutes(app: TypedApp, deps: { service: GatewayService }): void {
+  const { service } = deps;
 
   app.get('/v1/systems/check', {
     schema: {
@@ -29,10 +27,8 @@ export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig;
       response: { 200: z.object({ ok: z.boolean(), systems: z.array(systemCheck) }), 401: errorBody, 403: errorBody },
     },
   }, async (request) => {
-    const person = requirePerson(request.principal);
-    const names = person.admin
-      ? [...config.systems.keys()]
-      : [...new Set(visibleWorkflows(config, person).flatMap((id) => config.workflows.get(id)?.systems ?? []))].sort();
+    requirePerson(request.principal);
+    const names = service.visibleSystems(requireCaller(request.principal));
     const checks = await service.checkSystems(names);
     return { ok: checks.every((c) => c.ok), systems: checks };
   });
@@ -49,23 +45,7 @@ export function registerRunRoutes(app: TypedApp, deps: { config: CompiledConfig;
       },
     },
   }, async (request, reply) => {
-    const principal = request.principal;
-    const workflow = config.workflows.get(request.body.workflow);
-    let actor: Actor;
-    if (principal === undefined) throw new PortcullisError('UNAUTHENTICATED', 'send "Authorization: Bearer <api key or token>"');
-    if (principal.kind === 'agent') {
-      if (workflow !== undefined && workflow.agent !== principal.agent.id) {
-        throw new PortcullisError('FORBIDDEN', `agent "${principal.agent.id}" is not the agent of workflow "${workflow.id}", so it cannot start its runs`);
-      }
-      actor = { kind: 'agent', id: principal.agent.id };
-    } else {
-      const person = requirePerson(principal);
-      if (workflow !== undefined && !visibleWorkflows(config, person).includes(workflow.id)) {
-        throw new PortcullisError('WORKFLOW_NOT_FOUND', `unknown workflow "${workflow.id}"`);
-      }
-      actor = { kind: 'person', id: person.id };
-    }
-    const { run, checks } = await service.startRun(actor, request.body.workflow);
+    const { run, checks } = await service.startRun(requireCaller(request.principal), request.body.workflow);
     return reply.status(201).send({ runId: run.id, workflow: run.workflow, startedAt: new Date(run.startedAt).toISOString(), checks });
   });
 }

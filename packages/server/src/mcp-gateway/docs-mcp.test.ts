@@ -24,9 +24,11 @@ import type { Command } from 'commander';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createProgram } from '../cli/main.js';
+import { createCliHost } from '../wiring/cli-host.js';
 import { parseDuration } from '../config/duration.js';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
-import { DEFAULT_MCP_HOLD } from '../connectors/mcp/mcp-settings.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
+import { DEFAULT_MCP_HOLD } from '../config/schema.js';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { openHarness, type Harness } from '../testing/harness.js';
 import { CLI_BIN, mcpConfig, resultText } from '../testing/mcp-servers.js';
@@ -52,7 +54,7 @@ const GRANTED_TOOLS = ['create_entities', 'delete_entities', 'echo', 'get-env', 
 const HOLD_MS = (() => { const hold = parseDuration(DEFAULT_MCP_HOLD); if (!hold.ok) throw new Error(hold.error); return hold.value; })();
 
 /** The program `portcullis`, for checking the commands and flags the page names. */
-const program = (): Command => createProgram({ out: () => undefined, err: () => undefined }, () => undefined);
+const program = (): Command => createProgram(createCliHost(), { out: () => undefined, err: () => undefined }, () => undefined);
 
 /** The long flags (and short ones) a command accepts, from the CLI itself. */
 function flagsOf(command: Command | undefined): Set<string> {
@@ -283,6 +285,7 @@ agents:
   notes-bot: { name: Notes bot, owner: tom, department: ops, keyEnv: K_NOTES }
 `;
     const parsed = parseConfigText([rest, ...yaml].join('\n'), {
+      kinds: SYSTEM_KINDS,
       source: 'docs/mcp.md (its YAML snippets after the rest of a portcullis.yaml)', baseDir: memDir,
       env: { MEMORY_FILE: join(memDir, 'memory.jsonl'), T_DANA: 'dana-token', T_TOM: 'tom-token', K_NOTES: 'notes-key' },
     });

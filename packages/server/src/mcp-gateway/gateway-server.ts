@@ -9,23 +9,18 @@
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
-import type { AgentConfig } from '../config/compiled.js';
-import { isMcpConnector } from '../connectors/mcp/mcp-connector.js';
-import { agentTools, type AgentTool } from './agent-tools.js';
+import type { AgentConfig, AgentTool } from '../service/contracts.js';
 import { callTool, type McpGatewayDeps } from './call-tool.js';
 
 /** The server's name and version as MCP clients see them. */
 export const GATEWAY_INFO = { name: 'portcullis', version: '0.1.0' };
-
-/** How old an upstream's tool list may be when an agent lists tools, so a changed tool is noticed. */
-const RELIST_AFTER_MS = 2000;
 
 const INSTRUCTIONS = 'These tools are governed by Portcullis. Reads usually run at once; changes may wait for a person\'s approval. '
   + 'A call that answers "PENDING" has not run: call the same tool again with exactly the same arguments later to get its outcome (it runs at most once). '
   + 'A denied call will not run however it is retried.';
 
 function describeTool(tool: AgentTool): Tool {
-  const { tool: upstream } = tool.spec.mcp;
+  const upstream = tool.tool;
   const gate = tool.action.risk === 'high'
     ? 'always needs a person\'s approval'
     : tool.action.risk === 'write' ? 'may need a person\'s approval' : 'runs at once';
@@ -40,20 +35,7 @@ function describeTool(tool: AgentTool): Tool {
 
 /** The tools `agent` may call now: granted and not blocked. */
 export async function listAgentTools(deps: McpGatewayDeps, agent: AgentConfig): Promise<Tool[]> {
-  const { config, connectors } = deps.service.deps;
-  const index = agentTools(config, agent);
-  const systems = new Set(index.granted.map((t) => t.action.system));
-  await Promise.all([...systems].map(async (system) => {
-    const connector = connectors.get(system);
-    if (isMcpConnector(connector)) await connector.refresh(RELIST_AFTER_MS);
-  }));
-  const tools: Tool[] = [];
-  for (const tool of index.granted) {
-    const connector = connectors.get(tool.action.system);
-    if (!isMcpConnector(connector) || (await connector.blocked(tool.spec)) !== undefined) continue;
-    tools.push(describeTool(tool));
-  }
-  return tools;
+  return (await deps.service.listTools(agent)).map(describeTool);
 }
 
 /** Creates the MCP server an agent connects to. Connect it to a transport (stdio or Streamable HTTP). */

@@ -8,7 +8,7 @@
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { requireAgent } from '../http/auth.js';
+import type { AgentConfig } from '../service/contracts.js';
 import type { McpGatewayDeps } from './call-tool.js';
 import { createMcpGatewayServer } from './gateway-server.js';
 
@@ -19,16 +19,19 @@ const notAllowed = (reply: FastifyReply): FastifyReply => reply.status(405).head
   jsonrpc: '2.0', id: null, error: { code: -32000, message: 'this endpoint is stateless: send JSON-RPC requests with POST (no GET stream, no session to DELETE)' },
 });
 
-/** Registers `/mcp`. Call before the app is ready. */
-export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'>): void {
+/**
+ * Registers `/mcp` on the HTTP API. `agentOf` is the API's authentication: the calling agent,
+ * or a throw (no key, or a person's token) that the API answers and audits. Call before the app is ready.
+ */
+export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'> & { agentOf(request: FastifyRequest): AgentConfig }): void {
   app.route({
     method: ['GET', 'POST', 'DELETE'],
     url: MCP_PATH,
     schema: { hide: true },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
-      const agent = requireAgent(request.principal);
+      const agent = deps.agentOf(request);
       if (request.method !== 'POST') return notAllowed(reply);
-      const server = createMcpGatewayServer({ ...deps, gatewayUrl: `${request.protocol}://${request.host}` }, agent);
+      const server = createMcpGatewayServer({ service: deps.service, ...(deps.holdMs === undefined ? {} : { holdMs: deps.holdMs }), ...(deps.progressEveryMs === undefined ? {} : { progressEveryMs: deps.progressEveryMs }), gatewayUrl: `${request.protocol}://${request.host}` }, agent);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       reply.hijack();
       reply.raw.on('close', () => {

@@ -29,7 +29,7 @@ async function approveWhenPending(action: string): Promise<string> {
 const executions = async (proposalId: string): Promise<number> => (await auditTrail(harness)).filter((e) => e.proposalId === proposalId && e.type === 'execution.started').length;
 
 beforeAll(async () => {
-  if (!existsSync(join(CLI_BIN, '../../dist/cli/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
+  if (!existsSync(join(CLI_BIN, '../../dist/wiring/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
   harness = await openHarness({ configYaml: mcpConfig({ holdTime: '20s' }), env: { MEM_FILE: memFile() } });
   baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
 }, 60_000);

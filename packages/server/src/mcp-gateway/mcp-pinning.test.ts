@@ -15,6 +15,7 @@ import { parseConfigText } from '../config/load.js';
 import { openGateway, type Gateway } from '../wiring/gateway.js';
 import { FAULTY_SERVER, TRANSPORTS, proposalIdOf, resultText, stdioAgent, yamlList, type AgentTransport } from '../testing/mcp-servers.js';
 import { runCli, type CliResult } from '../testing/run-cli.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-pin-'));
 const configPath = join(dir, 'portcullis.yaml');
@@ -74,7 +75,7 @@ let client: Client | undefined;
  */
 async function start(overrides: Record<string, string> = {}, transport: AgentTransport = 'http'): Promise<{ gateway: Gateway; client: Client }> {
   describeAs({ ...env, ...overrides });
-  const parsed = parseConfigText(readFileSync(configPath, 'utf8'), { source: configPath, baseDir: dir, env: { ...env, ...overrides } });
+  const parsed = parseConfigText(readFileSync(configPath, 'utf8'), { kinds: SYSTEM_KINDS, source: configPath, baseDir: dir, env: { ...env, ...overrides } });
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
   gateway = await openGateway(parsed.config, { expiryIntervalMs: 0 });
   const url = await gateway.app.listen({ port: 0, host: '127.0.0.1' });

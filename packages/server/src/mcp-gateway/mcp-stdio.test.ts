@@ -25,7 +25,7 @@ const memFile = join(memDir, 'memory.jsonl');
 const launchEnv = (): Record<string, string> => harnessEnv(harness, { MEM_FILE: memFile });
 
 beforeAll(async () => {
-  if (!existsSync(join(CLI_BIN, '../../dist/cli/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
+  if (!existsSync(join(CLI_BIN, '../../dist/wiring/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
   harness = await openHarness({ configYaml: mcpConfig({ holdTime: '20s' }), env: { MEM_FILE: memFile } });
   client = await stdioAgent({ config: join(harness.dir, 'portcullis.yaml'), agent: 'bot', key: harness.secrets.agent, env: launchEnv() });
 }, 60_000);

@@ -8,16 +8,7 @@
  */
 import { isPortcullisError, type PortcullisError } from '@portcullis/core';
 import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import type { CompiledConfig } from '../config/compiled.js';
-import type { ProposalRecord } from '../store/store.js';
-
-/** Statuses in which a proposal is still on its way to an outcome. */
-const OPEN = new Set(['proposed', 'pending_approval', 'approved', 'executing']);
-
-/** Whether a proposal has an outcome the agent can be told (it will not change on its own). */
-export function isSettled(proposal: ProposalRecord): boolean {
-  return !OPEN.has(proposal.status);
-}
+import type { CompiledConfig, ProposalRecord } from '../service/contracts.js';
 
 const meta = (proposal: ProposalRecord): Record<string, unknown> => ({ 'portcullis/proposal': { id: proposal.id, status: proposal.status, workflow: proposal.workflow, action: proposal.action } });
 const text = (body: string, proposal: ProposalRecord | undefined, isError: boolean): CallToolResult => ({

@@ -6,7 +6,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import type { AgentConfig } from '../config/compiled.js';
+import type { AgentConfig } from '../service/contracts.js';
 import type { McpGatewayDeps } from './call-tool.js';
 import { createMcpGatewayServer } from './gateway-server.js';
 

@@ -9,6 +9,8 @@ import { PortcullisError, authoriseApprover, proposalDigest, transition, type Ac
 import type { PersonConfig } from '../config/compiled.js';
 import type { ProposalRecord } from '../store/store.js';
 import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { moveProposal } from './proposal-moves.js';
+import { markAudited } from './refusals.js';
 
 /** A person's decision as received. `digest`, when given, is the digest of what the person was shown. */
 export interface DecisionInput {
@@ -24,7 +26,7 @@ async function loadPending(deps: ServiceDeps, person: PersonConfig, id: string, 
   const allowed = authoriseApprover(workflow.approvers, person.id);
   if (!allowed.ok) {
     await deps.store.appendAudit([proposalEvent('approval.refused', deps.clock.now(), actor, proposal, { attempted: verb, reason: allowed.error })]);
-    throw new PortcullisError('APPROVER_NOT_AUTHORISED', `${allowed.error}; only leads and delegates of "${workflow.department}" decide on workflow "${workflow.id}"`, { proposalId: id });
+    throw markAudited(new PortcullisError('APPROVER_NOT_AUTHORISED', `${allowed.error}; only leads and delegates of "${workflow.department}" decide on workflow "${workflow.id}"`, { proposalId: id }));
   }
   const legal = transition(proposal.status, verb === 'approve' ? 'approve' : 'reject');
   if (!legal.ok) {
@@ -52,10 +54,9 @@ export async function recordApproval(deps: ServiceDeps, person: PersonConfig, id
   }
   const now = deps.clock.now();
   const approval = { decision: 'approved' as const, by: person.id, reason: input.reason, at: now, digest: proposal.digest, expiresAt: now + workflow.approvalValidityMs };
-  const saved = await deps.store.updateProposal(id, 'pending_approval', { status: 'approved', updatedAt: now, approval },
+  const saved = await moveProposal(deps, proposal, 'approve', { updatedAt: now, approval },
     [proposalEvent('approval.granted', now, { kind: 'person', id: person.id }, proposal, { reason: input.reason, digest: proposal.digest })]);
   if (saved === undefined) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} was decided by someone else a moment ago; it can be decided once`);
-  deps.changes.publish(saved);
   return saved;
 }
 
@@ -66,19 +67,17 @@ export async function recordApproval(deps: ServiceDeps, person: PersonConfig, id
 export async function rejectProposal(deps: ServiceDeps, person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord> {
   const proposal = await loadPending(deps, person, id, 'reject');
   const now = deps.clock.now();
-  const saved = await deps.store.updateProposal(id, 'pending_approval', {
-    status: 'rejected', updatedAt: now, approval: { decision: 'rejected', by: person.id, reason: input.reason, at: now, digest: proposal.digest, expiresAt: now },
+  const saved = await moveProposal(deps, proposal, 'reject', {
+    updatedAt: now, approval: { decision: 'rejected', by: person.id, reason: input.reason, at: now, digest: proposal.digest, expiresAt: now },
   }, [proposalEvent('approval.rejected', now, { kind: 'person', id: person.id }, proposal, { reason: input.reason })]);
   if (saved === undefined) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} was decided by someone else a moment ago; it can be decided once`);
-  deps.changes.publish(saved);
   return saved;
 }
 
 async function expireOne(deps: ServiceDeps, proposal: ProposalRecord): Promise<boolean> {
   const now = deps.clock.now();
-  const saved = await deps.store.updateProposal(proposal.id, 'pending_approval', { status: 'expired', updatedAt: now },
+  const saved = await moveProposal(deps, proposal, 'expire', { updatedAt: now },
     [proposalEvent('proposal.expired', now, { kind: 'system', id: 'gateway' }, proposal, { expiresAt: new Date(proposal.expiresAt ?? now).toISOString() })]);
-  if (saved !== undefined) deps.changes.publish(saved);
   return saved !== undefined;
 }
 

@@ -1,8 +1,7 @@
 /** What the use cases need, wired once in the server's entry point. */
-import { EventEmitter } from 'node:events';
-import { PortcullisError, type Actor, type AuditEventDraft, type AuditEventType, type Clock, type IdGenerator, type JsonValue } from '@portcullis/core';
-import type { CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
-import type { Connector } from '../connectors/connector.js';
+import { PortcullisError, type Actor, type ChangeFeed, type AuditEventDraft, type AuditEventType, type Clock, type IdGenerator, type JsonValue } from '@portcullis/core';
+import type { CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
+import type { Connector, ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
 
 export interface ServiceDeps {
@@ -12,31 +11,8 @@ export interface ServiceDeps {
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly clock: Clock;
   readonly ids: IdGenerator;
-  /** Tells waiters in this process that a proposal changed. */
-  readonly changes: ProposalChanges;
-}
-
-/** In-process notification of proposal changes, for long-polling. */
-export class ProposalChanges {
-  private readonly emitter = new EventEmitter().setMaxListeners(0);
-
-  /** Announces a saved change. */
-  publish(proposal: ProposalRecord): void {
-    this.emitter.emit(proposal.id, proposal);
-  }
-
-  /** Resolves with the next change of `id`, or undefined after `timeoutMs`. */
-  next(id: string, timeoutMs: number): Promise<ProposalRecord | undefined> {
-    return new Promise((resolve) => {
-      const done = (value: ProposalRecord | undefined): void => {
-        clearTimeout(timer);
-        this.emitter.off(id, done);
-        resolve(value);
-      };
-      const timer = setTimeout(() => done(undefined), timeoutMs);
-      this.emitter.on(id, done);
-    });
-  }
+  /** Where saved state changes are announced (proposal moves; later workflow and agent switches). */
+  readonly changes: ChangeFeed;
 }
 
 /** An audit event about a proposal. */
@@ -58,4 +34,10 @@ export function workflowOf(config: CompiledConfig, name: string): CompiledWorkfl
     throw new PortcullisError('WORKFLOW_NOT_FOUND', `unknown workflow "${name}"; configured workflows: ${[...config.workflows.keys()].join(', ') || '(none)'}`, { workflow: name });
   }
   return workflow;
+}
+
+/** The execution context of a proposal in its workflow. */
+export function executionContext(deps: ServiceDeps, workflow: CompiledWorkflow, action: CompiledAction, proposalId: string): ExecutionContext {
+  const scope = workflow.scope.get(`${action.system}:${action.resource}`);
+  return { proposalId, workflow: workflow.id, now: deps.clock.now(), maxRecords: workflow.bounds.maxRecordsPerAction, ...(scope === undefined ? {} : { scope }) };
 }

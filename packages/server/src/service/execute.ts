@@ -6,11 +6,11 @@
  * proposal whose outcome was never recorded (a crash mid-execution) is flagged
  * `outcome_unknown` for a person on the next start.
  */
-import { PortcullisError, checkApprovalForExecution, type JsonValue } from '@portcullis/core';
+import { PortcullisError, checkApprovalForExecution, transition, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord, ProposalUpdateExtras } from '../store/store.js';
-import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
-import { executionContext } from './propose.js';
+import { executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { moveProposal } from './proposal-moves.js';
 
 const GATEWAY = { kind: 'system', id: 'gateway' } as const;
 
@@ -28,14 +28,13 @@ export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, 
   }
   const now = deps.clock.now();
   const saved = outcome.ok
-    ? await deps.store.updateProposal(proposal.id, 'executing', {
-      status: 'succeeded', updatedAt: now, result: outcome.result, ...(outcome.undo === undefined ? {} : { undo: outcome.undo }),
+    ? await moveProposal(deps, proposal, 'succeed', {
+      updatedAt: now, result: outcome.result, ...(outcome.undo === undefined ? {} : { undo: outcome.undo }),
     }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: outcome.result, undo: outcome.undo ?? null, reversible: action.reversible })], also)
-    : await deps.store.updateProposal(proposal.id, 'executing', {
-      status: 'failed', updatedAt: now, error: { code: outcome.code, message: outcome.message },
+    : await moveProposal(deps, proposal, 'fail', {
+      updatedAt: now, error: { code: outcome.code, message: outcome.message },
     }, [proposalEvent('execution.failed', now, GATEWAY, proposal, { code: outcome.code, message: outcome.message })], also);
   if (saved === undefined) throw new PortcullisError('INTERNAL', `proposal ${proposal.id} left executing while its outcome was being recorded`);
-  deps.changes.publish(saved);
   return saved;
 }
 
@@ -49,7 +48,7 @@ export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, 
 export async function executeApproved(deps: ServiceDeps, id: string): Promise<ProposalRecord> {
   const proposal = await deps.store.getProposal(id);
   if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`);
-  if (proposal.status !== 'approved') throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} is ${proposal.status}, not approved; nothing was executed`, { status: proposal.status });
+  if (!transition(proposal.status, 'start_execution').ok) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} is ${proposal.status}, not approved; nothing was executed`, { status: proposal.status });
   const workflow = workflowOf(deps.config, proposal.workflow);
   const action = deps.config.actions.get(proposal.action);
   const now = deps.clock.now();
@@ -62,15 +61,13 @@ export async function executeApproved(deps: ServiceDeps, id: string): Promise<Pr
     id, { workflow: proposal.workflow, action: proposal.action, params: proposal.params }, now,
   );
   if (!check.ok) {
-    const cancelled = await deps.store.updateProposal(id, 'approved', { status: 'rejected', updatedAt: now, error: { code: check.code, message: check.error } },
+    await moveProposal(deps, proposal, 'cancel', { updatedAt: now, error: { code: check.code, message: check.error } },
       [proposalEvent('execution.refused', now, GATEWAY, proposal, { code: check.code, message: check.error })]);
-    if (cancelled !== undefined) deps.changes.publish(cancelled);
     throw new PortcullisError(check.code, check.error, { proposalId: id });
   }
-  const started = await deps.store.updateProposal(id, 'approved', { status: 'executing', updatedAt: now, approval: { ...approval, usedAt: now } },
+  const started = await moveProposal(deps, proposal, 'start_execution', { updatedAt: now, approval: { ...approval, usedAt: now } },
     [proposalEvent('execution.started', now, GATEWAY, proposal, { approvedBy: approval.by, digest: approval.digest })]);
   if (started === undefined) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} was executed or cancelled by another request; nothing was executed twice`);
-  deps.changes.publish(started);
   return runExecution(deps, started, workflow, action);
 }
 
@@ -82,8 +79,8 @@ export async function recoverInterrupted(deps: ServiceDeps): Promise<{ flagged: 
   let flagged = 0;
   for (const proposal of await deps.store.listExecuting()) {
     const now = deps.clock.now();
-    const saved = await deps.store.updateProposal(proposal.id, 'executing', {
-      status: 'outcome_unknown', updatedAt: now, error: { code: 'OUTCOME_UNKNOWN', message: 'the gateway stopped while this action was executing; check the system and resolve the proposal' },
+    const saved = await moveProposal(deps, proposal, 'lose_outcome', {
+      updatedAt: now, error: { code: 'OUTCOME_UNKNOWN', message: 'the gateway stopped while this action was executing; check the system and resolve the proposal' },
     }, [proposalEvent('execution.outcome_unknown', now, GATEWAY, proposal, { message: 'the gateway stopped while this action was executing' })]);
     if (saved !== undefined) flagged += 1;
   }

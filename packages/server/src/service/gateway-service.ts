@@ -1,13 +1,22 @@
 /**
  * The gateway's use cases behind one object, wired from its dependencies. Every way in
- * (HTTP, CLI, later MCP, Slack, email) calls these, so the rules hold the same everywhere.
+ * (HTTP, MCP, CLI, later the dashboard, Slack, email) calls these, so the rules hold the same
+ * everywhere; a face never reaches the store, a connector or the wiring.
  */
-import { PortcullisError, FINAL_STATUSES, type Actor, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, FINAL_STATUSES, type ChainVerification, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
 import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
-import type { ProposalRecord, Store } from '../store/store.js';
+import type { ProposalRecord, Store, StoredAuditEvent } from '../store/store.js';
+import type { AgentTool } from './agent-tools.js';
+import { verifyStoredChain } from './audit.js';
+import { actorOf, identify, visibleWorkflows, type Caller } from './callers.js';
+import { recordStart } from './gateway-start.js';
+import { listProposals, listWorkflows, proposalFor, queryAudit, visibleSystems, type AuditQuery, type ProposalListQuery, type WorkflowView } from './queries.js';
+import { auditRefusal, type RefusalContext } from './refusals.js';
+import { callTool, listTools, markToolCallDelivered, type ToolCallKey, type ToolCallOutcome } from './tool-calls.js';
 import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
-import { ProposalChanges, type ServiceDeps } from './deps.js';
+import type { ServiceDeps } from './deps.js';
+import { createInProcessChangeFeed } from './change-feed.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
 import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
@@ -17,9 +26,29 @@ export type { ProposeInput, ProposeOptions } from './propose.js';
 export type { DecisionInput } from './approvals.js';
 
 export interface GatewayService {
+  /** The compiled config in force (read-only; faces read presentation settings from it). */
+  readonly config: CompiledConfig;
   readonly deps: ServiceDeps;
+  /** The caller a secret (API key or personal token) belongs to. @throws PortcullisError UNAUTHENTICATED */
+  identify(secret: string): Caller;
+  /** The ids of the workflows a caller may see. */
+  visibleWorkflows(caller: Caller): string[];
+  /** Audits a refused request of an identified caller (once; see refusals.ts). Never throws. */
+  auditRefusal(caller: Caller, error: unknown, context?: RefusalContext): Promise<void>;
+  /** Whether the audit store can be written (the gateway executes nothing while it cannot). */
+  readiness(): Promise<{ ok: true } | { ok: false; error: string }>;
   propose(agent: AgentConfig, input: ProposeInput, options?: ProposeOptions): Promise<ProposalRecord>;
   getProposal(id: string): Promise<ProposalRecord>;
+  /** A proposal the caller may see. @throws PortcullisError PROPOSAL_NOT_FOUND */
+  proposalFor(caller: Caller, id: string): Promise<ProposalRecord>;
+  /** Proposals of the caller's workflows with a status. */
+  listProposals(caller: Caller, query: ProposalListQuery): Promise<ProposalRecord[]>;
+  /** The workflows the caller may see, with their actions. */
+  listWorkflows(caller: Caller): WorkflowView[];
+  /** Audit events of the caller's workflows (people only). @throws PortcullisError FORBIDDEN */
+  queryAudit(caller: Caller, query: AuditQuery): Promise<StoredAuditEvent[]>;
+  /** Verifies the whole stored audit chain. */
+  verifyAudit(): Promise<ChainVerification>;
   /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
   waitForChange(id: string, status: string, timeoutMs: number): Promise<ProposalRecord>;
   /** Records the approval, then executes the proposal. */
@@ -31,8 +60,22 @@ export interface GatewayService {
   recoverInterrupted(): Promise<{ flagged: number; resumed: number }>;
   /** Runs the pre-flight checks of the named systems (default: all). Never throws for a failing system. */
   checkSystems(names?: readonly string[]): Promise<SystemCheck[]>;
-  /** Starts a run of a workflow once its systems pass their checks. @throws PortcullisError WORKFLOW_NOT_FOUND, SYSTEM_CHECK_FAILED */
-  startRun(actor: Actor, workflow: string): Promise<StartedRun>;
+  /** The names of the systems a caller may check. */
+  visibleSystems(caller: Caller): string[];
+  /**
+   * Starts a run of a workflow the caller may start (an agent its own workflows, a person those
+   * they may see) once its systems pass their checks.
+   * @throws PortcullisError WORKFLOW_NOT_FOUND, FORBIDDEN, SYSTEM_CHECK_FAILED
+   */
+  startRun(caller: Caller, workflow: string): Promise<StartedRun>;
+  /** The tools an agent may call now (MCP face). */
+  listTools(agent: AgentConfig): Promise<AgentTool[]>;
+  /** One tool call of an agent: a proposal, or a refusal (audited). */
+  callTool(agent: AgentConfig, name: string, args: Record<string, unknown> | undefined): Promise<ToolCallOutcome>;
+  /** Records that a call's outcome is being delivered, so the same call again is a new proposal. */
+  markToolCallDelivered(key: ToolCallKey): Promise<void>;
+  /** Audits that the gateway started (with the digest of what its config allows). @throws PortcullisError STORE_UNAVAILABLE */
+  recordStart(): Promise<void>;
 }
 
 export interface GatewayServiceOptions {
@@ -41,6 +84,8 @@ export interface GatewayServiceOptions {
   readonly connectors: ReadonlyMap<string, Connector>;
   readonly clock: Clock;
   readonly ids: IdGenerator;
+  /** Where state changes are announced; default an in-process feed. */
+  readonly changes?: ChangeFeed;
 }
 
 /** How often a long-poll re-reads the store, to see changes made by another gateway instance. */
@@ -48,24 +93,35 @@ const POLL_MS = 1000;
 
 /** Creates the gateway service. */
 export function createGatewayService(options: GatewayServiceOptions): GatewayService {
-  const deps: ServiceDeps = { ...options, changes: new ProposalChanges() };
+  const deps: ServiceDeps = { ...options, changes: options.changes ?? createInProcessChangeFeed() };
   const get = async (id: string): Promise<ProposalRecord> => {
     const proposal = await deps.store.getProposal(id);
     if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`, { proposalId: id });
     return proposal;
   };
   return {
+    config: deps.config,
     deps,
+    identify: (secret) => identify(deps.config, secret),
+    visibleWorkflows: (caller) => visibleWorkflows(deps.config, caller),
+    auditRefusal: (caller, error, context) => auditRefusal(deps, actorOf(caller), error, context),
+    readiness: () => deps.store.checkWritable(),
     propose: (agent, input, options) => propose(deps, agent, input, options),
     getProposal: get,
+    proposalFor: (caller, id) => proposalFor(deps, caller, id),
+    listProposals: (caller, query) => listProposals(deps, caller, query),
+    listWorkflows: (caller) => listWorkflows(deps, caller),
+    queryAudit: (caller, query) => queryAudit(deps, caller, query),
+    verifyAudit: () => verifyStoredChain(deps.store),
     async waitForChange(id, status, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       let current = await get(id);
       while (current.status === status && !FINAL_STATUSES.includes(current.status)) {
         const left = deadline - Date.now();
         if (left <= 0) break;
-        const changed = await deps.changes.next(id, Math.min(left, POLL_MS));
-        current = changed ?? (await get(id));
+        // A change is a hint: re-read the proposal either way (another process may have moved it).
+        await deps.changes.next('proposal', id, Math.min(left, POLL_MS));
+        current = await get(id);
       }
       return current;
     },
@@ -79,6 +135,11 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     expireDue: () => expireDue(deps),
     recoverInterrupted: () => recoverInterrupted(deps),
     checkSystems: (names) => checkSystems(deps.config, deps.connectors, names),
-    startRun: (actor, workflow) => startRun(deps, actor, workflow),
+    visibleSystems: (caller) => visibleSystems(deps, caller),
+    startRun: (caller, workflow) => startRun(deps, caller, workflow),
+    listTools: (agent) => listTools(deps, agent),
+    callTool: (agent, name, args) => callTool(deps, agent, name, args),
+    markToolCallDelivered: (key) => markToolCallDelivered(deps, key),
+    recordStart: () => recordStart(deps),
   };
 }

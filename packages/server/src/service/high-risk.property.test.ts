@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseConfigText } from '../config/load.js';
 import { auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 
 type Who = 'dana' | 'dele' | 'fay' | 'tom' | 'ada' | 'agent';
 type Command =
@@ -66,7 +67,7 @@ describe('property: high-risk actions never execute without an authorised approv
       const yaml = harnessConfig({ mode: modeYaml, allowOwnerApproval: allowOwner });
       if (mode.high === 'auto') {
         // A config that tries to automate high risk is rejected at load.
-        const parsed = parseConfigText(yaml, { source: 'p.yaml', baseDir: '/tmp', env: new Proxy({}, { get: () => 'k' }) });
+        const parsed = parseConfigText(yaml, { kinds: SYSTEM_KINDS, source: 'p.yaml', baseDir: '/tmp', env: new Proxy({}, { get: () => 'k' }) });
         expect(parsed.ok).toBe(false);
         return;
       }

@@ -11,9 +11,9 @@ import {
 } from '@portcullis/core';
 import type { z } from 'zod';
 import type { AgentConfig, CompiledAction, CompiledWorkflow } from '../config/compiled.js';
-import type { ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord } from '../store/store.js';
-import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { auditRefusal } from './refusals.js';
 import { runExecution } from './execute.js';
 import { assertRunStarted } from './runs.js';
 
@@ -55,12 +55,6 @@ function resolveAction(deps: ServiceDeps, workflow: CompiledWorkflow, name: stri
   return action;
 }
 
-/** The execution context of a proposal in its workflow. */
-export function executionContext(deps: ServiceDeps, workflow: CompiledWorkflow, action: CompiledAction, proposalId: string): ExecutionContext {
-  const scope = workflow.scope.get(`${action.system}:${action.resource}`);
-  return { proposalId, workflow: workflow.id, now: deps.clock.now(), maxRecords: workflow.bounds.maxRecordsPerAction, ...(scope === undefined ? {} : { scope }) };
-}
-
 async function policyContext(deps: ServiceDeps, workflow: CompiledWorkflow, agent: AgentConfig, runId: string | undefined) {
   const [agentOff, workflowOff, actionsThisRun, actionsThisHour] = await Promise.all([
     deps.store.getDisabled('agent', agent.id),
@@ -80,11 +74,10 @@ async function policyContext(deps: ServiceDeps, workflow: CompiledWorkflow, agen
 
 /** Records bad input from a known agent, then throws the error. */
 async function refuseInput(deps: ServiceDeps, agent: AgentConfig, input: Partial<ProposeInput>, error: PortcullisError): Promise<never> {
-  await deps.store.appendAudit([{
-    type: 'request.invalid', at: deps.clock.now(), actor: { kind: 'agent', id: agent.id },
-    ...(typeof input.workflow === 'string' && deps.config.workflows.has(input.workflow) ? { workflow: input.workflow } : {}),
-    data: { code: error.code, message: error.message, ...(typeof input.action === 'string' ? { action: input.action.slice(0, 200) } : {}) },
-  }]);
+  await auditRefusal(deps, { kind: 'agent', id: agent.id }, error, {
+    ...(typeof input.workflow === 'string' ? { workflow: input.workflow } : {}),
+    ...(typeof input.action === 'string' ? { action: input.action } : {}),
+  });
   throw error;
 }
 
@@ -162,7 +155,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
 
   const { created, proposal } = await deps.store.insertProposal(record, events);
   if (!created) return sameOrConflict(proposal, digest, idempotencyKey ?? '');
-  deps.changes.publish(proposal);
+  deps.changes.publish({ kind: 'proposal', id: proposal.id, status: proposal.status });
   if (proposal.status !== 'executing') return proposal;
   return runExecution(deps, proposal, workflow, action, options.advanceCall === undefined ? undefined : { advanceCall: options.advanceCall });
 }

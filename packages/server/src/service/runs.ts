@@ -4,10 +4,11 @@
  * names a runId is accepted only if that run was started this way, for the same workflow.
  * Starting and refusing are both audited (`run.started`, `run.refused`).
  */
-import { PortcullisError, type Actor, type JsonValue } from '@portcullis/core';
+import { PortcullisError, type JsonValue } from '@portcullis/core';
 import type { CompiledWorkflow } from '../config/compiled.js';
 import type { RunRecord } from '../store/store.js';
 import { workflowOf, type ServiceDeps } from './deps.js';
+import { actorOf, visibleWorkflows, type Caller } from './callers.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 
 /** A started run and the checks it passed. */
@@ -23,9 +24,19 @@ const checkJson = (c: SystemCheck): JsonValue => ({ system: c.system, kind: c.ki
 
 /**
  * Checks the workflow's systems, then records the run.
- * @throws PortcullisError WORKFLOW_NOT_FOUND; SYSTEM_CHECK_FAILED naming each failing system (audited as run.refused).
+ * An agent starts runs of its own workflows; a person of the workflows they may see (one they
+ * may not see is "not found", as one that does not exist).
+ * @throws PortcullisError WORKFLOW_NOT_FOUND, FORBIDDEN; SYSTEM_CHECK_FAILED naming each failing system (audited as run.refused).
  */
-export async function startRun(deps: ServiceDeps, actor: Actor, workflowId: string): Promise<StartedRun> {
+export async function startRun(deps: ServiceDeps, caller: Caller, workflowId: string): Promise<StartedRun> {
+  const known = deps.config.workflows.get(workflowId);
+  if (known !== undefined && caller.kind === 'agent' && known.agent !== caller.agent.id) {
+    throw new PortcullisError('FORBIDDEN', `agent "${caller.agent.id}" is not the agent of workflow "${known.id}", so it cannot start its runs`);
+  }
+  if (known !== undefined && caller.kind === 'person' && !visibleWorkflows(deps.config, caller).includes(known.id)) {
+    throw new PortcullisError('WORKFLOW_NOT_FOUND', `unknown workflow "${known.id}"`);
+  }
+  const actor = actorOf(caller);
   const workflow = workflowOf(deps.config, workflowId);
   const checks = await checkSystems(deps.config, deps.connectors, workflow.systems);
   const failing = checks.filter((c) => !c.ok);

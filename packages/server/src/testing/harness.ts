@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { createSampleCrm } from '../demo/sample-crm.js';
 import { openGateway, type Gateway, type GatewayOptions } from '../wiring/gateway.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
@@ -96,6 +97,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   writeFileSync(join(dir, 'portcullis.yaml'), text);
   options.prepare?.(dir);
   const parsed = parseConfigText(text, {
+    kinds: SYSTEM_KINDS,
     source: join(dir, 'portcullis.yaml'), baseDir: dir,
     env: { K_AGENT: secrets.agent, K_OTHER: secrets.other, T_DANA: secrets.dana, T_DELE: secrets.dele, T_FAY: secrets.fay, T_TOM: secrets.tom, T_ADA: secrets.ada, ...options.env },
   });

@@ -1,6 +1,6 @@
 /** The `portcullis` CLI run in-process, as the tests drive it: its output captured, standard input given. */
 import { Readable } from 'node:stream';
-import { run } from '../cli/main.js';
+import { run } from '../wiring/main.js';
 import type { Output } from '../cli/output.js';
 
 /** What one command printed, and its exit code. */

@@ -3,14 +3,13 @@
  * the store (and proves it writable by auditing the start), connects the systems, recovers
  * proposals interrupted by a previous stop, and builds the HTTP API.
  */
-import { PortcullisError, canonicalJson, sha256Hex, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, type Clock, type IdGenerator } from '@portcullis/core';
 import type { FastifyServerOptions } from 'fastify';
-import type { CompiledConfig, StoreConfig, SystemConfig } from '../config/compiled.js';
-import type { Connector } from '../connectors/connector.js';
-import { createHttpConnector } from '../connectors/http/http-connector.js';
-import { createSmtpConnector } from '../connectors/smtp/smtp-connector.js';
-import { createSqliteConnector } from '../connectors/sql/sqlite-connector.js';
+import type { CompiledConfig, StoreConfig } from '../config/compiled.js';
+import type { Connector, ConnectorDeps } from '../connectors/connector.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { buildApp, type App } from '../http/app.js';
+import { requireAgent } from '../http/auth.js';
 import { registerMcpRoute } from '../mcp-gateway/http-route.js';
 import { createGatewayService, type GatewayService } from '../service/gateway-service.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -18,7 +17,6 @@ import type { Store } from '../store/store.js';
 import { loadMasterKey } from '../vault/master-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { createIdGenerator, systemClock } from './clock.js';
-import { connectMcpSystem, loadMcpCatalog } from '../connectors/mcp/mcp-catalog.js';
 
 export interface Gateway {
   readonly config: CompiledConfig;
@@ -62,15 +60,6 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   return store;
 }
 
-/** What connectors may need besides their system's config. */
-export interface ConnectorDeps {
-  /** System credentials configured as { vault: NAME }; read with resolveSystemSecret. */
-  readonly vault?: Vault;
-  readonly clock?: Clock;
-  /** Where MCP tool pins are read and MCP events audited. */
-  readonly store?: Store;
-}
-
 /**
  * Opens the vault of a config over a store: unlocked when PORTCULLIS_MASTER_KEY or
  * vault.keyFile gives a key, locked (list only) otherwise.
@@ -80,21 +69,28 @@ export function openVault(config: CompiledConfig, store: Store, clock: Clock = s
   return createVault({ store, key: loadMasterKey(config.vault), clock });
 }
 
-/** Creates a connector for every configured system. */
+/** Creates a connector for every configured system, by its kind. */
 export function connectSystems(config: CompiledConfig, deps: ConnectorDeps = {}): Map<string, Connector> {
   const connectors = new Map<string, Connector>();
-  for (const system of config.systems.values()) connectors.set(system.name, connectSystem(system, deps));
+  for (const system of config.systems.values()) {
+    const kind = SYSTEM_KINDS.get(system.kind);
+    if (kind === undefined) throw new PortcullisError('CONFIG_INVALID', `system "${system.name}" is of kind "${system.kind}", which this gateway does not know`);
+    connectors.set(system.name, kind.connect(system, deps));
+  }
   return connectors;
 }
 
-/** The connector of one system, by its kind. */
-function connectSystem(system: SystemConfig, deps: ConnectorDeps): Connector {
-  switch (system.kind) {
-    case 'sql': return createSqliteConnector(system);
-    case 'http': return createHttpConnector(system, deps);
-    case 'smtp': return createSmtpConnector(system, deps);
-    case 'mcp': return connectMcpSystem(system, deps);
+/** Adds the actions each kind lists only once connected (MCP tools) to the config. */
+async function listOnlineActions(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: { store: Store; clock: Clock }): Promise<{ config: CompiledConfig; warnings: string[] }> {
+  let current = config;
+  const warnings: string[] = [];
+  for (const kind of SYSTEM_KINDS.values()) {
+    if (kind.listActions === undefined) continue;
+    const listed = await kind.listActions(current, connectors, deps);
+    current = listed.config;
+    warnings.push(...listed.warnings);
   }
+  return { config: current, warnings };
 }
 
 /** Opens a gateway for a compiled config. @throws PortcullisError STORE_UNAVAILABLE when the audit store cannot be written */
@@ -111,24 +107,21 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     throw error;
   }
   const connectors = (options.connect ?? connectSystems)(config, { vault, clock, store });
-  // MCP systems' tools are actions only once their upstreams are listed.
-  const mcp = await loadMcpCatalog(config, connectors, store, clock);
-  config = mcp.config;
+  // Some kinds' actions (MCP tools) are known only once their systems are listed.
+  const listed = await listOnlineActions(config, connectors, { store, clock });
+  config = listed.config;
   const service = createGatewayService({ config, store, connectors, clock, ids });
-  await store.appendAudit([{
-    type: 'gateway.started', at: clock.now(), actor: { kind: 'system', id: 'gateway' },
-    data: { config: config.source, workflows: [...config.workflows.keys()], systems: [...config.systems.keys()], configDigest: configDigest(config) },
-  }]);
+  await service.recordStart();
   if (options.recover !== false) await service.recoverInterrupted();
   const app = await buildApp({
-    config, store, service, ...(options.logger === undefined ? {} : { logger: options.logger }),
-    extraRoutes: (fastify) => registerMcpRoute(fastify, { service }),
+    service, ...(options.logger === undefined ? {} : { logger: options.logger }),
+    extraRoutes: (fastify) => registerMcpRoute(fastify, { service, agentOf: (request) => requireAgent(request.principal) }),
   });
   const interval = options.expiryIntervalMs ?? 5000;
   const timer = interval > 0 ? setInterval(() => { service.expireDue().catch((error: unknown) => app.log.error({ err: error }, 'expiring pending proposals failed')); }, interval) : undefined;
   timer?.unref();
   return {
-    config, store, service, app, connectors, vault, warnings: mcp.warnings,
+    config, store, service, app, connectors, vault, warnings: listed.warnings,
     async close() {
       if (timer !== undefined) clearInterval(timer);
       await app.close();
@@ -136,12 +129,4 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
       await store.close();
     },
   };
-}
-
-/** A digest of what the config allows, recorded at each start so changes show in the trail. */
-function configDigest(config: CompiledConfig): string {
-  return sha256Hex(canonicalJson([...config.workflows.values()].map((w) => ({
-    id: w.id, agent: w.agent, department: w.department, mode: w.mode, bounds: w.bounds,
-    grants: [...w.grants.entries()].map(([key, c]) => [key, c.whole, [...c.fields].sort()]),
-  }))));
 }

@@ -8,7 +8,7 @@
  */
 import type { Verb } from '@portcullis/core';
 import { z } from 'zod';
-import type { ActionSpec } from '../connector.js';
+import type { ActionSpec } from '../../config/action-spec.js';
 import type { HttpMethod, HttpOperation, HttpParameter, JsonSchemaObject } from './openapi-document.js';
 
 /** The system an HTTP action belongs to, as far as its specs need it. */

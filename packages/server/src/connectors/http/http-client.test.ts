@@ -7,7 +7,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HttpSystemConfig } from '../../config/compiled.js';
+import type { HttpSystemConfig } from './http-settings.js';
 import { createHttpClient, EXCERPT_CHARS, expectSuccess, MAX_RESPONSE_BYTES } from './http-client.js';
 
 const TOKEN = `tok_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;

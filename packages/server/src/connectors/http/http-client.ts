@@ -7,8 +7,7 @@
  * redacted), so none reaches a result, undo data or the audit trail.
  */
 import { PortcullisError, type Clock, type JsonValue } from '@portcullis/core';
-import type { HttpSystemConfig } from '../../config/compiled.js';
-import { systemClock } from '../../wiring/clock.js';
+import type { HttpSystemConfig } from './http-settings.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import { createOAuth2TokenSource, type TokenSource } from './oauth2-token-source.js';
 import { createSecretRedactor } from '../../vault/redact.js';
@@ -114,7 +113,7 @@ export function createHttpClient(system: HttpSystemConfig, deps: HttpClientDeps 
   let tokens: TokenSource | undefined;
   if (system.auth.kind === 'oauth2') {
     tokens = createOAuth2TokenSource({
-      system: system.name, config: system.auth.oauth2, vault: deps.vault, clock: deps.clock ?? systemClock, ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }), timeoutMs: system.timeoutMs,
+      system: system.name, config: system.auth.oauth2, vault: deps.vault, clock: deps.clock ?? { now: () => Date.now() }, ...(deps.fetch === undefined ? {} : { fetch: deps.fetch }), timeoutMs: system.timeoutMs,
     });
   }
   const redact = (text: string): string => secrets.redact(text);

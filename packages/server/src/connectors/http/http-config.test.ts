@@ -5,10 +5,12 @@
  * system that cannot be bounded by a field, credentials over plain http, unset variables.
  */
 import { describe, expect, it } from 'vitest';
-import type { HttpSystemConfig, SmtpSystemConfig } from '../../config/compiled.js';
+import type { HttpSystemConfig } from './http-settings.js';
+import type { SmtpSystemConfig } from '../smtp/smtp-settings.js';
 import { formatConfigError, parseConfigText } from '../../config/load.js';
 import { harnessConfig } from '../../testing/harness.js';
 import { LEADS_OPENAPI as OPENAPI } from '../../testing/json-server.js';
+import { SYSTEM_KINDS } from '../registry.js';
 
 const ENV = Object.fromEntries(['K_AGENT', 'K_OTHER', 'T_DANA', 'T_DELE', 'T_FAY', 'T_TOM', 'T_ADA'].map((k) => [k, `${k.toLowerCase()}_secret_value`]));
 
@@ -34,7 +36,7 @@ const workflow = (grants: string[], more = '') => `  api-flow:
 ${more}`;
 
 function compile(systems: string, flow = '', env: Record<string, string> = { CRM_TOKEN: 'tok', SMTP_PASSWORD: 'pw' }) {
-  return parseConfigText(harnessConfig({ extraSystemsYaml: systems, extraWorkflowYaml: flow }), { source: 'portcullis.yaml', baseDir: '/tmp', env: { ...ENV, ...env } });
+  return parseConfigText(harnessConfig({ extraSystemsYaml: systems, extraWorkflowYaml: flow }), { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: '/tmp', env: { ...ENV, ...env } });
 }
 function errors(systems: string, flow = '', env?: Record<string, string>): string[] {
   const result = compile(systems, flow, env);

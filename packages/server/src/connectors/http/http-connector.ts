@@ -6,8 +6,9 @@
  * UPSTREAM_FAILED with the status and a short excerpt, never with a credential.
  */
 import { PortcullisError, type JsonValue } from '@portcullis/core';
-import type { HttpSystemConfig } from '../../config/compiled.js';
-import type { ActionSpec, Connector } from '../connector.js';
+import type { HttpSystemConfig } from './http-settings.js';
+import type { Connector } from '../connector.js';
+import type { ActionSpec } from '../../config/action-spec.js';
 import { beforeImageOperation, restoreOperation, type HttpParams } from './http-actions.js';
 import { createHttpClient, expectSuccess, resolveUrl, type HttpClientDeps } from './http-client.js';
 import type { HttpMethod, HttpOperation } from './openapi-document.js';

@@ -6,13 +6,38 @@
  * one meaning. The document is read here, at load, so a broken one is a config error.
  */
 import { z } from 'zod';
-import { readOpenApiFile } from './openapi-document.js';
-import type { HttpAuthConfig, HttpSystemConfig } from '../../config/compiled.js';
+import { readOpenApiFile, type HttpOperation } from './openapi-document.js';
 import type { ConfigIssue, PathSegment } from '../../config/issues.js';
 import type { Env } from '../../config/secrets.js';
 import { durationMs } from '../../config/duration.js';
 import { durationSetting, headerName, isLoopback } from '../../config/system-common.js';
-import { compileOAuth2, compileSecret, envOrVaultSecret, oauth2Settings } from '../../config/system-secrets.js';
+import { compileOAuth2, compileSecret, envOrVaultSecret, oauth2Settings, type CompiledSecret, type OAuth2Config } from '../../config/system-secrets.js';
+
+/** How the gateway authenticates to an HTTP system. */
+export type HttpAuthConfig =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly token: CompiledSecret }
+  | { readonly kind: 'header'; readonly name: string; readonly value: CompiledSecret }
+  | { readonly kind: 'oauth2'; readonly oauth2: OAuth2Config };
+
+/** An HTTP system described by an OpenAPI 3 document. */
+export interface HttpSystemConfig {
+  readonly kind: 'http';
+  readonly name: string;
+  /** Absolute path of the OpenAPI document. */
+  readonly openapi: string;
+  /** Where every request goes, without a trailing slash. */
+  readonly baseUrl: string;
+  readonly auth: HttpAuthConfig;
+  /** Path `check()` GETs; default the base URL. */
+  readonly healthPath?: string;
+  /** How long one request may take. */
+  readonly timeoutMs: number;
+  /** The document's operations: one action each. */
+  readonly operations: readonly HttpOperation[];
+  /** Operations of the document that are not offered, with why. */
+  readonly skipped: readonly string[];
+}
 
 /** How long one request to a system may take unless the config says otherwise. */
 const DEFAULT_SYSTEM_TIMEOUT = '10s';

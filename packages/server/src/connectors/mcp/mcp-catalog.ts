@@ -9,7 +9,8 @@
  */
 import type { AuditEventDraft, Clock, JsonValue } from '@portcullis/core';
 import { compileAction } from '../../config/catalog.js';
-import type { CompiledAction, CompiledConfig, McpSystemConfig } from '../../config/compiled.js';
+import type { CompiledAction, CompiledConfig } from '../../config/compiled.js';
+import { isMcpSystem, type McpSystemConfig } from './mcp-settings.js';
 import type { Connector } from '../connector.js';
 import { createMcpConnector, isMcpConnector, type McpConnector, type McpConnectorEvent } from './mcp-connector.js';
 import type { McpActionSpec } from './mcp-tools.js';
@@ -62,11 +63,12 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
     void store.appendAudit([{ type: 'mcp.tool_blocked', at: clock.now(), actor: GATEWAY, data: { system: event.system, tool: event.tool, reason: event.reason, digest: event.digest ?? null } }])
       .catch(() => undefined);
   };
-  return createMcpConnector(system, {
+  const connector = createMcpConnector(system, {
     ...(deps.vault === undefined ? {} : { vault: deps.vault }),
     ...(store === undefined ? {} : { pins: () => pinsOf(store, system.name) }),
     ...(onEvent === undefined ? {} : { onEvent }),
   });
+  return Object.assign(connector, { whyNotOffered: (tool: string) => whyNotOffered(connector, tool) });
 }
 
 /** One tool as an action of the catalog, or why it is not offered. */
@@ -106,7 +108,7 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
   const actions = new Map(config.actions);
   const warnings: string[] = [];
   for (const system of config.systems.values()) {
-    if (system.kind !== 'mcp') continue;
+    if (!isMcpSystem(system)) continue;
     const connector = connectors.get(system.name);
     if (!isMcpConnector(connector)) continue;
     const listed = await connector.discover();

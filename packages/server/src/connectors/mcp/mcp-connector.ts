@@ -10,8 +10,9 @@
  * a listing succeeds again, as the last good listing no longer says what it serves.
  */
 import { PortcullisError, type JsonValue } from '@portcullis/core';
-import type { McpSystemConfig } from '../../config/compiled.js';
-import type { ActionSpec, Connector } from '../connector.js';
+import type { McpSystemConfig } from './mcp-settings.js';
+import type { Connector } from '../connector.js';
+import type { ActionSpec } from '../../config/action-spec.js';
 import { isMcpSpec, parseToolDefinition, toolActionSpec, toolDigest, type McpActionSpec, type McpToolDefinition } from './mcp-tools.js';
 import { createMcpUpstream, describeUpstream, type McpUpstream, type McpUpstreamDeps } from './mcp-upstream.js';
 

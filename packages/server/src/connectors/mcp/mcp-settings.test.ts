@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatConfigError, parseConfigText } from '../../config/load.js';
+import { SYSTEM_KINDS } from '../registry.js';
+import { isMcpSystem } from './mcp-settings.js';
 
 const base = (system: string, grants = '[memory:read_graph:read]', actions = ''): string => `
 version: 1
@@ -22,7 +24,7 @@ workflows:
 const stdio = '    kind: mcp\n    command: npx\n    args: ["-y", "@modelcontextprotocol/server-memory"]';
 
 function parse(text: string, env: Record<string, string> = {}) {
-  return parseConfigText(text, { source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
+  return parseConfigText(text, { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: '/srv/portcullis', env });
 }
 function errors(text: string, env: Record<string, string> = {}): string {
   const result = parse(text, env);
@@ -36,7 +38,7 @@ describe('kind: mcp systems', () => {
     if (!result.ok) throw new Error(result.errors.map(formatConfigError).join('\n'));
     const system = result.config.systems.get('memory');
     expect(system).toMatchObject({ kind: 'mcp', timeoutMs: 30_000, transport: { kind: 'stdio', command: 'npx', cwd: '/srv/portcullis/work' } });
-    if (system?.kind !== 'mcp' || system.transport.kind !== 'stdio') throw new Error('not stdio');
+    if (!isMcpSystem(system) || system.transport.kind !== 'stdio') throw new Error('not stdio');
     expect(system.transport.env.get('MEMORY_FILE_PATH')).toEqual({ kind: 'env', variable: 'MEM', value: '/data/mem.jsonl' });
     expect(system.transport.env.get('TOKEN')).toEqual({ kind: 'vault', system: 'memory', name: 'tok' });
     expect(result.config.mcp.holdMs).toBe(20_000);
@@ -79,7 +81,7 @@ describe('kind: mcp systems', () => {
     const result = parse(base(stdio, '[memory:read_graph:read]', 'actions:\n  memory.read_graph: { risk: write }'));
     if (!result.ok) throw new Error(result.errors.map(formatConfigError).join('\n'));
     const system = result.config.systems.get('memory');
-    expect(system?.kind === 'mcp' && system.overrides.get('read_graph')).toEqual({ risk: 'write', tags: [] });
+    expect(isMcpSystem(system) && system.overrides.get('read_graph')).toEqual({ risk: 'write', tags: [] });
   });
 
   it('refuses a data scope on an mcp system', () => {

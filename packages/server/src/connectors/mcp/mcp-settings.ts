@@ -11,18 +11,45 @@
 import { defaultRisk, type HighRiskTag, type RiskClass, type Verb } from '@portcullis/core';
 import { z } from 'zod';
 import { MCP_GRANT_VERBS } from './mcp-tools.js';
-import type { McpAuthConfig, McpSystemConfig } from '../../config/compiled.js';
-import type { ActionOverride } from '../../config/schema.js';
+import type { SystemConfig } from '../../config/compiled.js';
+import type { SystemCompileContext } from '../../config/system-kind.js';
 import type { ConfigIssue, PathSegment } from '../../config/issues.js';
-import type { Env } from '../../config/secrets.js';
 import { durationMs } from '../../config/duration.js';
 import { ENV_NAME_PATTERN, durationSetting, headerName, isLoopback } from '../../config/system-common.js';
 import { compileSecret, envOrVaultSecret, secretRef, type CompiledSecret } from '../../config/system-secrets.js';
 
+/** How the gateway authenticates to a Streamable HTTP MCP upstream (with its own credential). */
+export type McpAuthConfig =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly token: CompiledSecret }
+  | { readonly kind: 'header'; readonly name: string; readonly value: CompiledSecret };
+
+/** How the gateway reaches an upstream MCP server. */
+export type McpTransportConfig =
+  | {
+    readonly kind: 'stdio';
+    readonly command: string;
+    readonly args: readonly string[];
+    /** The upstream process's environment variables, by name. */
+    readonly env: ReadonlyMap<string, CompiledSecret>;
+    /** Absolute working folder, if configured. */
+    readonly cwd?: string;
+  }
+  | { readonly kind: 'http'; readonly url: string; readonly auth: McpAuthConfig };
+
+/** An upstream MCP server; its tools become actions when the gateway starts (connectors/mcp/). */
+export interface McpSystemConfig {
+  readonly kind: 'mcp';
+  readonly name: string;
+  readonly transport: McpTransportConfig;
+  /** How long connecting, listing tools or one call may take. */
+  readonly timeoutMs: number;
+  /** The `actions:` overrides of its tools, by tool name (risk may only be raised). */
+  readonly overrides: ReadonlyMap<string, { readonly risk?: RiskClass; readonly tags: readonly HighRiskTag[] }>;
+}
+
 /** How long one request to an upstream MCP server may take unless the config says otherwise. */
 export const DEFAULT_MCP_TIMEOUT = '30s';
-/** How long a call that needs approval is held open by default: below the common 60 s client timeout. */
-export const DEFAULT_MCP_HOLD = '50s';
 
 const duration = durationSetting;
 
@@ -72,23 +99,18 @@ export const mcpSystemSchema = z.strictObject({
   }
 });
 
-/** The top-level `mcp:` section: how the MCP gateway treats its clients. */
-export const mcpGatewaySchema = z.strictObject({
-  holdTime: duration(DEFAULT_MCP_HOLD, 'How long a tool call that needs approval is held open (with progress notifications) before it answers "pending"; keep it below your MCP clients\' request timeout (often 60s).'),
-}).prefault({});
-
 export type McpSystemSettings = z.output<typeof mcpSystemSchema>;
 
-/** The hold time of the MCP gateway, in milliseconds. */
-export function compileMcpGateway(settings: z.output<typeof mcpGatewaySchema>): { readonly holdMs: number } {
-  return Object.freeze({ holdMs: durationMs(settings.holdTime) });
+/** Whether a compiled system is an MCP system. */
+export function isMcpSystem(system: SystemConfig | undefined): system is McpSystemConfig {
+  return system?.kind === 'mcp';
 }
 
 /**
  * Compiles an MCP system; undefined, with the problems in `issues`, when a credential or an
  * environment value of it cannot be named. `resolvePath` makes a config path absolute.
  */
-export function compileMcpSystem(name: string, settings: McpSystemSettings, context: { env: Env; resolvePath: (path: string) => string; overrides?: Readonly<Record<string, ActionOverride>> }, issues: ConfigIssue[]): McpSystemConfig | undefined {
+export function compileMcpSystem(name: string, settings: McpSystemSettings, context: Pick<SystemCompileContext, 'env' | 'resolvePath'> & Partial<Pick<SystemCompileContext, 'overrides'>>, issues: ConfigIssue[]): McpSystemConfig | undefined {
   const at = (...rest: PathSegment[]): PathSegment[] => ['systems', name, ...rest];
   const before = issues.length;
   const secret = (setting: Parameters<typeof compileSecret>[0], path: PathSegment[]): CompiledSecret | undefined => {

@@ -12,7 +12,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { z } from 'zod';
-import type { ActionSpec } from '../connector.js';
+import type { ActionSpec } from '../../config/action-spec.js';
 
 /** A tool as an upstream lists it (the fields the gateway uses; others are kept as they came). */
 export interface McpToolDefinition {
@@ -137,6 +137,7 @@ export function toolActionSpec(system: string, tool: McpToolDefinition): { ok: t
       params,
       touchedFields: () => [],
       recordCount: () => undefined,
+      tool,
       mcp: { tool, digest: toolDigest(tool) },
     },
   };

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { McpSystemConfig, McpTransportConfig } from '../../config/compiled.js';
+import type { McpSystemConfig, McpTransportConfig } from './mcp-settings.js';
 import { freePort } from '../../testing/json-server.js';
 import { FAULTY_SERVER } from '../../testing/mcp-servers.js';
 import { createMcpConnector } from './mcp-connector.js';

@@ -22,7 +22,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import type { McpSystemConfig } from '../../config/compiled.js';
+import type { McpSystemConfig } from './mcp-settings.js';
 import { createSecretRedactor } from '../../vault/redact.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import type { Vault } from '../../vault/vault.js';

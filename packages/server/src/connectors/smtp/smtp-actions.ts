@@ -6,7 +6,7 @@
  * record against the workflow's per-action bound.
  */
 import { z } from 'zod';
-import type { ActionSpec } from '../connector.js';
+import type { ActionSpec } from '../../config/action-spec.js';
 
 /** The most recipients (to and cc together) one email may have, whatever the workflow's bound. */
 export const SMTP_MAX_RECIPIENTS = 100;

@@ -8,7 +8,7 @@
 import { PortcullisError, type JsonValue } from '@portcullis/core';
 import nodemailer from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import type { SmtpSystemConfig } from '../../config/compiled.js';
+import type { SmtpSystemConfig } from './smtp-settings.js';
 import { isLoopback } from '../../config/system-common.js';
 import { createSecretRedactor } from '../../vault/redact.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';

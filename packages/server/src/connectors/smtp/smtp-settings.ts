@@ -4,12 +4,26 @@
  * written; the sender address is fixed by the config, never chosen by an agent.
  */
 import { z } from 'zod';
-import type { SmtpSystemConfig } from '../../config/compiled.js';
 import { durationMs } from '../../config/duration.js';
 import { timeoutSetting } from '../http/http-settings.js';
 import type { ConfigIssue } from '../../config/issues.js';
 import type { Env } from '../../config/secrets.js';
-import { compileSecret, envOrVaultSecret } from '../../config/system-secrets.js';
+import { compileSecret, envOrVaultSecret, type CompiledSecret } from '../../config/system-secrets.js';
+
+/** An SMTP mail server. */
+export interface SmtpSystemConfig {
+  readonly kind: 'smtp';
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  /** TLS from the first byte (else STARTTLS). */
+  readonly secure: boolean;
+  /** The sender of every email. */
+  readonly from: string;
+  readonly auth?: { readonly user: string; readonly password: CompiledSecret };
+  /** How long connecting and each step of sending may take. */
+  readonly timeoutMs: number;
+}
 
 /** The settings of an SMTP system. */
 export const smtpSystemSchema = z.strictObject({

@@ -4,8 +4,8 @@
  * writes to the primary key, so what reaches the policy names real fields only.
  */
 import { z } from 'zod';
-import type { ActionSpec } from '../connector.js';
-import type { SqlSystemConfig, SqlTableConfig } from '../../config/compiled.js';
+import type { ActionSpec } from '../../config/action-spec.js';
+import type { SqlSystemConfig, SqlTableConfig } from './sql-settings.js';
 
 /** The most records one SQL action may name, whatever the workflow's bound. */
 export const SQL_MAX_IDS = 1000;

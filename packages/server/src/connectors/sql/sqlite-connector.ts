@@ -7,8 +7,9 @@
  */
 import Database from 'better-sqlite3';
 import { PortcullisError, type JsonValue } from '@portcullis/core';
-import type { ActionSpec, Connector, ExecutionContext, ExecutionResult, ScopeBound } from '../connector.js';
-import type { SqlSystemConfig, SqlTableConfig } from '../../config/compiled.js';
+import type { Connector, ExecutionContext, ExecutionResult } from '../connector.js';
+import type { ActionSpec, ScopeBound } from '../../config/action-spec.js';
+import type { SqlSystemConfig, SqlTableConfig } from './sql-settings.js';
 
 type Row = Record<string, JsonValue>;
 type Scalar = string | number | boolean | null;

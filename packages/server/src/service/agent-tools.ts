@@ -1,20 +1,21 @@
 /**
- * Which MCP tools an agent sees, under which names, and in which workflow each call is
- * proposed. Invariants: an agent sees only tools a workflow of its own grants (a whole-tool
- * grant with the tool's verb); a tool granted by several of its workflows is proposed in the
- * first of them in config order; a tool keeps its upstream name unless two systems the agent
- * is granted offer the same name, and then both are shown as `<system>__<tool>`.
+ * Which actions an agent is offered as MCP tools, under which names, and in which workflow
+ * each call is proposed. Invariants: an agent sees only tools a workflow of its own grants (a
+ * whole-tool grant with the tool's verb); a tool granted by several of its workflows is
+ * proposed in the first of them in config order; a tool keeps its name unless two systems the
+ * agent is granted offer the same name, and then both are shown as `<system>__<tool>`.
  */
 import { grantKey } from '@portcullis/core';
+import type { ToolDescription } from '../config/action-spec.js';
 import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
-import { isMcpSpec, type McpActionSpec } from '../connectors/mcp/mcp-tools.js';
 
 /** A tool an agent is granted, as it is shown to the agent. */
 export interface AgentTool {
   /** The name the agent calls it by. */
   readonly name: string;
   readonly action: CompiledAction;
-  readonly spec: McpActionSpec;
+  /** How the action describes itself as a tool. */
+  readonly tool: ToolDescription;
   /** The workflow its calls are proposed in. */
   readonly workflow: string;
 }
@@ -29,7 +30,7 @@ export interface ResolvedCall {
   readonly workflow?: string;
 }
 
-/** An agent's view of the MCP tools. */
+/** An agent's view of the tools. */
 export interface AgentToolIndex {
   /** The granted tools, in catalog order (blocked ones included: the caller filters them). */
   readonly granted: readonly AgentTool[];
@@ -39,18 +40,18 @@ export interface AgentToolIndex {
 /** The separator of a system-qualified tool name. */
 export const QUALIFIED_SEPARATOR = '__';
 
-function mcpActions(config: CompiledConfig): CompiledAction[] {
-  return [...config.actions.values()].filter((a) => isMcpSpec(a.spec));
+function toolActions(config: CompiledConfig): CompiledAction[] {
+  return [...config.actions.values()].filter((a) => a.spec.tool !== undefined);
 }
 
 function grants(workflow: CompiledWorkflow, action: CompiledAction): boolean {
   return workflow.grants.get(grantKey(action.system, action.resource, action.verb))?.whole === true;
 }
 
-/** Builds the index of an agent's MCP tools from the (started) gateway's config. */
+/** Builds the index of an agent's tools from the (started) gateway's config. */
 export function agentTools(config: CompiledConfig, agent: AgentConfig): AgentToolIndex {
   const workflows = [...config.workflows.values()].filter((w) => w.agent === agent.id);
-  const all = mcpActions(config);
+  const all = toolActions(config);
   const grantedPairs = all.flatMap((action) => {
     const workflow = workflows.find((w) => grants(w, action));
     return workflow === undefined ? [] : [{ action, workflow: workflow.id }];
@@ -59,7 +60,7 @@ export function agentTools(config: CompiledConfig, agent: AgentConfig): AgentToo
   for (const { action } of grantedPairs) count.set(action.resource, (count.get(action.resource) ?? 0) + 1);
   const granted: AgentTool[] = grantedPairs.map(({ action, workflow }) => ({
     name: (count.get(action.resource) ?? 0) > 1 ? `${action.system}${QUALIFIED_SEPARATOR}${action.resource}` : action.resource,
-    action, spec: action.spec as McpActionSpec, workflow,
+    action, tool: action.spec.tool as ToolDescription, workflow,
   }));
   const byName = new Map(granted.map((t) => [t.name, t]));
   return {

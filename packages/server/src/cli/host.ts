@@ -1,0 +1,56 @@
+/**
+ * What the CLI needs from the rest of the gateway, handed in by the wiring (wiring/main.ts):
+ * the CLI parses arguments and prints, and never opens a store, a connector or the vault
+ * itself. Types come from the service's contracts only.
+ */
+import type { Readable, Writable } from 'node:stream';
+import type { AdminService } from '../service/admin.js';
+import type { AgentConfig, CompiledConfig, GatewayService } from '../service/contracts.js';
+import type { Output } from './output.js';
+
+/** A gateway opened by the CLI. */
+export interface RunningGateway {
+  readonly service: GatewayService;
+  /** What starting found wrong but served around (an MCP upstream that could not be listed…). */
+  readonly warnings: readonly string[];
+  /** Serves the HTTP API (and /mcp); resolves with the address. @throws when the port cannot be bound */
+  listen(port: number, host: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The environment variables the CLI reads (read by the config module). */
+export interface CliEnvironment {
+  /** The gateway's URL for client commands (PORTCULLIS_URL, else 127.0.0.1 and PORT or 7300). */
+  readonly url: string;
+  /** The person's token (PORTCULLIS_TOKEN). */
+  readonly token?: string;
+  /** PORT. */
+  readonly port?: number;
+  /** The agent's key for `portcullis mcp` (PORTCULLIS_AGENT_KEY). */
+  readonly agentKey?: string;
+}
+
+/** The services the CLI's commands use. */
+export interface CliHost {
+  environment(): CliEnvironment;
+  /** Loads and compiles a config file; errors formatted as `file:line:column path: problem`. */
+  loadConfig(path: string): { ok: true; config: CompiledConfig } | { ok: false; message: string };
+  /** The JSON Schema of portcullis.yaml. */
+  configJsonSchema(): Record<string, unknown>;
+  /** Opens a gateway (`recover: false` for a second process beside a running one). */
+  openGateway(config: CompiledConfig, options: { logger: boolean; recover: boolean }): Promise<RunningGateway>;
+  /**
+   * Opens the operator's use cases over a config's store, or straight over an audit database
+   * file (audit commands only). Close it when done.
+   * @throws PortcullisError STORE_UNAVAILABLE, SECRET_UNAVAILABLE (a malformed master key)
+   */
+  openAdmin(source: { readonly config: CompiledConfig } | { readonly dbPath: string }): Promise<AdminService & { close(): Promise<void> }>;
+  /** Reads a master key file (for `vault rotate-key`). @throws PortcullisError SECRET_UNAVAILABLE */
+  readMasterKeyFile(path: string): Parameters<NonNullable<AdminService['vault']>['rotateKey']>[0];
+  /** Writes a new random master key to a new file with mode 0600; returns its id. */
+  writeNewMasterKeyFile(path: string): { id: string };
+  /** Serves the MCP gateway for `agent` over stdio until `stop` resolves. */
+  serveMcpStdio(gateway: RunningGateway, agent: AgentConfig, io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void>;
+  /** Runs the lead-routing demo; serves until closed. */
+  runDemo(options: { dir: string; port: number; output: Output }): Promise<{ close(): Promise<void> }>;
+}

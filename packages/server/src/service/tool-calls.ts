@@ -1,0 +1,103 @@
+/**
+ * An agent's tool calls (the MCP face), through the rules: every call is a proposal made with
+ * `propose` (so grants, risk, modes, bounds and the audit trail hold as on the HTTP API).
+ * Invariants: a call is keyed by the agent and the core's proposal digest of its workflow,
+ * action and canonical arguments, plus a generation, so a retry of a call whose outcome the
+ * agent has not yet been given attaches to the same proposal (it runs at most once) while the
+ * same call made after its outcome was delivered is a new proposal; a granted tool the gateway
+ * does not offer (its upstream failed at start, its schema is invalid, an override would lower
+ * its risk) is refused saying why, and audited with that reason.
+ */
+import { PortcullisError, proposalDigest } from '@portcullis/core';
+import type { AgentConfig } from '../config/compiled.js';
+import type { ProposalRecord } from '../store/store.js';
+import { agentTools, QUALIFIED_SEPARATOR, type AgentTool } from './agent-tools.js';
+import type { ServiceDeps } from './deps.js';
+import { propose } from './propose.js';
+import { auditRefusal } from './refusals.js';
+
+/** How old a system's action listing may be when an agent lists tools, so a changed tool is noticed. */
+const RELIST_AFTER_MS = 2000;
+
+/** What a tool call became: a proposal (with the key to mark its outcome delivered), or a refusal. */
+export type ToolCallOutcome =
+  | { readonly kind: 'proposed'; readonly proposal: ProposalRecord; readonly call: ToolCallKey }
+  | { readonly kind: 'refused'; readonly error: unknown; readonly hint?: string };
+
+/** Identifies one generation of an agent's identical calls. */
+export interface ToolCallKey {
+  readonly agent: string;
+  readonly call: string;
+  readonly generation: number;
+}
+
+/** The tools `agent` may call now: granted and not blocked (each system's listing refreshed if stale). */
+export async function listTools(deps: ServiceDeps, agent: AgentConfig): Promise<AgentTool[]> {
+  const index = agentTools(deps.config, agent);
+  const systems = new Set(index.granted.map((t) => t.action.system));
+  await Promise.all([...systems].map((system) => deps.connectors.get(system)?.refresh?.(RELIST_AFTER_MS)));
+  const tools: AgentTool[] = [];
+  for (const tool of index.granted) {
+    const connector = deps.connectors.get(tool.action.system);
+    if (connector === undefined || (await connector.blocked?.(tool.action.spec)) !== undefined) continue;
+    tools.push(tool);
+  }
+  return tools;
+}
+
+/**
+ * Why a name the agent called, which names no offered tool, is a tool its workflows grant that
+ * the gateway does not offer (`<tool>` or `<system>__<tool>`); undefined when it is not one.
+ */
+function notOfferedGrant(deps: ServiceDeps, agent: AgentConfig, name: string): string | undefined {
+  for (const workflow of deps.config.workflows.values()) {
+    if (workflow.agent !== agent.id) continue;
+    for (const system of workflow.systems) {
+      const connector = deps.connectors.get(system);
+      if (connector?.whyNotOffered === undefined) continue;
+      const tool = name.startsWith(`${system}${QUALIFIED_SEPARATOR}`) ? name.slice(system.length + QUALIFIED_SEPARATOR.length) : name;
+      if (![...workflow.grants.keys()].some((key) => key.startsWith(`${system}:${tool}:`))) continue;
+      const why = connector.whyNotOffered(tool);
+      if (why !== undefined) return why;
+    }
+  }
+  return undefined;
+}
+
+/** Makes one tools/call of `agent` a proposal (run at once when policy allows), or refuses it (audited). Never throws for a call's outcome. */
+export async function callTool(deps: ServiceDeps, agent: AgentConfig, name: string, args: Record<string, unknown> | undefined): Promise<ToolCallOutcome> {
+  const actor = { kind: 'agent', id: agent.id } as const;
+  const target = agentTools(deps.config, agent).resolve(name);
+  const action = target.action?.name ?? name;
+  const params = args ?? {};
+  if (target.workflow === undefined) {
+    const error = new PortcullisError('FORBIDDEN', `agent "${agent.id}" takes part in no workflow, so it may call no tool`);
+    await auditRefusal(deps, actor, error, { action, route: 'mcp tools/call' });
+    return { kind: 'refused', error };
+  }
+  const notOffered = target.action === undefined ? notOfferedGrant(deps, agent, name) : undefined;
+  if (notOffered !== undefined) {
+    const error = new PortcullisError('ACTION_NOT_FOUND', `tool "${name}" is granted but not offered: ${notOffered}`);
+    await auditRefusal(deps, actor, error, { workflow: target.workflow, action, route: 'mcp tools/call' });
+    return { kind: 'refused', error };
+  }
+  const call = proposalDigest({ workflow: target.workflow, action, params });
+  const generation = await deps.store.getCallGeneration(agent.id, call);
+  try {
+    // A call run at once advances its generation in its outcome's commit (one fsync fewer per call).
+    const proposal = await propose(deps, agent, { workflow: target.workflow, action, params }, { idempotencyKey: `mcp:${call}:${generation}`, advanceCall: { call, from: generation } });
+    return { kind: 'proposed', proposal, call: { agent: agent.id, call, generation } };
+  } catch (error) {
+    // Why a listed-but-refused tool is not offered, so the agent is told more than "unknown".
+    const hint = [...deps.connectors.values()].map((c) => c.whyNotOffered?.(name)).find((p) => p !== undefined);
+    return { kind: 'refused', error, ...(hint === undefined ? {} : { hint }) };
+  }
+}
+
+/**
+ * Records that the outcome of a call is being delivered to the agent: the same call made again
+ * from now on is a new proposal. (Already done in the outcome's commit when the call ran at once.)
+ */
+export async function markToolCallDelivered(deps: ServiceDeps, key: ToolCallKey): Promise<void> {
+  if (await deps.store.getCallGeneration(key.agent, key.call) === key.generation) await deps.store.advanceCallGeneration(key.agent, key.call, key.generation);
+}
