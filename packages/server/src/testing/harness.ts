@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { CompiledConfig } from '../config/compiled.js';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { createSampleCrm } from '../demo/sample-crm.js';
@@ -83,6 +84,11 @@ export interface HarnessOptions {
   readonly prepare?: (dir: string) => void;
   /** More options for openGateway (a logger, connectors). */
   readonly gateway?: Omit<GatewayOptions, 'clock'>;
+  /**
+   * Changes the compiled config before the gateway opens on it: for tests of what the gateway
+   * itself does with a config the loader would refuse (defence in depth).
+   */
+  readonly adjustConfig?: (config: CompiledConfig) => CompiledConfig;
 }
 
 /** Opens a harness. The CRM's leads are timed relative to the fake clock. */
@@ -102,7 +108,8 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
     env: { K_AGENT: secrets.agent, K_OTHER: secrets.other, T_DANA: secrets.dana, T_DELE: secrets.dele, T_FAY: secrets.fay, T_TOM: secrets.tom, T_ADA: secrets.ada, ...options.env },
   });
   if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));
-  const gateway = await openGateway(parsed.config, { expiryIntervalMs: 0, ...options.gateway, clock });
+  const config = options.adjustConfig?.(parsed.config) ?? parsed.config;
+  const gateway = await openGateway(config, { expiryIntervalMs: 0, ...options.gateway, clock });
   return {
     gateway, clock, dir, crmPath, storePath: join(dir, 'portcullis.db'), secrets,
     request(who, inject) {
