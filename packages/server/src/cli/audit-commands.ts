@@ -5,9 +5,9 @@ import type { Command } from 'commander';
 import { MAX_WORKERS, verifyStoredChain } from '../service/audit.js';
 import { toAuditEventView, type AuditEventView } from '../http/schemas.js';
 import { openStore } from '../runtime/gateway.js';
-import type { StoreConfig } from '../config/compiled.js';
+import type { CompiledConfig, StoreConfig } from '../config/compiled.js';
 import type { Store } from '../store/store.js';
-import { loadConfigForCli } from './load-config.js';
+import { EXIT, loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 interface StoreOptions {
@@ -15,19 +15,24 @@ interface StoreOptions {
   db?: string;
 }
 
-function storeConfigFrom(opts: StoreOptions, output: Output): StoreConfig | undefined {
+/** The store to read, or undefined after saying why and setting the exit code (a missing database is bad usage). */
+function storeConfigFrom(opts: StoreOptions, output: Output, setExit: (code: number) => void, loaded?: CompiledConfig): StoreConfig | undefined {
   if (opts.db !== undefined) {
-    if (!existsSync(opts.db)) { output.err(`no audit database at ${opts.db}`); return undefined; }
+    if (!existsSync(opts.db)) { output.err(`no audit database at ${opts.db}`); setExit(EXIT.usage); return undefined; }
     return { kind: 'sqlite', path: opts.db };
   }
-  const config = loadConfigForCli(opts.config ?? 'portcullis.yaml', output);
+  const config = loaded ?? loadConfigOrExit(opts.config ?? 'portcullis.yaml', output, setExit);
   if (config === undefined) return undefined;
-  if (config.store.kind === 'sqlite' && !existsSync(config.store.path)) { output.err(`no audit database at ${config.store.path} (store.path in ${config.source})`); return undefined; }
+  if (config.store.kind === 'sqlite' && !existsSync(config.store.path)) {
+    output.err(`no audit database at ${config.store.path} (store.path in ${config.source})`);
+    setExit(EXIT.usage);
+    return undefined;
+  }
   return config.store;
 }
 
-async function storeFrom(opts: StoreOptions, output: Output): Promise<Store | undefined> {
-  const config = storeConfigFrom(opts, output);
+async function storeFrom(opts: StoreOptions, output: Output, setExit: (code: number) => void, loaded?: CompiledConfig): Promise<Store | undefined> {
+  const config = storeConfigFrom(opts, output, setExit, loaded);
   return config === undefined ? undefined : openStore(config);
 }
 
@@ -63,8 +68,8 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
         setExit(2);
         return;
       }
-      const config = storeConfigFrom(opts, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = storeConfigFrom(opts, output, setExit);
+      if (config === undefined) return;
       const store = await openStore(config);
       try {
         const parallel = {
@@ -86,15 +91,20 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
     .option('--older-than-days <days>', 'purge events older than this many days (default: audit.retentionDays of the config, or 365 with --db)')
     .action(async (opts: StoreOptions & { olderThanDays?: string }) => {
       let days = opts.olderThanDays === undefined ? undefined : Number(opts.olderThanDays);
-      if (days === undefined && opts.db === undefined) days = loadConfigForCli(opts.config ?? 'portcullis.yaml', output)?.audit.retentionDays;
+      let config: CompiledConfig | undefined;
+      if (opts.db === undefined) {
+        config = loadConfigOrExit(opts.config ?? 'portcullis.yaml', output, setExit);
+        if (config === undefined) return;
+        days ??= config.audit.retentionDays;
+      }
       days ??= 365;
       if (!Number.isInteger(days) || days < 90) {
         output.err(`--older-than-days must be a whole number of at least 90 (audit events are kept at least 90 days), not "${opts.olderThanDays}"`);
         setExit(2);
         return;
       }
-      const store = await storeFrom(opts, output);
-      if (store === undefined) { setExit(2); return; }
+      const store = await storeFrom(opts, output, setExit, config);
+      if (store === undefined) return;
       try {
         const now = Date.now();
         const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, 'cli');
@@ -117,8 +127,8 @@ export function registerAuditCommands(program: Command, output: Output, setExit:
       const from = opts.from === undefined ? undefined : Date.parse(opts.from);
       const to = opts.to === undefined ? undefined : Date.parse(opts.to);
       if (Number.isNaN(from) || Number.isNaN(to)) { output.err('--from and --to take ISO 8601 times, e.g. 2026-11-01T00:00:00Z'); setExit(2); return; }
-      const store = await storeFrom(opts, output);
-      if (store === undefined) { setExit(2); return; }
+      const store = await storeFrom(opts, output, setExit);
+      if (store === undefined) return;
       const stream: Writable = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
       let count = 0;
       try {

@@ -7,7 +7,7 @@ import type { Connector } from '../connectors/connector.js';
 import { checkSystems, formatCheckTable, type SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
 import { createVault, type Vault } from '../vault/vault.js';
-import { loadConfigForCli } from './load-config.js';
+import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 /**
@@ -36,8 +36,8 @@ export function registerCheckCommand(program: Command, output: Output, setExit: 
     .action(async (opts: { config: string; json?: boolean; timeout: string }) => {
       const timeout = Number(opts.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) { output.err(`--timeout takes a number of seconds, not "${opts.timeout}"`); setExit(2); return; }
-      const config = loadConfigForCli(opts.config, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = loadConfigOrExit(opts.config, output, setExit);
+      if (config === undefined) return;
       const store = await openStore(config.store);
       let connectors: ReadonlyMap<string, Connector> = new Map();
       try {

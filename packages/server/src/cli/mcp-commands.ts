@@ -15,7 +15,7 @@ import { serveMcpStdio } from '../mcp/stdio.js';
 import { systemClock } from '../runtime/clock.js';
 import { openGateway, openStore, openVault } from '../runtime/gateway.js';
 import { connectMcpSystem, pinsOf } from '../runtime/mcp-catalog.js';
-import { loadConfigForCli } from './load-config.js';
+import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 interface ServeOptions { config: string; agent?: string; key?: string }
@@ -32,8 +32,8 @@ export function registerMcpCommands(program: Command, output: Output, setExit: (
       if (opts.agent === undefined) { fail('--agent ID is required: the agent whose tools this process serves'); return; }
       const key = opts.key ?? cliEnvironment().agentKey;
       if (key === undefined) { fail('no agent key: set PORTCULLIS_AGENT_KEY (or pass --key) to the API key of the agent'); return; }
-      const config = loadConfigForCli(opts.config, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = loadConfigOrExit(opts.config, output, setExit);
+      if (config === undefined) return;
       const agent = config.agents.get(opts.agent);
       if (agent === undefined) { fail(`no agent "${opts.agent}" in ${config.source}; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`); return; }
       if (sha256Hex(key) !== agent.keyHash) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
@@ -58,8 +58,8 @@ export function registerMcpCommands(program: Command, output: Output, setExit: (
     .action(async (opts: { config: string; system?: string; dryRun?: boolean }, command: Command) => {
       // `mcp pin -c FILE`: commander gives -c to `mcp`, which declares it too.
       const path = command.getOptionValueSource('config') === 'cli' ? opts.config : (command.parent?.opts() as { config?: string } | undefined)?.config ?? opts.config;
-      const config = loadConfigForCli(path, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = loadConfigOrExit(path, output, setExit);
+      if (config === undefined) return;
       const systems = [...config.systems.values()].filter((s): s is McpSystemConfig => s.kind === 'mcp' && (opts.system === undefined || s.name === opts.system));
       if (systems.length === 0) {
         output.err(opts.system === undefined ? `${config.source} has no mcp systems` : `no mcp system "${opts.system}" in ${config.source}`);

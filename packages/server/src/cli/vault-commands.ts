@@ -3,6 +3,7 @@
  * straight in the store. A secret's value is read from standard input only, never from the
  * command line (where shell history and `ps` would keep it), and no command prints one.
  */
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import type { Command } from 'commander';
@@ -13,7 +14,7 @@ import { systemClock } from '../runtime/clock.js';
 import type { Store } from '../store/store.js';
 import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js';
 import type { Vault } from '../vault/vault.js';
-import { loadConfigForCli } from './load-config.js';
+import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 const CLI_ACTOR = { kind: 'system', id: 'cli' } as const;
@@ -40,8 +41,8 @@ export async function readSecretInput(input: Readable, output: Output): Promise<
 }
 
 async function withVault(configPath: string, output: Output, setExit: (code: number) => void, use: (vault: Vault, config: CompiledConfig, store: Store) => Promise<void>): Promise<void> {
-  const config = loadConfigForCli(configPath, output);
-  if (config === undefined) { setExit(2); return; }
+  const config = loadConfigOrExit(configPath, output, setExit);
+  if (config === undefined) return;
   const store = await openStore(config.store);
   try {
     await use(openVault(config, store, systemClock), config, store);
@@ -97,6 +98,11 @@ export function registerVaultCommands(program: Command, output: Output, setExit:
     .requiredOption('--new-key-file <file>', 'the new master key (base64 of 32 bytes, mode 0600; `portcullis vault new-key --out FILE` makes one)')
     .option('-c, --config <file>', 'the gateway config', 'portcullis.yaml')
     .action(async (opts: { config: string; newKeyFile: string }) => {
+      if (!existsSync(opts.newKeyFile)) {
+        output.err(`no master key file at ${opts.newKeyFile}; make one with \`portcullis vault new-key --out ${opts.newKeyFile}\``);
+        setExit(2);
+        return;
+      }
       const next = readMasterKeyFile(opts.newKeyFile);
       await withVault(opts.config, output, setExit, async (v) => {
         const from = v.keyId;
@@ -109,6 +115,7 @@ export function registerVaultCommands(program: Command, output: Output, setExit:
     .description('write a new random master key to a file created with mode 0600')
     .requiredOption('--out <file>', 'where to write it (must not exist)')
     .action((opts: { out: string }) => {
+      if (existsSync(opts.out)) { output.err(`${opts.out} already exists; a master key is never overwritten: pick another path`); setExit(2); return; }
       const key = writeNewMasterKeyFile(opts.out);
       output.out(`wrote master key ${key.id} to ${opts.out} (mode 0600)`);
     });
