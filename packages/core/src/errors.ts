@@ -10,8 +10,11 @@ export type Fault = 'caller' | 'gateway' | 'upstream';
 /** Every error code, with its fault and when it happens. */
 export const ERROR_CODES = {
   INVALID_REQUEST: { fault: 'caller', when: 'the request body or query does not match the API schema' },
-  INVALID_JSON: { fault: 'caller', when: 'the request body is not valid JSON' },
+  INVALID_JSON: { fault: 'caller', when: 'the request body is not valid JSON, or has a "__proto__" or "constructor.prototype" key' },
   BODY_TOO_LARGE: { fault: 'caller', when: 'the request body exceeds the size limit' },
+  UNSUPPORTED_MEDIA_TYPE: { fault: 'caller', when: 'a request body is sent with a Content-Type other than application/json' },
+  EXPECTATION_FAILED: { fault: 'caller', when: 'the request carries an Expect header other than "100-continue"' },
+  ROUTE_NOT_FOUND: { fault: 'caller', when: 'no route has this method and path' },
   UNAUTHENTICATED: { fault: 'caller', when: 'no API key or token, or one that matches nobody' },
   FORBIDDEN: { fault: 'caller', when: 'the caller is known but may not do this' },
   WORKFLOW_NOT_FOUND: { fault: 'caller', when: 'the workflow named in a proposal does not exist' },
@@ -26,7 +29,7 @@ export const ERROR_CODES = {
   APPROVAL_EXPIRED: { fault: 'caller', when: 'the approval or the pending proposal expired' },
   APPROVAL_WRONG_PROPOSAL: { fault: 'gateway', when: 'an approval was presented for a proposal it does not cover' },
   STORE_UNAVAILABLE: { fault: 'gateway', when: 'the store cannot be written; the gateway fails closed and executes nothing' },
-  CONFIG_INVALID: { fault: 'caller', when: 'portcullis.yaml failed validation' },
+  CONFIG_INVALID: { fault: 'gateway', when: 'portcullis.yaml failed validation, or a setting was found invalid at run time; its operator fixes the file, the request was not at fault' },
   UPSTREAM_FAILED: { fault: 'upstream', when: 'the system the action runs on returned an error' },
   SYSTEM_CHECK_FAILED: { fault: 'upstream', when: 'a run was refused because one of its workflow\'s systems failed its pre-flight check' },
   RUN_NOT_STARTED: { fault: 'caller', when: 'a proposal names a runId that was not started with POST /v1/runs for its workflow' },

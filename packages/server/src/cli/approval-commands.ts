@@ -9,8 +9,13 @@ interface ClientOptions {
   token?: string;
 }
 
-async function call(options: ClientOptions, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  if (options.token === undefined) throw new Error('no token: pass --token or set PORTCULLIS_TOKEN to your personal API token');
+/** What the gateway answered, or undefined after saying why there is no answer (exit 2 without a token, 1 when unreachable). */
+async function call(options: ClientOptions, output: Output, setExit: (code: number) => void, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown } | undefined> {
+  if (options.token === undefined || options.token === '') {
+    output.err('no token: pass --token or set PORTCULLIS_TOKEN to your personal API token');
+    setExit(2);
+    return undefined;
+  }
   let response: Response;
   try {
     response = await fetch(new URL(path, options.url), {
@@ -19,7 +24,9 @@ async function call(options: ClientOptions, method: string, path: string, body?:
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (error) {
-    throw new Error(`cannot reach the gateway at ${options.url} (${(error as Error).message}); is it running? Set --url or PORTCULLIS_URL`);
+    output.err(`cannot reach the gateway at ${options.url} (${(error as Error).message}); is it running? Set --url or PORTCULLIS_URL`);
+    setExit(1);
+    return undefined;
   }
   const json: unknown = await response.json().catch(() => ({}));
   return { status: response.status, json };
@@ -46,7 +53,9 @@ export function registerApprovalCommands(program: Command, host: CliHost, output
     .option('--status <status>', 'list proposals in this status instead', 'pending_approval')
     .option('--json', 'print JSON')
     .action(async (opts: ClientOptions & { status: string; json?: boolean }) => {
-      const { status, json } = await call(opts, 'GET', `/v1/approvals?status=${encodeURIComponent(opts.status)}`);
+      const answer = await call(opts, output, setExit, 'GET', `/v1/approvals?status=${encodeURIComponent(opts.status)}`);
+      if (answer === undefined) return;
+      const { status, json } = answer;
       if (status !== 200) { output.err(failure(json, status)); setExit(1); return; }
       const proposals = (json as { proposals: ProposalView[] }).proposals;
       if (opts.json === true) { output.out(JSON.stringify(proposals, null, 2)); return; }
@@ -60,7 +69,9 @@ export function registerApprovalCommands(program: Command, host: CliHost, output
         if (verb === 'reject' && (opts.reason === undefined || opts.reason.trim() === '')) {
           output.err('reject needs --reason "why"'); setExit(2); return;
         }
-        const { status, json } = await call(opts, 'POST', `/v1/approvals/${encodeURIComponent(id)}/${verb}`, opts.reason === undefined ? {} : { reason: opts.reason });
+        const answer = await call(opts, output, setExit, 'POST', `/v1/approvals/${encodeURIComponent(id)}/${verb}`, opts.reason === undefined ? {} : { reason: opts.reason });
+        if (answer === undefined) return;
+        const { status, json } = answer;
         if (status !== 200) { output.err(failure(json, status)); setExit(1); return; }
         const p = json as ProposalView;
         output.out(`${p.id} is now ${p.status}${p.result === undefined ? '' : `: ${JSON.stringify(p.result)}`}${p.error === undefined ? '' : `: ${p.error.code} ${p.error.message}`}`);

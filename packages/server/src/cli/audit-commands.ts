@@ -4,8 +4,9 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { MAX_WORKERS } from '../service/audit.js';
 import { toAuditEventView, type AuditEventView } from '../service/views.js';
+import type { CompiledConfig } from '../service/contracts.js';
 import type { CliHost } from './host.js';
-import { loadConfigForCli } from './load-config.js';
+import { EXIT, loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 interface StoreOptions {
@@ -15,15 +16,22 @@ interface StoreOptions {
 
 type Admin = Awaited<ReturnType<CliHost['openAdmin']>>;
 
-/** Opens the admin service over `--db FILE`, or over the store of `--config FILE`; undefined after printing why not. */
-async function adminFrom(host: CliHost, opts: StoreOptions, output: Output): Promise<Admin | undefined> {
+/**
+ * Opens the admin service over `--db FILE`, or over the store of `--config FILE` (or the config
+ * already `loaded`); undefined after saying why and setting the exit code (a missing database is bad usage).
+ */
+async function adminFrom(host: CliHost, opts: StoreOptions, output: Output, setExit: (code: number) => void, loaded?: CompiledConfig): Promise<Admin | undefined> {
   if (opts.db !== undefined) {
-    if (!existsSync(opts.db)) { output.err(`no audit database at ${opts.db}`); return undefined; }
+    if (!existsSync(opts.db)) { output.err(`no audit database at ${opts.db}`); setExit(EXIT.usage); return undefined; }
     return host.openAdmin({ dbPath: opts.db });
   }
-  const config = loadConfigForCli(host, opts.config ?? 'portcullis.yaml', output);
+  const config = loaded ?? loadConfigOrExit(host, opts.config ?? 'portcullis.yaml', output, setExit);
   if (config === undefined) return undefined;
-  if (config.store.kind === 'sqlite' && !existsSync(config.store.path)) { output.err(`no audit database at ${config.store.path} (store.path in ${config.source})`); return undefined; }
+  if (config.store.kind === 'sqlite' && !existsSync(config.store.path)) {
+    output.err(`no audit database at ${config.store.path} (store.path in ${config.source})`);
+    setExit(EXIT.usage);
+    return undefined;
+  }
   return host.openAdmin({ config });
 }
 
@@ -59,8 +67,8 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
-      const admin = await adminFrom(host, opts, output);
-      if (admin === undefined) { setExit(2); return; }
+      const admin = await adminFrom(host, opts, output, setExit);
+      if (admin === undefined) return;
       try {
         const parallel = {
           ...(workers === undefined ? {} : { workers }),
@@ -81,15 +89,20 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     .option('--older-than-days <days>', 'purge events older than this many days (default: audit.retentionDays of the config, or 365 with --db)')
     .action(async (opts: StoreOptions & { olderThanDays?: string }) => {
       let days = opts.olderThanDays === undefined ? undefined : Number(opts.olderThanDays);
-      if (days === undefined && opts.db === undefined) days = loadConfigForCli(host, opts.config ?? 'portcullis.yaml', output)?.audit.retentionDays;
+      let config: CompiledConfig | undefined;
+      if (opts.db === undefined) {
+        config = loadConfigOrExit(host, opts.config ?? 'portcullis.yaml', output, setExit);
+        if (config === undefined) return;
+        days ??= config.audit.retentionDays;
+      }
       days ??= 365;
       if (!Number.isInteger(days) || days < 90) {
         output.err(`--older-than-days must be a whole number of at least 90 (audit events are kept at least 90 days), not "${opts.olderThanDays}"`);
         setExit(2);
         return;
       }
-      const admin = await adminFrom(host, opts, output);
-      if (admin === undefined) { setExit(2); return; }
+      const admin = await adminFrom(host, opts, output, setExit, config);
+      if (admin === undefined) return;
       try {
         const { purged, anchorSeq } = await admin.audit.purge(days);
         output.out(purged === 0
@@ -111,8 +124,8 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       const from = opts.from === undefined ? undefined : Date.parse(opts.from);
       const to = opts.to === undefined ? undefined : Date.parse(opts.to);
       if (Number.isNaN(from) || Number.isNaN(to)) { output.err('--from and --to take ISO 8601 times, e.g. 2026-11-01T00:00:00Z'); setExit(2); return; }
-      const admin = await adminFrom(host, opts, output);
-      if (admin === undefined) { setExit(2); return; }
+      const admin = await adminFrom(host, opts, output, setExit);
+      if (admin === undefined) return;
       const stream: Writable = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
       let count = 0;
       try {

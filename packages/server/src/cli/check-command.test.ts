@@ -166,10 +166,10 @@ describe('portcullis check on a SQL, an HTTP, an SMTP and an MCP system', () => 
     await expectOnlyFailing(writeConfig({ mcpCommand: exits }), 'memory', /MCP system "memory" failed while connecting: it stopped or could not be reached .*memory store is locked/);
   });
 
-  it('refuses to check at all when the MCP system\'s environment is not set (a config error, exit 2)', async () => {
+  it('refuses to check at all when the MCP system\'s environment is not set (an invalid config, exit 1)', async () => {
     vi.stubEnv('MEM_FILE', undefined);
     const result = await cli(['check', '-c', writeConfig()]);
-    expect(result.code).toBe(2);
+    expect(result.code).toBe(1);
     expect(result.err).toMatch(/systems\.memory\.env\.MEMORY_FILE_PATH.*environment variable MEM_FILE is not set/);
   });
 });

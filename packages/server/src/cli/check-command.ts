@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { formatCheckTable } from '../service/preflight.js';
 import type { CliHost } from './host.js';
-import { loadConfigForCli } from './load-config.js';
+import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 /** Registers `check`. */
@@ -15,8 +15,8 @@ export function registerCheckCommand(program: Command, host: CliHost, output: Ou
     .action(async (opts: { config: string; json?: boolean; timeout: string }) => {
       const timeout = Number(opts.timeout);
       if (!Number.isFinite(timeout) || timeout <= 0) { output.err(`--timeout takes a number of seconds, not "${opts.timeout}"`); setExit(2); return; }
-      const config = loadConfigForCli(host, opts.config, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = loadConfigOrExit(host, opts.config, output, setExit);
+      if (config === undefined) return;
       const admin = await host.openAdmin({ config });
       try {
         const checks = await admin.checkSystems?.(timeout * 1000) ?? [];

@@ -1,16 +1,18 @@
 /**
  * The CLI in-process: validate, audit verify (tamper evidence on the real SQLite file) and
- * export. The auditor's question is "was this trail edited?"; verify must answer no only
- * when it was not.
+ * export, and the exit codes of every command against docs/cli.md's convention. The
+ * auditor's question is "was this trail edited?"; verify must answer no only when it was not.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '@portcullis/core';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { openHarness, proposeAs, type Harness } from '../testing/harness.js';
 import { runCli, type CliResult } from '../testing/run-cli.js';
+import { makeTempDir, type TempDir } from '../testing/temp-dir.js';
 
 const cli = (...args: string[]): Promise<CliResult> => runCli(args);
 
@@ -126,13 +128,18 @@ describe('portcullis audit export', () => {
   });
 });
 
+/** The harness's config with every keyEnv/tokenEnv replaced by a hash, so it validates without the environment. */
+function hashedConfig(h: Harness): string {
+  let n = 0;
+  return readFileSync(join(h.dir, 'portcullis.yaml'), 'utf8')
+    .replace(/(key|token)Env: \w+/g, (_m, kind: string) => `${kind}Hash: "sha256:${sha256Hex(`secret-${(n += 1)}`)}"`);
+}
+
 describe('portcullis validate', () => {
   it('accepts a valid file and rejects an invalid one with file:line:column', async () => {
     harness = await openHarness();
     const good = join(harness.dir, 'good.yaml');
-    let n = 0;
-    const hashed = readFileSync(join(harness.dir, 'portcullis.yaml'), 'utf8')
-      .replace(/(key|token)Env: \w+/g, (_m, kind: string) => `${kind}Hash: "sha256:${sha256Hex(`secret-${(n += 1)}`)}"`);
+    const hashed = hashedConfig(harness);
     writeFileSync(good, hashed);
     const ok = await cli('validate', good);
     expect(ok.err).toBe('');
@@ -146,11 +153,108 @@ describe('portcullis validate', () => {
     expect(refused.err).toMatch(/bad\.yaml:\d+:\d+ workflows\.route-leads\.mode\.high: .*always need approval/);
   });
 
+  it('refuses a postgres store, which is planned, at file:line:column naming the fix (exit 1)', async () => {
+    harness = await openHarness();
+    const file = join(harness.dir, 'postgres.yaml');
+    writeFileSync(file, hashedConfig(harness).replace('store: { kind: sqlite, path: ./portcullis.db }', 'store:\n  kind: postgres\n  urlEnv: PC_DATABASE_URL'));
+    const refused = await cli('validate', file);
+    expect(refused.code).toBe(1);
+    expect(refused.out).toBe('');
+    expect(refused.err).toContain(`${file}:4:9 store.kind: "postgres" is planned, not available in this version; use kind: sqlite (the default: one file next to the config, nothing to set up), or leave store out`);
+  });
+
   it('prints help for every command', async () => {
     for (const args of [['--help'], ['start', '--help'], ['demo', '--help'], ['validate', '--help'], ['audit', 'verify', '--help'], ['audit', 'export', '--help'], ['approvals', 'list', '--help'], ['approvals', 'approve', '--help'], ['approvals', 'reject', '--help'], ['keys', 'new', '--help']]) {
       const result = await cli(...args);
       expect(result.code, args.join(' ')).toBe(0);
       expect(result.out, args.join(' ')).toMatch(/Usage: portcullis/);
     }
+  });
+});
+
+describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cli.md)', () => {
+  let dir: TempDir;
+  let h: Harness;
+  const paths = { good: '', invalid: '', missing: '', db: '', key: '' };
+  beforeAll(async () => {
+    dir = makeTempDir('portcullis-exit');
+    h = await openHarness();
+    paths.good = join(h.dir, 'good.yaml');
+    writeFileSync(paths.good, hashedConfig(h));
+    paths.invalid = join(dir.path, 'invalid.yaml');
+    writeFileSync(paths.invalid, 'version: 1\nsurprise: true\n');
+    paths.missing = join(dir.path, 'missing.yaml');
+    paths.db = h.storePath;
+    paths.key = join(dir.path, 'master.key');
+    writeFileSync(paths.key, 'taken');
+  });
+  afterAll(async () => {
+    await h.close();
+    dir.cleanup();
+  });
+
+  // [what, argv (GOOD, INVALID, MISSING, DB, KEY stand for files), exit code, what standard error says]
+  const table: Array<[string, string[], 0 | 1 | 2, RegExp]> = [
+    ['no command', [], 2, /Usage: portcullis/],
+    ['an unknown command', ['frobnicate'], 2, /unknown command 'frobnicate'/],
+    ['an unknown option', ['schema', '--bogus'], 2, /unknown option '--bogus'/],
+    ['validate: a valid file', ['validate', 'GOOD'], 0, /^$/],
+    ['validate: an invalid file', ['validate', 'INVALID'], 1, /invalid\.yaml:2:1 surprise: unknown key/],
+    ['validate: a missing file', ['validate', 'MISSING'], 2, /missing\.yaml: no such file; create it or pass the right path/],
+    ['validate: no file', ['validate'], 2, /missing required argument 'file'/],
+    ['start: an invalid config', ['start', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['start: a missing config', ['start', '-c', 'MISSING'], 2, /no such file/],
+    ['schema', ['schema'], 0, /^$/],
+    ['keys new', ['keys', 'new'], 0, /^$/],
+    ['audit verify: an intact chain', ['audit', 'verify', '--db', 'DB'], 0, /^$/],
+    ['audit verify: an invalid config', ['audit', 'verify', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['audit verify: a missing config', ['audit', 'verify', '-c', 'MISSING'], 2, /no such file/],
+    ['audit verify: a missing database', ['audit', 'verify', '--db', 'MISSING'], 2, /no audit database at/],
+    ['audit verify: a bad --workers', ['audit', 'verify', '--db', 'DB', '--workers', '0'], 2, /--workers must be a whole number/],
+    ['audit export: a bad --format', ['audit', 'export', '--db', 'DB', '--format', 'xml'], 2, /--format must be jsonl or csv/],
+    ['audit export: an invalid config', ['audit', 'export', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['audit purge: below the retention minimum', ['audit', 'purge', '--db', 'DB', '--older-than-days', '30'], 2, /at least 90/],
+    ['audit purge: an invalid config', ['audit', 'purge', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['check: an invalid config', ['check', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['check: a missing config', ['check', '-c', 'MISSING'], 2, /no such file/],
+    ['check: a bad --timeout', ['check', '-c', 'GOOD', '--timeout', '0'], 2, /--timeout takes a number of seconds/],
+    ['vault list: an invalid config', ['vault', 'list', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['vault list: a missing config', ['vault', 'list', '-c', 'MISSING'], 2, /no such file/],
+    ['vault set: a bad name', ['vault', 'set', 'crm', 'bad name', '-c', 'GOOD'], 2, /SYSTEM and NAME use letters/],
+    ['vault rotate-key: no --new-key-file', ['vault', 'rotate-key', '-c', 'GOOD'], 2, /required option '--new-key-file <file>'/],
+    ['vault rotate-key: a missing key file', ['vault', 'rotate-key', '--new-key-file', 'MISSING', '-c', 'GOOD'], 2, /no master key file at .*missing\.yaml; make one with `portcullis vault new-key/],
+    ['vault new-key: a file that exists', ['vault', 'new-key', '--out', 'KEY'], 2, /already exists; a master key is never overwritten/],
+    ['mcp: no --agent', ['mcp', '-c', 'GOOD'], 2, /--agent ID is required/],
+    ['mcp pin: an invalid config', ['mcp', 'pin', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['mcp pin: a missing config', ['mcp', 'pin', '-c', 'MISSING'], 2, /no such file/],
+    ['mcp pin: no MCP system', ['mcp', 'pin', '-c', 'GOOD'], 2, /has no mcp systems/],
+    ['approvals list: no token', ['approvals', 'list'], 2, /no token: pass --token or set PORTCULLIS_TOKEN/],
+    ['approvals list: the gateway cannot be reached', ['approvals', 'list', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1/],
+    ['approvals reject: no --reason', ['approvals', 'reject', 'prop_x', '--token', 't'], 2, /reject needs --reason/],
+  ];
+  for (const [what, argv, code, err] of table) {
+    it(`${what} → ${code}`, async () => {
+      vi.stubEnv('PORTCULLIS_TOKEN', undefined);
+      try {
+        const args = argv.map((a) => ({ GOOD: paths.good, INVALID: paths.invalid, MISSING: paths.missing, DB: paths.db, KEY: paths.key } as Record<string, string>)[a] ?? a);
+        const result = await cli(...args);
+        expect(result.code).toBe(code);
+        expect(result.err.trim()).toMatch(err);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    });
+  }
+
+  it('approvals approve: a decision the gateway refuses → 1, one it takes → 0', async () => {
+    await h.gateway.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(h.gateway.app.server.address() as AddressInfo).port}`;
+    const refused = await cli('approvals', 'approve', 'prop_missing', '--url', url, '--token', h.secrets.dana);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^PROPOSAL_NOT_FOUND: /);
+    const { id } = (await proposeAs(h, 'agent', { workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [2], set: { owner_id: 'rep-kenji' } } })).json();
+    const taken = await cli('approvals', 'approve', id, '--url', url, '--token', h.secrets.dana);
+    expect(taken.code).toBe(0);
+    expect(taken.out).toMatch(new RegExp(`^${id} is now succeeded`));
   });
 });

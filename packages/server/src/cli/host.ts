@@ -33,8 +33,11 @@ export interface CliEnvironment {
 /** The services the CLI's commands use. */
 export interface CliHost {
   environment(): CliEnvironment;
-  /** Loads and compiles a config file; errors formatted as `file:line:column path: problem`. */
-  loadConfig(path: string): { ok: true; config: CompiledConfig } | { ok: false; message: string };
+  /**
+   * Loads and compiles a config file; errors formatted as `file:line:column path: problem`.
+   * `unreadable`: the file is missing or cannot be read (bad usage), not invalid.
+   */
+  loadConfig(path: string): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean };
   /** The JSON Schema of portcullis.yaml. */
   configJsonSchema(): Record<string, unknown>;
   /** Opens a gateway (`recover: false` for a second process beside a running one). */

@@ -1,4 +1,9 @@
-/** The `portcullis` command line. `run` returns the exit code instead of exiting, so tests call it in-process. */
+/**
+ * The `portcullis` command line. `runCli` returns the exit code instead of exiting, so tests
+ * call it in-process. Exit codes follow one convention for every command (docs/cli.md): 0 ok,
+ * 1 the check or the work failed (an invalid config included), 2 bad usage (a missing file,
+ * a bad option or argument).
+ */
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { Command, CommanderError } from 'commander';
@@ -9,7 +14,7 @@ import { registerCheckCommand } from './check-command.js';
 import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
-import { loadConfigForCli } from './load-config.js';
+import { EXIT, loadConfigOrExit } from './load-config.js';
 import { processOutput, type Output } from './output.js';
 
 /** Waits for SIGINT or SIGTERM. */
@@ -35,8 +40,8 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
     .option('-p, --port <port>', 'listen on this port (overrides server.port and PORT)')
     .option('--host <host>', 'listen on this address (overrides server.host)')
     .action(async (opts: { config: string; port?: string; host?: string }) => {
-      const config = loadConfigForCli(host, opts.config, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = loadConfigOrExit(host, opts.config, output, setExit);
+      if (config === undefined) return;
       const gateway = await host.openGateway(config, { logger: true, recover: true });
       for (const warning of gateway.warnings) output.err(`portcullis: warning: ${warning}`);
       const port = opts.port === undefined ? host.environment().port ?? config.server.port : Number(opts.port);
@@ -60,8 +65,8 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   program.command('validate <file>')
     .description('check a config file; errors name file:line:column, the path and the fix')
     .action((file: string) => {
-      const config = loadConfigForCli(host, file, output);
-      if (config === undefined) { setExit(1); return; }
+      const config = loadConfigOrExit(host, file, output, setExit);
+      if (config === undefined) return;
       output.out(`${file} is valid: ${config.workflows.size} workflow(s), ${config.systems.size} system(s), ${config.actions.size} action(s), ${config.agents.size} agent(s)`);
     });
 
@@ -96,9 +101,10 @@ export async function runCli(host: CliHost, argv: readonly string[], output: Out
   try {
     await program.parseAsync([...argv]);
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    // Commander's own refusals (unknown command or option, missing argument) are bad usage.
+    if (error instanceof CommanderError) return error.exitCode === EXIT.ok ? EXIT.ok : EXIT.usage;
     output.err(`portcullis: ${(error as Error).message}`);
-    return 1;
+    return EXIT.failed;
   }
   return code;
 }

@@ -9,7 +9,7 @@ import type { Readable, Writable } from 'node:stream';
 import { isPortcullisError } from '@portcullis/core';
 import type { Command } from 'commander';
 import type { CliHost } from './host.js';
-import { loadConfigForCli } from './load-config.js';
+import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 interface ServeOptions { config: string; agent?: string; key?: string }
@@ -26,8 +26,8 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
       if (opts.agent === undefined) { fail('--agent ID is required: the agent whose tools this process serves'); return; }
       const key = opts.key ?? host.environment().agentKey;
       if (key === undefined) { fail('no agent key: set PORTCULLIS_AGENT_KEY (or pass --key) to the API key of the agent'); return; }
-      const config = loadConfigForCli(host, opts.config, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = loadConfigOrExit(host, opts.config, output, setExit);
+      if (config === undefined) return;
       const agent = config.agents.get(opts.agent);
       if (agent === undefined) { fail(`no agent "${opts.agent}" in ${config.source}; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`); return; }
       const gateway = await host.openGateway(config, { logger: false, recover: false });
@@ -50,8 +50,8 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
     .action(async (opts: { config: string; system?: string; dryRun?: boolean }, command: Command) => {
       // `mcp pin -c FILE`: commander gives -c to `mcp`, which declares it too.
       const path = command.getOptionValueSource('config') === 'cli' ? opts.config : (command.parent?.opts() as { config?: string } | undefined)?.config ?? opts.config;
-      const config = loadConfigForCli(host, path, output);
-      if (config === undefined) { setExit(2); return; }
+      const config = loadConfigOrExit(host, path, output, setExit);
+      if (config === undefined) return;
       const admin = await host.openAdmin({ config });
       try {
         const systems = admin.mcpSystems().filter((name) => opts.system === undefined || name === opts.system);

@@ -3,6 +3,7 @@
  * straight in the store. A secret's value is read from standard input only, never from the
  * command line (where shell history and `ps` would keep it), and no command prints one.
  */
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Writable, type Readable } from 'node:stream';
 import { isPortcullisError } from '@portcullis/core';
@@ -10,7 +11,7 @@ import type { Command } from 'commander';
 import type { VaultAdmin } from '../service/admin.js';
 import type { CompiledConfig } from '../service/contracts.js';
 import type { CliHost } from './host.js';
-import { loadConfigForCli } from './load-config.js';
+import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
 /**
@@ -35,8 +36,8 @@ export async function readSecretInput(input: Readable, output: Output): Promise<
 }
 
 async function withVault(host: CliHost, configPath: string, output: Output, setExit: (code: number) => void, use: (vault: VaultAdmin, config: CompiledConfig) => Promise<void>): Promise<void> {
-  const config = loadConfigForCli(host, configPath, output);
-  if (config === undefined) { setExit(2); return; }
+  const config = loadConfigOrExit(host, configPath, output, setExit);
+  if (config === undefined) return;
   const admin = await host.openAdmin({ config });
   try {
     if (admin.vault === undefined) throw new Error('the vault cannot be opened without a config');
@@ -92,6 +93,11 @@ export function registerVaultCommands(program: Command, host: CliHost, output: O
     .requiredOption('--new-key-file <file>', 'the new master key (base64 of 32 bytes, mode 0600; `portcullis vault new-key --out FILE` makes one)')
     .option('-c, --config <file>', 'the gateway config', 'portcullis.yaml')
     .action(async (opts: { config: string; newKeyFile: string }) => {
+      if (!existsSync(opts.newKeyFile)) {
+        output.err(`no master key file at ${opts.newKeyFile}; make one with \`portcullis vault new-key --out ${opts.newKeyFile}\``);
+        setExit(2);
+        return;
+      }
       const next = host.readMasterKeyFile(opts.newKeyFile);
       await withVault(host, opts.config, output, setExit, async (v) => {
         const from = v.keyId;
@@ -104,6 +110,7 @@ export function registerVaultCommands(program: Command, host: CliHost, output: O
     .description('write a new random master key to a file created with mode 0600')
     .requiredOption('--out <file>', 'where to write it (must not exist)')
     .action((opts: { out: string }) => {
+      if (existsSync(opts.out)) { output.err(`${opts.out} already exists; a master key is never overwritten: pick another path`); setExit(2); return; }
       const key = host.writeNewMasterKeyFile(opts.out);
       output.out(`wrote master key ${key.id} to ${opts.out} (mode 0600)`);
     });

@@ -21,6 +21,12 @@ export const CONFIG_VERSION = 1;
 /** The shortest audit retention accepted (SPEC: retained at least 90 days). */
 export const MIN_RETENTION_DAYS = 90;
 
+/**
+ * The store kinds this version can open. The file's shape also describes `postgres`, which is
+ * planned: a config naming it is refused at validation (check.ts), not at start.
+ */
+export const AVAILABLE_STORE_KINDS: readonly string[] = ['sqlite'];
+
 /** Defaults of optional keys, as written in the file. */
 export const CONFIG_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
@@ -64,7 +70,7 @@ const store = z.discriminatedUnion('kind', [
     path: z.string().min(1).default(CONFIG_DEFAULTS.storePath).describe('Database file, relative to the config file\'s folder.'),
   }),
   z.strictObject({
-    kind: z.literal('postgres'),
+    kind: z.literal('postgres').describe('Planned, not available in this version: `portcullis validate` refuses it; use sqlite.'),
     url: z.string().min(1).optional().describe('Connection URL. Prefer urlEnv so the password stays out of the file.'),
     urlEnv: envName.optional().describe('Environment variable holding the connection URL.'),
   }),

@@ -7,7 +7,7 @@
 import { sha256Hex } from '@portcullis/core';
 import type { ConfigIssue, PathSegment } from './issues.js';
 import { formatPath } from './issues.js';
-import type { PortcullisConfig } from './schema.js';
+import { AVAILABLE_STORE_KINDS, type PortcullisConfig } from './schema.js';
 
 /** The environment the config reads: variable names to values. */
 import type { Env } from './env.js';
@@ -81,7 +81,8 @@ export function resolveSecrets(config: PortcullisConfig, env: Env): { secrets: R
   }
 
   let storeUrl: string | undefined;
-  if (config.store.kind === 'postgres') {
+  // A store kind this version cannot open is refused by check.ts; its URL is not looked for.
+  if (config.store.kind === 'postgres' && AVAILABLE_STORE_KINDS.includes(config.store.kind)) {
     storeUrl = config.store.url ?? (config.store.urlEnv === undefined ? undefined : fromEnv(config.store.urlEnv, ['store', 'urlEnv'], 'the PostgreSQL connection URL', 'url'));
   }
   return { secrets: storeUrl === undefined ? { agentKeys, personTokens } : { agentKeys, personTokens, storeUrl }, issues };

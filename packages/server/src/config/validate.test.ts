@@ -183,10 +183,12 @@ describe('keys and secrets', () => {
 });
 
 describe('store', () => {
-  it('needs a postgres url or urlEnv', () => {
-    const text = edit(['  kind: sqlite\n  path: ./.portcullis/portcullis.db', '  kind: postgres']);
-    expect(reject(text)).toEqual(['portcullis.yaml:8:3 store: a postgres store needs url or urlEnv (prefer urlEnv, so the password stays out of the file)']);
-    expect(accept(text.replace('  kind: postgres', '  kind: postgres\n  url: postgres://localhost/portcullis')).store).toEqual({ kind: 'postgres', url: 'postgres://localhost/portcullis' });
+  it('refuses a postgres store, which is planned, at store.kind with the fix (not only when the gateway starts)', () => {
+    const refusal = 'portcullis.yaml:8:9 store.kind: "postgres" is planned, not available in this version; use kind: sqlite (the default: one file next to the config, nothing to set up), or leave store out';
+    const text = edit(['  kind: sqlite\n  path: ./.portcullis/portcullis.db', '  kind: postgres\n  url: postgres://localhost/portcullis']);
+    expect(reject(text)).toEqual([refusal]);
+    // Only the refusal: no advice on a url the gateway could not use anyway.
+    expect(reject(text.replace('\n  url: postgres://localhost/portcullis', ''))).toEqual([refusal]);
   });
 
   it('rejects an unknown store kind', () => {

@@ -3,12 +3,13 @@
  * every reference names something defined; every grant names a real system, table, column
  * and action; a high-risk grant is confirmed with `explicit: true`; every resource a
  * workflow may write is bounded by a data scope; every department has someone who can
- * approve, and every workflow has an approver who is not barred from approving.
+ * approve, and every workflow has an approver who is not barred from approving; the store
+ * is of a kind this version can open.
  */
 import { coveredVerbs, parseGrant, type Grant } from '@portcullis/core';
 import type { CompiledAction, SystemConfig } from './compiled.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
-import type { GrantSettings, PortcullisConfig, WorkflowSettings } from './schema.js';
+import { AVAILABLE_STORE_KINDS, type GrantSettings, type PortcullisConfig, type WorkflowSettings } from './schema.js';
 import type { SystemKinds } from './system-kind.js';
 import { didYouMean } from './suggest.js';
 
@@ -51,7 +52,10 @@ export function validateConfig(config: PortcullisConfig, systems: ReadonlyMap<st
   };
   const { people, departments, agents } = config;
 
-  if (config.store.kind === 'postgres') {
+  if (!AVAILABLE_STORE_KINDS.includes(config.store.kind)) {
+    // Refused here, with its position, rather than when the gateway starts.
+    issues.push({ path: ['store', 'kind'], message: `"${config.store.kind}" is planned, not available in this version; use kind: sqlite (the default: one file next to the config, nothing to set up), or leave store out` });
+  } else if (config.store.kind === 'postgres') {
     const { url, urlEnv } = config.store;
     need((url === undefined) !== (urlEnv === undefined), ['store'], url === undefined ? 'a postgres store needs url or urlEnv (prefer urlEnv, so the password stays out of the file)' : 'set url or urlEnv, not both');
   }

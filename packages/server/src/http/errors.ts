@@ -1,18 +1,22 @@
 /**
  * The one place errors become HTTP responses. A PortcullisError maps by code; Fastify's own
- * request errors (bad JSON, too large, schema) become the matching caller errors; anything
- * else is a 500, never a 4xx.
+ * request errors (bad JSON, too large, schema, unsupported Content-Type, a malformed or
+ * over-long path) become the matching caller errors, worded without echoing the path or
+ * the body; anything else is a 500, never a 4xx.
  */
 import { PortcullisError, type ErrorCode } from '@portcullis/core';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { JSON_CONTENT_TYPE } from './json-body.js';
+import { MAX_ID_LENGTH } from './schemas.js';
 
 const STATUS: Record<ErrorCode, number> = {
-  INVALID_REQUEST: 400, INVALID_JSON: 400, BODY_TOO_LARGE: 413, UNAUTHENTICATED: 401, FORBIDDEN: 403,
+  INVALID_REQUEST: 400, INVALID_JSON: 400, BODY_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, EXPECTATION_FAILED: 417,
+  ROUTE_NOT_FOUND: 404, UNAUTHENTICATED: 401, FORBIDDEN: 403,
   WORKFLOW_NOT_FOUND: 404, ACTION_NOT_FOUND: 404, INVALID_PARAMS: 422, PROPOSAL_NOT_FOUND: 404,
   IDEMPOTENCY_CONFLICT: 409, ILLEGAL_TRANSITION: 409, APPROVER_NOT_AUTHORISED: 403,
   APPROVAL_DIGEST_MISMATCH: 409, APPROVAL_ALREADY_USED: 409, APPROVAL_EXPIRED: 410, APPROVAL_WRONG_PROPOSAL: 500,
-  STORE_UNAVAILABLE: 503, CONFIG_INVALID: 500, UPSTREAM_FAILED: 502, INTERNAL: 500,
+  STORE_UNAVAILABLE: 503, CONFIG_INVALID: 503, UPSTREAM_FAILED: 502, INTERNAL: 500,
   SYSTEM_CHECK_FAILED: 503, RUN_NOT_STARTED: 409, SECRET_UNAVAILABLE: 503,
 };
 
@@ -32,14 +36,24 @@ export function httpStatus(error: PortcullisError): number {
   return STATUS[error.code];
 }
 
+/** What toPortcullisError may use of the request to word its message. */
+export interface ErrorContext {
+  /** The request's Content-Type header. */
+  readonly contentType?: string | undefined;
+}
+
 /** Converts anything thrown while serving a request into a PortcullisError. */
-export function toPortcullisError(error: unknown): PortcullisError {
+export function toPortcullisError(error: unknown, context: ErrorContext = {}): PortcullisError {
   if (error instanceof PortcullisError) return error;
   if (hasZodFastifySchemaValidationErrors(error)) {
     const problems = error.validation.map((v) => {
-      const where = `${error.validationContext ?? 'request'}${v.instancePath.replace(/\//g, '.')}`;
-      const params = v.params as { issue?: { code?: string; keys?: string[] } };
-      if (params.issue?.code === 'unrecognized_keys') return `${where}: unknown field(s) ${(params.issue.keys ?? []).map((k) => `"${k}"`).join(', ')}`;
+      const path = String(v.instancePath).split('/').filter((segment) => segment !== '');
+      const where = [error.validationContext ?? 'request', ...path].join('.');
+      const params = v.params as { keys?: string[] };
+      if (v.keyword === 'unrecognized_keys') return `${where}: unknown field(s) ${(params.keys ?? []).map((k) => `"${k}"`).join(', ')}`;
+      if (where === 'body' && v.keyword === 'invalid_type' && /received (null|undefined)$/.test(v.message ?? '')) {
+        return `body: missing; send a JSON object with Content-Type: ${JSON_CONTENT_TYPE}`;
+      }
       return `${where}: ${v.message ?? 'is invalid'}`;
     });
     return new PortcullisError('INVALID_REQUEST', problems.join('; '), { problems });
@@ -52,7 +66,11 @@ export function toPortcullisError(error: unknown): PortcullisError {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return new PortcullisError('BODY_TOO_LARGE', 'the request body is larger than the gateway accepts (server.bodyLimitBytes); send smaller params');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new PortcullisError('INVALID_REQUEST', `unsupported Content-Type; send "application/json"`);
+      return new PortcullisError('UNSUPPORTED_MEDIA_TYPE', `a body sent as ${mediaType(context.contentType)} is not accepted; send it as JSON with Content-Type: ${JSON_CONTENT_TYPE}`);
+    case 'FST_ERR_BAD_URL':
+      return new PortcullisError('INVALID_REQUEST', 'the path has a malformed percent-encoding (a "%" must be followed by two hex digits); encode each path segment, e.g. with encodeURIComponent');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new PortcullisError('INVALID_REQUEST', `a path segment is longer than an id can be (${MAX_ID_LENGTH} characters); check the id in the path`);
     default:
       break;
   }
@@ -63,6 +81,22 @@ export function toPortcullisError(error: unknown): PortcullisError {
     return new PortcullisError('INVALID_REQUEST', fastifyError.message ?? 'bad request');
   }
   return new PortcullisError('INTERNAL', 'an unexpected error occurred in the gateway; see its log', {}, { cause: error });
+}
+
+/** The error of a request whose Expect header asks for something other than "100-continue". */
+export function expectationFailed(): PortcullisError {
+  return new PortcullisError('EXPECTATION_FAILED', 'the gateway honours only "Expect: 100-continue"; remove the Expect header or send that value');
+}
+
+/** The error of a method and path no route serves; the path is not repeated back. */
+export function routeNotFound(method: string): PortcullisError {
+  return new PortcullisError('ROUTE_NOT_FOUND', `no ${method.slice(0, 10)} route has this path; see /openapi.json for the routes`);
+}
+
+/** The media type of a Content-Type header, quoted, when it looks like one; otherwise a description. */
+function mediaType(header: string | undefined): string {
+  const type = header?.split(';')[0]?.trim().toLowerCase() ?? '';
+  return /^[\w.+-]{1,60}\/[\w.+-]{1,60}$/.test(type) ? `"${type}"` : 'this Content-Type';
 }
 
 /** The response body of an error. */

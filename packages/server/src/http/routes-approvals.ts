@@ -30,8 +30,8 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
   app.post('/v1/approvals/:id/approve', {
     schema: {
       summary: 'Approve a pending proposal; the gateway then executes it and returns the outcome',
-      description: 'Only a lead or delegate of the workflow\'s department may approve. The approval binds the proposal\'s digest (send the digest you were shown to make sure it is what you approve) and is single-use.',
-      tags: ['people'], params: idParam, body: decisionBody.optional(),
+      description: 'Only a lead or delegate of the workflow\'s department may approve. The approval binds the proposal\'s digest (send the digest you were shown to make sure it is what you approve) and is single-use. The body is optional: without one, the approval carries no reason.',
+      tags: ['people'], params: idParam, body: decisionBody.nullish(),
       response: { 200: proposalView, ...errors },
     },
   }, async (request) => {

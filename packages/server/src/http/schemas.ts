@@ -25,7 +25,10 @@ export const decisionBody = z.strictObject({
 
 export const rejectBody = decisionBody.extend({ reason: z.string().min(1, 'say why the proposal is rejected').max(2000) });
 
-export const idParam = z.object({ id: z.string().min(1).max(100) });
+/** The longest id a path may carry; the router refuses longer path segments before any route runs. */
+export const MAX_ID_LENGTH = 100;
+
+export const idParam = z.object({ id: z.string().min(1).max(MAX_ID_LENGTH) });
 
 export const waitQuery = z.object({
   wait: z.coerce.number().min(0).max(60).optional().describe('seconds to wait for the status to change (long-poll), at most 60'),

@@ -21,9 +21,10 @@ import { systemClock } from './clock.js';
 import { connectSystems, openGateway, openStore, openVault } from './gateway.js';
 
 /** Loads a config file with the registered system kinds; errors formatted for people. */
-export function loadConfig(path: string, env?: Env): { ok: true; config: CompiledConfig } | { ok: false; message: string } {
+export function loadConfig(path: string, env?: Env): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean } {
   const loaded = loadConfigFile(path, { kinds: SYSTEM_KINDS, ...(env === undefined ? {} : { env }) });
-  return loaded.ok ? loaded : { ok: false, message: formatConfigErrors(loaded.errors) };
+  // A position of 0 means the file itself could not be read.
+  return loaded.ok ? loaded : { ok: false, message: formatConfigErrors(loaded.errors), unreadable: loaded.errors.some((error) => error.line === 0) };
 }
 
 /** Opens a gateway as the CLI and the demo use it. */
