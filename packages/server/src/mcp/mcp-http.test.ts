@@ -1,8 +1,8 @@
 /**
  * The MCP gateway in front of the reference memory and everything servers from npm, driven by
  * the official SDK client as the agent, over both ways in: Streamable HTTP at /mcp, and stdio,
- * where the client launches the built `portcullis mcp --agent` command (run `npm run build`
- * first; `npm test` does) on the same config and store, and a lead approves on the HTTP API.
+ * where the client launches the `portcullis mcp --agent` command (from its sources) on the
+ * same config and store, and a lead approves on the HTTP API.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { CLI_BIN, TRANSPORTS, connectAgent, mcpConfig, pendingProposal, proposalIdOf, resultText, type AgentClientOptions } from '../testing/mcp-servers.js';
+import { TRANSPORTS, connectAgent, mcpConfig, pendingProposal, proposalIdOf, resultText, type AgentClientOptions } from '../testing/mcp-servers.js';
 
 let harness: Harness;
 let baseUrl: string;
@@ -29,7 +29,6 @@ async function approveWhenPending(action: string): Promise<string> {
 const executions = async (proposalId: string): Promise<number> => (await auditTrail(harness)).filter((e) => e.proposalId === proposalId && e.type === 'execution.started').length;
 
 beforeAll(async () => {
-  if (!existsSync(join(CLI_BIN, '../../dist/cli/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
   harness = await openHarness({ configYaml: mcpConfig({ holdTime: '20s' }), env: { MEM_FILE: memFile() } });
   baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
 }, 60_000);
