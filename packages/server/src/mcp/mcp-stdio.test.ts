@@ -15,7 +15,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFromSources } from '../testing/cli-from-sources.js';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { harnessEnv, mcpConfig, pendingProposal, proposalIdOf, resultText, stdioAgent } from '../testing/mcp-servers.js';
+import { harnessEnv, heldCall, mcpConfig, proposalIdOf, resultText, stdioAgent } from '../testing/mcp-servers.js';
 
 let harness: Harness;
 let client: Client;
@@ -45,12 +45,12 @@ describe('portcullis mcp over stdio (memory and everything servers)', () => {
   });
 
   it('holds a write until a lead approves it on the running gateway, then returns its result', async () => {
-    const call = client.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Linus', entityType: 'person', observations: [] }] } });
-    const id = await pendingProposal(harness, 'memory.create_entities');
-    expect(id).toBeDefined();
+    const call = heldCall(client, 'create_entities', { entities: [{ name: 'Linus', entityType: 'person', observations: [] }] });
+    const id = await call.proposal;
+    expect(await harness.gateway.store.getProposal(id)).toMatchObject({ action: 'memory.create_entities', status: 'pending_approval' });
     const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'ok' } });
     expect(approved.statusCode).toBe(200);
-    const result = await call;
+    const result = await call.result;
     expect(result.isError).not.toBe(true);
     expect(proposalIdOf(result)).toBe(id);
     expect(readFileSync(memFile, 'utf8')).toContain('"Linus"');

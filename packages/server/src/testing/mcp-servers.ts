@@ -13,7 +13,6 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import type { ProposalView } from '../http/schemas.js';
 import { cliFromSources } from './cli-from-sources.js';
 import type { Harness } from './harness.js';
 import { freePort } from './json-server.js';
@@ -191,15 +190,37 @@ export function connectAgent(transport: AgentTransport, target: { harness: Harne
   return stdioAgent({ config: join(target.harness.dir, 'portcullis.yaml'), agent: target.agent, key: target.key, env: harnessEnv(target.harness, target.env) }, options);
 }
 
-/** Waits until a proposal of `action` waits for approval in the harness's store, and returns its id. */
-export async function pendingProposal(harness: Harness, action: string): Promise<string> {
-  for (let i = 0; i < 200; i += 1) {
-    const res = await harness.request('dana', { method: 'GET', url: '/v1/approvals?status=pending_approval' });
-    const pending = (res.json() as { proposals: ProposalView[] }).proposals.find((p) => p.action === action);
-    if (pending !== undefined) return pending.id;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no pending proposal of ${action} appeared`);
+/** A tool call the gateway holds until a person decides. */
+export interface HeldCall {
+  /** The held proposal's id, as the gateway's first progress notification of the call names it. */
+  readonly proposal: Promise<string>;
+  /** The call's answer. */
+  readonly result: ReturnType<Client['callTool']>;
+  /** The messages of the call's progress notifications so far. */
+  readonly progress: readonly string[];
+}
+
+/**
+ * Calls tool `name` as `client`, asking for progress: the gateway, holding a call that needs
+ * approval, tells the client so at once in a progress notification that names the proposal.
+ * `proposal` rejects if the call is answered first.
+ */
+export function heldCall(client: Client, name: string, args: Record<string, unknown>): HeldCall {
+  const progress: string[] = [];
+  let named = (_id: string): void => undefined;
+  const proposal = new Promise<string>((resolve) => { named = resolve; });
+  const result = client.callTool({ name, arguments: args }, undefined, {
+    onprogress: (p) => {
+      progress.push(p.message ?? '');
+      const id = /\bproposal (\S+) is /.exec(p.message ?? '')?.[1];
+      if (id !== undefined) named(id);
+    },
+  });
+  const answered = result.then(
+    (r) => { throw new Error(`the call of ${name} was answered without being held: ${resultText(r)}`); },
+    (error: unknown) => { throw error; },
+  );
+  return { proposal: Promise.race([proposal, answered]), result, progress };
 }
 
 /** The text of a tool result. */
