@@ -50,7 +50,7 @@ const faulty = `
     args: ${yamlList([FAULTY_SERVER])}
     timeout: 10m
 `;
-// \`patient\` waits longer than a test may run (vitest's 30 s): a call of its tools that the gateway
+// `patient` waits longer than a test may run (vitest's 30 s): a call of its tools that the gateway
 // answers at all was answered without waiting for the timeout.
 const grants = [
   'faulty:ping:read', 'faulty:crash:read', 'faulty:hang:read', 'faulty:garble:read', 'patient:wrong_version:read', 'patient:stray_id:read',
@@ -208,7 +208,8 @@ describe('upstream MCP servers that fail', () => {
     expect(await relistFailures()).toHaveLength(1);
 
     rmSync(relistCrashFile);
-    // Once the gateway's wait before listing a failed upstream again has passed (on a clock a minute on), listing the tools lists them again.
+    // Once the gateway's wait before listing a failed upstream again has passed (Date moved a
+    // minute on), listing the tools lists them again.
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 60_000 });
     try {
       expect((await bot.listTools()).tools.map((t) => t.name)).toContain('described');
