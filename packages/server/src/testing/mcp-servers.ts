@@ -216,10 +216,7 @@ export function heldCall(client: Client, name: string, args: Record<string, unkn
       if (id !== undefined) named(id);
     },
   });
-  const answered = result.then(
-    (r) => { throw new Error(`the call of ${name} was answered without being held: ${resultText(r)}`); },
-    (error: unknown) => { throw error; },
-  );
+  const answered = result.then((r) => { throw new Error(`the call of ${name} was answered without being held: ${resultText(r)}`); });
   return { proposal: Promise.race([proposal, answered]), result, progress };
 }
 
