@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** The entry that runs the CLI from its sources. */
-export const CLI_SOURCE_ENTRY = fileURLToPath(new URL('./cli-source-entry.ts', import.meta.url));
+const CLI_SOURCE_ENTRY = fileURLToPath(new URL('./cli-source-entry.ts', import.meta.url));
 
 /** tsx's loader, by absolute URL so that it resolves whatever the child's working directory. */
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
