@@ -1,8 +1,8 @@
 /**
- * `portcullis audit verify --workers N`, run as the built command: the chain split into
- * segments verified by worker threads must give exactly the answer of one thread — the same
- * count when it is intact, and the first break in chain order when it is not, including a
- * break on the boundary between two segments.
+ * `portcullis audit verify --workers N`, run as a command of its own (from its sources, the
+ * worker threads too): the chain split into segments verified by worker threads must give
+ * exactly the answer of one thread — the same count when it is intact, and the first break in
+ * chain order when it is not, including a break on the boundary between two segments.
  */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeEvent } from '../store/store-conformance-fixtures.js';
-import { CLI_BIN } from '../testing/mcp-servers.js';
+import { cliFromSources } from '../testing/cli-from-sources.js';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.js';
 
 const EVENTS = 300;
@@ -30,7 +30,8 @@ afterEach(() => dir.cleanup());
 
 async function verify(workers: number): Promise<{ code: number; out: string; err: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI_BIN, 'audit', 'verify', '--db', db, '--workers', String(workers)]);
+    const cli = cliFromSources(['audit', 'verify', '--db', db, '--workers', String(workers)]);
+    const { stdout, stderr } = await promisify(execFile)(cli.command, cli.args, { env: { ...process.env, ...cli.env } });
     return { code: 0, out: stdout, err: stderr };
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string };

@@ -1,31 +1,40 @@
 /**
- * End to end, as a new user runs it: the built `portcullis demo` command in its own process,
- * then the pasted commands: an agent proposal over HTTP and an approval with the CLI.
- * Needs the build (`npm test` builds before it runs the tests).
+ * End to end, as a new user runs it: the `portcullis demo` command in its own process (run
+ * from its sources), then the pasted commands: an agent proposal over HTTP and an approval
+ * with the CLI.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliFromSources } from '../testing/cli-from-sources.js';
 
-const bin = fileURLToPath(new URL('../../bin/portcullis.js', import.meta.url));
-const built = fileURLToPath(new URL('../../dist/wiring/main.js', import.meta.url));
 const port = 20_000 + Math.floor(Math.random() * 20_000);
 const dir = mkdtempSync(join(tmpdir(), 'portcullis-demo-'));
 let child: ChildProcess;
 let output = '';
 
+/** Runs `portcullis ARGS…` (from its sources) to its end, with `env` added to this process's environment. */
+async function portcullis(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string }> {
+  const cli = cliFromSources(args);
+  return promisify(execFile)(cli.command, cli.args, { env: { ...process.env, ...env, ...cli.env } });
+}
+
 beforeAll(async () => {
-  if (!existsSync(built)) throw new Error('the CLI is not built: run `npm run build` (npm test does) before this test');
-  child = spawn(process.execPath, [bin, 'demo', '--port', String(port), '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr?.on('data', (d: Buffer) => { output += d.toString(); });
-  const deadline = Date.now() + 30_000;
-  while (!output.includes('Serving until') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  if (!output.includes('Serving until')) throw new Error(`the demo did not start:\n${output}`);
+  const cli = cliFromSources(['demo', '--port', String(port), '--dir', dir]);
+  child = spawn(cli.command, cli.args, { env: { ...process.env, ...cli.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Serving once it says so; a demo that exits first did not start.
+  await new Promise<void>((resolve, reject) => {
+    const said = (d: Buffer): void => {
+      output += d.toString();
+      if (output.includes('Serving until')) resolve();
+    };
+    child.stdout?.on('data', said);
+    child.stderr?.on('data', said);
+    child.once('exit', (code) => reject(new Error(`the demo exited (code ${code}) before it served:\n${output}`)));
+  });
 }, 40_000);
 
 afterAll(async () => {
@@ -62,11 +71,9 @@ describe('portcullis demo', () => {
     });
     const proposal = (await proposed.json()) as { id: string; status: string };
     expect(proposal.status).toBe('pending_approval');
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, 'approvals', 'approve', proposal.id, '--reason', 'ok'], {
-      env: { ...process.env, PORTCULLIS_URL: url, PORTCULLIS_TOKEN: value('PORTCULLIS_TOKEN') },
-    });
+    const { stdout } = await portcullis(['approvals', 'approve', proposal.id, '--reason', 'ok'], { PORTCULLIS_URL: url, PORTCULLIS_TOKEN: value('PORTCULLIS_TOKEN') });
     expect(stdout).toContain(`${proposal.id} is now succeeded`);
-    const verify = await promisify(execFile)(process.execPath, [bin, 'audit', 'verify', '--db', join(dir, 'portcullis.db')]);
+    const verify = await portcullis(['audit', 'verify', '--db', join(dir, 'portcullis.db')]);
     expect(verify.stdout).toMatch(/audit chain OK/);
   });
 });

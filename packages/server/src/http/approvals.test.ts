@@ -3,7 +3,7 @@
  * binding to the proposal's digest, single use, expiry, and the agent's long-poll.
  */
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { auditTrail, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
 
 let harness: Harness;
@@ -134,8 +134,19 @@ describe('long-poll', () => {
   it('answers GET ?wait= as soon as the status changes', async () => {
     harness = await openHarness();
     const id = (await proposeAs(harness, 'agent', route(1))).json().id as string;
+    // Approved once the long-poll waits for a change of this proposal, not before.
+    const feed = harness.gateway.service.deps.changes;
+    const next = feed.next.bind(feed);
+    let listens = (): void => undefined;
+    const listening = new Promise<void>((resolve) => { listens = resolve; });
+    const spy = vi.spyOn(feed, 'next').mockImplementation((kind, changed, timeoutMs) => {
+      const change = next(kind, changed, timeoutMs);
+      if (kind === 'proposal' && changed === id) listens();
+      return change;
+    });
+    onTestFinished(() => spy.mockRestore());
     const waiting = harness.request('agent', { method: 'GET', url: `/v1/actions/${id}?wait=20` });
-    await new Promise((r) => setTimeout(r, 50));
+    await listening;
     await approve('dana', id);
     const answer = await waiting;
     expect(answer.statusCode).toBe(200);

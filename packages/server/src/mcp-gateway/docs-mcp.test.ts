@@ -1,7 +1,8 @@
 /**
  * docs/mcp.md is exact:
  * - every JSON client snippet names the real command, flags and URL, and is exercised as its
- *   client would use it (the stdio ones launch the built CLI, the HTTP ones connect to /mcp),
+ *   client would use it (the stdio ones launch the CLI, from its sources; the HTTP ones connect
+ *   to /mcp),
  *   with the documented placeholders filled in;
  * - the OpenAI Agents SDK TypeScript snippet type-checks against the installed
  *   `@openai/agents`, and its MCP server construction, as written, is run with the SDK's own
@@ -30,8 +31,9 @@ import { formatConfigErrors, parseConfigText } from '../config/load.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { DEFAULT_MCP_HOLD } from '../config/schema.js';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
+import { cliFromSources } from '../testing/cli-from-sources.js';
 import { openHarness, type Harness } from '../testing/harness.js';
-import { CLI_BIN, mcpConfig, resultText } from '../testing/mcp-servers.js';
+import { mcpConfig, resultText } from '../testing/mcp-servers.js';
 import { MCP_PATH } from './http-route.js';
 
 const DOC_PATH = fileURLToPath(new URL('../../../../docs/mcp.md', import.meta.url));
@@ -114,10 +116,11 @@ describe('docs/mcp.md client snippets', () => {
         expect(Object.keys(server.env ?? {})).toEqual(['PORTCULLIS_AGENT_KEY']);
         const env = Object.fromEntries(Object.entries(server.env ?? {}).map(([k, v]) => [k, fillKey(v, snippet, harness.secrets.agent)]));
         const client = new Client({ name: 'docs-stdio', version: '1' });
+        const cli = cliFromSources(realArgs(args, config));
         await client.connect(new StdioClientTransport({
-          command: process.execPath,
-          args: [CLI_BIN, ...realArgs(args, config)],
-          env: { ...env, ...configEnv() },
+          command: cli.command,
+          args: cli.args,
+          env: { ...env, ...configEnv(), ...cli.env },
           stderr: 'pipe',
         }));
         try {
@@ -205,7 +208,7 @@ describe('docs/mcp.md OpenAI Agents SDK snippets', () => {
         super({ ...options, url: new URL(MCP_PATH, baseUrl).href });
       }
     }
-    /** The SDK's stdio server class, checking what the snippet documents, then launching the built CLI on this gateway's config. */
+    /** The SDK's stdio server class, checking what the snippet documents, then launching the CLI (from its sources) on this gateway's config. */
     class DocStdio extends MCPServerStdio {
       constructor(options: StdioOptions) {
         if (!('command' in options)) throw new Error('the snippet launches a command');
@@ -215,7 +218,10 @@ describe('docs/mcp.md OpenAI Agents SDK snippets', () => {
         for (const arg of args.filter((a) => a.startsWith('-'))) expect(mcpFlags(), `flag ${arg}`).toContain(arg);
         expect(options.env).toEqual({ PORTCULLIS_AGENT_KEY: key });
         expect(options.timeout, 'a call may take longer than a held call').toBeGreaterThan(HOLD_MS);
-        super({ ...options, command: process.execPath, args: [CLI_BIN, ...realArgs(args, config)], env: { ...options.env, ...configEnv() } });
+        const cli = cliFromSources(realArgs(args, config));
+        // Started from its sources through tsx, the CLI can take longer to answer initialize on
+        // a busy machine than the SDK's default session timeout (5 s).
+        super({ ...options, command: cli.command, args: cli.args, env: { ...options.env, ...configEnv(), ...cli.env }, clientSessionTimeoutSeconds: options.clientSessionTimeoutSeconds ?? 30 });
       }
     }
 

@@ -11,7 +11,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEventDraft } from '@portcullis/core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
 import { FAULTY_SERVER, httpAgent, mcpConfig, proposalIdOf, resultText, yamlList } from '../testing/mcp-servers.js';
 
@@ -43,9 +44,16 @@ const faulty = `
     args: ${yamlList([FAULTY_SERVER])}
     env: { FIXTURE_CRASH_ON_LIST_FILE: { env: RELIST_CRASH_FILE } }
     timeout: 2s
+  patient:
+    kind: mcp
+    command: ${JSON.stringify(process.execPath)}
+    args: ${yamlList([FAULTY_SERVER])}
+    timeout: 10m
 `;
+// `patient` waits longer than a test may run (vitest's 30 s): a call of its tools that the gateway
+// answers at all was answered without waiting for the timeout.
 const grants = [
-  'faulty:ping:read', 'faulty:crash:read', 'faulty:hang:read', 'faulty:garble:read', 'faulty:wrong_version:read', 'faulty:stray_id:read',
+  'faulty:ping:read', 'faulty:crash:read', 'faulty:hang:read', 'faulty:garble:read', 'patient:wrong_version:read', 'patient:stray_id:read',
   'faulty:broken_schema:read', 'dead:anything:read', 'crashlist:ping:read', 'relist:described:read', 'relist:mutate:read',
 ];
 
@@ -65,14 +73,20 @@ const stillServing = async (): Promise<void> => {
   expect((await bot.callTool({ name: 'read_graph', arguments: {} })).isError).not.toBe(true);
 };
 
-/** Polls `probe` until it returns something other than undefined, for at most 15 s. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i += 1) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gave up waiting for ${what}`);
+/** Resolves once the gateway has stored an audit event that `matches`, among those it appends from now on. */
+function auditRecorded(matches: (event: AuditEventDraft) => boolean): Promise<void> {
+  const { store } = harness.gateway;
+  const append = store.appendAudit.bind(store);
+  return new Promise((resolve) => {
+    const spy = vi.spyOn(store, 'appendAudit').mockImplementation(async (events) => {
+      const sealed = await append(events);
+      if (events.some(matches)) {
+        spy.mockRestore();
+        resolve();
+      }
+      return sealed;
+    });
+  });
 }
 
 const failedExecution = async (result: unknown) => {
@@ -130,9 +144,7 @@ describe('upstream MCP servers that fail', () => {
   });
 
   it('gives up on an upstream that hangs after its timeout', async () => {
-    const started = Date.now();
     const result = await bot.callTool({ name: 'hang', arguments: {} });
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(result.isError).toBe(true);
     expect(resultText(result)).toMatch(/did not answer within 2s/);
     expect((await failedExecution(result))?.data.code).toBe('UPSTREAM_FAILED');
@@ -148,11 +160,9 @@ describe('upstream MCP servers that fail', () => {
   });
 
   it('treats an upstream that answers JSON that is not JSON-RPC 2.0 (version "1.0") as broken at once, audits it, and connects again', async () => {
-    const started = Date.now();
     const result = await bot.callTool({ name: 'wrong_version', arguments: {} });
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(result.isError).toBe(true);
-    expect(resultText(result)).toMatch(/ran and failed \(UPSTREAM_FAILED\): MCP system "faulty" failed while calling tool "wrong_version": it sent malformed JSON-RPC: a message whose "jsonrpc" is not "2\.0"/);
+    expect(resultText(result)).toMatch(/ran and failed \(UPSTREAM_FAILED\): MCP system "patient" failed while calling tool "wrong_version": it sent malformed JSON-RPC: a message whose "jsonrpc" is not "2\.0"/);
     const failed = await failedExecution(result);
     expect(failed?.data.code).toBe('UPSTREAM_FAILED');
     expect(String(failed?.data.message)).toContain('"jsonrpc" is not "2.0"');
@@ -160,11 +170,9 @@ describe('upstream MCP servers that fail', () => {
   });
 
   it('treats an upstream that answers a request never made as broken at once, audits it, and connects again', async () => {
-    const started = Date.now();
     const result = await bot.callTool({ name: 'stray_id', arguments: {} });
-    expect(Date.now() - started).toBeLessThan(2000);
     expect(result.isError).toBe(true);
-    expect(resultText(result)).toMatch(/ran and failed \(UPSTREAM_FAILED\): MCP system "faulty" failed while calling tool "stray_id": it sent malformed JSON-RPC: a response to a request the gateway never made \(id 987654321\)/);
+    expect(resultText(result)).toMatch(/ran and failed \(UPSTREAM_FAILED\): MCP system "patient" failed while calling tool "stray_id": it sent malformed JSON-RPC: a response to a request the gateway never made \(id 987654321\)/);
     const failed = await failedExecution(result);
     expect(failed?.data.code).toBe('UPSTREAM_FAILED');
     expect(String(failed?.data.message)).toContain('never made');
@@ -175,9 +183,11 @@ describe('upstream MCP servers that fail', () => {
     const relistFailures = async () => (await auditTrail(harness)).filter((e) => e.type === 'mcp.upstream_failed' && e.data.system === 'relist');
     expect(resultText(await bot.callTool({ name: 'described', arguments: { text: 'before' } }))).toBe('said: before');
     writeFileSync(relistCrashFile, '');
+    const relistFailed = auditRecorded((e) => e.type === 'mcp.upstream_failed' && e.data.system === 'relist');
     // `mutate` announces tools/list_changed; the gateway lists the tools again and the upstream crashes.
     expect(resultText(await bot.callTool({ name: 'mutate', arguments: {} }))).toBe('mutated');
-    const [failed] = await eventually('an mcp.upstream_failed audit event of relist', async () => { const found = await relistFailures(); return found.length > 0 ? found : undefined; });
+    await relistFailed;
+    const [failed] = await relistFailures();
     expect(failed?.actor).toMatchObject({ kind: 'system', id: 'gateway' });
     expect(failed?.data).toMatchObject({ system: 'relist', code: 'UPSTREAM_FAILED' });
     expect(String(failed?.data.message)).toMatch(/^MCP system "relist" failed while listing its tools: it stopped or could not be reached .*its last output on stderr: faulty fixture: crashing while listing tools/);
@@ -198,8 +208,15 @@ describe('upstream MCP servers that fail', () => {
     expect(await relistFailures()).toHaveLength(1);
 
     rmSync(relistCrashFile);
-    await eventually('relist\'s tools offered again', async () => ((await bot.listTools()).tools.some((t) => t.name === 'described') ? true : undefined));
-    expect(resultText(await bot.callTool({ name: 'described', arguments: { text: 'after' } }))).toBe('said: after');
+    // Once the gateway's wait before listing a failed upstream again has passed (Date moved a
+    // minute on), listing the tools lists them again.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 60_000 });
+    try {
+      expect((await bot.listTools()).tools.map((t) => t.name)).toContain('described');
+      expect(resultText(await bot.callTool({ name: 'described', arguments: { text: 'after' } }))).toBe('said: after');
+    } finally {
+      vi.useRealTimers();
+    }
     expect(await relistFailures()).toHaveLength(1);
   }, 60_000);
 });

@@ -1,8 +1,8 @@
 /**
  * The MCP gateway in front of the reference memory and everything servers from npm, driven by
  * the official SDK client as the agent, over both ways in: Streamable HTTP at /mcp, and stdio,
- * where the client launches the built `portcullis mcp --agent` command (run `npm run build`
- * first; `npm test` does) on the same config and store, and a lead approves on the HTTP API.
+ * where the client launches the `portcullis mcp --agent` command (from its sources) on the
+ * same config and store, and a lead approves on the HTTP API.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,16 +11,17 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { CLI_BIN, TRANSPORTS, connectAgent, mcpConfig, pendingProposal, proposalIdOf, resultText, type AgentClientOptions } from '../testing/mcp-servers.js';
+import { TRANSPORTS, connectAgent, heldCall, mcpConfig, proposalIdOf, resultText, type AgentClientOptions, type HeldCall } from '../testing/mcp-servers.js';
 
 let harness: Harness;
 let baseUrl: string;
 const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 const memFile = (): string => join(memDir, 'memory.jsonl');
 
-/** Approves, as Dana (the department's lead), the first pending proposal of `action`, once it shows up. */
-async function approveWhenPending(action: string): Promise<string> {
-  const id = await pendingProposal(harness, action);
+/** Approves, as Dana (the department's lead), the held call's proposal (of `action`, pending approval), once the gateway holds it. */
+async function approveWhenHeld(call: HeldCall, action: string): Promise<string> {
+  const id = await call.proposal;
+  expect(await harness.gateway.store.getProposal(id)).toMatchObject({ action, status: 'pending_approval' });
   const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'looks right' } });
   expect(approved.statusCode).toBe(200);
   return id;
@@ -29,7 +30,6 @@ async function approveWhenPending(action: string): Promise<string> {
 const executions = async (proposalId: string): Promise<number> => (await auditTrail(harness)).filter((e) => e.proposalId === proposalId && e.type === 'execution.started').length;
 
 beforeAll(async () => {
-  if (!existsSync(join(CLI_BIN, '../../dist/wiring/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
   harness = await openHarness({ configYaml: mcpConfig({ holdTime: '20s' }), env: { MEM_FILE: memFile() } });
   baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
 }, 60_000);
@@ -83,13 +83,11 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
   });
 
   it('holds a write tool until a department lead approves it, then runs it once and returns its result', async () => {
-    const progress: string[] = [];
     const ada = name('Ada');
-    const call = bot.callTool({ name: 'create_entities', arguments: { entities: [{ name: ada, entityType: 'person', observations: ['writes proofs'] }] } }, undefined, {
-      onprogress: (p) => { progress.push(p.message ?? ''); },
-    });
-    const approvedId = await approveWhenPending('memory.create_entities');
-    const result = await call;
+    const call = heldCall(bot, 'create_entities', { entities: [{ name: ada, entityType: 'person', observations: ['writes proofs'] }] });
+    const approvedId = await approveWhenHeld(call, 'memory.create_entities');
+    const result = await call.result;
+    const { progress } = call;
     expect(result.isError).not.toBe(true);
     expect(proposalIdOf(result)).toBe(approvedId);
     expect(resultText(result)).toContain(ada);
@@ -102,18 +100,18 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
   it('never asks the agent\'s own client to approve: a held write waits for a person, whatever the client would answer', async () => {
     const grace = name('Grace');
     let settled = false;
-    const call = bot.callTool({ name: 'create_entities', arguments: { entities: [{ name: grace, entityType: 'person', observations: [] }] } });
-    void call.then(() => { settled = true; }, () => { settled = true; });
-    const id = await pendingProposal(harness, 'memory.create_entities');
-    // Long enough for a gateway that elicited to have asked, been answered "accept", and run the call.
-    await new Promise((r) => setTimeout(r, 1500));
+    const call = heldCall(bot, 'create_entities', { entities: [{ name: grace, entityType: 'person', observations: [] }] });
+    void call.result.then(() => { settled = true; }, () => { settled = true; });
+    // The gateway holds the call for a person and has said so on the call's own stream: a request
+    // to the client to approve it, sent before, would have reached the client before this.
+    const id = await call.proposal;
     expect(elicited).toEqual([]);
     expect(settled).toBe(false);
     expect((await harness.gateway.store.getProposal(id))?.status).toBe('pending_approval');
     expect(await executions(id)).toBe(0);
     const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'a person decided' } });
     expect(approved.statusCode).toBe(200);
-    const result = await call;
+    const result = await call.result;
     expect(proposalIdOf(result)).toBe(id);
     expect(resultText(result)).toContain(grace);
     const approval = (await auditTrail(harness)).find((e) => e.proposalId === id && e.type === 'approval.granted');
@@ -126,9 +124,9 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
     const write = await autoBot.callTool({ name: 'create_entities', arguments: { entities: [{ name: temp, entityType: 'note', observations: [] }] } });
     expect(write.isError).not.toBe(true);
     expect(resultText(write)).toContain(temp);
-    const call = autoBot.callTool({ name: 'delete_entities', arguments: { entityNames: [temp] } });
-    const id = await approveWhenPending('memory.delete_entities');
-    const result = await call;
+    const call = heldCall(autoBot, 'delete_entities', { entityNames: [temp] });
+    const id = await approveWhenHeld(call, 'memory.delete_entities');
+    const result = await call.result;
     expect(result.isError).not.toBe(true);
     expect(proposalIdOf(result)).toBe(id);
     const decided = (await auditTrail(harness)).find((e) => e.proposalId === id && e.type === 'proposal.decided');

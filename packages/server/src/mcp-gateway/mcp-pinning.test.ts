@@ -145,8 +145,8 @@ describe('MCP tool pinning', () => {
   it('blocks a tool that changes while the gateway runs (tools/list_changed)', async () => {
     const { client: c, gateway: g } = await start();
     expect(await names(c)).toContain('described');
+    // The fixture answers `mutate` once the gateway has listed its tools again after its tools/list_changed.
     expect(resultText(await c.callTool({ name: 'mutate', arguments: {} }))).toBe('mutated');
-    await new Promise((r) => setTimeout(r, 300));
     expect(await names(c)).not.toContain('described');
     expect(resultText(await c.callTool({ name: 'described', arguments: { text: 'hi' } }))).toMatch(/TOOL_BLOCKED/);
     expect((await blockedEvents(g)).length).toBeGreaterThan(0);

@@ -1,20 +1,21 @@
 /**
- * The MCP gateway over stdio, as an MCP client launches it: the built `portcullis mcp --agent`
- * command, driven by the official SDK client, in front of the reference memory server. A
- * department lead approves a held call through the HTTP API of the gateway running beside it
- * on the same store (run `npm run build` first; `npm test` does). The behaviours both ways in
+ * The MCP gateway over stdio, as an MCP client launches it: the `portcullis mcp --agent`
+ * command (run from its sources), driven by the official SDK client, in front of the reference
+ * memory server. A department lead approves a held call through the HTTP API of the gateway
+ * running beside it on the same store. The behaviours both ways in
  * share (grants, approval, pending retries, pinning, no elicitation, no key upstream) are
  * tested over stdio too by the suites that run over each transport (mcp-http, mcp-pending,
  * mcp-pinning, mcp-upstream-url); this file keeps what only the stdio command has.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliFromSources } from '../testing/cli-from-sources.js';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { CLI_BIN, harnessEnv, mcpConfig, pendingProposal, proposalIdOf, resultText, stdioAgent } from '../testing/mcp-servers.js';
+import { harnessEnv, heldCall, mcpConfig, proposalIdOf, resultText, stdioAgent } from '../testing/mcp-servers.js';
 
 let harness: Harness;
 let client: Client;
@@ -25,7 +26,6 @@ const memFile = join(memDir, 'memory.jsonl');
 const launchEnv = (): Record<string, string> => harnessEnv(harness, { MEM_FILE: memFile });
 
 beforeAll(async () => {
-  if (!existsSync(join(CLI_BIN, '../../dist/wiring/main.js'))) throw new Error('the CLI is not built: run `npm run build` before these tests');
   harness = await openHarness({ configYaml: mcpConfig({ holdTime: '20s' }), env: { MEM_FILE: memFile } });
   client = await stdioAgent({ config: join(harness.dir, 'portcullis.yaml'), agent: 'bot', key: harness.secrets.agent, env: launchEnv() });
 }, 60_000);
@@ -45,12 +45,12 @@ describe('portcullis mcp over stdio (memory and everything servers)', () => {
   });
 
   it('holds a write until a lead approves it on the running gateway, then returns its result', async () => {
-    const call = client.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Linus', entityType: 'person', observations: [] }] } });
-    const id = await pendingProposal(harness, 'memory.create_entities');
-    expect(id).toBeDefined();
+    const call = heldCall(client, 'create_entities', { entities: [{ name: 'Linus', entityType: 'person', observations: [] }] });
+    const id = await call.proposal;
+    expect(await harness.gateway.store.getProposal(id)).toMatchObject({ action: 'memory.create_entities', status: 'pending_approval' });
     const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'ok' } });
     expect(approved.statusCode).toBe(200);
-    const result = await call;
+    const result = await call.result;
     expect(result.isError).not.toBe(true);
     expect(proposalIdOf(result)).toBe(id);
     expect(readFileSync(memFile, 'utf8')).toContain('"Linus"');
@@ -59,14 +59,19 @@ describe('portcullis mcp over stdio (memory and everything servers)', () => {
 
   it('refuses to serve without the agent\'s key, or with another key', () => {
     const config = join(harness.dir, 'portcullis.yaml');
-    const noKey = spawnSync(process.execPath, [CLI_BIN, 'mcp', '--agent', 'bot', '-c', config], { env: { ...launchEnv(), PATH: process.env.PATH ?? '' }, encoding: 'utf8', input: '' });
+    /** Runs `portcullis ARGS…` with `env` (and no other variables), standard input empty. */
+    const mcp = (args: string[], env: Record<string, string>) => {
+      const cli = cliFromSources(args);
+      return spawnSync(cli.command, cli.args, { env: { ...env, ...cli.env }, encoding: 'utf8', input: '' });
+    };
+    const noKey = mcp(['mcp', '--agent', 'bot', '-c', config], { ...launchEnv(), PATH: process.env.PATH ?? '' });
     expect(noKey.status).toBe(2);
     expect(noKey.stderr).toContain('no agent key: set PORTCULLIS_AGENT_KEY');
     expect(noKey.stdout).toBe('');
-    const wrong = spawnSync(process.execPath, [CLI_BIN, 'mcp', '--agent', 'bot', '-c', config], { env: { ...launchEnv(), PORTCULLIS_AGENT_KEY: harness.secrets.other }, encoding: 'utf8', input: '' });
+    const wrong = mcp(['mcp', '--agent', 'bot', '-c', config], { ...launchEnv(), PORTCULLIS_AGENT_KEY: harness.secrets.other });
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toContain('the key given is not the API key of agent "bot"');
-    const noAgent = spawnSync(process.execPath, [CLI_BIN, 'mcp', '-c', config], { env: { ...launchEnv(), PORTCULLIS_AGENT_KEY: harness.secrets.agent }, encoding: 'utf8', input: '' });
+    const noAgent = mcp(['mcp', '-c', config], { ...launchEnv(), PORTCULLIS_AGENT_KEY: harness.secrets.agent });
     expect(noAgent.status).toBe(2);
     expect(noAgent.stderr).toContain('--agent ID is required');
   });

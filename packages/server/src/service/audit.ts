@@ -5,9 +5,7 @@
  * hash of the event just before it, which the part before verifies as its last event; so the
  * first break found in chain order is the one reported, and the counts add up.
  */
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { createChainVerifier, type ChainAnchor, type ChainVerification } from '@portcullis/core';
 import type { StoreConfig } from '../config/compiled.js';
@@ -19,8 +17,8 @@ const PROGRESS_EVERY = 100_000;
 const MIN_EVENTS_PER_WORKER = 50_000;
 /** The most worker threads `audit verify` starts. */
 export const MAX_WORKERS = 8;
-/** The worker's built file; absent when running from TypeScript sources (then verify runs in-process). */
-const WORKER_FILE = fileURLToPath(new URL('./audit-verify-worker.js', import.meta.url));
+/** The worker's file beside this module: the built .js, or the .ts when running from the sources (tests). */
+const WORKER_URL = new URL(`./audit-verify-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 /** One contiguous part of the chain to verify. */
 export interface ChainSegment {
@@ -79,7 +77,6 @@ export interface ParallelVerify {
 
 /** The number of workers to use for a chain of `events` events. */
 function workerCount(events: number, requested: number | undefined): number {
-  if (!existsSync(WORKER_FILE)) return 1;
   if (requested !== undefined) return Math.max(1, Math.min(requested, MAX_WORKERS, events));
   return Math.max(1, Math.min(availableParallelism(), MAX_WORKERS, Math.floor(events / MIN_EVENTS_PER_WORKER)));
 }
@@ -138,9 +135,22 @@ function combine(results: readonly ChainVerification[]): ChainVerification {
   return { ok: true, count, last };
 }
 
+/**
+ * Starts a worker. From the sources (the CLI run through tsx, as tests run it), the thread
+ * registers tsx's loader itself before it imports the worker: Node 20 neither runs an
+ * `--import` in a worker's `execArgv` nor passes the main thread's loader hooks on, and tsx
+ * reads the same TSX_TSCONFIG_PATH as in the main thread. The build never takes this branch
+ * (tsx is a development dependency).
+ */
+function startWorker(workerData: { store: StoreConfig; segment: ChainSegment }): Worker {
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL, { workerData });
+  const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then(({ register }) => { register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
 function runWorker(store: StoreConfig, segment: ChainSegment, onCount: (verified: number) => void): Promise<ChainVerification> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_FILE, { workerData: { store, segment } });
+    const worker = startWorker({ store, segment });
     let settled = false;
     worker.on('message', (message: { count: number } | { result: ChainVerification } | { error: string }) => {
       if ('count' in message) onCount(message.count);

@@ -23,8 +23,8 @@ describe('checkSystems', () => {
   });
 
   it('fails a check that outlasts its bound, saying how long it waited', async () => {
-    const [check] = await checkSystems(systems, new Map([['api', answersAfter(2_000)]]), undefined, 20);
+    // A check that never answers: a result at all comes from the bound.
+    const [check] = await checkSystems(systems, new Map([['api', connector(() => new Promise(() => {}))]]), undefined, 20);
     expect(check).toMatchObject({ ok: false, detail: 'no answer within 20 ms' });
-    expect(check?.ms).toBeLessThan(1_000);
   });
 });

@@ -2,7 +2,7 @@
  * Shared pieces of the MCP gateway tests: where the reference MCP servers from npm (and the
  * fault-injection fixture) are, a config that puts them behind Portcullis, and SDK clients
  * that connect to the gateway as an agent over either transport: Streamable HTTP at /mcp, or
- * stdio by launching the built `portcullis mcp --agent` command as an MCP client does.
+ * stdio by launching `portcullis mcp --agent` (from its sources) as an MCP client does.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -13,7 +13,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import type { ProposalView } from '../http/schemas.js';
+import { cliFromSources } from './cli-from-sources.js';
 import type { Harness } from './harness.js';
 import { freePort } from './json-server.js';
 
@@ -59,9 +59,6 @@ export async function startEverythingOverHttp(): Promise<{ url: string; stop(): 
 
 /** The fault-injection fixture server (crashes, a hang, malformed JSON-RPC, an invalid schema, a changing description). */
 export const FAULTY_SERVER = fileURLToPath(new URL('./fixtures/faulty-mcp-server.mjs', import.meta.url));
-
-/** The built CLI (`npm run build` first). */
-export const CLI_BIN = fileURLToPath(new URL('../../bin/portcullis.js', import.meta.url));
 
 /** A YAML flow list of strings. */
 export const yamlList = (items: readonly string[]): string => `[${items.map((i) => JSON.stringify(i)).join(', ')}]`;
@@ -160,16 +157,17 @@ export function harnessEnv(harness: Harness, extra: Readonly<Record<string, stri
 }
 
 /**
- * An SDK client that launches the built CLI, `portcullis mcp --agent AGENT -c CONFIG`, over
+ * An SDK client that launches `portcullis mcp --agent AGENT -c CONFIG` (from its sources) over
  * stdio with `env` plus the agent's key in PORTCULLIS_AGENT_KEY, as an MCP client's launch does.
  * What the process writes on standard error is kept in `stderr` (for failure messages).
  */
 export async function stdioAgent(launch: { config: string; agent: string; key: string; env: Readonly<Record<string, string>> }, options: AgentClientOptions = {}): Promise<Client & { stderr: () => string }> {
   const client = newClient(options);
+  const cli = cliFromSources(['mcp', '--agent', launch.agent, '-c', launch.config]);
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [CLI_BIN, 'mcp', '--agent', launch.agent, '-c', launch.config],
-    env: { ...launch.env, PORTCULLIS_AGENT_KEY: launch.key },
+    command: cli.command,
+    args: cli.args,
+    env: { ...launch.env, ...cli.env, PORTCULLIS_AGENT_KEY: launch.key },
     stderr: 'pipe',
   });
   let stderr = '';
@@ -192,15 +190,34 @@ export function connectAgent(transport: AgentTransport, target: { harness: Harne
   return stdioAgent({ config: join(target.harness.dir, 'portcullis.yaml'), agent: target.agent, key: target.key, env: harnessEnv(target.harness, target.env) }, options);
 }
 
-/** Waits until a proposal of `action` waits for approval in the harness's store, and returns its id. */
-export async function pendingProposal(harness: Harness, action: string): Promise<string> {
-  for (let i = 0; i < 200; i += 1) {
-    const res = await harness.request('dana', { method: 'GET', url: '/v1/approvals?status=pending_approval' });
-    const pending = (res.json() as { proposals: ProposalView[] }).proposals.find((p) => p.action === action);
-    if (pending !== undefined) return pending.id;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`no pending proposal of ${action} appeared`);
+/** A tool call the gateway holds until a person decides. */
+export interface HeldCall {
+  /** The held proposal's id, as the gateway's first progress notification of the call names it. */
+  readonly proposal: Promise<string>;
+  /** The call's answer. */
+  readonly result: ReturnType<Client['callTool']>;
+  /** The messages of the call's progress notifications so far. */
+  readonly progress: readonly string[];
+}
+
+/**
+ * Calls tool `name` as `client`, asking for progress: the gateway, holding a call that needs
+ * approval, tells the client so at once in a progress notification that names the proposal.
+ * `proposal` rejects if the call is answered first.
+ */
+export function heldCall(client: Client, name: string, args: Record<string, unknown>): HeldCall {
+  const progress: string[] = [];
+  let named = (_id: string): void => undefined;
+  const proposal = new Promise<string>((resolve) => { named = resolve; });
+  const result = client.callTool({ name, arguments: args }, undefined, {
+    onprogress: (p) => {
+      progress.push(p.message ?? '');
+      const id = /\bproposal (\S+) is /.exec(p.message ?? '')?.[1];
+      if (id !== undefined) named(id);
+    },
+  });
+  const answered = result.then((r) => { throw new Error(`the call of ${name} was answered without being held: ${resultText(r)}`); });
+  return { proposal: Promise.race([proposal, answered]), result, progress };
 }
 
 /** The text of a tool result. */

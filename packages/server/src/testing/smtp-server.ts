@@ -3,6 +3,7 @@
  * child process on 127.0.0.1, and reads back the messages it received.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 /** A message as the server received it. */
@@ -40,6 +41,8 @@ export async function startSmtpServer(options: { user?: string; password?: strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const received: ReceivedMessage[] = [];
+  /** Emits `message` as each message arrives. */
+  const arrivals = new EventEmitter();
   let errors = '';
   let buffer = '';
   child.stderr?.on('data', (chunk: Buffer) => { errors += chunk.toString(); });
@@ -52,7 +55,10 @@ export async function startSmtpServer(options: { user?: string; password?: strin
         const line = JSON.parse(buffer.slice(0, newline)) as { port?: number; message?: ReceivedMessage };
         buffer = buffer.slice(newline + 1);
         if (line.port !== undefined) { clearTimeout(timer); resolve(line.port); }
-        if (line.message !== undefined) received.push(line.message);
+        if (line.message !== undefined) {
+          received.push(line.message);
+          arrivals.emit('message');
+        }
         newline = buffer.indexOf('\n');
       }
     });
@@ -61,13 +67,18 @@ export async function startSmtpServer(options: { user?: string; password?: strin
   return {
     port, user, password,
     messages: () => [...received],
-    async waitForMessages(count) {
-      const deadline = Date.now() + 10_000;
-      while (received.length < count) {
-        if (Date.now() > deadline) throw new Error(`expected ${count} message(s), received ${received.length}: ${errors}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      return [...received];
+    waitForMessages(count) {
+      return new Promise((resolve, reject) => {
+        const done = (): void => { clearTimeout(timer); arrivals.off('message', arrived); };
+        const arrived = (): void => {
+          if (received.length < count) return;
+          done();
+          resolve([...received]);
+        };
+        const timer = setTimeout(() => { done(); reject(new Error(`expected ${count} message(s), received ${received.length}: ${errors}`)); }, 10_000);
+        arrivals.on('message', arrived);
+        arrived();
+      });
     },
     close: () => new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) { resolve(); return; }
