@@ -21,8 +21,11 @@ function layer(folder, allowed, comment) {
   };
 }
 
-/** The faces: every way in calls the service and nothing below it. */
-const face = (folder) => layer(folder, ['service'], 'is a face: it calls the service and imports types from service/contracts.ts, never the store, config internals, a connector or the wiring');
+/** The faces: every way in calls the service, through what service/contracts.ts exports, and nothing below it. */
+function face(folder) {
+  const rule = layer(folder, ['service'], 'is a face: it calls the service through service/contracts.ts, never the store, config internals, a connector or the wiring');
+  return { ...rule, to: { path: '^packages/', pathNot: [CORE, `${SRC}${folder}/`, `${SRC}service/contracts\\.ts$`].join('|') } };
+}
 
 module.exports = {
   forbidden: [

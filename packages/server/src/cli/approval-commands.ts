@@ -1,6 +1,6 @@
 /** `portcullis approvals list|approve|reject`: a department lead's inbox from the terminal, over the HTTP API. */
 import type { Command } from 'commander';
-import type { ProposalView } from '../service/views.js';
+import type { ProposalView } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import type { Output } from './output.js';
 

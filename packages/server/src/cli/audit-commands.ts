@@ -2,9 +2,7 @@
 import { createWriteStream, existsSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { MAX_WORKERS } from '../service/audit.js';
-import { toAuditEventView, type AuditEventView } from '../service/views.js';
-import type { CompiledConfig } from '../service/contracts.js';
+import { MAX_WORKERS, toAuditEventView, type AuditEventView, type CompiledConfig } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';

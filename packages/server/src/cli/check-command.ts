@@ -1,6 +1,6 @@
 /** `portcullis check`: the pre-flight check of the vault and every system, as a table; exit 1 if any fails. */
 import type { Command } from 'commander';
-import { formatCheckTable } from '../service/preflight.js';
+import { formatCheckTable } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';

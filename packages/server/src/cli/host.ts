@@ -4,8 +4,7 @@
  * itself. Types come from the service's contracts only.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { AdminService } from '../service/admin.js';
-import type { AgentConfig, CompiledConfig, GatewayService } from '../service/contracts.js';
+import type { AdminService, AgentConfig, CompiledConfig, GatewayService } from '../service/contracts.js';
 import type { Output } from './output.js';
 
 /** A gateway opened by the CLI. */

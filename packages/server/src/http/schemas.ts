@@ -2,7 +2,7 @@
 import { AUDIT_EVENT_TYPES, PROPOSAL_STATUSES } from '@portcullis/core';
 import { z } from 'zod';
 
-export { auditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from '../service/views.js';
+export { auditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from '../service/contracts.js';
 
 const name = z.string().min(1).max(200);
 

@@ -1,9 +1,14 @@
 /**
  * The shapes the service shares with its faces (HTTP, MCP, CLI, demo; later the dashboard,
- * Slack and email): requests, responses, records and the service itself. A face imports types
- * from here and nothing from the store, the config internals, a connector or the wiring; the
- * layering check (.dependency-cruiser.cjs) holds that line.
+ * Slack and email): requests, responses, records, the service itself, and the few pure helpers
+ * that shape what faces show (views, the check table). A face imports from here only, and
+ * nothing from the store, the config internals, a connector or the wiring; the layering check
+ * (.dependency-cruiser.cjs) holds that line.
  */
+export { auditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from './views.js';
+export { formatCheckTable } from './preflight.js';
+export { MAX_WORKERS } from './audit.js';
+export type { AdminService, AuditAdmin, ListedTool, VaultAdmin } from './admin.js';
 export type { GatewayService, ProposeInput, ProposeOptions, DecisionInput } from './gateway-service.js';
 export type { Caller } from './callers.js';
 export type { RefusalContext } from './refusals.js';

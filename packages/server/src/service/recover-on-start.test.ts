@@ -5,7 +5,7 @@
  * gateway whose upstream call hangs (the fault fixture's `hang` tool) and that is never shut
  * down before the next gateway opens the same store and CRM, as after a crash.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
 import { FAULTY_SERVER, yamlList } from '../testing/mcp-servers.js';
 
@@ -31,13 +31,16 @@ function config(files?: { store: string; crm: string }): string {
   return text.replace('path: ./portcullis.db', `path: ${JSON.stringify(files.store)}`).replace('path: ./crm.db', `path: ${JSON.stringify(files.crm)}`);
 }
 
-/** Waits until `check` holds, re-checking after each turn of the event loop's timers. */
-async function until(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 1000; i += 1) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  throw new Error(`gave up waiting until ${what}`);
+/** Resolves with the id of the next proposal the gateway announces as executing (its move is durable by then). */
+function nextExecuting(harness: Harness): Promise<string> {
+  const feed = harness.gateway.service.deps.changes;
+  const publish = feed.publish.bind(feed);
+  return new Promise((resolve) => {
+    vi.spyOn(feed, 'publish').mockImplementation((change) => {
+      publish(change);
+      if (change.kind === 'proposal' && change.status === 'executing') resolve(change.id);
+    });
+  });
 }
 
 describe('recovery when the gateway starts', () => {
@@ -52,10 +55,11 @@ describe('recovery when the gateway starts', () => {
       await first.gateway.service.recordApproval(dana, approvedId, { reason: 'emea lead, emea rep' });
       expect(readLead(first, 1)?.owner_id).toBeNull();
 
+      const executing = nextExecuting(first);
       hung = proposeAs(first, 'other', { workflow: 'stuck', action: 'faulty.hang', params: {} });
-      await until(async () => (await first.gateway.store.listExecuting()).length === 1, 'the hanging call is executing');
-      const [interrupted] = await first.gateway.store.listExecuting();
+      const interrupted = await first.gateway.store.getProposal(await executing);
       if (interrupted === undefined) throw new Error('no executing proposal');
+      expect(interrupted.status).toBe('executing');
 
       // The next gateway starts on the same store and CRM while the first never finished.
       second = await openHarness({ configYaml: config({ store: first.storePath, crm: first.crmPath }), clock: first.clock });
