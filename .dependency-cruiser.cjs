@@ -24,7 +24,7 @@ function layer(folder, allowed, comment) {
 /** The faces: every way in calls the service, through what service/contracts.ts exports, and nothing below it. */
 function face(folder) {
   const rule = layer(folder, ['service'], 'is a face: it calls the service through service/contracts.ts, never the store, config internals, a connector or the wiring');
-  return { ...rule, to: { path: '^packages/', pathNot: [CORE, `${SRC}${folder}/`, `${SRC}service/contracts\\.ts$`].join('|') } };
+  return { ...rule, to: { path: '^packages/', pathNot: [CORE, `${SRC}${folder}/`, `${SRC}service/contracts\\.[jt]s$`].join('|') } };
 }
 
 module.exports = {
