@@ -87,7 +87,11 @@ export interface CompiledConfig {
   /** The vault's master-key source. */
   readonly vault: VaultConfig;
   /** The MCP gateway's settings (the top-level `mcp:` section). */
-  readonly mcp: { readonly holdMs: number };
+  readonly mcp: {
+    readonly holdMs: number;
+    /** Tool names by action name (`mcp.aliases`). */
+    readonly aliases: ReadonlyMap<string, string>;
+  };
   readonly systems: ReadonlyMap<string, SystemConfig>;
   /** Every action of every system, by name. */
   readonly actions: ReadonlyMap<string, CompiledAction>;

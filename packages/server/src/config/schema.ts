@@ -92,7 +92,15 @@ const vault = z.strictObject({
 export const DEFAULT_MCP_HOLD = '50s';
 
 /** The top-level `mcp:` section: how the MCP gateway treats its clients. */
+/**
+ * The names MCP tools may have: what every common client accepts (the OpenAI function-name
+ * rule, the strictest of them).
+ */
+export const TOOL_NAME_PATTERN = /^[a-zA-Z0-9_-]{1,64}$/;
+
 const mcpGateway = z.strictObject({
+  aliases: z.record(z.string().min(1), z.string().regex(TOOL_NAME_PATTERN, { error: 'a tool name is 1 to 64 letters, digits, _ or -' })).default({})
+    .describe('Tool names by action name, e.g. { "crm.leads.update": route_lead }: renames a tool the MCP gateway offers (to resolve two tools that would share a name).'),
   holdTime: durationSetting(DEFAULT_MCP_HOLD, 'How long a tool call that needs approval is held open (with progress notifications) before it answers "pending"; keep it below your MCP clients\' request timeout (often 60s).'),
 }).prefault({});
 

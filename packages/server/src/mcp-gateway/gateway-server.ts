@@ -19,17 +19,14 @@ const INSTRUCTIONS = 'These tools are governed by Portcullis. Reads usually run 
   + 'A call that answers "PENDING" has not run: call the same tool again with exactly the same arguments later to get its outcome (it runs at most once). '
   + 'A denied call will not run however it is retried.';
 
+/** A tool as MCP's tools/list shows it; the service describes it (risk, approval, undo, narrowed schema). */
 function describeTool(tool: AgentTool): Tool {
-  const upstream = tool.tool;
-  const gate = tool.action.risk === 'high'
-    ? 'always needs a person\'s approval'
-    : tool.action.risk === 'write' ? 'may need a person\'s approval' : 'runs at once';
   return {
     name: tool.name,
-    ...(upstream.title === undefined ? {} : { title: upstream.title }),
-    description: `${upstream.description ?? ''}${upstream.description === undefined ? '' : '\n\n'}[Portcullis: ${tool.action.risk} risk, ${gate}.]`,
-    inputSchema: upstream.inputSchema as Tool['inputSchema'],
-    ...(upstream.annotations === undefined ? {} : { annotations: upstream.annotations as Tool['annotations'] }),
+    ...(tool.tool.title === undefined ? {} : { title: tool.tool.title }),
+    ...(tool.tool.description === undefined ? {} : { description: tool.tool.description }),
+    inputSchema: tool.tool.inputSchema as Tool['inputSchema'],
+    ...(tool.tool.annotations === undefined ? {} : { annotations: tool.tool.annotations as Tool['annotations'] }),
   };
 }
 

@@ -70,8 +70,12 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
     expect(tools.map((t) => t.name).sort()).toEqual(['create_entities', 'delete_entities', 'echo', 'get-env', 'read_graph']);
     const create = tools.find((t) => t.name === 'create_entities');
     expect(create?.inputSchema.properties).toHaveProperty('entities');
-    expect(create?.description).toContain('[Portcullis: write risk, may need a person\'s approval.]');
-    expect(tools.find((t) => t.name === 'delete_entities')?.description).toContain('high risk, always needs a person\'s approval');
+    expect(create?.description).toMatch(/\[Portcullis: write risk: .*; waits for a person's approval\. It cannot be undone\.\]$/);
+    expect(create?.annotations).toEqual({ readOnlyHint: false, destructiveHint: false, openWorldHint: false });
+    const remove = tools.find((t) => t.name === 'delete_entities');
+    expect(remove?.description).toMatch(/\[Portcullis: high risk: .*; always needs a person's approval\. It cannot be undone\.\]$/);
+    expect(remove?.annotations).toMatchObject({ destructiveHint: true });
+    expect(tools.find((t) => t.name === 'read_graph')?.annotations).toMatchObject({ readOnlyHint: true });
   });
 
   it('runs a read tool at once', async () => {
@@ -134,16 +138,17 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
     expect(String(decided?.data.reasons)).toContain('high-risk actions always need a person\'s approval');
   });
 
-  it('neither lists nor runs a tool outside the grant, and audits the attempt', async () => {
+  it('neither lists nor runs a tool outside the grant, answers it as an unknown tool, and audits the attempt', async () => {
     const { tools } = await bot.listTools();
     expect(tools.map((t) => t.name)).not.toContain('search_nodes');
-    const result = await bot.callTool({ name: 'search_nodes', arguments: { query: 'Ada' } });
-    expect(result.isError).toBe(true);
-    expect(resultText(result)).toMatch(/denied this call \(GRANT_DENIED\)/);
-    const id = proposalIdOf(result);
-    const trail = (await auditTrail(harness)).filter((e) => e.proposalId === id);
-    expect(trail.map((e) => e.type)).toEqual(['proposal.received', 'proposal.decided']);
-    expect(trail[1]?.data.outcome).toBe('deny');
+    const ungranted = await bot.callTool({ name: 'search_nodes', arguments: { query: 'Ada' } }).then(() => 'answered', (error: Error) => error.message);
+    const unknown = await bot.callTool({ name: 'no_such_tool', arguments: {} }).then(() => 'answered', (error: Error) => error.message);
+    // The same answer, but for the name: nothing tells the agent the tool exists, nor names another.
+    expect(ungranted.replace('search_nodes', 'X')).toBe(unknown.replace('no_such_tool', 'X'));
+    expect(ungranted).toBe('MCP error -32602: unknown tool "search_nodes": call only the tools that tools/list shows');
+    expect(await harness.gateway.store.listProposals({ workflows: ['notes'], status: 'denied', limit: 10 })).toEqual([]);
+    const refused = (await auditTrail(harness)).filter((e) => e.type === 'request.invalid').map((e) => e.data.action);
+    expect(refused).toEqual(expect.arrayContaining(['search_nodes', 'no_such_tool']));
   });
 
   it('refuses arguments that do not match the tool\'s input schema before anything is proposed', async () => {
@@ -153,7 +158,7 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
   });
 
   it('answers an unknown tool with a protocol error, audited', async () => {
-    await expect(bot.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/unknown action "no_such_tool"/);
+    await expect(bot.callTool({ name: 'no_such_tool', arguments: {} })).rejects.toThrow(/^MCP error -32602: unknown tool "no_such_tool"/);
     const last = (await auditTrail(harness)).filter((e) => e.type === 'request.invalid').at(-1);
     expect(last?.data.code).toBe('ACTION_NOT_FOUND');
   });

@@ -69,7 +69,7 @@ describe('risk overrides of MCP tools', () => {
 
   it('makes a read tool raised to write wait for a person\'s approval, then run once', async () => {
     const echo = (await bot.listTools()).tools.find((t) => t.name === 'echo');
-    expect(echo?.description).toContain('[Portcullis: write risk, may need a person\'s approval.]');
+    expect(echo?.description).toMatch(/\[Portcullis: write risk: raised by configuration .*; waits for a person's approval\.\]$/);
     const args = { message: 'raised by the config' };
     const first = await bot.callTool({ name: 'echo', arguments: args });
     expect(resultText(first)).toMatch(/^PENDING - not done yet/);

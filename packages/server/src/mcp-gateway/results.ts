@@ -7,7 +7,7 @@
  * name (invalid params, as the MCP specification says) and the gateway's own failures.
  */
 import { isPortcullisError, type PortcullisError } from '@portcullis/core';
-import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { CompiledConfig, ProposalRecord } from '../service/contracts.js';
 
 const meta = (proposal: ProposalRecord): Record<string, unknown> => ({ 'portcullis/proposal': { id: proposal.id, status: proposal.status, workflow: proposal.workflow, action: proposal.action } });
@@ -21,7 +21,12 @@ export function outcomeResult(proposal: ProposalRecord): CallToolResult {
   switch (proposal.status) {
     case 'succeeded': {
       const result = (proposal.result ?? {}) as Partial<CallToolResult>;
-      return { content: Array.isArray(result.content) ? result.content : [], ...(result.structuredContent === undefined ? {} : { structuredContent: result.structuredContent }), _meta: meta(proposal) };
+      // An upstream MCP tool's result is passed on; any other action's result (rows, a response body) is its JSON.
+      if (!Array.isArray(result.content)) {
+        const structured = typeof proposal.result === 'object' && proposal.result !== null && !Array.isArray(proposal.result) ? { structuredContent: proposal.result as Record<string, unknown> } : {};
+        return { content: [{ type: 'text', text: JSON.stringify(proposal.result ?? null) }], ...structured, _meta: meta(proposal) };
+      }
+      return { content: result.content, ...(result.structuredContent === undefined ? {} : { structuredContent: result.structuredContent }), _meta: meta(proposal) };
     }
     case 'denied':
       return text(`Portcullis denied this call (${proposal.decision.code ?? 'DENIED'}): ${proposal.decision.reasons.join('; ')}. Nothing ran. ${id}.`, proposal, true);
@@ -68,10 +73,22 @@ export function pendingResult(config: CompiledConfig, proposal: ProposalRecord, 
  * upstream is a tool error the model can read; an unknown tool is a protocol error (invalid
  * params); anything else is the gateway's failure (internal error), with no detail leaked.
  */
+/**
+ * A JSON-RPC error to throw from a handler: the SDK sends its `code` and `message` as they are.
+ * (The SDK's McpError puts "MCP error <code>:" into its message, and clients add that prefix
+ * again when they show the error: it would be shown twice.)
+ */
+export class ProtocolError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
 export function failureAnswer(error: unknown, hint?: string): CallToolResult {
-  if (!isPortcullisError(error)) throw new McpError(ErrorCode.InternalError, 'the gateway failed unexpectedly; nothing ran; see its log');
+  if (!isPortcullisError(error)) throw new ProtocolError(ErrorCode.InternalError, 'the gateway failed unexpectedly; nothing ran; see its log');
   const failure: PortcullisError = error;
-  if (failure.code === 'ACTION_NOT_FOUND') throw new McpError(ErrorCode.InvalidParams, `${failure.message}${hint === undefined ? '' : `; ${hint}`}`);
-  if (failure.fault === 'gateway') throw new McpError(ErrorCode.InternalError, `${failure.code}: ${failure.message}`);
+  if (failure.code === 'ACTION_NOT_FOUND') throw new ProtocolError(ErrorCode.InvalidParams, `${failure.message}${hint === undefined ? '' : `; ${hint}`}`);
+  if (failure.fault === 'gateway') throw new ProtocolError(ErrorCode.InternalError, `${failure.code}: ${failure.message}`);
   return text(`${failure.code}: ${failure.message}${hint === undefined ? '' : `; ${hint}`}`, undefined, true);
 }

@@ -34,6 +34,7 @@ export interface ToolCallKey {
 /** The tools `agent` may call now: granted and not blocked (each system's listing refreshed if stale). */
 export async function listTools(deps: ServiceDeps, agent: AgentConfig): Promise<AgentTool[]> {
   const index = agentTools(deps.config, agent);
+  // Refresh the systems whose actions are listed online, so a changed tool is noticed.
   const systems = new Set(index.granted.map((t) => t.action.system));
   await Promise.all([...systems].map((system) => deps.connectors.get(system)?.refresh?.(RELIST_AFTER_MS)));
   const tools: AgentTool[] = [];
@@ -67,30 +68,29 @@ function notOfferedGrant(deps: ServiceDeps, agent: AgentConfig, name: string): s
 /** Makes one tools/call of `agent` a proposal (run at once when policy allows), or refuses it (audited). Never throws for a call's outcome. */
 export async function callTool(deps: ServiceDeps, agent: AgentConfig, name: string, args: Record<string, unknown> | undefined): Promise<ToolCallOutcome> {
   const actor = { kind: 'agent', id: agent.id } as const;
-  const target = agentTools(deps.config, agent).resolve(name);
-  const action = target.action?.name ?? name;
+  const tool = agentTools(deps.config, agent).resolve(name);
   const params = args ?? {};
-  if (target.workflow === undefined) {
-    const error = new PortcullisError('FORBIDDEN', `agent "${agent.id}" takes part in no workflow, so it may call no tool`);
-    await auditRefusal(deps, actor, error, { action, route: 'mcp tools/call' });
+  const shown = name.slice(0, 100);
+  if (tool === undefined) {
+    // A granted tool the gateway cannot offer now is named with why; any other name gets the
+    // same answer whether or not some tool has it, so the answer tells of no tool outside the grants.
+    const notOffered = notOfferedGrant(deps, agent, name);
+    const error = notOffered === undefined
+      ? new PortcullisError('ACTION_NOT_FOUND', `unknown tool "${shown}": call only the tools that tools/list shows`)
+      : new PortcullisError('ACTION_NOT_FOUND', `tool "${shown}" is granted but not offered: ${notOffered}`);
+    await auditRefusal(deps, actor, error, { action: name, route: 'mcp tools/call' });
     return { kind: 'refused', error };
   }
-  const notOffered = target.action === undefined ? notOfferedGrant(deps, agent, name) : undefined;
-  if (notOffered !== undefined) {
-    const error = new PortcullisError('ACTION_NOT_FOUND', `tool "${name}" is granted but not offered: ${notOffered}`);
-    await auditRefusal(deps, actor, error, { workflow: target.workflow, action, route: 'mcp tools/call' });
-    return { kind: 'refused', error };
-  }
-  const call = proposalDigest({ workflow: target.workflow, action, params });
+  const { workflow } = tool;
+  const action = tool.action.name;
+  const call = proposalDigest({ workflow, action, params });
   const generation = await deps.store.getCallGeneration(agent.id, call);
   try {
     // A call run at once advances its generation in its outcome's commit (one fsync fewer per call).
-    const proposal = await propose(deps, agent, { workflow: target.workflow, action, params }, { idempotencyKey: `mcp:${call}:${generation}`, advanceCall: { call, from: generation } });
+    const proposal = await propose(deps, agent, { workflow, action, params }, { idempotencyKey: `mcp:${call}:${generation}`, advanceCall: { call, from: generation } });
     return { kind: 'proposed', proposal, call: { agent: agent.id, call, generation } };
   } catch (error) {
-    // Why a listed-but-refused tool is not offered, so the agent is told more than "unknown".
-    const hint = [...deps.connectors.values()].map((c) => c.whyNotOffered?.(name)).find((p) => p !== undefined);
-    return { kind: 'refused', error, ...(hint === undefined ? {} : { hint }) };
+    return { kind: 'refused', error };
   }
 }
 

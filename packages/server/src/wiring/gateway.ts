@@ -11,6 +11,7 @@ import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { buildApp, type App } from '../http/app.js';
 import { requireAgent } from '../http/auth.js';
 import { registerMcpRoute } from '../mcp-gateway/http-route.js';
+import { assertUniqueToolNames } from '../service/agent-tools.js';
 import { createGatewayService, type GatewayService } from '../service/gateway-service.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -110,6 +111,14 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   // Some kinds' actions (MCP tools) are known only once their systems are listed.
   const listed = await listOnlineActions(config, connectors, { store, clock });
   config = listed.config;
+  try {
+    // Every tool the MCP face offers must have a name of its own: refuse to start otherwise.
+    assertUniqueToolNames(config);
+  } catch (error) {
+    await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
+    if (options.store === undefined) await store.close();
+    throw error;
+  }
   const service = createGatewayService({ config, store, connectors, clock, ids });
   await service.recordStart();
   if (options.recover !== false) await service.recoverInterrupted();
