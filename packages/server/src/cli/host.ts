@@ -37,6 +37,8 @@ export interface CliHost {
    * `unreadable`: the file is missing or cannot be read (bad usage), not invalid.
    */
   loadConfig(path: string): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean };
+  /** The agent an API key belongs to under `config`, if it is an agent's key (the service's one rule of identity). */
+  identifyAgent(config: CompiledConfig, key: string): AgentConfig | undefined;
   /** The JSON Schema of portcullis.yaml. */
   configJsonSchema(): Record<string, unknown>;
   /** Opens a gateway (`recover: false` for a second process beside a running one). */

@@ -30,10 +30,10 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
       if (config === undefined) return;
       const agent = config.agents.get(opts.agent);
       if (agent === undefined) { fail(`no agent "${opts.agent}" in ${config.source}; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`); return; }
+      // Checked before anything starts (no upstream is launched for a wrong key).
+      if (host.identifyAgent(config, key)?.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
       const gateway = await host.openGateway(config, { logger: false, recover: false });
       try {
-        const caller = (() => { try { return gateway.service.identify(key); } catch { return undefined; } })();
-        if (caller?.kind !== 'agent' || caller.agent.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
         for (const warning of gateway.warnings) output.err(`portcullis mcp: warning: ${warning}`);
         output.err(`portcullis mcp: serving agent "${agent.id}" over stdio (config ${config.source})`);
         await host.serveMcpStdio(gateway, agent, stdio, stop());

@@ -13,6 +13,7 @@ import type { CliHost, RunningGateway } from '../cli/host.js';
 import { runDemo, type DemoHost } from '../demo/demo.js';
 import { serveMcpStdio } from '../mcp-gateway/stdio.js';
 import { createAdminService } from '../service/admin.js';
+import { identify } from '../service/callers.js';
 import type { SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
 import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js';
@@ -60,6 +61,14 @@ export function createCliHost(): CliHost {
     environment: () => cliEnvironment(),
     loadConfig: (path) => loadConfig(path),
     configJsonSchema: () => configJsonSchema(SYSTEM_KINDS),
+    identifyAgent(config, key) {
+      try {
+        const caller = identify(config, key);
+        return caller.kind === 'agent' ? caller.agent : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     openGateway: open,
     async openAdmin(source) {
       if ('dbPath' in source) {
