@@ -107,7 +107,7 @@ describe('portcullis check on a SQL, an HTTP, an SMTP and an MCP system', () => 
     expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3).join(' '))).toEqual([
       '(vault) vault ok', 'crm sql ok', 'api http ok', 'mail smtp ok', 'memory mcp ok', 'all 5 system(s)',
     ]);
-    expect(row(result.out, 'crm')).toMatch(/ok\s+\d+ ms\s+1 table\(s\) readable$/);
+    expect(row(result.out, 'crm')).toMatch(/ok\s+\d+ ms\s+1 table\(s\) readable, each keyed by a unique column$/);
     expect(row(result.out, 'api')).toMatch(new RegExp(`ok\\s+\\d+ ms\\s+GET ${api.url}/leads answered 200; \\d+ operation\\(s\\)`));
     expect(row(result.out, 'mail')).toMatch(new RegExp(`ok\\s+\\d+ ms\\s+127\\.0\\.0\\.1:${mail.port} accepted the login of ${mail.user}$`));
     expect(row(result.out, 'memory')).toMatch(new RegExp(`ok\\s+\\d+ ms\\s+.*server-memory.* lists ${MEMORY_TOOLS} usable tool\\(s\\)$`));

@@ -82,6 +82,12 @@ export interface SystemKind<S extends SystemConfig = SystemConfig, T = unknown> 
   /** Creates the connector of one system of this kind. Connects lazily: never throws for an unreachable system. */
   connect(system: S, deps: ConnectorDeps): Connector;
   /**
+   * What about a system makes serving it unsafe, found by reading it (a SQL primaryKey that is
+   * not unique): the gateway refuses to start while any is reported. A system that cannot be
+   * reached reports nothing here (pre-flight checks say so). Never throws.
+   */
+  problemsAtStart?(system: S): Promise<string[]>;
+  /**
    * Adds the actions known only once connected (an MCP upstream's tools) to the catalog, when
    * the gateway starts. Never fatal: what cannot be listed is returned as warnings (and audited).
    */

@@ -114,6 +114,10 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   try {
     // Every tool the MCP face offers must have a name of its own: refuse to start otherwise.
     assertUniqueToolNames(config);
+    // A system whose settings make serving it unsafe (a SQL primaryKey that is not unique) is refused.
+    const problems: string[] = [];
+    for (const system of config.systems.values()) problems.push(...(await SYSTEM_KINDS.get(system.kind)?.problemsAtStart?.(system) ?? []));
+    if (problems.length > 0) throw new PortcullisError('CONFIG_INVALID', `${config.source}: ${problems.join('; ')}`);
   } catch (error) {
     await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
     if (options.store === undefined) await store.close();

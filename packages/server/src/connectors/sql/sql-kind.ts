@@ -2,7 +2,8 @@
 import type { SystemKind } from '../connector.js';
 import { sqlActionSpecs } from './sql-actions.js';
 import { compileSqlSystem, sqlSystemSchema, sqlTargetProblem, type SqlSystemConfig, type SqlSystemSettings } from './sql-settings.js';
-import { createSqliteConnector } from './sqlite-connector.js';
+import Database from 'better-sqlite3';
+import { createSqliteConnector, keyProblems } from './sqlite-connector.js';
 import { didYouMean } from '../../config/suggest.js';
 
 export const sqlKind: SystemKind<SqlSystemConfig, SqlSystemSettings> = {
@@ -23,4 +24,17 @@ export const sqlKind: SystemKind<SqlSystemConfig, SqlSystemSettings> = {
     return { at: 'field', message: `"${field}" is not a column of ${system.name}:${resource}${hint}` };
   },
   connect: (system) => createSqliteConnector(system),
+  async problemsAtStart(system) {
+    let conn: Database.Database;
+    try {
+      conn = new Database(system.path, { readonly: true, fileMustExist: true });
+    } catch {
+      return [];
+    }
+    try {
+      return keyProblems(conn, system);
+    } finally {
+      conn.close();
+    }
+  },
 };

@@ -180,7 +180,9 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
       try {
         const conn = open();
         for (const table of system.tables.values()) conn.prepare(`SELECT 1 FROM ${quote(table.name)} LIMIT 1`).get();
-        return { ok: true, detail: `${system.tables.size} table(s) readable` };
+        const keys = keyProblems(conn, system);
+        if (keys.length > 0) return { ok: false, error: keys.join('; ') };
+        return { ok: true, detail: `${system.tables.size} table(s) readable, each keyed by a unique column` };
       } catch (error) {
         return { ok: false, error: (error as Error).message };
       }
@@ -195,4 +197,28 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
 
 function refuseIf(problems: readonly string[]): void {
   if (problems.length > 0) throw new PortcullisError('FORBIDDEN', `${problems.join('; ')}; nothing was changed`, { problems });
+}
+
+/**
+ * The configured primary keys that do not identify one row: neither the table's single-column
+ * PRIMARY KEY nor a column with a single-column UNIQUE index (SQLite `PRAGMA table_info`,
+ * `index_list`, `index_info`). An update naming one id of such a column could change several rows.
+ */
+export function keyProblems(conn: Database.Database, system: SqlSystemConfig): string[] {
+  const problems: string[] = [];
+  for (const table of system.tables.values()) {
+    const columns = conn.prepare(`PRAGMA table_info(${quote(table.name)})`).all() as { name: string; pk: number }[];
+    if (columns.length === 0) { problems.push(`${system.name}:${table.name}: no such table in ${system.path}`); continue; }
+    const primary = columns.filter((c) => c.pk > 0).map((c) => c.name);
+    if (primary.length === 1 && primary[0] === table.primaryKey) continue;
+    const indexes = conn.prepare(`PRAGMA index_list(${quote(table.name)})`).all() as { name: string; unique: number }[];
+    const unique = indexes.filter((i) => i.unique === 1).some((i) => {
+      const parts = conn.prepare(`PRAGMA index_info(${quote(i.name)})`).all() as { name: string | null }[];
+      return parts.length === 1 && parts[0]?.name === table.primaryKey;
+    });
+    if (!unique) {
+      problems.push(`${system.name}:${table.name}: primaryKey "${table.primaryKey}" is not unique in the table (it is not its PRIMARY KEY and has no UNIQUE index), so one id could name several rows; set systems.${system.name}.tables.${table.name}.primaryKey to a unique column${primary.length === 1 ? ` (the table's primary key is "${primary[0] as string}")` : ''}`);
+    }
+  }
+  return problems;
 }
