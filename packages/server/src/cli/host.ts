@@ -39,6 +39,12 @@ export interface CliHost {
   loadConfig(path: string): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean };
   /** The agent an API key belongs to under `config`, if it is an agent's key (the service's one rule of identity). */
   identifyAgent(config: CompiledConfig, key: string): AgentConfig | undefined;
+  /**
+   * What only connecting finds wrong with a config: MCP tools whose risk an override or a grant
+   * would lower, tool names that clash, SQL keys that are not unique. Starts the configured
+   * MCP upstream commands (for configs you trust); writes no store. Empty when nothing is wrong.
+   */
+  checkOnline(config: CompiledConfig): Promise<string[]>;
   /** The JSON Schema of portcullis.yaml. */
   configJsonSchema(): Record<string, unknown>;
   /** Opens a gateway (`recover: false` for a second process beside a running one). */

@@ -64,10 +64,20 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
 
   program.command('validate <file>')
     .description('check a config file; errors name file:line:column, the path and the fix')
-    .action((file: string) => {
+    .option('--online', 'also connect to the MCP upstreams (starting their commands: only for configs you trust) and check their tools\' risk, the tool names and SQL keys')
+    .action(async (file: string, opts: { online?: boolean }) => {
       const config = loadConfigOrExit(host, file, output, setExit);
       if (config === undefined) return;
       output.out(`${file} is valid: ${config.workflows.size} workflow(s), ${config.systems.size} system(s), ${config.actions.size} action(s), ${config.agents.size} agent(s)`);
+      const online = [...config.systems.values()].some((s) => s.kind === 'mcp');
+      if (opts.online !== true) {
+        if (online) output.out('MCP tools are listed only online: check their risk with `portcullis validate --online` (it starts the upstream commands) or `portcullis check`');
+        return;
+      }
+      const problems = await host.checkOnline(config);
+      for (const problem of problems) output.err(`${config.source}: ${problem}`);
+      if (problems.length > 0) { setExit(EXIT.failed); return; }
+      output.out('online checks passed: MCP tools listed and their risk kept, tool names unique, SQL keys unique');
     });
 
   program.command('schema')

@@ -89,7 +89,9 @@ export interface SystemKind<S extends SystemConfig = SystemConfig, T = unknown> 
   problemsAtStart?(system: S): Promise<string[]>;
   /**
    * Adds the actions known only once connected (an MCP upstream's tools) to the catalog, when
-   * the gateway starts. Never fatal: what cannot be listed is returned as warnings (and audited).
+   * the gateway starts. What cannot be listed is returned as warnings (and audited), never fatal;
+   * what the config would do to lower a listed action's risk below high (SPEC rule 2) is returned
+   * as refusals, and the gateway refuses to start on them.
    */
-  listActions?(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: Required<Pick<ConnectorDeps, 'store' | 'clock'>>): Promise<{ config: CompiledConfig; warnings: string[] }>;
+  listActions?(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: Required<Pick<ConnectorDeps, 'store' | 'clock'>>): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[] }>;
 }

@@ -1,18 +1,19 @@
 /**
  * The risk floor of MCP tools: `actions:` in the config may raise a tool's class above what its
- * annotations give it, never lower it. An override that would lower a destructive tool keeps
- * that tool out (reported at start, audited, and said when it is called), so it never runs
- * without a person's approval, even in a workflow whose writes run without approval; an
- * override that raises a read tool to write makes its calls wait for approval. Against the
- * reference memory and everything servers, over Streamable HTTP.
+ * annotations give it, never lower it. A config whose override or grant would lower a
+ * destructive tool is refused when the tools are known: `portcullis validate --online`,
+ * `portcullis check` and start (SPEC rule 2: such a config is rejected at load); an override
+ * that raises a read tool to write makes its calls wait for approval. Against the reference
+ * memory and everything servers, over Streamable HTTP.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditTrail, openHarness, proposeAs, type Harness } from '../testing/harness.js';
-import { httpAgent, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
+import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
+import { harnessEnv, httpAgent, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
+import { runCli } from '../testing/run-cli.js';
 
 let harness: Harness;
 let bot: Client;
@@ -23,7 +24,7 @@ const LOWERED = /actions\["memory\.delete_entities"\]\.risk: risk "write" is bel
 
 beforeAll(async () => {
   harness = await openHarness({
-    configYaml: mcpConfig({ holdTime: '1s', actions: { 'memory.delete_entities': '{ risk: write }', 'everything.echo': '{ risk: write }' } }),
+    configYaml: mcpConfig({ holdTime: '1s', actions: { 'everything.echo': '{ risk: write }' } }),
     env: { MEM_FILE: memFile },
   });
   const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
@@ -39,32 +40,33 @@ afterAll(async () => {
 });
 
 describe('risk overrides of MCP tools', () => {
-  it('never lets an override lower a destructive tool: it is kept out, reported, and refused saying why, even where writes run without approval', async () => {
-    const warning = harness.gateway.warnings.find((w) => LOWERED.test(w));
-    expect(warning).toMatch(/^MCP system "memory": tool "delete_entities": .*; the tool is not offered until the override is fixed$/);
-    const listed = (await auditTrail(harness)).find((e) => e.type === 'mcp.tools_listed' && e.data.system === 'memory');
-    expect(JSON.stringify(listed?.data.rejected)).toMatch(/delete_entities.*risk can be raised, never lowered/);
-    expect(JSON.stringify(listed?.data.tools)).not.toContain('"delete_entities"');
+  it('refuses to start on an override that would lower a destructive tool, naming it', async () => {
+    await expect(openHarness({ configYaml: mcpConfig({ actions: { 'memory.delete_entities': '{ risk: write }' } }), env: { MEM_FILE: memFile } })).rejects.toThrow(LOWERED);
+  });
 
-    const { tools } = await autoBot.listTools();
-    expect(tools.map((t) => t.name)).toContain('create_entities');
-    expect(tools.map((t) => t.name)).not.toContain('delete_entities');
-    const created = await autoBot.callTool({ name: 'create_entities', arguments: { entities: [{ name: 'Keeper', entityType: 'note', observations: [] }] } });
-    expect(resultText(created)).toContain('Keeper');
+  it('refuses to start on a grant that names a destructive tool with a lower verb', async () => {
+    const yaml = mcpConfig({}).replace('{ grant: memory:delete_entities:delete, explicit: true }', 'memory:delete_entities:update');
+    expect(yaml).toContain('memory:delete_entities:update');
+    await expect(openHarness({ configYaml: yaml, env: { MEM_FILE: memFile } })).rejects.toThrow(/grants "memory:delete_entities:update", but tool "delete_entities" is a delete tool/);
+  });
 
-    await expect(autoBot.callTool({ name: 'delete_entities', arguments: { entityNames: ['Keeper'] } })).rejects.toThrow(LOWERED);
-    const refused = (await auditTrail(harness)).filter((e) => e.type === 'request.invalid').at(-1);
-    expect(refused?.actor).toMatchObject({ kind: 'agent', id: 'auto-bot' });
-    expect(refused?.data).toMatchObject({ code: 'ACTION_NOT_FOUND', action: 'delete_entities' });
-    expect(String(refused?.data.message)).toMatch(LOWERED);
-
-    // Nor through the HTTP API.
-    const api = await proposeAs(harness, 'other', { workflow: 'tidy', action: 'memory.delete_entities', params: { entityNames: ['Keeper'] } });
-    expect(api.statusCode).toBeGreaterThanOrEqual(400);
-    expect(api.statusCode).toBeLessThan(500);
-    const trail = await auditTrail(harness);
-    expect(trail.filter((e) => e.type === 'proposal.received' && e.data.action === 'memory.delete_entities')).toEqual([]);
-    expect(readFileSync(memFile, 'utf8')).toContain('"Keeper"');
+  it('fails validate --online and check on such a config, while plain validate says the risk is checked online', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-risk-'));
+    try {
+      const config = join(dir, 'portcullis.yaml');
+      writeFileSync(config, mcpConfig({ actions: { 'memory.delete_entities': '{ risk: write }' } }));
+      Object.assign(process.env, harnessEnv(harness, { MEM_FILE: memFile }));
+      const plain = await runCli(['validate', config]);
+      expect(plain).toMatchObject({ code: 0, out: expect.stringMatching(/check their risk with `portcullis validate --online`/) });
+      const online = await runCli(['validate', '--online', config]);
+      expect(online.code).toBe(1);
+      expect(online.err).toMatch(LOWERED);
+      const check = await runCli(['check', '-c', config]);
+      expect(check.code).toBe(1);
+      expect(check.err).toMatch(LOWERED);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('makes a read tool raised to write wait for a person\'s approval, then run once', async () => {

@@ -13,13 +13,14 @@ import type { CliHost, RunningGateway } from '../cli/host.js';
 import { runDemo, type DemoHost } from '../demo/demo.js';
 import { serveMcpStdio } from '../mcp-gateway/stdio.js';
 import { createAdminService } from '../service/admin.js';
+import { assertUniqueToolNames } from '../service/agent-tools.js';
 import { identify } from '../service/callers.js';
 import type { SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
 import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { systemClock } from './clock.js';
-import { connectSystems, openGateway, openStore, openVault } from './gateway.js';
+import { connectSystems, listOnlineActions, openGateway, openStore, openVault } from './gateway.js';
 
 /** Loads a config file with the registered system kinds; errors formatted for people. */
 export function loadConfig(path: string, env?: Env): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean } {
@@ -55,12 +56,33 @@ async function vaultForCheck(config: CompiledConfig, store: Store): Promise<{ va
   }
 }
 
+/** What only connecting finds wrong with a config (see CliHost.checkOnline): the checks the gateway runs at start, over a throwaway store. */
+async function checkOnline(config: CompiledConfig): Promise<string[]> {
+  const store = await openStore({ kind: 'sqlite', path: ':memory:' });
+  const connectors = connectSystems(config, { vault: createVault({ store, key: undefined, clock: systemClock }), clock: systemClock });
+  try {
+    const listed = await listOnlineActions(config, connectors, { store, clock: systemClock });
+    const problems = [...listed.refusals];
+    try {
+      assertUniqueToolNames(listed.config);
+    } catch (error) {
+      problems.push((error as Error).message.replace(`${config.source}: `, ''));
+    }
+    for (const system of config.systems.values()) problems.push(...(await SYSTEM_KINDS.get(system.kind)?.problemsAtStart?.(system) ?? []));
+    return problems;
+  } finally {
+    await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
+    await store.close();
+  }
+}
+
 /** The host the `portcullis` command runs over. */
 export function createCliHost(): CliHost {
   return {
     environment: () => cliEnvironment(),
     loadConfig: (path) => loadConfig(path),
     configJsonSchema: () => configJsonSchema(SYSTEM_KINDS),
+    checkOnline,
     identifyAgent(config, key) {
       try {
         const caller = identify(config, key);

@@ -82,16 +82,18 @@ export function connectSystems(config: CompiledConfig, deps: ConnectorDeps = {})
 }
 
 /** Adds the actions each kind lists only once connected (MCP tools) to the config. */
-async function listOnlineActions(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: { store: Store; clock: Clock }): Promise<{ config: CompiledConfig; warnings: string[] }> {
+export async function listOnlineActions(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: { store: Store; clock: Clock }): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[] }> {
   let current = config;
   const warnings: string[] = [];
+  const refusals: string[] = [];
   for (const kind of SYSTEM_KINDS.values()) {
     if (kind.listActions === undefined) continue;
     const listed = await kind.listActions(current, connectors, deps);
     current = listed.config;
     warnings.push(...listed.warnings);
+    refusals.push(...listed.refusals);
   }
-  return { config: current, warnings };
+  return { config: current, warnings, refusals };
 }
 
 /** Opens a gateway for a compiled config. @throws PortcullisError STORE_UNAVAILABLE when the audit store cannot be written */
@@ -115,7 +117,8 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     // Every tool the MCP face offers must have a name of its own: refuse to start otherwise.
     assertUniqueToolNames(config);
     // A system whose settings make serving it unsafe (a SQL primaryKey that is not unique) is refused.
-    const problems: string[] = [];
+    // A config that would lower a destructive or open-world tool below high is refused (SPEC rule 2).
+    const problems: string[] = [...listed.refusals];
     for (const system of config.systems.values()) problems.push(...(await SYSTEM_KINDS.get(system.kind)?.problemsAtStart?.(system) ?? []));
     if (problems.length > 0) throw new PortcullisError('CONFIG_INVALID', `${config.source}: ${problems.join('; ')}`);
   } catch (error) {

@@ -71,10 +71,10 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
   return Object.assign(connector, { whyNotOffered: (tool: string) => whyNotOffered(connector, tool) });
 }
 
-/** One tool as an action of the catalog, or why it is not offered. */
-function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string } {
+/** One tool as an action of the catalog, or why it is not offered (`lowersRisk`: an override that would lower its risk). */
+function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string; lowersRisk: boolean } {
   const compiled = compileAction(spec, system.overrides.get(spec.resource), `MCP tool, ${spec.verb}: ${annotationWhy(spec)}`);
-  if (!compiled.ok) return { ok: false, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${compiled.error}; the tool is not offered until the override is fixed` };
+  if (!compiled.ok) return { ok: false, lowersRisk: true, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${compiled.error}; the tool is not offered until the override is fixed` };
   return compiled;
 }
 
@@ -85,8 +85,12 @@ function annotationWhy(spec: McpActionSpec): string {
   return a?.destructiveHint === false ? 'destructiveHint: false' : 'not read-only, destructive unless it says otherwise';
 }
 
-/** Grants of the config's workflows that name a tool of `system` the upstream does not list with that verb. */
-function grantProblems(config: CompiledConfig, system: string, actions: ReadonlyMap<string, CompiledAction>): string[] {
+/**
+ * Grants of the config's workflows that name a tool of `system` the upstream does not list with
+ * that verb. `lowering` collects those that grant a high-risk tool (destructive, or reaching
+ * outside the company) under a lower verb: a config that would lower a tool's risk.
+ */
+function grantProblems(config: CompiledConfig, system: string, actions: ReadonlyMap<string, CompiledAction>, lowering: string[] = []): string[] {
   const problems: string[] = [];
   for (const workflow of config.workflows.values()) {
     for (const key of workflow.grants.keys()) {
@@ -94,7 +98,11 @@ function grantProblems(config: CompiledConfig, system: string, actions: Readonly
       if (grantSystem !== system) continue;
       const action = actions.get(`${system}.${tool}`);
       if (action === undefined) problems.push(`workflow "${workflow.id}" grants "${key}", but MCP system "${system}" offers no tool "${tool}"; the grant allows nothing`);
-      else if (action.verb !== verb) problems.push(`workflow "${workflow.id}" grants "${key}", but tool "${tool}" is a ${action.verb} tool (${action.riskWhy}); grant "${system}:${tool}:${action.verb}"${action.risk === 'high' ? ' with explicit: true' : ''} instead`);
+      else if (action.verb !== verb) {
+        const problem = `workflow "${workflow.id}" grants "${key}", but tool "${tool}" is a ${action.verb} tool (${action.riskWhy}); grant "${system}:${tool}:${action.verb}"${action.risk === 'high' ? ' with explicit: true' : ''} instead`;
+        problems.push(problem);
+        if (action.risk === 'high') lowering.push(`workflows.${workflow.id}.grants: ${problem}`);
+      }
     }
   }
   return problems;
@@ -104,9 +112,11 @@ function grantProblems(config: CompiledConfig, system: string, actions: Readonly
  * Lists every MCP system's tools and returns the config extended with them as actions, with
  * what was reported (also audited as `mcp.tools_listed` and `mcp.upstream_failed`).
  */
-export async function loadMcpCatalog(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, store: Store, clock: Clock): Promise<{ config: CompiledConfig; warnings: string[] }> {
+export async function loadMcpCatalog(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, store: Store, clock: Clock): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[] }> {
   const actions = new Map(config.actions);
   const warnings: string[] = [];
+  // What would lower a destructive or open-world tool below high: the gateway refuses to serve such a config (SPEC rule 2).
+  const refusals: string[] = [];
   for (const system of config.systems.values()) {
     if (!isMcpSystem(system)) continue;
     const connector = connectors.get(system.name);
@@ -123,12 +133,15 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
     for (const spec of listed.specs) {
       const compiled = compileTool(system, spec);
       if (compiled.ok) offered.push(compiled.action);
-      else rejected.push({ tool: spec.resource, problem: compiled.problem });
+      else {
+        rejected.push({ tool: spec.resource, problem: compiled.problem });
+        if (compiled.lowersRisk) refusals.push(`actions["${spec.name}"].risk: MCP system "${system.name}": ${compiled.problem}`);
+      }
     }
     notOfferedAtStart.set(connector, { tools: new Map(rejected.map((r) => [r.tool, r.problem])) });
     for (const action of offered) actions.set(action.name, action);
     const systemActions = new Map(offered.map((a) => [a.name, a]));
-    const problems = grantProblems(config, system.name, systemActions);
+    const problems = grantProblems(config, system.name, systemActions, refusals);
     warnings.push(...rejected.map((r) => `MCP system "${system.name}": ${r.problem}`), ...problems);
     for (const tool of system.overrides.keys()) {
       if (!listed.specs.some((s) => s.resource === tool)) warnings.push(`actions["${system.name}.${tool}"]: MCP system "${system.name}" lists no tool "${tool}"`);
@@ -147,5 +160,5 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
       },
     }]);
   }
-  return { config: Object.freeze({ ...config, actions }), warnings };
+  return { config: Object.freeze({ ...config, actions }), warnings, refusals };
 }

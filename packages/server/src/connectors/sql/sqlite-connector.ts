@@ -208,7 +208,8 @@ export function keyProblems(conn: Database.Database, system: SqlSystemConfig): s
   const problems: string[] = [];
   for (const table of system.tables.values()) {
     const columns = conn.prepare(`PRAGMA table_info(${quote(table.name)})`).all() as { name: string; pk: number }[];
-    if (columns.length === 0) { problems.push(`${system.name}:${table.name}: no such table in ${system.path}`); continue; }
+    // A missing table is the pre-flight check's to report (SELECT fails), not a key problem.
+    if (columns.length === 0) continue;
     const primary = columns.filter((c) => c.pk > 0).map((c) => c.name);
     if (primary.length === 1 && primary[0] === table.primaryKey) continue;
     const indexes = conn.prepare(`PRAGMA index_list(${quote(table.name)})`).all() as { name: string; unique: number }[];
