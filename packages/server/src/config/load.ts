@@ -13,6 +13,7 @@ import { formatPath } from './issues.js';
 import { locatePath } from './locate.js';
 import type { Env } from './secrets.js';
 import type { SystemKinds } from './system-kind.js';
+import { aliasBomb, explainYamlErrors, MAX_ALIAS_COUNT, undefinedAliases, type YamlProblem } from './yaml-errors.js';
 
 /** One problem with a config file, located. `line` and `column` are 1-based; 0 when the file could not be read. */
 export interface ConfigError {
@@ -49,17 +50,20 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Load
   const source = options.source ?? '<inline>';
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      errors: sortErrors(doc.errors.map((error) => {
-        const { line, col } = counter.linePos(error.pos[0]);
-        return { file: source, line, column: col, path: '', message: `YAML syntax error: ${error.message}` };
-      })),
-    };
+  const located = (problems: readonly YamlProblem[]): LoadResult => ({ ok: false, errors: sortErrors(problems.map((p) => ({ file: source, line: p.line, column: p.column, path: '', message: p.message }))) });
+  // Syntax first: when the YAML itself is wrong, the values it would give are guesses.
+  if (doc.errors.length > 0) return located(explainYamlErrors(doc.errors, text, counter));
+  const unresolved = undefinedAliases(doc, counter);
+  if (unresolved.length > 0) return located(unresolved);
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (/alias/i.test((error as Error).message)) return located([aliasBomb(doc, counter)]);
+    return located([{ line: 1, column: 1, message: `YAML: ${(error as Error).message}` }]);
   }
   const baseDir = options.baseDir ?? (source === '<inline>' ? process.cwd() : dirname(resolve(source)));
-  const result = compileConfig(doc.toJS({ maxAliasCount: 100 }), { kinds: options.kinds, source, baseDir, env: options.env ?? process.env });
+  const result = compileConfig(input, { kinds: options.kinds, source, baseDir, env: options.env ?? process.env });
   if (result.ok) return result;
   return {
     ok: false,
