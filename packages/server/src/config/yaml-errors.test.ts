@@ -73,3 +73,29 @@ describe('YAML mistakes, one error each at the place to edit', () => {
     expect(errors(text).map((e) => `${e.line}:${e.column} ${e.path}`)).toEqual([`${line}:28 workflows.route-leads.bounds.maxRecordsPerAction`]);
   });
 });
+
+describe('every problem in one run', () => {
+  it('ten independent mistakes yield ten errors', () => {
+    const text = EXAMPLE_CONFIG
+      .replace(/ {4}runbook: .*\n/, '')
+      .replace('      - crm:leads:read', '      - crm:leads:read\n      - crm:leads:delete\n      - crm:contacts:read')
+      .replace('    keyHash: "sha256:557f', '    keyEnv: NOPE_KEY\n    keyHashX: "sha256:557f')
+      .replace('    driver: sqlite', '    driver: sqlit')
+      .replace('        "crm:leads": { field: created_at, within: 24h }', '        "crm:leads": { field: created, within: 24h }')
+      .replace('    delegates: []', '    delegates: [zed]')
+      .replace('    admin: true', '    admin: yes please')
+      .replace('  port: 7300', '  port: 99999');
+    expect(errors(text).map((e) => e.path)).toEqual([
+      'server.port',
+      'systems.crm.driver',
+      'departments.sales.delegates[0]',
+      'people.tom.admin',
+      'agents.lead-router.keyEnv',
+      'agents.lead-router.keyHashX',
+      'workflows.route-leads.runbook',
+      'workflows.route-leads.grants[1]',
+      'workflows.route-leads.grants[2]',
+      'workflows.route-leads.bounds.scope["crm:leads"].field',
+    ]);
+  });
+});
