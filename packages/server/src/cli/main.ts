@@ -11,6 +11,7 @@ import { sha256Hex } from '@portcullis/core';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerCheckCommand } from './check-command.js';
+import { registerInitCommand } from './init-command.js';
 import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
@@ -101,6 +102,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
       output.out(`key:  ${key}\nhash: sha256:${sha256Hex(key)}`);
     });
 
+  registerInitCommand(program, host, output, setExit);
   registerAuditCommands(program, host, output, setExit);
   registerApprovalCommands(program, host, output, setExit);
   registerCheckCommand(program, host, output, setExit);
