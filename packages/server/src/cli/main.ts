@@ -11,6 +11,7 @@ import { sha256Hex } from '@portcullis/core';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerCheckCommand } from './check-command.js';
+import { addExamples } from './examples.js';
 import { registerInitCommand } from './init-command.js';
 import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
@@ -108,6 +109,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   registerCheckCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);
   registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
+  addExamples(program);
   return program;
 }
 
