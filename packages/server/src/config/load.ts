@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { CompiledConfig } from './compiled.js';
 import { compileConfig } from './compile.js';
+import { readEnvFile, withEnvFile } from './env-file.js';
 import { formatPath } from './issues.js';
 import { locatePath } from './locate.js';
 import type { Env } from './secrets.js';
@@ -63,7 +64,17 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Load
     return located([{ line: 1, column: 1, message: `YAML: ${(error as Error).message}` }]);
   }
   const baseDir = options.baseDir ?? (source === '<inline>' ? process.cwd() : dirname(resolve(source)));
-  const result = compileConfig(input, { kinds: options.kinds, source, baseDir, env: options.env ?? process.env });
+  let env = options.env ?? process.env;
+  const envFile = typeof input === 'object' && input !== null && 'envFile' in input ? (input as { envFile?: unknown }).envFile : undefined;
+  if (typeof envFile === 'string' && envFile !== '') {
+    const read = readEnvFile(resolve(baseDir, envFile));
+    if (!read.ok) {
+      const { line, column } = locatePath(doc, counter, ['envFile']);
+      return { ok: false, errors: [{ file: source, line, column, path: 'envFile', message: read.message }] };
+    }
+    env = withEnvFile(env, read.vars);
+  }
+  const result = compileConfig(input, { kinds: options.kinds, source, baseDir, env });
   if (result.ok) return result;
   return {
     ok: false,
