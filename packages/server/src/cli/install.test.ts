@@ -9,7 +9,7 @@
  * users do): it brings the repository's build up to date first (`tsc -b`, incremental).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -35,7 +35,9 @@ beforeAll(async () => {
   work = makeTempDir('portcullis-user');
   // The README's PATH step, into a throwaway prefix: no network, no install scripts.
   await run('npm', ['install', '-g', '--prefix', prefix.path, '--offline', '--ignore-scripts', '--no-audit', '--no-fund', REPO], { cwd: work.path });
-  env = { ...process.env, PATH: `${join(prefix.path, 'bin')}${delimiter}${process.env.PATH ?? ''}` };
+  // A user's PATH: the prefix's bin, and none of the node_modules/.bin folders npx and vitest add.
+  const userPath = (process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.includes('node_modules'));
+  env = { ...process.env, PATH: [join(prefix.path, 'bin'), ...userPath].join(delimiter) };
 }, 300_000);
 
 afterAll(async () => {
@@ -53,6 +55,7 @@ const portcullis = (...args: string[]) => run('portcullis', args, { cwd: work.pa
 
 describe('portcullis on the PATH', () => {
   it('is a command after the PATH step', async () => {
+    expect(existsSync(join(prefix.path, 'bin', 'portcullis')), 'npm linked the command into the prefix').toBe(true);
     const { stdout } = await portcullis('--version');
     expect(stdout.trim()).toBe(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).version);
   });
