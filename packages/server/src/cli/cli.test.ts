@@ -262,6 +262,22 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['approvals list: the gateway cannot be reached', ['approvals', 'list', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1/],
     ['approvals reject: no --reason', ['approvals', 'reject', 'prop_x', '--token', 't'], 2, /reject needs --reason/],
   ];
+  it('covers every command of the program and of the table in docs/cli.md', () => {
+    const docs = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');
+    const section = docs.slice(docs.indexOf('### Exit codes'), docs.indexOf('## Pre-flight'));
+    // `audit verify`, `approvals list/approve/reject`, `schema`, `keys new`: each command a row names.
+    const documented = new Set([...section.matchAll(/^\| (.+?) \|/gm)].flatMap((m) => [...(m[1] as string).matchAll(/`([^`]+)`/g)])
+      .flatMap((m) => { const [first = '', second] = (m[1] as string).split(' '); return second === undefined || /^[A-Z]/.test(second) ? [first] : second.split('/').map((sub) => `${first} ${sub}`); })
+      .filter((name) => name !== '--help'));
+    const program = createProgram(createCliHost(), { out: () => {}, err: () => {} }, () => {});
+    const leaves = program.commands.flatMap((c) => (c.commands.length === 0 || c.name() === 'mcp' ? [c.name()] : [])
+      .concat(c.commands.map((sub) => `${c.name()} ${sub.name()}`)));
+    expect([...documented].sort()).toEqual([...leaves].sort());
+    const tested = new Set(table.map(([, argv]) => argv.slice(0, 2).join(' ')).concat(table.map(([, argv]) => argv[0] ?? '')));
+    tested.add('approvals approve'); // its own test below
+    for (const name of documented) expect(tested, `an exit-code row for ${name}`).toContain(name);
+  });
+
   for (const [what, argv, code, err] of table) {
     it(`${what} → ${code}`, async () => {
       vi.stubEnv('PORTCULLIS_TOKEN', undefined);
