@@ -218,7 +218,7 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['an unknown option', ['schema', '--bogus'], 2, /unknown option '--bogus'/],
     ['validate: a valid file', ['validate', 'GOOD'], 0, /^$/],
     ['validate: an invalid file', ['validate', 'INVALID'], 1, /invalid\.yaml:2:1 surprise: unknown key/],
-    ['validate: a missing file', ['validate', 'MISSING'], 2, /missing\.yaml: no such file; create it or pass the right path/],
+    ['validate: a missing file', ['validate', 'MISSING'], 2, /missing\.yaml: no such file; pass the right path, or write a starter with `portcullis init --kind sql`/],
     ['validate: no file', ['validate'], 2, /missing required argument 'file'/],
     ['start: an invalid config', ['start', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['start: a missing config', ['start', '-c', 'MISSING'], 2, /no such file/],

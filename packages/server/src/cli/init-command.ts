@@ -12,6 +12,7 @@ import type { Output } from './output.js';
 /** Quotes a path for a shell command line when it needs it. */
 const shellWord = (text: string): string => (/^[\w./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`);
 
+/** Registers `init`; a file that exists is bad usage (exit 2), and nothing is written. */
 export function registerInitCommand(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): Command {
   return program.command('init')
     .description('write a commented starter portcullis.yaml for one system kind: a workflow, a department, a lead and an agent, keys generated')

@@ -97,7 +97,7 @@ describe('a valid config', () => {
     const result = loadConfigFile(join(dir, 'nope.yaml'), { kinds: SYSTEM_KINDS });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(formatConfigErrors(result.errors)).toBe(`${join(dir, 'nope.yaml')}: no such file; create it or pass the right path\n1 error in ${join(dir, 'nope.yaml')}`);
+    expect(formatConfigErrors(result.errors)).toBe(`${join(dir, 'nope.yaml')}: no such file; pass the right path, or write a starter with \`portcullis init --kind sql\` (or http, mcp, smtp)\n1 error in ${join(dir, 'nope.yaml')}`);
   });
 });
 

@@ -94,7 +94,7 @@ export function loadConfigFile(path: string, options: Pick<ParseConfigOptions, '
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; create it or pass the right path' : `cannot read it: ${(error as Error).message}`;
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; pass the right path, or write a starter with `portcullis init --kind sql` (or http, mcp, smtp)' : `cannot read it: ${(error as Error).message}`;
     return { ok: false, errors: [{ file: path, line: 0, column: 0, path: '', message: reason }] };
   }
   return parseConfigText(text, { ...options, source: path, baseDir: dirname(resolve(path)) });
