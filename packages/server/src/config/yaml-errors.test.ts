@@ -75,6 +75,19 @@ describe('YAML mistakes, one error each at the place to edit', () => {
 });
 
 describe('every problem in one run', () => {
+  it('independent YAML mistakes are each reported once, in one run', () => {
+    const text = EXAMPLE_CONFIG
+      .replace('  port: 7300', ' port: 7300')
+      .replace('    name: Dana Lee', '    name: Dana Lee: the lead')
+      .replace('    department: sales\n    keyHash', '    department: sales\n    department: sales\n    keyHash');
+    expect(errors(text).map((e) => `${e.line}:${e.column} ${e.message.slice(0, 30)}`)).toEqual([
+      '5:2 YAML: bad indentation: "port:"',
+      '35:19 YAML: unquoted ": " inside a v',
+      '48:5 YAML: duplicate key "departmen',
+    ]);
+  });
+
+
   it('ten independent mistakes yield ten errors', () => {
     const text = EXAMPLE_CONFIG
       .replace(/ {4}runbook: .*\n/, '')
