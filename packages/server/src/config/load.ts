@@ -53,7 +53,7 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Load
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   const located = (problems: readonly YamlProblem[]): LoadResult => ({ ok: false, errors: sortErrors(problems.map((p) => ({ file: source, line: p.line, column: p.column, path: '', message: p.message }))) });
   // Syntax first: when the YAML itself is wrong, the values it would give are guesses.
-  if (doc.errors.length > 0) return located(explainYamlErrors(doc.errors, text, counter));
+  if (doc.errors.length > 0) return located(explainYamlErrors(doc, text, counter));
   const unresolved = undefinedAliases(doc, counter);
   if (unresolved.length > 0) return located(unresolved);
   let input: unknown;

@@ -52,6 +52,12 @@ describe('YAML mistakes, one error each at the place to edit', () => {
     expect(only(PEOPLE('    name: Dana\n    email: a@example.com\n    email: b@example.com\n'))).toBe('6:5 YAML: duplicate key "email" (first written on line 5): a mapping holds each key once; merge the two or rename one');
   });
 
+  it('a duplicate quoted key, and one in a flow mapping', () => {
+    expect(only('version: 1\nworkflows:\n  w:\n    bounds:\n      scope:\n        "crm:leads": { field: a, within: 1d }\n        "crm:leads": { field: b, within: 1d }\n'))
+      .toBe('7:9 YAML: duplicate key "crm:leads" (first written on line 6): a mapping holds each key once; merge the two or rename one');
+    expect(only('version: 1\nserver: { port: 1, port: 2 }\n')).toMatch(/^2:20 YAML: duplicate key "port" \(first written on line 2\)/);
+  });
+
   it('an alias with no anchor, at the alias', () => {
     expect(only('version: 1\npeople:\n  dana: *nobody\n')).toMatch(/^3:9 YAML: alias "\*nobody" refers to no anchor: write "&nobody" on the value/);
   });

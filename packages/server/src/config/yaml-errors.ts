@@ -5,7 +5,7 @@
  * and aliases (undefined anchors, alias bombs) are checked before the document is turned
  * into values, so they too carry a position.
  */
-import { isAlias, isCollection, isPair, visit, type Alias, type Document, type LineCounter, type Node, type YAMLError } from 'yaml';
+import { isAlias, isCollection, isPair, isScalar, visit, type Alias, type Document, type LineCounter, type Node, type Scalar, type YAMLError } from 'yaml';
 
 /** A YAML problem at a 1-based position. */
 export interface YamlProblem {
@@ -97,15 +97,21 @@ function unclosedBracket(text: string, end: number): number | undefined {
   return stack[stack.length - 1];
 }
 
-/** The line of the first `key:` before `line` at the same indentation (for duplicate keys). */
-function firstDefinition(lines: Lines, line: number, key: string, column: number): number | undefined {
-  for (let n = line - 1; n >= 1; n -= 1) {
-    const text = lines.line(n);
-    if (text.trim() === '' || text.trimStart().startsWith('#')) continue;
-    if (firstColumn(text) < column) return undefined;
-    if (firstColumn(text) === column && keyOf(text) === key) return n;
-  }
-  return undefined;
+/** The key written at `offset` and the line of its first writing in the same mapping (for duplicate keys). */
+function duplicateKey(doc: Document, offset: number, counter: LineCounter): { key: string; first?: number } | undefined {
+  let found: { key: string; first?: number } | undefined;
+  visit(doc, {
+    Map: (_key, map) => {
+      const at = map.items.findIndex((pair) => isScalar(pair.key) && pair.key.range?.[0] === offset);
+      if (at < 0) return undefined;
+      const key = String((map.items[at]?.key as Scalar).value);
+      const earlier = map.items.slice(0, at).find((pair) => isScalar(pair.key) && String(pair.key.value) === key);
+      const start = earlier === undefined ? undefined : (earlier.key as Scalar).range?.[0];
+      found = start === undefined ? { key } : { key, first: counter.linePos(start).line };
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /**
@@ -114,7 +120,8 @@ function firstDefinition(lines: Lines, line: number, key: string, column: number
  * errors the first of each region (later errors on lines it spans, or on lines indented with
  * tabs, are the parser's follow-ons and are dropped).
  */
-export function explainYamlErrors(errors: readonly YAMLError[], text: string, counter: LineCounter): YamlProblem[] {
+export function explainYamlErrors(doc: Document, text: string, counter: LineCounter): YamlProblem[] {
+  const { errors } = doc;
   const lines = linesOf(text, counter);
   const out: YamlProblem[] = [];
   const tabLines = [...new Set(errors.filter((e) => e.code === 'TAB_AS_INDENT').map((e) => at(lines, e.pos[0]).line))];
@@ -129,9 +136,9 @@ export function explainYamlErrors(errors: readonly YAMLError[], text: string, co
     const start = at(lines, error.pos[0]).line;
     if (error.code === 'DUPLICATE_KEY') {
       const { col } = at(lines, error.pos[0]);
-      const key = keyOf(lines.line(start)) ?? lines.text.slice(error.pos[0], error.pos[1]);
-      const before = firstDefinition(lines, start, key, col);
-      out.push({ line: start, column: col, message: `YAML: duplicate key "${key}"${before === undefined ? '' : ` (first written on line ${before})`}: a mapping holds each key once; merge the two or rename one` });
+      const duplicate = duplicateKey(doc, error.pos[0], counter);
+      const key = duplicate?.key ?? keyOf(lines.line(start)) ?? '';
+      out.push({ line: start, column: col, message: `YAML: duplicate key ${JSON.stringify(key)}${duplicate?.first === undefined ? '' : ` (first written on line ${duplicate.first})`}: a mapping holds each key once; merge the two or rename one` });
       return;
     }
     if (start <= lastLine || tabLines.includes(start)) return;
