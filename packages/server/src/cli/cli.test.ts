@@ -7,9 +7,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '@portcullis/core';
 import Database from 'better-sqlite3';
-import type { AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Command } from 'commander';
 import { createFakeClock } from '../testing/fake-clock.js';
+import { createCliHost } from '../wiring/cli-host.js';
+import { createProgram } from './main.js';
 import { openHarness, proposeAs, type Harness } from '../testing/harness.js';
 import { runCli, type CliResult } from '../testing/run-cli.js';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.js';
@@ -163,11 +166,20 @@ describe('portcullis validate', () => {
     expect(refused.err).toContain(`${file}:4:9 store.kind: "postgres" is planned, not available in this version; use kind: sqlite (the default: one file next to the config, nothing to set up), or leave store out`);
   });
 
-  it('prints help for every command', async () => {
-    for (const args of [['--help'], ['start', '--help'], ['demo', '--help'], ['validate', '--help'], ['audit', 'verify', '--help'], ['audit', 'export', '--help'], ['approvals', 'list', '--help'], ['approvals', 'approve', '--help'], ['approvals', 'reject', '--help'], ['keys', 'new', '--help']]) {
-      const result = await cli(...args);
-      expect(result.code, args.join(' ')).toBe(0);
-      expect(result.out, args.join(' ')).toMatch(/Usage: portcullis/);
+  it('prints help with an Examples section for every command', async () => {
+    const program = createProgram(createCliHost(), { out: () => {}, err: () => {} }, () => {});
+    const paths: string[][] = [[]];
+    const walk = (command: Command, path: string[]): void => {
+      for (const sub of command.commands) { paths.push([...path, sub.name()]); walk(sub, [...path, sub.name()]); }
+    };
+    walk(program, []);
+    expect(paths.length).toBeGreaterThan(20);
+    for (const path of paths) {
+      const result = await cli(...path, '--help');
+      const what = ['portcullis', ...path].join(' ');
+      expect(result.code, what).toBe(0);
+      expect(result.out, what).toMatch(/Usage: portcullis/);
+      expect(result.out, what).toMatch(/\nExamples:\n {2}\$ .*portcullis /);
     }
   });
 });
@@ -175,7 +187,8 @@ describe('portcullis validate', () => {
 describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cli.md)', () => {
   let dir: TempDir;
   let h: Harness;
-  const paths = { good: '', invalid: '', missing: '', db: '', key: '' };
+  const paths = { good: '', invalid: '', missing: '', db: '', key: '', fresh: '', taken: '' };
+  let taken: Server;
   beforeAll(async () => {
     dir = makeTempDir('portcullis-exit');
     h = await openHarness();
@@ -187,8 +200,13 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     paths.db = h.storePath;
     paths.key = join(dir.path, 'master.key');
     writeFileSync(paths.key, 'taken');
+    paths.fresh = join(dir.path, 'fresh', 'portcullis.yaml');
+    taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    paths.taken = String((taken.address() as AddressInfo).port);
   });
   afterAll(async () => {
+    await new Promise<void>((resolve) => taken.close(() => resolve()));
     await h.close();
     dir.cleanup();
   });
@@ -200,12 +218,20 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['an unknown option', ['schema', '--bogus'], 2, /unknown option '--bogus'/],
     ['validate: a valid file', ['validate', 'GOOD'], 0, /^$/],
     ['validate: an invalid file', ['validate', 'INVALID'], 1, /invalid\.yaml:2:1 surprise: unknown key/],
-    ['validate: a missing file', ['validate', 'MISSING'], 2, /missing\.yaml: no such file; create it or pass the right path/],
+    ['validate: a missing file', ['validate', 'MISSING'], 2, /missing\.yaml: no such file; pass the right path, or write a starter with `portcullis init --kind sql`/],
     ['validate: no file', ['validate'], 2, /missing required argument 'file'/],
     ['start: an invalid config', ['start', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['start: a missing config', ['start', '-c', 'MISSING'], 2, /no such file/],
+    ['start: its port is taken', ['start', '-c', 'GOOD', '-p', 'TAKEN', '--host', '127.0.0.1'], 1, /cannot start: port \d+ on 127\.0\.0\.1 is already in use/],
+    ['start: a bad option', ['start', '--bogus'], 2, /unknown option '--bogus'/],
+    ['demo: a bad option', ['demo', '--bogus'], 2, /unknown option '--bogus'/],
+    ['init: a new file', ['init', '--kind', 'sql', '-c', 'FRESH'], 0, /^$/],
+    ['init: a file that exists', ['init', '--kind', 'sql', '-c', 'GOOD'], 2, /already exists; init never overwrites a file/],
+    ['init: no --kind', ['init', '-c', 'FRESH'], 2, /required option '--kind <kind>' not specified/],
+    ['init: an unknown --kind', ['init', '--kind', 'ftp', '-c', 'FRESH'], 2, /Allowed choices are sql, http, mcp, smtp/],
     ['schema', ['schema'], 0, /^$/],
     ['keys new', ['keys', 'new'], 0, /^$/],
+    ['keys new: a bad option', ['keys', 'new', '--bogus'], 2, /unknown option '--bogus'/],
     ['audit verify: an intact chain', ['audit', 'verify', '--db', 'DB'], 0, /^$/],
     ['audit verify: an invalid config', ['audit', 'verify', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['audit verify: a missing config', ['audit', 'verify', '-c', 'MISSING'], 2, /no such file/],
@@ -215,9 +241,11 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['audit export: an invalid config', ['audit', 'export', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['audit purge: below the retention minimum', ['audit', 'purge', '--db', 'DB', '--older-than-days', '30'], 2, /at least 90/],
     ['audit purge: an invalid config', ['audit', 'purge', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['check: every system passes', ['check', '-c', 'GOOD'], 0, /^$/],
     ['check: an invalid config', ['check', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['check: a missing config', ['check', '-c', 'MISSING'], 2, /no such file/],
     ['check: a bad --timeout', ['check', '-c', 'GOOD', '--timeout', '0'], 2, /--timeout takes a number of seconds/],
+    ['vault list', ['vault', 'list', '-c', 'GOOD'], 0, /^$/],
     ['vault list: an invalid config', ['vault', 'list', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['vault list: a missing config', ['vault', 'list', '-c', 'MISSING'], 2, /no such file/],
     ['vault set: a bad name', ['vault', 'set', 'crm', 'bad name', '-c', 'GOOD'], 2, /SYSTEM and NAME use letters/],
@@ -225,6 +253,8 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['vault rotate-key: a missing key file', ['vault', 'rotate-key', '--new-key-file', 'MISSING', '-c', 'GOOD'], 2, /no master key file at .*missing\.yaml; make one with `portcullis vault new-key/],
     ['vault new-key: a file that exists', ['vault', 'new-key', '--out', 'KEY'], 2, /already exists; a master key is never overwritten/],
     ['mcp: no --agent', ['mcp', '-c', 'GOOD'], 2, /--agent ID is required/],
+    ['mcp: a wrong key', ['mcp', '-c', 'GOOD', '--agent', 'lead-router', '--key', 'wrong'], 2, /the key given is not the API key of agent "lead-router"/],
+    ['mcp: an invalid config', ['mcp', '-c', 'INVALID', '--agent', 'lead-router', '--key', 'k'], 1, /surprise: unknown key/],
     ['mcp pin: an invalid config', ['mcp', 'pin', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['mcp pin: a missing config', ['mcp', 'pin', '-c', 'MISSING'], 2, /no such file/],
     ['mcp pin: no MCP system', ['mcp', 'pin', '-c', 'GOOD'], 2, /has no mcp systems/],
@@ -232,11 +262,27 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['approvals list: the gateway cannot be reached', ['approvals', 'list', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1/],
     ['approvals reject: no --reason', ['approvals', 'reject', 'prop_x', '--token', 't'], 2, /reject needs --reason/],
   ];
+  it('covers every command of the program and of the table in docs/cli.md', () => {
+    const docs = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');
+    const section = docs.slice(docs.indexOf('### Exit codes'), docs.indexOf('## Pre-flight'));
+    // `audit verify`, `approvals list/approve/reject`, `schema`, `keys new`: each command a row names.
+    const documented = new Set([...section.matchAll(/^\| (.+?) \|/gm)].flatMap((m) => [...(m[1] as string).matchAll(/`([^`]+)`/g)])
+      .flatMap((m) => { const [first = '', second] = (m[1] as string).split(' '); return second === undefined || /^[A-Z]/.test(second) ? [first] : second.split('/').map((sub) => `${first} ${sub}`); })
+      .filter((name) => name !== '--help'));
+    const program = createProgram(createCliHost(), { out: () => {}, err: () => {} }, () => {});
+    const leaves = program.commands.flatMap((c) => (c.commands.length === 0 || c.name() === 'mcp' ? [c.name()] : [])
+      .concat(c.commands.map((sub) => `${c.name()} ${sub.name()}`)));
+    expect([...documented].sort()).toEqual([...leaves].sort());
+    const tested = new Set(table.map(([, argv]) => argv.slice(0, 2).join(' ')).concat(table.map(([, argv]) => argv[0] ?? '')));
+    tested.add('approvals approve'); // its own test below
+    for (const name of documented) expect(tested, `an exit-code row for ${name}`).toContain(name);
+  });
+
   for (const [what, argv, code, err] of table) {
     it(`${what} → ${code}`, async () => {
       vi.stubEnv('PORTCULLIS_TOKEN', undefined);
       try {
-        const args = argv.map((a) => ({ GOOD: paths.good, INVALID: paths.invalid, MISSING: paths.missing, DB: paths.db, KEY: paths.key } as Record<string, string>)[a] ?? a);
+        const args = argv.map((a) => ({ GOOD: paths.good, INVALID: paths.invalid, MISSING: paths.missing, DB: paths.db, KEY: paths.key, FRESH: paths.fresh, TAKEN: paths.taken } as Record<string, string>)[a] ?? a);
         const result = await cli(...args);
         expect(result.code).toBe(code);
         expect(result.err.trim()).toMatch(err);

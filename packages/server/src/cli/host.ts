@@ -61,6 +61,14 @@ export interface CliHost {
   writeNewMasterKeyFile(path: string): { id: string };
   /** Serves the MCP gateway for `agent` over stdio until `stop` resolves. */
   serveMcpStdio(gateway: RunningGateway, agent: AgentConfig, io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void>;
+  /** The system kinds `portcullis init` can start from. */
+  readonly starterKinds: readonly string[];
+  /**
+   * Writes a starter config for system kind `kind` at `path` (and the files it names, beside
+   * it), with a new agent key and lead token whose hashes it holds; never overwrites: when any
+   * of the files exists, writes nothing and says which in `exists`.
+   */
+  writeStarter(path: string, kind: string): { ok: true; files: readonly string[]; agent: string; workflow: string; agentKey: string; leadToken: string } | { ok: false; exists: string };
   /** Runs the lead-routing demo; serves until closed. */
   runDemo(options: { dir: string; port: number; output: Output }): Promise<{ close(): Promise<void> }>;
 }

@@ -11,6 +11,8 @@ import { sha256Hex } from '@portcullis/core';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerCheckCommand } from './check-command.js';
+import { addExamples } from './examples.js';
+import { registerInitCommand } from './init-command.js';
 import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
@@ -23,6 +25,14 @@ function untilStopped(): Promise<string> {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
+}
+
+/** Why the gateway could not listen, and what to do. */
+function listenProblem(error: NodeJS.ErrnoException, host: string, port: number): string {
+  if (error.code === 'EADDRINUSE') return `cannot start: port ${port} on ${host} is already in use (another gateway?); stop what uses it, or pass -p PORT (or set server.port)`;
+  if (error.code === 'EACCES') return `cannot start: no permission to listen on port ${port} on ${host}; use a port above 1023, or put a reverse proxy in front (see docs/operations.md)`;
+  if (error.code === 'EADDRNOTAVAIL') return `cannot start: ${host} is not an address of this machine; pass --host (or set server.host)`;
+  return `cannot start: listening on ${host}:${port} failed: ${error.message}`;
 }
 
 /** Builds the program. Commands that should fail set the exit code through `setExit`. */
@@ -45,7 +55,17 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
       const gateway = await host.openGateway(config, { logger: true, recover: true });
       for (const warning of gateway.warnings) output.err(`portcullis: warning: ${warning}`);
       const port = opts.port === undefined ? host.environment().port ?? config.server.port : Number(opts.port);
-      const address = await gateway.listen(port, opts.host ?? config.server.host);
+      const listenHost = opts.host ?? config.server.host;
+      let address: string;
+      try {
+        address = await gateway.listen(port, listenHost);
+      } catch (error) {
+        // Whatever the gateway opened (MCP upstream processes included) is closed, so the process ends.
+        await gateway.close();
+        output.err(`portcullis: ${listenProblem(error as NodeJS.ErrnoException, listenHost, port)}`);
+        setExit(EXIT.failed);
+        return;
+      }
       output.err(`portcullis: gateway listening on ${address} (config ${config.source})`);
       await untilStopped();
       await gateway.close();
@@ -93,11 +113,13 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
       output.out(`key:  ${key}\nhash: sha256:${sha256Hex(key)}`);
     });
 
+  registerInitCommand(program, host, output, setExit);
   registerAuditCommands(program, host, output, setExit);
   registerApprovalCommands(program, host, output, setExit);
   registerCheckCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);
   registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
+  addExamples(program);
   return program;
 }
 

@@ -12,7 +12,7 @@ import { validateConfig, grantParts } from './validate.js';
 import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
 import { durationMs } from './duration.js';
 import { recoverValidPart } from './recover.js';
-import { configErrorMap, fromZodIssues, type ConfigIssue } from './issues.js';
+import { configErrorMap, fromZodIssues, placeholderAt, type ConfigIssue } from './issues.js';
 import { configSchemaFor, type PortcullisConfig, type WorkflowSettings } from './schema.js';
 import type { SystemKinds } from './system-kind.js';
 import { resolveSecrets, type Env, type ResolvedSecrets } from './secrets.js';
@@ -56,7 +56,9 @@ export function compileConfig(input: unknown, options: CompileOptions): CompileR
   const shape = validateConfigShape(input, kinds);
   if (!shape.ok) {
     // Report the cross-key problems of the valid remainder too, so one run shows them all.
-    const rest = recoverValidPart(input, shape.issues, (value) => validateConfigShape(value, kinds));
+    const schema = configSchemaFor(kinds);
+    const rest = recoverValidPart(input, shape.issues, (value) => validateConfigShape(value, kinds), (path) => placeholderAt(schema, path, path[0] === 'systems'));
+    // (In a system, only a choice: its catalog depends on the rest, so a system missing more is dropped whole.)
     if (rest === undefined) return shape;
     const more = crossChecks(rest.config, kinds, baseDir, env, rest.dropped).issues.filter((issue) => !rest.touches(issue.path));
     return { ok: false, issues: [...shape.issues, ...more] };

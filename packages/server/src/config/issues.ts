@@ -147,3 +147,18 @@ function unionMessage(root: z.ZodType, path: readonly PathSegment[]): string {
   const kinds = schemasAt(root, path).map((s) => (s instanceof z.ZodObject ? 'a mapping' : s.type));
   return `expected ${[...new Set(kinds)].join(' or ')}`;
 }
+
+/**
+ * A value the schema accepts at `path`, to stand in for a missing or invalid one while the
+ * rest of the file is checked (the problem itself is already reported); undefined when none
+ * of the candidates fits.
+ */
+export function placeholderAt(root: z.ZodType, path: readonly PathSegment[], choicesOnly = false): unknown {
+  for (const schema of schemasAt(root, path)) {
+    const options: unknown[] = schema instanceof z.ZodEnum ? [...schema.options] : schema instanceof z.ZodLiteral ? [...schema.values] : [];
+    for (const candidate of choicesOnly ? options : [...options, 'placeholder', 1, false, [], {}]) {
+      if (schema.safeParse(candidate).success) return candidate;
+    }
+  }
+  return undefined;
+}

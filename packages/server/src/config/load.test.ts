@@ -97,18 +97,18 @@ describe('a valid config', () => {
     const result = loadConfigFile(join(dir, 'nope.yaml'), { kinds: SYSTEM_KINDS });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(formatConfigErrors(result.errors)).toBe(`${join(dir, 'nope.yaml')}: no such file; create it or pass the right path\n1 error in ${join(dir, 'nope.yaml')}`);
+    expect(formatConfigErrors(result.errors)).toBe(`${join(dir, 'nope.yaml')}: no such file; pass the right path, or write a starter with \`portcullis init --kind sql\` (or http, mcp, smtp)\n1 error in ${join(dir, 'nope.yaml')}`);
   });
 });
 
 describe('error locations', () => {
   it('reports YAML syntax errors with line and column', () => {
     expect(errors('version: 1\nserver:\n  port: 7300\n host: x\n')).toEqual([
-      { file: 'portcullis.yaml', line: 4, column: 1, path: '', message: 'YAML syntax error: All mapping items must start at the same column' },
+      { file: 'portcullis.yaml', line: 4, column: 2, path: '', message: 'YAML: bad indentation: "host:" is indented differently from the keys above it; indent it with spaces to the same column as the other keys of its mapping' },
     ]);
     expect(errors('version: 1\nserver:\n  host: "127.0.0.1\n  port: 7300\n')[0]).toMatchObject({ line: 5, column: 1, message: 'YAML syntax error: Missing closing "quote' });
     const duplicate = errors('version: 1\nserver: {}\nserver: {}\n');
-    expect(duplicate[0]).toMatchObject({ line: 3, column: 1, message: 'YAML syntax error: Map keys must be unique' });
+    expect(duplicate[0]).toMatchObject({ line: 3, column: 1, message: 'YAML: duplicate key "server" (first written on line 2): a mapping holds each key once; merge the two or rename one' });
   });
 
   it('points at the offending value, in block and flow style', () => {

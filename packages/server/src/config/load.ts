@@ -9,10 +9,12 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import type { CompiledConfig } from './compiled.js';
 import { compileConfig } from './compile.js';
+import { readEnvFile, withEnvFile } from './env-file.js';
 import { formatPath } from './issues.js';
 import { locatePath } from './locate.js';
 import type { Env } from './secrets.js';
 import type { SystemKinds } from './system-kind.js';
+import { aliasBomb, explainYamlErrors, MAX_ALIAS_COUNT, undefinedAliases, type YamlProblem } from './yaml-errors.js';
 
 /** One problem with a config file, located. `line` and `column` are 1-based; 0 when the file could not be read. */
 export interface ConfigError {
@@ -49,17 +51,30 @@ export function parseConfigText(text: string, options: ParseConfigOptions): Load
   const source = options.source ?? '<inline>';
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      ok: false,
-      errors: sortErrors(doc.errors.map((error) => {
-        const { line, col } = counter.linePos(error.pos[0]);
-        return { file: source, line, column: col, path: '', message: `YAML syntax error: ${error.message}` };
-      })),
-    };
+  const located = (problems: readonly YamlProblem[]): LoadResult => ({ ok: false, errors: sortErrors(problems.map((p) => ({ file: source, line: p.line, column: p.column, path: '', message: p.message }))) });
+  // Syntax first: when the YAML itself is wrong, the values it would give are guesses.
+  if (doc.errors.length > 0) return located(explainYamlErrors(doc, text, counter));
+  const unresolved = undefinedAliases(doc, counter);
+  if (unresolved.length > 0) return located(unresolved);
+  let input: unknown;
+  try {
+    input = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (error) {
+    if (/alias/i.test((error as Error).message)) return located([aliasBomb(doc, counter)]);
+    return located([{ line: 1, column: 1, message: `YAML: ${(error as Error).message}` }]);
   }
   const baseDir = options.baseDir ?? (source === '<inline>' ? process.cwd() : dirname(resolve(source)));
-  const result = compileConfig(doc.toJS({ maxAliasCount: 100 }), { kinds: options.kinds, source, baseDir, env: options.env ?? process.env });
+  let env = options.env ?? process.env;
+  const envFile = typeof input === 'object' && input !== null && 'envFile' in input ? (input as { envFile?: unknown }).envFile : undefined;
+  if (typeof envFile === 'string' && envFile !== '') {
+    const read = readEnvFile(resolve(baseDir, envFile));
+    if (!read.ok) {
+      const { line, column } = locatePath(doc, counter, ['envFile']);
+      return { ok: false, errors: [{ file: source, line, column, path: 'envFile', message: read.message }] };
+    }
+    env = withEnvFile(env, read.vars);
+  }
+  const result = compileConfig(input, { kinds: options.kinds, source, baseDir, env });
   if (result.ok) return result;
   return {
     ok: false,
@@ -79,7 +94,7 @@ export function loadConfigFile(path: string, options: Pick<ParseConfigOptions, '
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; create it or pass the right path' : `cannot read it: ${(error as Error).message}`;
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file; pass the right path, or write a starter with `portcullis init --kind sql` (or http, mcp, smtp)' : `cannot read it: ${(error as Error).message}`;
     return { ok: false, errors: [{ file: path, line: 0, column: 0, path: '', message: reason }] };
   }
   return parseConfigText(text, { ...options, source: path, baseDir: dirname(resolve(path)) });

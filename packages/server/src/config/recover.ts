@@ -12,6 +12,9 @@ const SECTIONS: readonly string[] = ['systems', 'actions', 'departments', 'peopl
 
 type Validate = (input: unknown) => { ok: true; config: PortcullisConfig } | { ok: false; issues: ConfigIssue[] };
 
+/** A value the schema accepts at a path (issues.ts `placeholderAt`, bound to the schema). */
+type Placeholder = (path: readonly PathSegment[]) => unknown;
+
 /** The valid part of an invalid config, or undefined when nothing sensible remains. */
 export interface Recovered {
   readonly config: PortcullisConfig;
@@ -37,6 +40,21 @@ function deleteKey(root: Record<string, unknown>, path: readonly PathSegment[]):
   return true;
 }
 
+/** Puts a placeholder where a required key is missing or its value was removed; true when it did. */
+function fillKey(root: Record<string, unknown>, path: readonly PathSegment[], placeholder: Placeholder): boolean {
+  if (path.length < 3) return false;
+  let node: unknown = root;
+  for (const segment of path.slice(0, -1)) {
+    node = Array.isArray(node) && typeof segment === 'number' ? node[segment] : isRecord(node) && typeof segment === 'string' ? node[segment] : undefined;
+  }
+  const last = path[path.length - 1];
+  if (!isRecord(node) || typeof last !== 'string') return false;
+  const value = placeholder(path);
+  if (value === undefined) return false;
+  node[last] = structuredClone(value);
+  return true;
+}
+
 /** Removes the entry holding `path` (`workflows.x`), or the section when that is what is wrong. */
 function dropEntry(root: Record<string, unknown>, path: readonly PathSegment[], dropped: Set<string>): readonly PathSegment[] {
   const [section, id] = path;
@@ -52,16 +70,22 @@ function dropEntry(root: Record<string, unknown>, path: readonly PathSegment[], 
 }
 
 /**
- * Removes what the schema rejected and validates the rest. Returns undefined when the file
- * is not a mapping or the remainder still does not validate.
+ * Removes what the schema rejected (putting placeholders for required keys outside systems)
+ * and validates the rest. Returns undefined when the file is not a mapping or the remainder
+ * still does not validate.
  */
-export function recoverValidPart(input: unknown, issues: readonly ConfigIssue[], validate: Validate): Recovered | undefined {
+export function recoverValidPart(input: unknown, issues: readonly ConfigIssue[], validate: Validate, placeholder: Placeholder = () => undefined): Recovered | undefined {
   if (!isRecord(input) || issues.some((i) => i.path.length === 0)) return undefined;
   const copy = structuredClone(input);
   const removed: (readonly PathSegment[])[] = [];
   const dropped = new Set<string>();
   for (const issue of issues) if (deleteKey(copy, issue.path)) removed.push(issue.path);
   let result = validate(copy);
+  if (!result.ok) {
+    // A required key that is missing (or was just removed) gets a placeholder; its entry stays checked.
+    for (const issue of result.issues) if (fillKey(copy, issue.path, placeholder)) removed.push(issue.path);
+    result = validate(copy);
+  }
   if (!result.ok) {
     for (const issue of result.issues) removed.push(dropEntry(copy, issue.path, dropped));
     result = validate(copy);

@@ -180,6 +180,7 @@ const workflow = z.strictObject({
 function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.input<typeof anySystem>>>(system: S) {
   return z.strictObject({
     version: z.literal(CONFIG_VERSION, { error: `expected version: ${CONFIG_VERSION} (the only config format this Portcullis reads)` }),
+    envFile: z.string().min(1).optional().describe('A file of NAME=value lines (mode 0600), relative to this file: the variables the config names (keyEnv, tokenEnv, a system\'s env…) are read from it when the environment does not set them. So an MCP client launching `portcullis mcp` passes only PORTCULLIS_AGENT_KEY.'),
     server,
     store,
     audit,

@@ -12,7 +12,7 @@
  * - every YAML snippet compiles with the real config loader;
  * - the ways to approve it names exist (CLI commands, API routes), and no other.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,6 +86,17 @@ const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 /** The environment `portcullis mcp` needs besides the agent's key: the config's own variables. */
 const configEnv = (): Record<string, string> => ({ K_AGENT: harness.secrets.agent, K_OTHER: harness.secrets.other, T_DANA: harness.secrets.dana, T_TOM: harness.secrets.tom, MEM_FILE: join(memDir, 'memory.jsonl') });
 
+/**
+ * The harness's config naming its variables' file (envFile, mode 0600), as section 4 of the
+ * page says: then a client launching `portcullis mcp` passes the agent's key and nothing else.
+ */
+function clientConfig(): string {
+  const config = join(harness.dir, 'client.yaml');
+  writeFileSync(config, `envFile: ./client.env\n${readFileSync(join(harness.dir, 'portcullis.yaml'), 'utf8')}`);
+  writeFileSync(join(harness.dir, 'client.env'), Object.entries(configEnv()).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
+  return config;
+}
+
 beforeAll(async () => {
   harness = await openHarness({ configYaml: mcpConfig(), env: { MEM_FILE: join(memDir, 'memory.jsonl') } });
   baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
@@ -105,7 +116,7 @@ describe('docs/mcp.md client snippets', () => {
 
   it('launches `portcullis mcp` with flags the CLI accepts, and each stdio snippet serves the agent\'s tools', async () => {
     const flags = mcpFlags();
-    const config = join(harness.dir, 'portcullis.yaml');
+    const config = clientConfig();
     for (const snippet of snippets) {
       for (const server of snippet.servers.filter((s) => s.command !== undefined)) {
         expect(server.command).toBe('portcullis');
@@ -120,7 +131,7 @@ describe('docs/mcp.md client snippets', () => {
         await client.connect(new StdioClientTransport({
           command: cli.command,
           args: cli.args,
-          env: { ...env, ...configEnv(), ...cli.env },
+          env: { ...env, ...cli.env }, // cli.env: what running from the sources needs, nothing of the product's
           stderr: 'pipe',
         }));
         try {
@@ -130,7 +141,7 @@ describe('docs/mcp.md client snippets', () => {
         }
       }
     }
-  });
+  }, 120_000);
 
   it('points each HTTP snippet at /mcp with the agent\'s key as a Bearer token, and it serves the agent\'s tools', async () => {
     for (const snippet of snippets) {
@@ -194,7 +205,7 @@ describe('docs/mcp.md OpenAI Agents SDK snippets', () => {
   it('constructs MCP servers that, run as written with the SDK, reach the gateway, list the granted tools and call a read tool', async () => {
     const { servers, names } = tsParts();
     expect([...names.keys()].sort()).toEqual(['MCPServerStdio', 'MCPServerStreamableHttp']);
-    const config = join(harness.dir, 'portcullis.yaml');
+    const config = clientConfig();
     const key = harness.secrets.agent;
     type HttpOptions = ConstructorParameters<typeof MCPServerStreamableHttp>[0];
     type StdioOptions = ConstructorParameters<typeof MCPServerStdio>[0];
@@ -221,7 +232,7 @@ describe('docs/mcp.md OpenAI Agents SDK snippets', () => {
         const cli = cliFromSources(realArgs(args, config));
         // Started from its sources through tsx, the CLI can take longer to answer initialize on
         // a busy machine than the SDK's default session timeout (5 s).
-        super({ ...options, command: cli.command, args: cli.args, env: { ...options.env, ...configEnv(), ...cli.env }, clientSessionTimeoutSeconds: options.clientSessionTimeoutSeconds ?? 30 });
+        super({ ...options, command: cli.command, args: cli.args, env: { ...options.env, ...cli.env }, clientSessionTimeoutSeconds: options.clientSessionTimeoutSeconds ?? 30 });
       }
     }
 

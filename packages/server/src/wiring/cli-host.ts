@@ -2,11 +2,14 @@
  * The CLI's host: what the `portcullis` commands need, built from the wiring's factories. The
  * one place the CLI's commands meet the store, the vault, the connectors and the faces.
  */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { cliEnvironment } from '../config/cli-env.js';
 import type { CompiledConfig } from '../config/compiled.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { formatConfigErrors, loadConfigFile } from '../config/load.js';
 import type { Env } from '../config/secrets.js';
+import { STARTER_KINDS, starterConfig, type StarterKind } from '../config/starter.js';
 import type { Connector } from '../connectors/connector.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
 import type { CliHost, RunningGateway } from '../cli/host.js';
@@ -27,6 +30,17 @@ export function loadConfig(path: string, env?: Env): { ok: true; config: Compile
   const loaded = loadConfigFile(path, { kinds: SYSTEM_KINDS, ...(env === undefined ? {} : { env }) });
   // A position of 0 means the file itself could not be read.
   return loaded.ok ? loaded : { ok: false, message: formatConfigErrors(loaded.errors), unreadable: loaded.errors.some((error) => error.line === 0) };
+}
+
+/** Writes a starter config and its files, never overwriting (see CliHost.writeStarter). */
+function writeStarter(path: string, kind: string): ReturnType<CliHost['writeStarter']> {
+  const starter = starterConfig(kind as StarterKind);
+  const files: Array<[string, string]> = [[path, starter.config], ...Object.entries(starter.files).map(([name, text]): [string, string] => [join(dirname(path), name), text])];
+  const exists = files.find(([file]) => existsSync(file));
+  if (exists !== undefined) return { ok: false, exists: exists[0] };
+  mkdirSync(dirname(resolvePath(path)), { recursive: true });
+  for (const [file, text] of files) writeFileSync(file, text, { flag: 'wx' });
+  return { ok: true, files: files.map(([file]) => file), agent: starter.agent, workflow: starter.workflow, agentKey: starter.agentKey, leadToken: starter.leadToken };
 }
 
 /** Opens a gateway as the CLI and the demo use it. */
@@ -119,6 +133,8 @@ export function createCliHost(): CliHost {
       }
     },
     readMasterKeyFile,
+    starterKinds: STARTER_KINDS,
+    writeStarter,
     writeNewMasterKeyFile: (path) => ({ id: writeNewMasterKeyFile(path).id }),
     serveMcpStdio: (gateway, agent, io, stop) => {
       const { config } = gateway.service;

@@ -1,0 +1,50 @@
+/**
+ * The examples every command's `--help` ends with, by command path (`audit export`). Every
+ * command has some: `addExamples` throws for a command without, and a test runs every
+ * command's `--help`.
+ */
+import type { Command } from 'commander';
+
+const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  '': ['portcullis init --kind sql', 'portcullis validate portcullis.yaml', 'portcullis start -c portcullis.yaml', 'portcullis <command> --help'],
+  'start': ['portcullis start                                  # ./portcullis.yaml, server.port', 'portcullis start -c /etc/portcullis/portcullis.yaml -p 8080'],
+  'demo': ['portcullis demo', 'portcullis demo -p 8080 --dir /tmp/portcullis-demo'],
+  'init': ['portcullis init --kind sql', 'portcullis init --kind mcp -c agents/notes.yaml'],
+  'validate': ['portcullis validate portcullis.yaml', 'portcullis validate /etc/portcullis/portcullis.yaml && systemctl restart portcullis'],
+  'schema': ['portcullis schema > portcullis.schema.json      # for editor completion'],
+  'keys': ['portcullis keys new --prefix agent'],
+  'keys new': ['portcullis keys new --prefix agent     # give the key to the agent, put the hash in keyHash', 'portcullis keys new --prefix dana      # a person\'s token, for tokenHash'],
+  'audit': ['portcullis audit verify', 'portcullis audit export --format csv --out trail.csv'],
+  'audit verify': ['portcullis audit verify                           # the store of ./portcullis.yaml', 'portcullis audit verify --db /var/lib/portcullis/portcullis.db --workers 4'],
+  'audit purge': ['portcullis audit purge                            # older than audit.retentionDays', 'portcullis audit purge --older-than-days 180'],
+  'audit export': ['portcullis audit export --format jsonl | head -1', 'portcullis audit export --format csv --out trail.csv --workflow route-leads --from 2026-11-01T00:00:00Z'],
+  'approvals': ['PORTCULLIS_TOKEN=... portcullis approvals list'],
+  'approvals list': ['PORTCULLIS_TOKEN=... portcullis approvals list', 'portcullis approvals list --url https://gateway.example.com --json'],
+  'approvals approve': ['portcullis approvals approve prop_123 --reason "region matches the rep"'],
+  'approvals reject': ['portcullis approvals reject prop_123 --reason "wrong owner"'],
+  'check': ['portcullis check', 'portcullis check -c /etc/portcullis/portcullis.yaml --json --timeout 5'],
+  'vault': ['portcullis vault new-key --out master.key', 'portcullis vault set crm api_key < key.txt'],
+  'vault set': ['portcullis vault set crm api_key < key.txt', 'printf %s "$TOKEN" | portcullis vault set tickets token'],
+  'vault list': ['portcullis vault list --json'],
+  'vault rotate-key': ['portcullis vault new-key --out master-2.key && portcullis vault rotate-key --new-key-file master-2.key'],
+  'vault new-key': ['portcullis vault new-key --out /etc/portcullis/master.key'],
+  'mcp': ['PORTCULLIS_AGENT_KEY=agent_... portcullis mcp --agent notes-bot -c /etc/portcullis/portcullis.yaml', 'portcullis mcp pin --dry-run'],
+  'mcp pin': ['portcullis mcp pin --dry-run', 'portcullis mcp pin --system memory'],
+};
+
+function pathOf(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent != null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
+/** Adds an Examples section to the help of `program` and every command under it. @throws when a command has no examples */
+export function addExamples(program: Command): void {
+  const visit = (command: Command): void => {
+    const examples = EXAMPLES[pathOf(command)];
+    if (examples === undefined) throw new Error(`no --help examples for "portcullis ${pathOf(command)}": add them to cli/examples.ts`);
+    command.addHelpText('after', `\nExamples:\n${examples.map((e) => `  $ ${e}`).join('\n')}\n`);
+    command.commands.forEach(visit);
+  };
+  visit(program);
+}
