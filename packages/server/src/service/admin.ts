@@ -18,6 +18,8 @@ import type { AuditFilter, StoredAuditEvent, Store } from '../store/store.js';
 import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
 import { verifyStoredChain, type ParallelVerify } from './audit.js';
+import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type TreeVerification } from './audit-checkpoints.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 
 /** The shortest retention a purge accepts (SPEC: audit events are kept at least 90 days). */
@@ -48,6 +50,12 @@ export interface AuditAdmin {
    * @throws PortcullisError INVALID_REQUEST for fewer than 90 days (nothing deleted).
    */
   purge(days: number): Promise<{ purged: number; anchorSeq: number }>;
+  /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
+  verifyCheckpoints(location: string, publicKey: string, onProgress?: (verified: number) => void): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
+  /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
+  checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
+  /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
+  prove(seq: number, location: string, publicKey: string): Promise<Outcome<{ proof: AuditInclusionProof }>>;
 }
 
 /** The credential vault, offline. */
@@ -122,6 +130,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
       const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, CLI_ACTOR.id);
       return { purged, anchorSeq: anchor.seq };
     },
+    verifyCheckpoints: (location, publicKey, onProgress) => verifyAgainstCheckpoints(store, location, publicKey, onProgress),
+    checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),
+    prove: (seq, location, publicKey) => proveAuditEvent(store, seq, location, publicKey),
   };
   const mcpConnector = (name: string) => {
     const connector = connectors?.get(name);

@@ -16,6 +16,7 @@ import { createAdminService } from '../service/admin.js';
 import type { SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
 import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js';
+import { writeNewSigningKeyFile } from '../audit-log/signing-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { systemClock } from './clock.js';
 import { connectSystems, openGateway, openStore, openVault } from './gateway.js';
@@ -89,6 +90,7 @@ export function createCliHost(): CliHost {
     },
     readMasterKeyFile,
     writeNewMasterKeyFile: (path) => ({ id: writeNewMasterKeyFile(path).id }),
+    writeNewSigningKeyFile,
     serveMcpStdio: (gateway, agent, io, stop) => {
       const { config } = gateway.service;
       return serveMcpStdio({ service: gateway.service, gatewayUrl: `http://${config.server.host}:${config.server.port}` }, agent, io, stop);
