@@ -162,6 +162,23 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       }
     });
 
+  audit.command('recover').description('after the gateway refused to start because its store disagrees with the newest published checkpoint: accept the store as the trail from now on (audited), and sign a new checkpoint')
+    .option('-c, --config <file>', 'the gateway config (its audit.checkpoints names the key and the log)', 'portcullis.yaml')
+    .requiredOption('--reason <text>', 'why the store is accepted (recorded in the trail), e.g. "restored the 2026-11-01 backup after disk loss"')
+    .action(async (opts: { config: string; reason: string }) => {
+      const admin = await adminFrom(host, { config: opts.config }, output, setExit);
+      if (admin === undefined) return;
+      try {
+        const result = await admin.audit.recover(opts.reason);
+        output.out(`recovered: the store's trail (${result.size} events) is published as the newest checkpoint; recorded as audit.recovered. It disagreed: ${result.problem}`);
+      } catch (error) {
+        output.err((error as Error).message);
+        setExit(2);
+      } finally {
+        await admin.close();
+      }
+    });
+
   audit.command('check-proof <file>').description('verify a proof written by `audit prove`, offline, with only the log\'s public key')
     .requiredOption('--key <public-key>', 'the log\'s public key (its text, or a file holding it)')
     .action((file: string, opts: { key: string }) => {

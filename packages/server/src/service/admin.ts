@@ -20,6 +20,7 @@ import type { MasterKey } from '../vault/vault-crypto.js';
 import { verifyStoredChain, type ParallelVerify } from './audit.js';
 import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type TreeVerification } from './audit-checkpoints.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
+import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 
 /** The shortest retention a purge accepts (SPEC: audit events are kept at least 90 days). */
@@ -56,6 +57,12 @@ export interface AuditAdmin {
   checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
   /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
   prove(seq: number, location: string, publicKey: string): Promise<Outcome<{ proof: AuditInclusionProof }>>;
+  /**
+   * Accepts the store as the trail from now on after it disagreed with the newest published
+   * checkpoint: audited (`audit.recovered`), then a new checkpoint is signed and published.
+   * @throws PortcullisError INVALID_REQUEST without audit.checkpoints in the config, or when there is nothing to recover; CONFIG_INVALID for a bad signing key.
+   */
+  recover(reason: string): Promise<{ size: number; problem: string }>;
 }
 
 /** The credential vault, offline. */
@@ -133,6 +140,11 @@ export function createAdminService(deps: AdminDeps): AdminService {
     verifyCheckpoints: (location, publicKey, onProgress) => verifyAgainstCheckpoints(store, location, publicKey, onProgress),
     checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),
     prove: (seq, location, publicKey) => proveAuditEvent(store, seq, location, publicKey),
+    async recover(reason) {
+      const settings = config?.audit.checkpoints;
+      if (settings === undefined) throw new PortcullisError('INVALID_REQUEST', `audit recover needs audit.checkpoints in ${config?.source ?? 'the config'} (pass --config)`);
+      return recoverAuditTrail(store, settings, clock, CLI_ACTOR, reason);
+    },
   };
   const mcpConnector = (name: string) => {
     const connector = connectors?.get(name);
