@@ -124,7 +124,8 @@ describe('audit checkpoints: the happy path and bad input', () => {
     const badKey = await verify(db, { ...k, publicKey: 'not-a-key' });
     expect(badKey.err).toMatch(/public key \(--key\) must look like <name>\+<8 hex digits>\+<base64 key>/);
     const missing = await verify(db, { ...k, log: join(dir.path, 'nowhere') });
-    expect(missing.err).toMatch(/cannot read the checkpoints at .*nowhere: no such file/);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/no checkpoint log at .*nowhere; nothing was verified/);
     const logFile = join(k.log, 'checkpoints.jsonl');
     const text = readFileSync(logFile, 'utf8');
     writeFileSync(logFile, text.replace('\\n30\\n', '\\n31\\n'));

@@ -80,6 +80,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
+      if (opts.checkpoints !== undefined && !existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}; nothing was verified`); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
@@ -149,6 +150,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     .action(async (seqText: string, opts: StoreOptions & { checkpoints: string; key: string; out?: string }) => {
       const seq = Number(seqText);
       if (!Number.isSafeInteger(seq) || seq < 1) { output.err(`SEQ must be an event's sequence number, not "${seqText}"`); setExit(2); return; }
+      if (!existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}`); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
