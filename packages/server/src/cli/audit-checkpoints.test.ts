@@ -234,6 +234,28 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     expect(result.err).toMatch(/the purge of events through 5 has no audit.purged event in the trail: it was forged/);
   });
 
+  it('a purge that removed events younger than 90 days (a purge event forged with a recent cut-off)', async () => {
+    const db = await storeFile(30, (i) => T0 + i * DAY);
+    const store = createSqliteStore({ path: db });
+    await store.migrate();
+    // The attacker writes a purge event and its row directly, cutting off events only 10 days old.
+    await store.appendAudit([{ type: 'audit.purged', at: T0 + 40 * DAY, actor: { kind: 'system', id: 'retention' }, data: { throughSeq: 5, purged: 5, before: T0 + 30 * DAY } }]);
+    await store.close();
+    const k = await keys();
+    const raw = attacker(db);
+    const rows = raw.prepare('SELECT body, hash FROM audit_events WHERE seq <= 5 ORDER BY seq').all() as { body: string; hash: string }[];
+    const frontier = createMerkleFrontier();
+    for (const row of rows) frontier.append(merkleLeafHash(row.body));
+    raw.exec('INSERT INTO audit_purge_permit (through_seq) VALUES (5); DELETE FROM audit_events WHERE seq <= 5; DELETE FROM audit_purge_permit;');
+    raw.prepare('INSERT INTO audit_purges (through_seq, anchor_hash, purged_at, actor, tree_frontier) VALUES (5, ?, ?, ?, ?)')
+      .run(rows.at(-1)?.hash, T0 + 40 * DAY, 'retention', frontierToBlob(frontier.state()));
+    raw.close();
+    await checkpoint(db, k);
+    const result = await verify(db, k);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/the purge of events through 5 \(event 31\) removed events younger than the 90-day retention minimum/);
+  });
+
   it('accepts a real purge covered by a later checkpoint, and names one not yet covered', async () => {
     const db = await storeFile(30, (i) => T0 + i * DAY);
     const k = await keys();
