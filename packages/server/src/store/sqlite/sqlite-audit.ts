@@ -15,7 +15,7 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  GENESIS_ANCHOR, PortcullisError, createMerkleFrontier, merkleLeafHash, sealAuditEvent, verifyAuditChain,
+  GENESIS_ANCHOR, PortcullisError, createChainVerifier, createMerkleFrontier, merkleLeafHash, sealAuditEvent, verifyAuditChain,
   type AuditEventDraft, type ChainAnchor, type MerkleFrontier, type MerkleFrontierState, type SealedAuditEvent,
 } from '@portcullis/core';
 import { auditEventToRow, rowToSealedEvent, rowToStoredEvent } from '../store-rows.js';
@@ -255,16 +255,25 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   function catchUpTree(): number {
     const state = readTree();
     const frontier = createMerkleFrontier(state.frontier);
-    const rows = prepare('SELECT seq, body FROM audit_events WHERE seq > ? ORDER BY seq').raw().iterate(state.baseSeq + frontier.size) as IterableIterator<[number, string]>;
+    const from = state.baseSeq + frontier.size;
+    if (from >= readHead().seq) return 0;
+    // The old chain is verified first: the tree is never built over a trail that was already edited.
+    const anchorRow = from === 0 ? undefined : prepare('SELECT hash FROM audit_events WHERE seq = ?').get(from) as { hash: string } | undefined;
+    const anchor = from === 0 ? GENESIS_ANCHOR : from === readAnchor().seq ? readAnchor() : { seq: from, hash: anchorRow?.hash ?? '' };
+    const chain = createChainVerifier(anchor);
+    const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq').iterate(from) as IterableIterator<SealedRow>;
     let added = 0;
-    for (const [seq, body] of rows) {
-      if (seq !== state.baseSeq + frontier.size + 1) {
-        throw new PortcullisError('STORE_UNAVAILABLE', `cannot build the audit tree: event ${state.baseSeq + frontier.size + 1} is missing (the next is ${seq}); run \`portcullis audit verify\`; nothing was changed`);
+    for (const row of rows) {
+      const broken = chain.push(rowToSealedEvent(row));
+      if (broken !== undefined) {
+        throw new PortcullisError('STORE_UNAVAILABLE', `cannot build the audit tree over the existing trail: ${broken.problem}; investigate with \`portcullis audit verify\`; nothing was changed`, { break: broken });
       }
-      frontier.append(merkleLeafHash(body));
+      frontier.append(merkleLeafHash(row.body));
       added += 1;
     }
-    if (added > 0) prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
+    const finished = chain.finish(readHead());
+    if (!finished.ok) throw new PortcullisError('STORE_UNAVAILABLE', `cannot build the audit tree over the existing trail: ${finished.break.problem}; nothing was changed`, { break: finished.break });
+    prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
     cachedTree = undefined;
     return added;
   }

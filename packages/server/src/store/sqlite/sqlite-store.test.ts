@@ -216,6 +216,16 @@ describe('SQLite store', () => {
       expect((await store.auditTree()).frontier.size).toBe(11);
     });
 
+    it('verifies the old chain before building the tree at upgrade, and refuses to build it over a broken one', async () => {
+      const { store } = await withTenEvents();
+      store.database.exec(`DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_no_delete; DROP TABLE audit_tree;
+        ALTER TABLE audit_purges DROP COLUMN tree_frontier; ALTER TABLE audit_purges RENAME TO audit_checkpoints;
+        DELETE FROM schema_migrations WHERE version = 6; DROP TRIGGER audit_events_no_update;
+        UPDATE audit_events SET body = replace(body, '"i":4', '"i":9') WHERE seq = 5;`);
+      await expect(store.migrate()).rejects.toThrow(/cannot build the audit tree over the existing trail: event 5 was edited/);
+      expect(store.database.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 5 });
+    });
+
     it('refuses appends when the tree does not end at the head (events deleted and the head moved back)', async () => {
       const { store } = await withTenEvents();
       const raw = connect(store.path);
