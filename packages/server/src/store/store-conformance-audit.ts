@@ -157,6 +157,7 @@ export function describeAuditConformance(getStore: () => Store): void {
       expect(tree.baseSeq).toBe(0);
       expect(tree.frontier.size).toBe(26);
       expect(hex(createMerkleFrontier(tree.frontier).root())).toBe(hex(merkleRoot(leaves)));
+      expect((await store.queryAudit({ limit: 3, afterSeq: 10 })).map((e) => e.treeIndex)).toEqual([10, 11, 12]);
     });
 
     it('keeps the tree through a purge, with the frontier at the purge point', async () => {
@@ -170,6 +171,8 @@ export function describeAuditConformance(getStore: () => Store): void {
       expect(hex(createMerkleFrontier(purge?.frontier as MerkleFrontierState).root())).toBe(hex(merkleRoot(leaves, 5)));
       const tree = await store.auditTree();
       expect(tree.frontier.size).toBe(11);
+      // A purge removes bodies, not leaves: the events that stay keep their tree index.
+      expect((await store.queryAudit({ limit: 2 })).map((e) => [e.seq, e.treeIndex])).toEqual([[6, 5], [7, 6]]);
       const purgedEvent = (await collectChain(store.readAuditChain())).at(-1);
       const all = [...leaves, merkleLeafHash(purgedEvent?.body ?? '')];
       expect(hex(createMerkleFrontier(tree.frontier).root())).toBe(hex(merkleRoot(all)));

@@ -112,6 +112,8 @@ export interface ProposalUpdateExtras {
 export interface StoredAuditEvent extends AuditEvent {
   readonly prevHash: string;
   readonly hash: string;
+  /** Its leaf index in the trail's Merkle tree (seq less the tree's base, less 1). */
+  readonly treeIndex?: number;
 }
 
 /**

@@ -69,6 +69,8 @@ export function blobToFrontier(size: number, blob: Uint8Array): MerkleFrontierSt
 // the second compares SQL values exactly, column by column, and names the column.
 const COLUMN_PREFILTER = `json_extract(body, '$.seq', '$.at', '$.type', '$.workflow', '$.proposalId', '$.actor.id')
   IS NOT json_array(seq, at, type, workflow, proposal_id, actor_id)`;
+/** An event's leaf index in the tree, as a query column. */
+const TREE_INDEX = 'seq - 1 - (SELECT base_seq FROM audit_tree WHERE id = 1) AS tree_index';
 const COLUMN_CHECK = `CASE
   WHEN NOT json_valid(body) THEN 'body'
   WHEN seq IS NOT json_extract(body, '$.seq') THEN 'seq'
@@ -180,12 +182,12 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     const byWorkflowAndTime = filter.workflows !== undefined && (filter.from !== undefined || filter.to !== undefined)
       && filter.types === undefined && filter.proposalId === undefined && filter.actorId === undefined;
     const sql = byWorkflowAndTime
-      ? `SELECT body, prev_hash, hash FROM audit_events WHERE seq IN (
+      ? `SELECT body, prev_hash, hash, ${TREE_INDEX} FROM audit_events WHERE seq IN (
           SELECT seq FROM audit_events INDEXED BY audit_events_workflow_at${filters} ORDER BY seq ${order} LIMIT ?
         ) ORDER BY seq ${order}`
-      : `SELECT body, prev_hash, hash FROM audit_events${filters} ORDER BY seq ${order} LIMIT ?`;
-    const rows = prepare(sql).all(...args, limit) as SealedRow[];
-    return rows.map(rowToStoredEvent);
+      : `SELECT body, prev_hash, hash, ${TREE_INDEX} FROM audit_events${filters} ORDER BY seq ${order} LIMIT ?`;
+    const rows = prepare(sql).all(...args, limit) as (SealedRow & { tree_index: number })[];
+    return rows.map((row) => ({ ...rowToStoredEvent(row), treeIndex: row.tree_index }));
   }
 
   function chainPage(afterSeq: number, limit: number, throughSeq: number): SealedAuditEvent[] {
