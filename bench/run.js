@@ -11,6 +11,7 @@ import { ensureAuditTrail } from './audit-data.js';
 import { runAuditAppendBenchmark } from './audit-append.js';
 import { runAuditQueryBenchmark } from './audit-query.js';
 import { runAuditVerifyBenchmark } from './audit-verify.js';
+import { runAuditTreeBenchmark } from './audit-tree.js';
 import { runHttpBenchmark } from './http.js';
 import { machine, round } from './lib.js';
 import { runMcpBenchmark } from './mcp.js';
@@ -20,6 +21,7 @@ const BENCHMARKS = [
   { id: 'policy', run: runPolicyBenchmark, limitS: 120 },
   { id: 'audit-append', run: runAuditAppendBenchmark, limitS: 120 },
   { id: 'audit-verify', run: runAuditVerifyBenchmark, limitS: 150 },
+  { id: 'audit-tree', run: runAuditTreeBenchmark, limitS: 180 },
   { id: 'audit-query', run: runAuditQueryBenchmark, limitS: 120 },
   { id: 'http', run: runHttpBenchmark, limitS: 150 },
   { id: 'mcp', run: runMcpBenchmark, limitS: 60 },
@@ -47,7 +49,7 @@ console.error(`portcullis benchmarks (${quick ? 'quick' : 'full'}) on ${machine(
 
 // Generated audit trails are cached under bench/.data/; the first full run makes them
 // (1M events in about 40 s, 10M in about 6 min here), outside the benchmarks' time limits.
-if (selected.some((b) => b.id === 'audit-verify' || b.id === 'audit-query')) {
+if (selected.some((b) => b.id === 'audit-verify' || b.id === 'audit-query' || b.id === 'audit-tree')) {
   if (quick) await ensureAuditTrail(100_000);
   else {
     await ensureAuditTrail(1_000_000);

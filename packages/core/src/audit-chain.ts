@@ -19,7 +19,7 @@ export const AUDIT_EVENT_TYPES = [
   'proposal.received', 'proposal.decided', 'proposal.expired', 'proposal.cancelled', 'request.invalid', 'request.refused',
   'approval.granted', 'approval.rejected', 'approval.refused',
   'execution.started', 'execution.succeeded', 'execution.failed', 'execution.refused', 'execution.outcome_unknown',
-  'audit.purged',
+  'audit.purged', 'audit.recovered',
   'run.started', 'run.refused',
   'vault.secret_set', 'vault.key_rotated',
   'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',

@@ -86,3 +86,29 @@ describe('canonicalJson', () => {
     }));
   });
 });
+
+// RFC 8785 (JSON Canonicalization Scheme): the canonical form of an audit event is JCS, so an
+// auditor's own JCS implementation recomputes the same bytes. These are the RFC's examples.
+describe('canonicalJson is RFC 8785 (JCS)', () => {
+  it('serialises the example of RFC 8785 section 3.2.2', () => {
+    const input = JSON.parse('{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001], "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/", "literals": [null, true, false]}') as JsonValue;
+    expect(canonicalJson(input)).toBe('{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}');
+  });
+
+  it('sorts keys by UTF-16 code units, as in RFC 8785 section 3.2.3', () => {
+    const input = JSON.parse('{"\\u20ac": "Euro Sign", "\\r": "Carriage Return", "\\ufb33": "Hebrew Letter Dalet With Dagesh", "1": "One", "\\ud83d\\ude00": "Emoji: Grinning Face", "\\u0080": "Control", "\\u00f6": "Latin Small Letter O With Diaeresis"}') as { [key: string]: JsonValue };
+    // Read the order from the text: a parsed object would list the integer-like key "1" first.
+    const order = [...canonicalJson(input).matchAll(/:"([^"]*)"/g)].map((m) => m[1]);
+    expect(order).toEqual(['Carriage Return', 'One', 'Control', 'Latin Small Letter O With Diaeresis', 'Euro Sign', 'Emoji: Grinning Face', 'Hebrew Letter Dalet With Dagesh']);
+  });
+
+  it('writes numbers as ECMAScript does (RFC 8785 appendix B)', () => {
+    const cases: Array<[number, string]> = [
+      [0, '0'], [-0, '0'], [5e-324, '5e-324'], [-5e-324, '-5e-324'], [1.7976931348623157e308, '1.7976931348623157e+308'],
+      [9007199254740992, '9007199254740992'], [295147905179352830000, '295147905179352830000'],
+      [9.999999999999997e22, '9.999999999999997e+22'], [1e23, '1e+23'], [0.000001, '0.000001'], [1e-7, '1e-7'],
+    ];
+    for (const [value, text] of cases) expect(canonicalJson(value), text).toBe(text);
+    expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
+  });
+});

@@ -1,5 +1,7 @@
 /**
- * Canonical JSON: object keys sorted by code unit, no whitespace, `undefined` members
+ * Canonical JSON, as RFC 8785 (the JSON Canonicalization Scheme, JCS) defines it: object keys
+ * sorted by UTF-16 code unit, no whitespace, strings and numbers written as ECMAScript's
+ * JSON.stringify writes them (tested against the RFC's examples); `undefined` members are
  * dropped. Two values that are equal as data serialise to the same bytes, so hashes over
  * them (approval digests, the audit chain) do not depend on key order.
  *

@@ -20,6 +20,11 @@ export {
   sealAuditEvent, chainHash, createChainVerifier, verifyAuditChain, parseAuditBody,
 } from './audit-chain.js';
 export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent, ChainAnchor, ChainBreak, ChainVerification, ChainVerifier } from './audit-chain.js';
+export {
+  EMPTY_TREE_ROOT, merkleLeafHash, merkleNodeHash, sameHash, createMerkleFrontier, merkleRoot, inclusionProof, consistencyProof,
+  rootFromInclusionProof, verifyInclusion, verifyConsistency,
+} from './merkle.js';
+export type { MerkleHash, MerkleFrontier, MerkleFrontierState } from './merkle.js';
 export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
 export type { Fault, ErrorCode } from './errors.js';
 export type { Clock, IdGenerator, ChangeFeed, StateChange } from './ports.js';

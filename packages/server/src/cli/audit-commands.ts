@@ -1,8 +1,8 @@
 /** `portcullis audit verify|export`: read the trail straight from the store, as an auditor would. */
-import { createWriteStream, existsSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { MAX_WORKERS, toAuditEventView, type AuditEventView, type CompiledConfig } from '../service/contracts.js';
+import { MAX_WORKERS, checkAuditProof, toAuditEventView, type AuditEventView, type CompiledConfig } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
@@ -43,6 +43,14 @@ function csvRow(e: AuditEventView): string {
   return [String(e.seq), e.at, e.type, e.actor.kind, e.actor.id, e.workflow ?? '', e.proposalId ?? '', JSON.stringify(e.data), e.prevHash, e.hash].map(csvCell).join(',');
 }
 
+/** A public key given as its text or as a file holding it. */
+function keyText(value: string): string {
+  return existsSync(value) ? readFileSync(value, 'utf8') : value;
+}
+
+/** The default origin (log name) of checkpoints cut from the CLI. */
+const DEFAULT_ORIGIN = 'portcullis/audit';
+
 function write(stream: Writable, text: string): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.write(text)) resolve();
@@ -56,18 +64,37 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     .option('-c, --config <file>', 'the gateway config whose store to read', 'portcullis.yaml')
     .option('--db <file>', 'read this SQLite audit database directly instead');
 
-  withStore(audit.command('verify').description('check every hash link of the audit chain; exits 1 and names the first bad event if it was edited or cut'))
+  withStore(audit.command('verify').description('check every hash link of the audit chain; exits 1 and names the first bad event if it was edited or cut. With --checkpoints and --key, also rebuild the Merkle tree and prove it consistent with every published checkpoint'))
     .option('--workers <n>', 'verify a long chain in this many threads at once (default: one per core for chains of 100,000 events or more; 1: no threads)')
-    .action(async (opts: StoreOptions & { workers?: string }) => {
+    .option('--checkpoints <file|dir>', 'the published checkpoint log (a checkpoints.jsonl file, its directory, or one signed checkpoint)')
+    .option('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); needed with --checkpoints')
+    .action(async (opts: StoreOptions & { workers?: string; checkpoints?: string; key?: string }) => {
       const workers = opts.workers === undefined ? undefined : Number(opts.workers);
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
         output.err(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not "${opts.workers}"; nothing was verified`);
         setExit(2);
         return;
       }
+      if ((opts.checkpoints === undefined) !== (opts.key === undefined)) {
+        output.err('--checkpoints and --key go together: the checkpoints are trusted only through their public key; nothing was verified');
+        setExit(2);
+        return;
+      }
+      if (opts.checkpoints !== undefined && !existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}; nothing was verified`); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
+        if (opts.checkpoints !== undefined && opts.key !== undefined) {
+          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, keyText(opts.key), (n) => output.err(`verified ${n} events…`));
+          if (result.ok) {
+            const older = result.beforePurge > 0 ? `; ${result.beforePurge} older than the last purge not rebuilt` : '';
+            output.out(`audit trail OK: ${result.count} events verified; tree of ${result.treeSize} events consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}`);
+          } else {
+            output.err(`audit trail BROKEN: ${result.problem}`);
+            setExit(1);
+          }
+          return;
+        }
         const parallel = {
           ...(workers === undefined ? {} : { workers }),
           onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
@@ -81,6 +108,93 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       } finally {
         await admin.close();
       }
+    });
+
+  audit.command('new-key').description('write a new Ed25519 checkpoint signing key to a file created with mode 0600, and print its public key')
+    .requiredOption('--out <file>', 'where to write it (must not exist)')
+    .option('--name <origin>', 'the key\'s name: the log\'s origin, e.g. portcullis.example.com/audit', DEFAULT_ORIGIN)
+    .action((opts: { out: string; name: string }) => {
+      if (existsSync(opts.out)) { output.err(`${opts.out} already exists; a signing key is never overwritten: pick another path`); setExit(2); return; }
+      let publicKey: string;
+      try {
+        publicKey = host.writeNewSigningKeyFile(opts.out, opts.name);
+      } catch (error) {
+        output.err(`cannot write the signing key: ${(error as Error).message}`);
+        setExit(2);
+        return;
+      }
+      output.err(`wrote signing key to ${opts.out} (mode 0600); publish this public key for verifiers:`);
+      output.out(publicKey);
+    });
+
+  withStore(audit.command('checkpoint').description('sign the audit tree\'s current head and append it to the checkpoint log'))
+    .requiredOption('--signing-key <file>', 'the signing key file (mode 0600), made by `portcullis audit new-key`')
+    .requiredOption('--out <dir>', 'the checkpoint log\'s directory, outside the store')
+    .option('--origin <origin>', 'the log\'s origin (use the signing key\'s name)', DEFAULT_ORIGIN)
+    .action(async (opts: StoreOptions & { signingKey: string; out: string; origin: string }) => {
+      const admin = await adminFrom(host, opts, output, setExit);
+      if (admin === undefined) return;
+      try {
+        const result = await admin.audit.checkpoint(opts.signingKey, opts.origin, opts.out);
+        if (!result.ok) { output.err(result.problem); setExit(2); return; }
+        output.out(`signed checkpoint of ${result.checkpoint.size} events appended to ${result.path}`);
+      } finally {
+        await admin.close();
+      }
+    });
+
+  withStore(audit.command('prove <seq>').description('write one event, its inclusion proof and the newest signed checkpoint as one JSON file'))
+    .requiredOption('--checkpoints <file|dir>', 'the published checkpoint log')
+    .requiredOption('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it)')
+    .option('--out <file>', 'write the proof here instead of standard output')
+    .action(async (seqText: string, opts: StoreOptions & { checkpoints: string; key: string; out?: string }) => {
+      const seq = Number(seqText);
+      if (!Number.isSafeInteger(seq) || seq < 1) { output.err(`SEQ must be an event's sequence number, not "${seqText}"`); setExit(2); return; }
+      if (!existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}`); setExit(2); return; }
+      const admin = await adminFrom(host, opts, output, setExit);
+      if (admin === undefined) return;
+      try {
+        const result = await admin.audit.prove(seq, opts.checkpoints, keyText(opts.key));
+        if (!result.ok) { output.err(`no proof of event ${seq}: ${result.problem}`); setExit(1); return; }
+        const text = `${JSON.stringify(result.proof, null, 2)}\n`;
+        if (opts.out === undefined) output.out(text.trimEnd());
+        else { writeFileSync(opts.out, text); output.err(`wrote the proof of event ${seq} to ${opts.out}`); }
+      } finally {
+        await admin.close();
+      }
+    });
+
+  audit.command('recover').description('after the gateway refused to start because its store disagrees with the newest published checkpoint: accept the store as the trail from now on (audited), and sign a new checkpoint')
+    .option('-c, --config <file>', 'the gateway config (its audit.checkpoints names the key and the log)', 'portcullis.yaml')
+    .requiredOption('--reason <text>', 'why the store is accepted (recorded in the trail), e.g. "restored the 2026-11-01 backup after disk loss"')
+    .action(async (opts: { config: string; reason: string }) => {
+      const admin = await adminFrom(host, { config: opts.config }, output, setExit);
+      if (admin === undefined) return;
+      try {
+        const result = await admin.audit.recover(opts.reason);
+        output.out(`recovered: the store's trail (${result.size} events) is published as the newest checkpoint; recorded as audit.recovered. It disagreed: ${result.problem}`);
+      } catch (error) {
+        output.err((error as Error).message);
+        setExit(2);
+      } finally {
+        await admin.close();
+      }
+    });
+
+  audit.command('check-proof <file>').description('verify a proof written by `audit prove`, offline, with only the log\'s public key')
+    .requiredOption('--key <public-key>', 'the log\'s public key (its text, or a file holding it)')
+    .action((file: string, opts: { key: string }) => {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (error) {
+        output.err(`cannot read ${file}: ${(error as Error).message}`);
+        setExit(2);
+        return;
+      }
+      const result = checkAuditProof(text, keyText(opts.key));
+      if (result.ok) output.out(`proof OK: event ${result.event.seq} (${result.event.type} by ${result.event.actor.kind} ${result.event.actor.id}) is in ${result.origin}'s signed tree of ${result.treeSize} events`);
+      else { output.err(`proof REFUSED: ${result.problem}`); setExit(1); }
     });
 
   withStore(audit.command('purge').description('delete audit events older than the retention period (at least 90 days); leaves a checkpoint so the rest still verifies'))

@@ -59,6 +59,8 @@ export interface CliHost {
   readMasterKeyFile(path: string): Parameters<NonNullable<AdminService['vault']>['rotateKey']>[0];
   /** Writes a new random master key to a new file with mode 0600; returns its id. */
   writeNewMasterKeyFile(path: string): { id: string };
+  /** Writes a new Ed25519 checkpoint signing key named `name` to a new file with mode 0600; returns its public key's text. @throws Error when the file exists */
+  writeNewSigningKeyFile(path: string, name: string): string;
   /** Serves the MCP gateway for `agent` over stdio until `stop` resolves. */
   serveMcpStdio(gateway: RunningGateway, agent: AgentConfig, io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void>;
   /** The system kinds `portcullis init` can start from. */

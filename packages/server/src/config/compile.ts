@@ -9,7 +9,7 @@ import { compileGrants, parseGrant, type Grant, type Mode, type RiskClass } from
 import type { ScopeBound } from './action-spec.js';
 import { buildActions, buildSystems, resolveConfigPath } from './catalog.js';
 import { validateConfig, grantParts } from './validate.js';
-import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
+import type { AgentConfig, CheckpointsConfig, CompiledAction, CompiledConfig, CompiledWorkflow, DepartmentConfig, PersonConfig, StoreConfig, SystemConfig } from './compiled.js';
 import { durationMs } from './duration.js';
 import { recoverValidPart } from './recover.js';
 import { configErrorMap, fromZodIssues, placeholderAt, type ConfigIssue } from './issues.js';
@@ -19,6 +19,8 @@ import { resolveSecrets, type Env, type ResolvedSecrets } from './secrets.js';
 
 /** The environment variable holding the vault's master key (base64 of 32 bytes). */
 export const MASTER_KEY_ENV = 'PORTCULLIS_MASTER_KEY';
+/** The environment variable holding the checkpoint signing key; it wins over audit.checkpoints.keyFile. */
+export const AUDIT_SIGNING_KEY_ENV = 'PORTCULLIS_AUDIT_SIGNING_KEY';
 
 /** Where a config came from and what it may read. */
 export interface CompileOptions {
@@ -66,7 +68,7 @@ export function compileConfig(input: unknown, options: CompileOptions): CompileR
   const checked = crossChecks(shape.config, kinds, baseDir, env, new Set());
   if (checked.issues.length > 0) return { ok: false, issues: checked.issues };
   const source = options.source ?? '<inline>';
-  return { ok: true, config: build(shape.config, { ...checked, source: source === '<inline>' ? source : resolve(source), baseDir, masterKey: env[MASTER_KEY_ENV] }) };
+  return { ok: true, config: build(shape.config, { ...checked, source: source === '<inline>' ? source : resolve(source), baseDir, masterKey: env[MASTER_KEY_ENV], signingKey: env[AUDIT_SIGNING_KEY_ENV] }) };
 }
 
 function crossChecks(config: PortcullisConfig, kinds: SystemKinds, baseDir: string, env: Env, dropped: ReadonlySet<string>) {
@@ -87,6 +89,7 @@ interface BuildContext {
   readonly secrets: ResolvedSecrets;
   /** The value of PORTCULLIS_MASTER_KEY, if set. */
   readonly masterKey: string | undefined;
+  readonly signingKey: string | undefined;
 }
 
 function build(config: PortcullisConfig, context: BuildContext): CompiledConfig {
@@ -122,7 +125,10 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
     source: context.source,
     server: Object.freeze({ ...config.server }),
     store: Object.freeze(store),
-    audit: Object.freeze({ retentionDays: config.audit.retentionDays }),
+    audit: Object.freeze({
+      retentionDays: config.audit.retentionDays,
+      ...(config.audit.checkpoints === undefined ? {} : { checkpoints: compileCheckpoints(config.audit.checkpoints, context.baseDir, context.signingKey) }),
+    }),
     vault: Object.freeze({
       ...(config.vault.keyFile === undefined ? {} : { keyFile: resolveConfigPath(context.baseDir, config.vault.keyFile) }),
       ...(context.masterKey === undefined || context.masterKey === '' ? {} : { envKey: context.masterKey }),
@@ -177,5 +183,20 @@ function compileWorkflow(id: string, w: WorkflowSettings, config: PortcullisConf
     approvalValidityMs: durationMs(w.approvalValidity),
     scope,
     systems: Object.freeze([...new Set(grants.map((g) => g.system))].sort()),
+  });
+}
+
+/** The checkpoint settings with paths resolved and the environment's key taken. */
+function compileCheckpoints(c: NonNullable<PortcullisConfig['audit']['checkpoints']>, baseDir: string, envKey: string | undefined): CheckpointsConfig {
+  return Object.freeze({
+    origin: c.origin,
+    ...(c.keyFile === undefined ? {} : { keyFile: resolveConfigPath(baseDir, c.keyFile) }),
+    ...(envKey === undefined || envKey === '' ? {} : { envKey }),
+    dir: resolveConfigPath(baseDir, c.dir),
+    everyEvents: c.everyEvents,
+    everyMs: durationMs(c.every),
+    stdout: c.stdout,
+    ...(c.url === undefined ? {} : { url: c.url }),
+    maxLagMs: durationMs(c.maxLag),
   });
 }

@@ -17,6 +17,22 @@ export interface SystemConfig {
   readonly name: string;
 }
 
+/** Where and how often signed checkpoints of the audit tree are cut and published. */
+export interface CheckpointsConfig {
+  readonly origin: string;
+  /** The signing key file (absolute), when the key does not come from the environment. */
+  readonly keyFile?: string;
+  /** The signing key's text from PORTCULLIS_AUDIT_SIGNING_KEY, when set. */
+  readonly envKey?: string;
+  /** The checkpoint log's directory (absolute). */
+  readonly dir: string;
+  readonly everyEvents: number;
+  readonly everyMs: number;
+  readonly stdout: boolean;
+  readonly url?: string;
+  readonly maxLagMs: number;
+}
+
 /** An action type with its resolved risk and its connector spec. */
 export interface CompiledAction extends ActionType {
   readonly spec: ActionSpec;
@@ -83,7 +99,7 @@ export interface CompiledConfig {
   readonly source: string;
   readonly server: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
   readonly store: StoreConfig;
-  readonly audit: { readonly retentionDays: number };
+  readonly audit: { readonly retentionDays: number; readonly checkpoints?: CheckpointsConfig };
   /** The vault's master-key source. */
   readonly vault: VaultConfig;
   /** The MCP gateway's settings (the top-level `mcp:` section). */

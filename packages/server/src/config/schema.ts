@@ -76,12 +76,25 @@ const store = z.discriminatedUnion('kind', [
   }),
 ], { error: 'expected kind: sqlite or kind: postgres' }).prefault({ kind: 'sqlite' });
 
+const checkpoints = z.strictObject({
+  origin: z.string().min(1).regex(/^[^\s+]+$/, { error: 'expected a name with no spaces or "+", e.g. portcullis.example.com/audit' })
+    .describe('The log\'s origin: the first line of every checkpoint and the signing key\'s name.'),
+  keyFile: z.string().min(1).optional().describe('File holding the Ed25519 signing key (portcullis audit new-key), mode 0600, relative to the config file\'s folder. PORTCULLIS_AUDIT_SIGNING_KEY, when set, wins. Never stored in the audit database.'),
+  dir: z.string().min(1).describe('Directory of the append-only checkpoint log (checkpoints.jsonl), outside the store; relative to the config file\'s folder.'),
+  everyEvents: z.number().int().min(1).default(1000).describe('Cut a checkpoint once this many events were appended since the last one.'),
+  every: durationSetting('10s', 'Cut a checkpoint this often when events were appended since the last one.'),
+  stdout: z.boolean().default(false).describe('Also print each checkpoint to standard output, for log shipping.'),
+  url: z.string().url().optional().describe('Also POST each checkpoint (text/plain signed note) to this URL, off this host.'),
+  maxLag: durationSetting('5m', 'When no sink has accepted a checkpoint of newer events for this long, refuse new executions (reads keep working) until one does.'),
+}).describe('Signed checkpoints of the audit trail\'s Merkle tree, published outside the store (docs/audit.md).');
+
 const audit = z.strictObject({
   retentionDays: z.number()
     .int({ error: 'expected a whole number of days' })
     .min(MIN_RETENTION_DAYS, { error: (issue) => `${String(issue.input)} is below the ${MIN_RETENTION_DAYS}-day minimum the audit trail must be kept; set ${MIN_RETENTION_DAYS} or more` })
     .default(CONFIG_DEFAULTS.retentionDays)
     .describe(`Days audit events are kept; at least ${MIN_RETENTION_DAYS}.`),
+  checkpoints: checkpoints.optional(),
 }).prefault({});
 
 const vault = z.strictObject({

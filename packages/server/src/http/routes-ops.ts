@@ -10,7 +10,7 @@ export function registerOpsRoutes(typed: TypedApp, deps: { service: GatewayServi
 
   typed.get('/readyz', {
     schema: {
-      summary: 'Readiness: the audit store can be written. When it cannot, the gateway executes nothing (fail closed).',
+      summary: 'Readiness: the audit store can be written and its trail agrees with its published checkpoints. When not, the gateway executes nothing (fail closed).',
       tags: ['operations'], security: [],
       response: {
         200: z.object({ ready: z.literal(true), checks: z.record(z.string(), z.string()) }),
@@ -18,8 +18,11 @@ export function registerOpsRoutes(typed: TypedApp, deps: { service: GatewayServi
       },
     },
   }, async (_request, reply) => {
-    const store = await deps.service.readiness();
-    if (store.ok) return reply.status(200).send({ ready: true as const, checks: { store: 'writable' } });
-    return reply.status(503).send({ ready: false as const, checks: { store: `not writable: ${store.error}; the gateway refuses to execute anything until it is` } });
+    const ready = await deps.service.readiness();
+    if (ready.ok) return reply.status(200).send({ ready: true as const, checks: { store: 'writable' } });
+    if (ready.check === 'audit') {
+      return reply.status(503).send({ ready: false as const, checks: { store: 'writable', audit: `${ready.error}; the gateway refuses to execute anything until it is resolved (docs/audit.md)` } });
+    }
+    return reply.status(503).send({ ready: false as const, checks: { store: `not writable: ${ready.error}; the gateway refuses to execute anything until it is` } });
   });
 }

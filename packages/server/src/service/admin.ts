@@ -18,6 +18,9 @@ import type { AuditFilter, StoredAuditEvent, Store } from '../store/store.js';
 import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
 import { verifyStoredChain, type ParallelVerify } from './audit.js';
+import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type TreeVerification } from './audit-checkpoints.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
+import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 
 /** The shortest retention a purge accepts (SPEC: audit events are kept at least 90 days). */
@@ -48,6 +51,18 @@ export interface AuditAdmin {
    * @throws PortcullisError INVALID_REQUEST for fewer than 90 days (nothing deleted).
    */
   purge(days: number): Promise<{ purged: number; anchorSeq: number }>;
+  /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
+  verifyCheckpoints(location: string, publicKey: string, onProgress?: (verified: number) => void): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
+  /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
+  checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
+  /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
+  prove(seq: number, location: string, publicKey: string): Promise<Outcome<{ proof: AuditInclusionProof }>>;
+  /**
+   * Accepts the store as the trail from now on after it disagreed with the newest published
+   * checkpoint: audited (`audit.recovered`), then a new checkpoint is signed and published.
+   * @throws PortcullisError INVALID_REQUEST without audit.checkpoints in the config, or when there is nothing to recover; CONFIG_INVALID for a bad signing key.
+   */
+  recover(reason: string): Promise<{ size: number; problem: string }>;
 }
 
 /** The credential vault, offline. */
@@ -121,6 +136,14 @@ export function createAdminService(deps: AdminDeps): AdminService {
       const now = clock.now();
       const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, CLI_ACTOR.id);
       return { purged, anchorSeq: anchor.seq };
+    },
+    verifyCheckpoints: (location, publicKey, onProgress) => verifyAgainstCheckpoints(store, location, publicKey, onProgress),
+    checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),
+    prove: (seq, location, publicKey) => proveAuditEvent(store, seq, location, publicKey),
+    async recover(reason) {
+      const settings = config?.audit.checkpoints;
+      if (settings === undefined) throw new PortcullisError('INVALID_REQUEST', `audit recover needs audit.checkpoints in ${config?.source ?? 'the config'} (pass --config)`);
+      return recoverAuditTrail(store, settings, clock, CLI_ACTOR, reason);
     },
   };
   const mcpConnector = (name: string) => {

@@ -88,6 +88,15 @@ function workerCount(events: number, requested: number | undefined): number {
  * count verified, every 100,000 events.
  */
 export async function verifyStoredChain(store: Store, onProgress?: (verified: number) => void, parallel?: ParallelVerify): Promise<ChainVerification> {
+  const result = await verifyChainOnly(store, onProgress, parallel);
+  if (!result.ok) return result;
+  // The columns queries filter on must say what the hashed body says.
+  const column = await store.findAuditColumnMismatch();
+  if (column === undefined) return result;
+  return { ok: false, count: result.count, break: { seq: column.seq, problem: `event ${column.seq}'s stored ${column.column} column does not match its hashed body: queries filtering on ${column.column} would show it wrongly` } };
+}
+
+async function verifyChainOnly(store: Store, onProgress?: (verified: number) => void, parallel?: ParallelVerify): Promise<ChainVerification> {
   const [anchor, head] = await Promise.all([store.auditAnchor(), store.auditHead()]);
   const total = Math.max(0, head.seq - anchor.seq);
   const workers = parallel === undefined || parallel.store.kind !== 'sqlite' ? 1 : workerCount(total, parallel.workers);

@@ -8,6 +8,7 @@
 export { auditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from './views.js';
 export { formatCheckTable } from './preflight.js';
 export { MAX_WORKERS } from './audit.js';
+export { checkAuditProof, type AuditInclusionProof, type ProofCheck, type TreeVerification } from './audit-checkpoints.js';
 export type { AdminService, AuditAdmin, ListedTool, VaultAdmin } from './admin.js';
 export type { GatewayService, ProposeInput, ProposeOptions, DecisionInput } from './gateway-service.js';
 export type { Caller } from './callers.js';

@@ -13,6 +13,20 @@ export interface ServiceDeps {
   readonly ids: IdGenerator;
   /** Where saved state changes are announced (proposal moves; later workflow and agent switches). */
   readonly changes: ChangeFeed;
+  /**
+   * Why executions are refused now, if they are: the store disagrees with the newest published
+   * checkpoint, or no sink has accepted a checkpoint for too long. Reads keep working.
+   */
+  readonly trailGate?: () => string | undefined;
+}
+
+/**
+ * Refuses to execute while the audit trail cannot be vouched for.
+ * @throws PortcullisError STORE_UNAVAILABLE naming why; nothing was executed.
+ */
+export function assertTrailTrusted(deps: ServiceDeps): void {
+  const problem = deps.trailGate?.();
+  if (problem !== undefined) throw new PortcullisError('STORE_UNAVAILABLE', `${problem}; the gateway executes nothing until it is resolved (see docs/audit.md); nothing was executed`);
 }
 
 /** An audit event about a proposal. */

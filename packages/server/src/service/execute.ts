@@ -9,7 +9,7 @@
 import { PortcullisError, checkApprovalForExecution, transition, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord, ProposalUpdateExtras } from '../store/store.js';
-import { executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { assertTrailTrusted, executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
 
 const GATEWAY = { kind: 'system', id: 'gateway' } as const;
@@ -49,6 +49,7 @@ export async function executeApproved(deps: ServiceDeps, id: string): Promise<Pr
   const proposal = await deps.store.getProposal(id);
   if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`);
   if (!transition(proposal.status, 'start_execution').ok) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} is ${proposal.status}, not approved; nothing was executed`, { status: proposal.status });
+  assertTrailTrusted(deps);
   const workflow = workflowOf(deps.config, proposal.workflow);
   const action = deps.config.actions.get(proposal.action);
   const now = deps.clock.now();
@@ -85,6 +86,8 @@ export async function recoverInterrupted(deps: ServiceDeps): Promise<{ flagged: 
     if (saved !== undefined) flagged += 1;
   }
   let resumed = 0;
+  // While the trail cannot be vouched for, approved proposals wait (they resume once it can).
+  if (deps.trailGate?.() !== undefined) return { flagged, resumed };
   for (const proposal of await deps.store.listProposals({ status: 'approved', limit: 1000 })) {
     try {
       await executeApproved(deps, proposal.id);

@@ -36,7 +36,7 @@ export interface GatewayService {
   /** Audits a refused request of an identified caller (once; see refusals.ts). Never throws. */
   auditRefusal(caller: Caller, error: unknown, context?: RefusalContext): Promise<void>;
   /** Whether the audit store can be written (the gateway executes nothing while it cannot). */
-  readiness(): Promise<{ ok: true } | { ok: false; error: string }>;
+  readiness(): Promise<{ ok: true } | { ok: false; error: string; check: 'store' | 'audit' }>;
   propose(agent: AgentConfig, input: ProposeInput, options?: ProposeOptions): Promise<ProposalRecord>;
   getProposal(id: string): Promise<ProposalRecord>;
   /** A proposal the caller may see. @throws PortcullisError PROPOSAL_NOT_FOUND */
@@ -86,6 +86,8 @@ export interface GatewayServiceOptions {
   readonly ids: IdGenerator;
   /** Where state changes are announced; default an in-process feed. */
   readonly changes?: ChangeFeed;
+  /** Why executions are refused now (the audit trail cannot be vouched for), if they are. */
+  readonly trailGate?: () => string | undefined;
 }
 
 /** How often a long-poll re-reads the store, to see changes made by another gateway instance. */
@@ -105,7 +107,12 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     identify: (secret) => identify(deps.config, secret),
     visibleWorkflows: (caller) => visibleWorkflows(deps.config, caller),
     auditRefusal: (caller, error, context) => auditRefusal(deps, actorOf(caller), error, context),
-    readiness: () => deps.store.checkWritable(),
+    async readiness() {
+      const store = await deps.store.checkWritable();
+      if (!store.ok) return { ...store, check: 'store' as const };
+      const trail = deps.trailGate?.();
+      return trail === undefined ? store : { ok: false as const, error: trail, check: 'audit' as const };
+    },
     propose: (agent, input, options) => propose(deps, agent, input, options),
     getProposal: get,
     proposalFor: (caller, id) => proposalFor(deps, caller, id),

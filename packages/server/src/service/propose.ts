@@ -12,7 +12,7 @@ import {
 import type { z } from 'zod';
 import type { AgentConfig, CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord } from '../store/store.js';
-import { executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { assertTrailTrusted, executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { auditRefusal } from './refusals.js';
 import { runExecution } from './execute.js';
 import { assertRunStarted } from './runs.js';
@@ -151,6 +151,8 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
       ...(status === 'pending_approval' ? { approvers: workflow.department, expiresAt: new Date(record.expiresAt ?? now).toISOString() } : {}),
     }),
   ];
+  // Nothing executes while the trail cannot be vouched for (checked before anything is recorded).
+  if (status === 'executing') assertTrailTrusted(deps);
   if (status === 'executing') events.push(proposalEvent('execution.started', now, { kind: 'system', id: 'gateway' }, record, { approvedBy: 'policy (auto)' }));
 
   const { created, proposal } = await deps.store.insertProposal(record, events);

@@ -63,6 +63,7 @@ export const auditEventView = z.object({
   data: z.record(z.string(), z.unknown()),
   prevHash: z.string(),
   hash: z.string(),
+  treeIndex: z.number().optional().describe('The event\'s leaf index in the audit Merkle tree (docs/audit.md); `portcullis audit prove` gives its inclusion proof.'),
 }).describe('AuditEvent');
 
 export type AuditEventView = z.infer<typeof auditEventView>;
@@ -74,5 +75,6 @@ export function toAuditEventView(e: StoredAuditEvent): AuditEventView {
     ...(e.workflow === undefined ? {} : { workflow: e.workflow }),
     ...(e.proposalId === undefined ? {} : { proposalId: e.proposalId }),
     data: e.data, prevHash: e.prevHash, hash: e.hash,
+    ...(e.treeIndex === undefined ? {} : { treeIndex: e.treeIndex }),
   };
 }

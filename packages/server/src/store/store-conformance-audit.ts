@@ -3,9 +3,13 @@
  * the chain, queries and retention purges, through the port only.
  */
 import { describe, expect, it } from 'vitest';
-import { GENESIS_HASH, chainHash, parseAuditBody, type AuditEventDraft, type SealedAuditEvent } from '@portcullis/core';
+import {
+  GENESIS_HASH, chainHash, createMerkleFrontier, merkleLeafHash, merkleRoot, parseAuditBody, type AuditEventDraft, type MerkleFrontierState, type SealedAuditEvent,
+} from '@portcullis/core';
 import type { Store } from './store.js';
 import { DAY, T0, collectChain, makeEvent, rejectionCode, verifyStore } from './store-conformance-fixtures.js';
+
+const hex = (h: Uint8Array): string => Buffer.from(h).toString('hex');
 
 /** Registers the audit tests inside the current describe; `getStore` returns a migrated store. */
 export function describeAuditConformance(getStore: () => Store): void {
@@ -141,6 +145,47 @@ export function describeAuditConformance(getStore: () => Store): void {
       const result = await store.purgeAudit(T0 + DAY, T0 + 100 * DAY, 'retention');
       expect(result).toEqual({ purged: 2, anchor: { seq: 2, hash: sealed[1]?.hash } });
       expect(await verifyStore(store)).toMatchObject({ ok: true, count: 1 });
+    });
+
+    it('keeps the Merkle tree over every event body, appended in the same transaction as the events', async () => {
+      const store = getStore();
+      expect(await store.auditTree()).toEqual({ baseSeq: 0, frontier: { size: 0, hashes: [] } });
+      await Promise.all(Array.from({ length: 13 }, (_, i) => store.appendAudit([makeEvent({ data: { i } }), makeEvent({ data: { i, again: true } })])));
+      const chain = await collectChain(store.readAuditChain());
+      const leaves = chain.map((e) => merkleLeafHash(e.body));
+      const tree = await store.auditTree();
+      expect(tree.baseSeq).toBe(0);
+      expect(tree.frontier.size).toBe(26);
+      expect(hex(createMerkleFrontier(tree.frontier).root())).toBe(hex(merkleRoot(leaves)));
+      expect((await store.queryAudit({ limit: 3, afterSeq: 10 })).map((e) => e.treeIndex)).toEqual([10, 11, 12]);
+    });
+
+    it('keeps the tree through a purge, with the frontier at the purge point', async () => {
+      const store = getStore();
+      const sealed = await store.appendAudit(Array.from({ length: 10 }, (_, i) => makeEvent({ at: T0 + i * DAY, data: { i } })));
+      const leaves = sealed.map((e) => merkleLeafHash(e.body));
+      await store.purgeAudit(T0 + 5 * DAY, T0 + 200 * DAY, 'retention');
+      const [purge, ...more] = await store.auditPurges();
+      expect(more).toEqual([]);
+      expect(purge?.throughSeq).toBe(5);
+      expect(hex(createMerkleFrontier(purge?.frontier as MerkleFrontierState).root())).toBe(hex(merkleRoot(leaves, 5)));
+      const tree = await store.auditTree();
+      expect(tree.frontier.size).toBe(11);
+      // A purge removes bodies, not leaves: the events that stay keep their tree index.
+      expect((await store.queryAudit({ limit: 2 })).map((e) => [e.seq, e.treeIndex])).toEqual([[6, 5], [7, 6]]);
+      const purgedEvent = (await collectChain(store.readAuditChain())).at(-1);
+      const all = [...leaves, merkleLeafHash(purgedEvent?.body ?? '')];
+      expect(hex(createMerkleFrontier(tree.frontier).root())).toBe(hex(merkleRoot(all)));
+    });
+
+    it('finds no column mismatch in a trail written through the port, whatever its strings hold', async () => {
+      const store = getStore();
+      await store.appendAudit([
+        makeEvent({ workflow: undefined, proposalId: undefined }),
+        makeEvent({ workflow: 'w\n"\\é\u2028', proposalId: 'p\t1', actor: { kind: 'person', id: 'ana\u0001 \ud83d\ude00' } }),
+        makeEvent({ type: 'approval.granted', at: T0 + 2 ** 40 }),
+      ]);
+      expect(await store.findAuditColumnMismatch()).toBeUndefined();
     });
 
     it('refuses to purge events younger than 90 days', async () => {

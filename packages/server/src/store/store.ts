@@ -9,7 +9,7 @@
  *   `purgeAudit` past the retention period, which leaves a verifiable checkpoint.
  */
 import type {
-  AuditEvent, AuditEventDraft, AuditEventType, ChainAnchor, Decision, JsonValue, ProposalStatus, SealedAuditEvent,
+  AuditEvent, AuditEventDraft, AuditEventType, ChainAnchor, Decision, JsonValue, MerkleFrontierState, ProposalStatus, SealedAuditEvent,
 } from '@portcullis/core';
 
 /** A person's decision on a proposal, bound to the digest of what they saw. */
@@ -112,6 +112,30 @@ export interface ProposalUpdateExtras {
 export interface StoredAuditEvent extends AuditEvent {
   readonly prevHash: string;
   readonly hash: string;
+  /** Its leaf index in the trail's Merkle tree (seq less the tree's base, less 1). */
+  readonly treeIndex?: number;
+}
+
+/**
+ * The audit trail's RFC 6962 Merkle tree as stored: leaf i is the hash of event
+ * `baseSeq + 1 + i`'s body, and `frontier` the roots of the tree's perfect subtrees. Its
+ * size moves with the head in the same transaction.
+ */
+export interface AuditTreeState {
+  readonly baseSeq: number;
+  readonly frontier: MerkleFrontierState;
+}
+
+/** A retention purge: the events through `throughSeq` were deleted, the tree's frontier at that point kept (absent for purges made before the tree existed). */
+export interface AuditPurge {
+  readonly throughSeq: number;
+  readonly frontier?: MerkleFrontierState;
+}
+
+/** An event whose stored column (which queries filter on) disagrees with its hashed body. */
+export interface AuditColumnMismatch {
+  readonly seq: number;
+  readonly column: string;
 }
 
 /** Why an agent or workflow is disabled. */
@@ -207,6 +231,12 @@ export interface Store {
    * rest of the chain and appends an `audit.purged` event naming it.
    */
   purgeAudit(before: number, at: number, actor: string): Promise<{ purged: number; anchor: ChainAnchor }>;
+  /** The trail's Merkle tree: its base and frontier, moved with every append. */
+  auditTree(): Promise<AuditTreeState>;
+  /** Every retention purge, oldest first. */
+  auditPurges(): Promise<AuditPurge[]>;
+  /** The first event (in seq order) whose stored columns disagree with its body, if any. */
+  findAuditColumnMismatch(): Promise<AuditColumnMismatch | undefined>;
 
   getDisabled(kind: SubjectKind, id: string): Promise<DisabledState | undefined>;
   setDisabled(kind: SubjectKind, id: string, state: DisabledState | undefined, events: readonly AuditEventDraft[]): Promise<void>;

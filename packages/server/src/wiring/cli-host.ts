@@ -21,6 +21,7 @@ import { identify } from '../service/callers.js';
 import type { SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
 import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js';
+import { writeNewSigningKeyFile } from '../audit-log/signing-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { systemClock } from './clock.js';
 import { connectSystems, listOnlineActions, openGateway, openStore, openVault } from './gateway.js';
@@ -136,6 +137,7 @@ export function createCliHost(): CliHost {
     starterKinds: STARTER_KINDS,
     writeStarter,
     writeNewMasterKeyFile: (path) => ({ id: writeNewMasterKeyFile(path).id }),
+    writeNewSigningKeyFile,
     serveMcpStdio: (gateway, agent, io, stop) => {
       const { config } = gateway.service;
       return serveMcpStdio({ service: gateway.service, gatewayUrl: `http://${config.server.host}:${config.server.port}` }, agent, io, stop);

@@ -13,6 +13,7 @@ import { requireAgent } from '../http/auth.js';
 import { registerMcpRoute } from '../mcp-gateway/http-route.js';
 import { assertUniqueToolNames } from '../service/agent-tools.js';
 import { createGatewayService, type GatewayService } from '../service/gateway-service.js';
+import { loadSigningKey, startAuditPublishing, type AuditPublishing } from '../service/audit-publishing.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { loadMasterKey } from '../vault/master-key.js';
@@ -126,7 +127,23 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     if (options.store === undefined) await store.close();
     throw error;
   }
-  const service = createGatewayService({ config, store, connectors, clock, ids });
+  // Signed checkpoints: checked against the store before anything runs, then cut off the request path.
+  let warn = (message: string): void => { console.warn(message); };
+  let publishing: AuditPublishing | undefined;
+  const checkpoints = config.audit.checkpoints;
+  if (checkpoints !== undefined) {
+    try {
+      publishing = await startAuditPublishing({
+        store, settings: checkpoints, clock, signer: loadSigningKey(checkpoints),
+        stdout: (line) => { process.stdout.write(`${line}\n`); }, warn: (message) => warn(message),
+      });
+    } catch (error) {
+      if (options.store === undefined) await store.close();
+      throw error;
+    }
+  }
+  const gatedPublishing = publishing;
+  const service = createGatewayService({ config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }) });
   await service.recordStart();
   if (options.recover !== false) await service.recoverInterrupted();
   const app = await buildApp({
@@ -136,12 +153,19 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   const interval = options.expiryIntervalMs ?? 5000;
   const timer = interval > 0 ? setInterval(() => { service.expireDue().catch((error: unknown) => app.log.error({ err: error }, 'expiring pending proposals failed')); }, interval) : undefined;
   timer?.unref();
+  warn = (message) => app.log.warn(message);
+  const cutTimer = gatedPublishing === undefined ? undefined
+    : setInterval(() => { gatedPublishing.poll().catch((error: unknown) => app.log.error({ err: error }, 'cutting an audit checkpoint failed')); }, Math.min(1000, checkpoints?.everyMs ?? 1000));
+  cutTimer?.unref();
   return {
     config, store, service, app, connectors, vault, warnings: listed.warnings,
     async close() {
       if (timer !== undefined) clearInterval(timer);
+      if (cutTimer !== undefined) clearInterval(cutTimer);
       await app.close();
       for (const connector of connectors.values()) await connector.close();
+      // The last events are covered by a checkpoint before the store closes.
+      await gatedPublishing?.close().catch((error: unknown) => app.log.error({ err: error }, 'cutting the last audit checkpoint failed'));
       await store.close();
     },
   };

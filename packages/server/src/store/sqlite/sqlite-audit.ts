@@ -5,19 +5,22 @@
  *   and its newest link is recorded apart from the events;
  * - the only statement that deletes events is in `purge`, which first verifies the part it
  *   removes (it refuses to hide a break) and leaves a checkpoint anchoring the rest.
- * The head is cached in memory only for the length of a batch: the write queue calls
+ * - every appended event is a leaf of the trail's RFC 6962 Merkle tree (its body's leaf hash),
+ *   appended to the stored frontier in the same transaction: O(log n) hashes per event, and
+ *   the tree's size always equals the head's seq less its base, or appends are refused.
+ * The head and the tree are cached in memory only for the length of a batch: the write queue calls
  * `resetHead` at every batch start and after every rollback, and `flushHead` before every
- * commit (and after each write when it isolates writes in savepoints), so `audit_head` is
- * written once per transaction yet always commits with the events that moved it.
+ * commit (and after each write when it isolates writes in savepoints), so `audit_head` and
+ * `audit_tree` are written once per transaction yet always commit with the events that moved them.
  */
 import type Database from 'better-sqlite3';
 import {
-  GENESIS_ANCHOR, PortcullisError, sealAuditEvent, verifyAuditChain,
-  type AuditEventDraft, type ChainAnchor, type SealedAuditEvent,
+  GENESIS_ANCHOR, PortcullisError, createChainVerifier, createMerkleFrontier, merkleLeafHash, sealAuditEvent, verifyAuditChain,
+  type AuditEventDraft, type ChainAnchor, type MerkleFrontier, type MerkleFrontierState, type SealedAuditEvent,
 } from '@portcullis/core';
 import { auditEventToRow, rowToSealedEvent, rowToStoredEvent } from '../store-rows.js';
 import { clampLimit } from '../store-guards.js';
-import type { AuditFilter, StoredAuditEvent } from '../store.js';
+import type { AuditColumnMismatch, AuditFilter, AuditPurge, AuditTreeState, StoredAuditEvent } from '../store.js';
 
 /** Prepares (and caches) a statement. */
 export type Prepare = (sql: string) => Database.Statement;
@@ -39,7 +42,44 @@ export interface SqliteAuditLog {
   chainPage(afterSeq: number, limit: number, throughSeq: number): SealedAuditEvent[];
   /** Deletes events older than `before` as a prefix of the chain. Call only inside a write. */
   purge(before: number, at: number, actor: string): { purged: number; anchor: ChainAnchor };
+  /** The stored tree. */
+  tree(): AuditTreeState;
+  /** Every purge, oldest first. */
+  purges(): AuditPurge[];
+  /** Adds the events the tree does not cover yet (a trail from before the tree). Call only inside a write, right after migrating. */
+  catchUpTree(): number;
+  /** The first event whose columns disagree with its body. */
+  columnMismatch(): AuditColumnMismatch | undefined;
 }
+
+/** A frontier as one blob: its hashes, 32 bytes each, largest subtree first. */
+export function frontierToBlob(state: MerkleFrontierState): Buffer {
+  return Buffer.concat(state.hashes.map((h) => Buffer.from(h.buffer, h.byteOffset, h.byteLength)));
+}
+
+/** The frontier of a tree of `size` leaves from its blob. @throws RangeError if the blob does not fit the size. */
+export function blobToFrontier(size: number, blob: Uint8Array): MerkleFrontierState {
+  const hashes: Uint8Array[] = [];
+  for (let i = 0; i < blob.length; i += 32) hashes.push(Uint8Array.prototype.slice.call(blob, i, i + 32));
+  return createMerkleFrontier({ size, hashes }).state();
+}
+
+// The columns queries filter on, each derived from the body at insert. The first test (one
+// JSON parse per row, text compared) may flag a row whose strings SQLite quotes differently;
+// the second compares SQL values exactly, column by column, and names the column.
+const COLUMN_PREFILTER = `json_extract(body, '$.seq', '$.at', '$.type', '$.workflow', '$.proposalId', '$.actor.id')
+  IS NOT json_array(seq, at, type, workflow, proposal_id, actor_id)`;
+/** An event's leaf index in the tree, as a query column. */
+const TREE_INDEX = 'seq - 1 - (SELECT base_seq FROM audit_tree WHERE id = 1) AS tree_index';
+const COLUMN_CHECK = `CASE
+  WHEN NOT json_valid(body) THEN 'body'
+  WHEN seq IS NOT json_extract(body, '$.seq') THEN 'seq'
+  WHEN at IS NOT json_extract(body, '$.at') THEN 'at'
+  WHEN type IS NOT json_extract(body, '$.type') THEN 'type'
+  WHEN workflow IS NOT json_extract(body, '$.workflow') THEN 'workflow'
+  WHEN proposal_id IS NOT json_extract(body, '$.proposalId') THEN 'proposal_id'
+  WHEN actor_id IS NOT json_extract(body, '$.actor.id') THEN 'actor_id'
+  END`;
 
 interface SealedRow {
   seq: number;
@@ -54,6 +94,28 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   // Whether appends moved the head since it was last written to `audit_head`: it is written
   // once per transaction (see the write queue's `flush`), not once per append.
   let headMoved = false;
+  let cachedTree: { baseSeq: number; frontier: MerkleFrontier } | undefined;
+
+  const readTree = (): AuditTreeState => {
+    const row = prepare('SELECT base_seq, size, frontier FROM audit_tree WHERE id = 1').get() as { base_seq: number; size: number; frontier: Buffer } | undefined;
+    if (row === undefined) throw new PortcullisError('STORE_UNAVAILABLE', 'the audit tree is missing: the store was not migrated; run migrate() first; nothing was executed');
+    try {
+      return { baseSeq: row.base_seq, frontier: blobToFrontier(row.size, row.frontier) };
+    } catch (error) {
+      throw new PortcullisError('STORE_UNAVAILABLE', `the audit tree's stored frontier is damaged (${(error as Error).message}): the store was edited; run \`portcullis audit verify\`; nothing was executed`);
+    }
+  };
+
+  /** The tree to append to, checked against the head: a tree that does not end at the head means the trail was edited. */
+  const liveTree = (head: ChainAnchor): { baseSeq: number; frontier: MerkleFrontier } => {
+    if (cachedTree !== undefined) return cachedTree;
+    const state = readTree();
+    if (state.baseSeq + state.frontier.size !== head.seq) {
+      throw new PortcullisError('STORE_UNAVAILABLE', `the audit tree ends at event ${state.baseSeq + state.frontier.size} but the trail's head is event ${head.seq}: the store was edited or not migrated; run \`portcullis audit verify\`; nothing was written`);
+    }
+    cachedTree = { baseSeq: state.baseSeq, frontier: createMerkleFrontier(state.frontier) };
+    return cachedTree;
+  };
 
   const readHead = (): ChainAnchor => {
     const row = prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
@@ -62,7 +124,7 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   };
 
   const readAnchor = (): ChainAnchor => {
-    const row = prepare('SELECT through_seq, anchor_hash FROM audit_checkpoints ORDER BY through_seq DESC LIMIT 1')
+    const row = prepare('SELECT through_seq, anchor_hash FROM audit_purges ORDER BY through_seq DESC LIMIT 1')
       .get() as { through_seq: number; anchor_hash: string } | undefined;
     return row === undefined ? GENESIS_ANCHOR : { seq: row.through_seq, hash: row.anchor_hash };
   };
@@ -70,6 +132,7 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   function append(drafts: readonly AuditEventDraft[]): SealedAuditEvent[] {
     if (drafts.length === 0) return [];
     let head = cachedHead ?? readHead();
+    const tree = liveTree(head).frontier;
     // Positional parameters: binding by name costs a lookup per column per event.
     const insert = prepare(`INSERT INTO audit_events (seq, at, type, workflow, proposal_id, actor_id, body, prev_hash, hash)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
@@ -77,6 +140,7 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
       const event = sealAuditEvent(draft, head.seq + 1, head.hash);
       const row = auditEventToRow(draft, event);
       insert.run(row.seq, row.at, row.type, row.workflow, row.proposal_id, row.actor_id, row.body, row.prev_hash, row.hash);
+      tree.append(merkleLeafHash(event.body));
       head = { seq: event.seq, hash: event.hash };
       return event;
     });
@@ -118,12 +182,12 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     const byWorkflowAndTime = filter.workflows !== undefined && (filter.from !== undefined || filter.to !== undefined)
       && filter.types === undefined && filter.proposalId === undefined && filter.actorId === undefined;
     const sql = byWorkflowAndTime
-      ? `SELECT body, prev_hash, hash FROM audit_events WHERE seq IN (
+      ? `SELECT body, prev_hash, hash, ${TREE_INDEX} FROM audit_events WHERE seq IN (
           SELECT seq FROM audit_events INDEXED BY audit_events_workflow_at${filters} ORDER BY seq ${order} LIMIT ?
         ) ORDER BY seq ${order}`
-      : `SELECT body, prev_hash, hash FROM audit_events${filters} ORDER BY seq ${order} LIMIT ?`;
-    const rows = prepare(sql).all(...args, limit) as SealedRow[];
-    return rows.map(rowToStoredEvent);
+      : `SELECT body, prev_hash, hash, ${TREE_INDEX} FROM audit_events${filters} ORDER BY seq ${order} LIMIT ?`;
+    const rows = prepare(sql).all(...args, limit) as (SealedRow & { tree_index: number })[];
+    return rows.map((row) => ({ ...rowToStoredEvent(row), treeIndex: row.tree_index }));
   }
 
   function chainPage(afterSeq: number, limit: number, throughSeq: number): SealedAuditEvent[] {
@@ -156,11 +220,13 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
       throw new PortcullisError('INTERNAL', `refusing to purge the audit trail: it does not verify (${check.break.problem}); a purge would hide the break, so investigate it first; nothing was deleted`, { break: check.break });
     }
     const anchorHash = (prepare('SELECT hash FROM audit_events WHERE seq = ?').get(through) as { hash: string }).hash;
+    const purgeFrontier = frontierAt(through);
 
     prepare('INSERT INTO audit_purge_permit (through_seq) VALUES (?)').run(through);
     const purged = prepare('DELETE FROM audit_events WHERE seq <= ?').run(through).changes;
     prepare('DELETE FROM audit_purge_permit').run();
-    prepare('INSERT INTO audit_checkpoints (through_seq, anchor_hash, purged_at, actor) VALUES (?, ?, ?, ?)').run(through, anchorHash, at, actor);
+    prepare('INSERT INTO audit_purges (through_seq, anchor_hash, purged_at, actor, tree_frontier) VALUES (?, ?, ?, ?, ?)')
+      .run(through, anchorHash, at, actor, purgeFrontier === undefined ? null : frontierToBlob(purgeFrontier));
     append([{
       type: 'audit.purged', at, actor: { kind: 'system', id: actor },
       data: { throughSeq: through, anchorHash, purged, before },
@@ -168,14 +234,74 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return { purged, anchor: { seq: through, hash: anchorHash } };
   }
 
+  function purges(): AuditPurge[] {
+    const rows = prepare('SELECT through_seq, tree_frontier FROM audit_purges ORDER BY through_seq').all() as { through_seq: number; tree_frontier: Buffer | null }[];
+    const base = readTree().baseSeq;
+    return rows.map((row) => (row.tree_frontier === null ? { throughSeq: row.through_seq } : { throughSeq: row.through_seq, frontier: blobToFrontier(row.through_seq - base, row.tree_frontier) }));
+  }
+
+  /**
+   * The tree's frontier after event `through`, rebuilt from the last purge's frontier (or the
+   * tree's base) and the bodies still stored; undefined when the tree starts after `through`.
+   */
+  function frontierAt(through: number): MerkleFrontierState | undefined {
+    const base = readTree().baseSeq;
+    if (through <= base) return undefined;
+    const last = purges().filter((p) => p.frontier !== undefined && p.throughSeq <= through).at(-1);
+    const frontier = createMerkleFrontier(last?.frontier);
+    const rows = prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq').raw().iterate(base + frontier.size, through) as IterableIterator<[string]>;
+    for (const [body] of rows) frontier.append(merkleLeafHash(body));
+    return frontier.state();
+  }
+
+  function catchUpTree(): number {
+    const state = readTree();
+    const frontier = createMerkleFrontier(state.frontier);
+    const from = state.baseSeq + frontier.size;
+    if (from >= readHead().seq) return 0;
+    // The old chain is verified first: the tree is never built over a trail that was already edited.
+    const anchorRow = from === 0 ? undefined : prepare('SELECT hash FROM audit_events WHERE seq = ?').get(from) as { hash: string } | undefined;
+    const anchor = from === 0 ? GENESIS_ANCHOR : from === readAnchor().seq ? readAnchor() : { seq: from, hash: anchorRow?.hash ?? '' };
+    const chain = createChainVerifier(anchor);
+    const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq').iterate(from) as IterableIterator<SealedRow>;
+    let added = 0;
+    for (const row of rows) {
+      const broken = chain.push(rowToSealedEvent(row));
+      if (broken !== undefined) {
+        throw new PortcullisError('STORE_UNAVAILABLE', `cannot build the audit tree over the existing trail: ${broken.problem}; investigate with \`portcullis audit verify\`; nothing was changed`, { break: broken });
+      }
+      frontier.append(merkleLeafHash(row.body));
+      added += 1;
+    }
+    const finished = chain.finish(readHead());
+    if (!finished.ok) throw new PortcullisError('STORE_UNAVAILABLE', `cannot build the audit tree over the existing trail: ${finished.break.problem}; nothing was changed`, { break: finished.break });
+    prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
+    cachedTree = undefined;
+    return added;
+  }
+
+  function columnMismatch(): AuditColumnMismatch | undefined {
+    const rows = prepare(`SELECT seq, ${COLUMN_CHECK} AS col FROM audit_events WHERE ${COLUMN_PREFILTER} ORDER BY seq`).raw().iterate() as IterableIterator<[number, string | null]>;
+    for (const [seq, column] of rows) if (column !== null) return { seq, column };
+    return undefined;
+  }
+
   return {
     append,
-    resetHead: () => { cachedHead = undefined; headMoved = false; },
+    resetHead: () => { cachedHead = undefined; headMoved = false; cachedTree = undefined; },
     flushHead() {
       if (!headMoved || cachedHead === undefined) return;
       prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(cachedHead.seq, cachedHead.hash);
+      if (cachedTree !== undefined) {
+        const state = cachedTree.frontier.state();
+        prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(state.size, frontierToBlob(state));
+      }
       headMoved = false;
     },
+    tree: readTree,
+    purges,
+    catchUpTree,
+    columnMismatch,
     head: readHead,
     anchor: readAnchor,
     query,

@@ -5,7 +5,7 @@
  * does nothing; a database from a newer Portcullis is refused rather than guessed at.
  *
  * The audit trail is append-only in the database itself, not only in code: triggers abort
- * any UPDATE of `audit_events` and `audit_checkpoints`, and any DELETE of them, except a
+ * any UPDATE of `audit_events` and `audit_purges` (once `audit_checkpoints`), and any DELETE of them, except a
  * DELETE of events covered by a row of `audit_purge_permit`. Only `purgeAudit` writes that
  * row, and it deletes it again inside the same transaction, so a permit is never committed
  * and never visible to another connection. (A trigger in the main schema cannot see TEMP
@@ -178,6 +178,33 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         generation INTEGER NOT NULL,
         PRIMARY KEY (agent, call)
       ) STRICT;
+    `,
+  },
+  {
+    version: 6,
+    name: 'audit merkle tree',
+    // The trail's RFC 6962 Merkle tree, kept as its frontier (the roots of its perfect
+    // subtrees, 32 bytes each, largest first): leaf i is the event base_seq + 1 + i. A trail
+    // purged before this migration starts its tree after its last purge. The tree over the
+    // existing events is built by the store right after this migration (sqlite-audit.ts).
+    // "Checkpoint" now means only a signed tree head, so the purge anchors' table is renamed;
+    // each purge keeps the tree's frontier at its size, to rebuild roots without the bodies.
+    sql: `
+      ALTER TABLE audit_checkpoints RENAME TO audit_purges;
+      ALTER TABLE audit_purges ADD COLUMN tree_frontier BLOB;
+      CREATE TABLE audit_tree (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        base_seq INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        frontier BLOB NOT NULL
+      ) STRICT;
+      INSERT INTO audit_tree (id, base_seq, size, frontier)
+        VALUES (1, COALESCE((SELECT MAX(through_seq) FROM audit_purges), 0), 0, X'');
+      CREATE TRIGGER audit_tree_grows_only BEFORE UPDATE ON audit_tree
+      WHEN NEW.size < OLD.size OR NEW.base_seq <> OLD.base_seq
+      BEGIN SELECT RAISE(ABORT, 'the audit tree only grows'); END;
+      CREATE TRIGGER audit_tree_no_delete BEFORE DELETE ON audit_tree
+      BEGIN SELECT RAISE(ABORT, 'the audit tree cannot be deleted'); END;
     `,
   },
 ];

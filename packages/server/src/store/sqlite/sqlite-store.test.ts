@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { verifyAuditChain, type SealedAuditEvent } from '@portcullis/core';
+import { createMerkleFrontier, merkleLeafHash, merkleRoot, verifyAuditChain, type SealedAuditEvent } from '@portcullis/core';
 import { makeTempDir } from '../../testing/temp-dir.js';
 import { describeStoreConformance } from '../store-conformance.js';
 import { T0, collectChain, makeEvent, makeProposal, rejectionCode, verifyStore } from '../store-conformance-fixtures.js';
@@ -199,6 +199,52 @@ describe('SQLite store', () => {
     });
   });
 
+  describe('the Merkle tree', () => {
+    it('is built over an existing trail when a store from before the tree is migrated', async () => {
+      const { store, sealed } = await withTenEvents();
+      const root = createMerkleFrontier((await store.auditTree()).frontier).root();
+      // Turn the file back into one from before migration 6.
+      store.database.exec(`DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_no_delete; DROP TABLE audit_tree;
+        ALTER TABLE audit_purges DROP COLUMN tree_frontier; ALTER TABLE audit_purges RENAME TO audit_checkpoints;
+        DELETE FROM schema_migrations WHERE version = 6;`);
+      await store.migrate();
+      const tree = await store.auditTree();
+      expect(tree.frontier.size).toBe(10);
+      expect(Buffer.from(createMerkleFrontier(tree.frontier).root()).equals(Buffer.from(root))).toBe(true);
+      expect(Buffer.from(root).equals(Buffer.from(merkleRoot(sealed.map((e) => merkleLeafHash(e.body)))))).toBe(true);
+      await store.appendAudit([makeEvent()]);
+      expect((await store.auditTree()).frontier.size).toBe(11);
+    });
+
+    it('verifies the old chain before building the tree at upgrade, and refuses to build it over a broken one', async () => {
+      const { store } = await withTenEvents();
+      store.database.exec(`DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_no_delete; DROP TABLE audit_tree;
+        ALTER TABLE audit_purges DROP COLUMN tree_frontier; ALTER TABLE audit_purges RENAME TO audit_checkpoints;
+        DELETE FROM schema_migrations WHERE version = 6; DROP TRIGGER audit_events_no_update;
+        UPDATE audit_events SET body = replace(body, '"i":4', '"i":9') WHERE seq = 5;`);
+      await expect(store.migrate()).rejects.toThrow(/cannot build the audit tree over the existing trail: event 5 was edited/);
+      expect(store.database.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 5 });
+    });
+
+    it('refuses appends when the tree does not end at the head (events deleted and the head moved back)', async () => {
+      const { store } = await withTenEvents();
+      const raw = connect(store.path);
+      raw.exec(`DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_head_forward_only;
+        DELETE FROM audit_events WHERE seq > 8; UPDATE audit_head SET seq = 8, hash = (SELECT hash FROM audit_events WHERE seq = 8);`);
+      await expect(store.appendAudit([makeEvent()])).rejects.toThrow(/the audit tree ends at event 10 but the trail's head is event 8/);
+    });
+
+    it('names an event whose filter columns were edited while its body was left alone', async () => {
+      const { store } = await withTenEvents();
+      expect(await store.findAuditColumnMismatch()).toBeUndefined();
+      const raw = connect(store.path);
+      raw.exec("DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 7; UPDATE audit_events SET type = 'approval.granted' WHERE seq = 9;");
+      expect(await store.findAuditColumnMismatch()).toEqual({ seq: 7, column: 'actor_id' });
+      raw.exec("UPDATE audit_events SET actor_id = 'lead-router' WHERE seq = 7;");
+      expect(await store.findAuditColumnMismatch()).toEqual({ seq: 9, column: 'type' });
+    });
+  });
+
   describe('append-only triggers', () => {
     it('refuse UPDATE and DELETE of audit events and checkpoints through SQL, and let purge through', async () => {
       const { store } = await withTenEvents();
@@ -210,8 +256,8 @@ describe('SQLite store', () => {
 
       await store.purgeAudit(T0 + 1, T0 + 100 * 86_400_000, 'retention');
       expect(db.prepare('SELECT COUNT(*) AS n FROM audit_purge_permit').get()).toEqual({ n: 0 });
-      expect(() => db.prepare('DELETE FROM audit_checkpoints').run()).toThrow(/append-only/);
-      expect(() => db.prepare('UPDATE audit_checkpoints SET anchor_hash = 0').run()).toThrow(/append-only/);
+      expect(() => db.prepare('DELETE FROM audit_purges').run()).toThrow(/append-only/);
+      expect(() => db.prepare('UPDATE audit_purges SET anchor_hash = 0').run()).toThrow(/append-only/);
       expect(await verifyStore(store)).toMatchObject({ ok: true, count: 1 });
     });
   });

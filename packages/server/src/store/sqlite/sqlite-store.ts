@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, Store, StoredAuditEvent, SubjectKind,
+  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -91,7 +91,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     database: db,
     stats: () => queue.stats(),
 
-    migrate: () => write((conn) => { migrateSqlite(conn, Date.now()); }),
+    migrate: () => write((conn) => { migrateSqlite(conn, Date.now()); audit.catchUpTree(); }),
 
     // async: an encoding error (a value JSON cannot carry) rejects instead of throwing.
     async insertProposal(proposal: ProposalRecord, events: readonly AuditEventDraft[]) {
@@ -180,6 +180,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     },
     auditHead: (): Promise<ChainAnchor> => read(() => audit.head()),
     auditAnchor: (): Promise<ChainAnchor> => read(() => audit.anchor()),
+    auditTree: (): Promise<AuditTreeState> => read(() => audit.tree()),
+    auditPurges: (): Promise<AuditPurge[]> => read(() => audit.purges()),
+    findAuditColumnMismatch: (): Promise<AuditColumnMismatch | undefined> => read(() => audit.columnMismatch()),
     async purgeAudit(before: number, at: number, actor: string) {
       assertPurgeOutsideRetention(before, at);
       return write(() => audit.purge(before, at, actor));

@@ -1,0 +1,107 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { makeEvent } from '../store/store-conformance-fixtures.js';
+import { createFakeClock } from '../testing/fake-clock.js';
+import { makeTempDir } from '../testing/temp-dir.js';
+import { readCheckpointLog } from './checkpoint-log.js';
+import { createCheckpointCutter, createFileSink, createHttpSink, createStdoutSink, type CheckpointSink } from './checkpoint-cutter.js';
+import { generateNoteKey, parseNoteSigner, parseNoteVerifier } from './signed-note.js';
+
+const dir = makeTempDir('portcullis-cutter');
+afterAll(() => dir.cleanup());
+const key = generateNoteKey('portcullis.test/audit');
+const signer = parseNoteSigner(key.signer);
+const verifier = parseNoteVerifier(key.verifier);
+
+async function setup(sinks: CheckpointSink[], alerts: string[] = []) {
+  const store = createSqliteStore({ path: ':memory:' });
+  await store.migrate();
+  const clock = createFakeClock();
+  const cutter = createCheckpointCutter({ store, signer, origin: 'portcullis.test/audit', sinks, clock, everyEvents: 10, everyMs: 10_000, onAlert: (sink) => alerts.push(sink) });
+  return { store, clock, cutter };
+}
+
+const failing: CheckpointSink = { name: 'broken', publish: () => Promise.reject(new Error('disk full')) };
+
+describe('the checkpoint cutter', () => {
+  it('cuts after every N events or T, only when the tree grew, and at shutdown', async () => {
+    const log = `${dir.path}/log-1`;
+    const { store, clock, cutter } = await setup([createFileSink(log)]);
+    expect(await cutter.poll()).toBeUndefined();
+    await store.appendAudit(Array.from({ length: 9 }, () => makeEvent()));
+    expect(await cutter.poll()).toBeUndefined();
+    await store.appendAudit([makeEvent()]);
+    expect((await cutter.poll())?.size).toBe(10);
+    await store.appendAudit([makeEvent()]);
+    expect(await cutter.poll()).toBeUndefined();
+    clock.advance(10_000);
+    expect((await cutter.poll())?.size).toBe(11);
+    clock.advance(60_000);
+    expect(await cutter.poll()).toBeUndefined();
+    await store.appendAudit([makeEvent()]);
+    expect((await cutter.cutNow())?.size).toBe(12);
+    const read = readCheckpointLog(log, [verifier]);
+    expect(read.ok && read.checkpoints.map((c) => c.size)).toEqual([10, 11, 12]);
+    expect(cutter.status()).toEqual({ publishedSize: 12 });
+    await store.close();
+  });
+
+  it('keeps publishing to the other sinks when one fails, and raises an alert', async () => {
+    const lines: string[] = [];
+    const alerts: string[] = [];
+    const { store, cutter } = await setup([failing, createStdoutSink((line) => lines.push(line))], alerts);
+    await store.appendAudit(Array.from({ length: 10 }, () => makeEvent()));
+    await cutter.poll();
+    expect(alerts).toEqual(['broken']);
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] as string)).toMatchObject({ checkpoint: expect.stringMatching(/^portcullis.test\/audit\n10\n/) });
+    expect(cutter.status()).toEqual({ publishedSize: 10, lastFailure: 'broken: disk full' });
+    await store.close();
+  });
+
+  it('says since when nothing was published when every sink fails, until one accepts again', async () => {
+    let fail = true;
+    const flaky: CheckpointSink = { name: 'flaky', publish: () => (fail ? Promise.reject(new Error('unreachable')) : Promise.resolve()) };
+    const { store, clock, cutter } = await setup([flaky]);
+    const start = clock.now();
+    await store.appendAudit(Array.from({ length: 10 }, () => makeEvent()));
+    await cutter.poll();
+    expect(cutter.status()).toEqual({ publishedSize: 0, unpublishedSince: start, lastFailure: 'flaky: unreachable' });
+    fail = false;
+    clock.advance(10_000);
+    await cutter.poll();
+    expect(cutter.status()).toEqual({ publishedSize: 10 });
+    await store.close();
+  });
+
+  it('POSTs the signed note, signed like the webhooks', async () => {
+    const received: { body: string; signature: string | undefined }[] = [];
+    const server = createServer((request: IncomingMessage, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => { body += chunk.toString('utf8'); });
+      request.on('end', () => {
+        received.push({ body, signature: request.headers['x-portcullis-signature'] as string | undefined });
+        response.statusCode = received.length === 1 ? 204 : 500;
+        response.end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/checkpoints`;
+    const alerts: string[] = [];
+    const { store, clock, cutter } = await setup([createHttpSink(url, 'shh')], alerts);
+    await store.appendAudit(Array.from({ length: 10 }, () => makeEvent()));
+    const cut = await cutter.poll();
+    expect(received[0]?.body).toBe(cut?.note);
+    expect(received[0]?.signature).toBe(`sha256=${createHmac('sha256', 'shh').update(cut?.note ?? '').digest('hex')}`);
+    await store.appendAudit([makeEvent()]);
+    clock.advance(10_000);
+    await cutter.poll();
+    expect(alerts).toEqual([`POST ${url}`]);
+    expect(cutter.status().lastFailure).toMatch(/answered 500/);
+    await new Promise((resolve) => server.close(resolve));
+    await store.close();
+  });
+});

@@ -1,0 +1,73 @@
+/**
+ * The checkpoint log: an append-only file of signed checkpoints, one JSON line each
+ * (`{"note": "<signed note>"}`), in a directory of the operator's choice, outside the store.
+ * Reading it trusts nothing in it: every checkpoint's signature is checked against the
+ * verifier keys given, and a line that fails names itself.
+ */
+import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { openCheckpoint, type SignedCheckpoint } from './checkpoint.js';
+import type { NoteVerifier } from './signed-note.js';
+
+/** The log's file name inside its directory. */
+export const CHECKPOINT_LOG_FILE = 'checkpoints.jsonl';
+
+/** Appends a signed checkpoint to the log in `dir` (created if missing), durably. @throws Error when the directory cannot be written. */
+export function appendCheckpointLog(dir: string, checkpoint: SignedCheckpoint): string {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, CHECKPOINT_LOG_FILE);
+  appendFileSync(path, `${JSON.stringify({ note: checkpoint.note })}\n`, { flag: 'a' });
+  return path;
+}
+
+/** Checkpoints read and checked, or why not. */
+export type CheckpointsRead =
+  | { readonly ok: true; readonly checkpoints: readonly SignedCheckpoint[]; readonly path: string }
+  | { readonly ok: false; readonly problem: string };
+
+/** The notes of a log file's text: JSON lines, or one bare signed note. */
+function notesOf(text: string, path: string): { ok: true; notes: { note: string; where: string }[] } | { ok: false; problem: string } {
+  if (!text.trimStart().startsWith('{')) return { ok: true, notes: text.trim() === '' ? [] : [{ note: text, where: path }] };
+  const notes: { note: string; where: string }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i += 1) {
+    const line = lines[i] as string;
+    if (line.trim() === '') continue;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      return { ok: false, problem: `${path}:${i + 1} is not a JSON line of the checkpoint log` };
+    }
+    const note = (parsed as { note?: unknown } | null)?.note;
+    if (typeof note !== 'string') return { ok: false, problem: `${path}:${i + 1} has no "note" string` };
+    notes.push({ note, where: `${path}:${i + 1}` });
+  }
+  return { ok: true, notes };
+}
+
+/**
+ * Reads the checkpoints of a log file, or of `checkpoints.jsonl` in a directory, checking
+ * each signature with `verifiers`; all must be of one origin. Sorted by tree size.
+ */
+export function readCheckpointLog(location: string, verifiers: readonly NoteVerifier[]): CheckpointsRead {
+  let path = location;
+  let text: string;
+  try {
+    if (statSync(location).isDirectory()) path = join(location, CHECKPOINT_LOG_FILE);
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { ok: false, problem: `cannot read the checkpoints at ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}` };
+  }
+  const read = notesOf(text, path);
+  if (!read.ok) return read;
+  const checkpoints: SignedCheckpoint[] = [];
+  for (const { note, where } of read.notes) {
+    const opened = openCheckpoint(note, verifiers, checkpoints[0]?.origin);
+    if (!opened.ok) return { ok: false, problem: `the checkpoint at ${where} is refused: ${opened.problem}` };
+    checkpoints.push(opened.checkpoint);
+  }
+  if (checkpoints.length === 0) return { ok: false, problem: `${path} holds no checkpoint` };
+  return { ok: true, checkpoints: [...checkpoints].sort((a, b) => a.size - b.size), path };
+}

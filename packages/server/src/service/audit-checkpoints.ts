@@ -1,0 +1,84 @@
+/**
+ * The operator's use cases for the audit tree's signed checkpoints: cut and publish one,
+ * verify the trail against published ones, prove one event, check a proof offline. Invariant:
+ * verification and proof checking trust only the public key given: the checkpoints, the store
+ * and the proof are all evidence checked against it. Bad input (a missing or malformed key, an
+ * unreadable or malformed checkpoint file) is an outcome with a message, not a throw.
+ */
+import { createMerkleFrontier } from '@portcullis/core';
+import type { Store } from '../store/store.js';
+import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.js';
+import { appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
+import { checkInclusionProofDocument, proveEvent, ProofUnavailable, type AuditInclusionProof, type ProofCheck } from '../audit-log/proof.js';
+import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
+import { readSigningKeyFile } from '../audit-log/signing-key.js';
+import { verifyTrailAgainstCheckpoints, type TreeVerification } from '../audit-log/tree-verify.js';
+
+export type { AuditInclusionProof, ProofCheck, TreeVerification };
+
+/** An outcome, or the problem that prevented it. */
+export type Outcome<T> = ({ readonly ok: true } & T) | { readonly ok: false; readonly problem: string };
+
+function verifierFrom(publicKey: string): Outcome<{ verifier: NoteVerifier }> {
+  try {
+    return { ok: true, verifier: parseNoteVerifier(publicKey, 'the public key (--key)') };
+  } catch (error) {
+    return { ok: false, problem: `${(error as Error).message}; pass the log's public key, as \`portcullis audit new-key\` printed it, or a file holding it` };
+  }
+}
+
+/** Verifies the stored trail against the checkpoints at `location` (file or directory), checked with `publicKey`. */
+export async function verifyAgainstCheckpoints(store: Store, location: string, publicKey: string, onProgress?: (verified: number) => void): Promise<TreeVerification | { ok: false; count: 0; problem: string }> {
+  const verifier = verifierFrom(publicKey);
+  if (!verifier.ok) return { ok: false, count: 0, problem: verifier.problem };
+  const read = readCheckpointLog(location, [verifier.verifier]);
+  if (!read.ok) return { ok: false, count: 0, problem: read.problem };
+  return verifyTrailAgainstCheckpoints(store, read.checkpoints, onProgress);
+}
+
+/** Signs the store's current tree head as a checkpoint of `origin` with `signer`. */
+export async function cutCheckpoint(store: Store, signer: NoteSigner, origin: string): Promise<SignedCheckpoint> {
+  const tree = await store.auditTree();
+  const frontier = createMerkleFrontier(tree.frontier);
+  return signCheckpoint({ origin, size: frontier.size, root: frontier.root() }, signer);
+}
+
+/** Cuts a checkpoint with the key file at `keyFile` and appends it to the checkpoint log in `dir`. */
+export async function publishCheckpoint(store: Store, keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>> {
+  const key = readSigningKeyFile(keyFile);
+  if (!key.ok) return key;
+  const checkpoint = await cutCheckpoint(store, key.key, origin);
+  try {
+    return { ok: true, checkpoint, path: appendCheckpointLog(dir, checkpoint) };
+  } catch (error) {
+    return { ok: false, problem: `cannot write the checkpoint log in ${dir}: ${(error as Error).message}` };
+  }
+}
+
+/** The proof of event `seq` against the newest checkpoint at `location` that covers it. */
+export async function proveAuditEvent(store: Store, seq: number, location: string, publicKey: string): Promise<Outcome<{ proof: AuditInclusionProof }>> {
+  const verifier = verifierFrom(publicKey);
+  if (!verifier.ok) return verifier;
+  const read = readCheckpointLog(location, [verifier.verifier]);
+  if (!read.ok) return read;
+  const newest = read.checkpoints.at(-1) as SignedCheckpoint;
+  try {
+    return { ok: true, proof: await proveEvent(store, seq, newest) };
+  } catch (error) {
+    if (error instanceof ProofUnavailable) return { ok: false, problem: error.message };
+    throw error;
+  }
+}
+
+/** Checks a proof document's text with only `publicKey`. */
+export function checkAuditProof(text: string, publicKey: string): ProofCheck {
+  const verifier = verifierFrom(publicKey);
+  if (!verifier.ok) return verifier;
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: 'the proof file is not JSON' };
+  }
+  return checkInclusionProofDocument(document, [verifier.verifier]);
+}

@@ -1,0 +1,121 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { chainHash, createMerkleFrontier, merkleLeafHash } from '@portcullis/core';
+import { generateNoteKey, parseNoteSigner } from '../audit-log/signed-note.js';
+import type { CheckpointsConfig, CompiledConfig } from '../config/compiled.js';
+import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { frontierToBlob } from '../store/sqlite/sqlite-audit.js';
+import { makeEvent } from '../store/store-conformance-fixtures.js';
+import { createFakeClock } from '../testing/fake-clock.js';
+import { openHarness, proposeAs, type Harness } from '../testing/harness.js';
+import { makeTempDir } from '../testing/temp-dir.js';
+import { openGateway, type Gateway } from '../wiring/gateway.js';
+import { createAdminService } from './admin.js';
+import { startAuditPublishing } from './audit-publishing.js';
+
+const key = generateNoteKey('portcullis.test/audit');
+
+function settings(dir: string, overrides: Partial<CheckpointsConfig> = {}): CheckpointsConfig {
+  return { origin: 'portcullis.test/audit', envKey: key.signer, dir, everyEvents: 1000, everyMs: 10_000, stdout: false, maxLagMs: 60_000, ...overrides };
+}
+
+const withCheckpoints = (config: CompiledConfig): CompiledConfig => ({ ...config, audit: { ...config.audit, checkpoints: settings(join(dirname(config.source), 'checkpoints')) } });
+
+/** Deletes the newest `count` events and re-hashes chain, head and tree, as an attacker with the file would. */
+function rollBack(path: string, count: number): void {
+  const raw = new Database(path);
+  raw.exec('DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_head_forward_only; DROP TRIGGER audit_tree_grows_only;');
+  raw.prepare('DELETE FROM audit_events WHERE seq > (SELECT MAX(seq) FROM audit_events) - ?').run(count);
+  const rows = raw.prepare('SELECT seq, body, hash FROM audit_events ORDER BY seq').all() as { seq: number; body: string; hash: string }[];
+  const frontier = createMerkleFrontier();
+  for (const row of rows) frontier.append(merkleLeafHash(row.body));
+  const last = rows.at(-1);
+  raw.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last?.seq, last?.hash);
+  raw.prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
+  raw.close();
+  expect(chainHash('0'.repeat(64), rows[0]?.body ?? '')).toBe(rows[0]?.hash);
+}
+
+describe('the gateway with signed checkpoints', () => {
+  let harness: Harness | undefined;
+  const gateways: Gateway[] = [];
+  afterEach(async () => {
+    for (const g of gateways.splice(0)) await g.close();
+    await harness?.close();
+    harness = undefined;
+  });
+
+  it('cuts a checkpoint at shutdown; refuses to execute on a store rolled back behind it, says so in /readyz, and recovers through the audited command', async () => {
+    harness = await openHarness({ adjustConfig: withCheckpoints });
+    const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };
+    expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const log = readFileSync(join(harness.dir, 'checkpoints', 'checkpoints.jsonl'), 'utf8').trim().split('\n');
+    expect(log).toHaveLength(1);
+
+    rollBack(harness.storePath, 2);
+    const refused = await openGateway(config, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(refused);
+    const ready = await refused.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toMatchObject({ ready: false, checks: { audit: expect.stringMatching(/the audit store disagrees with the newest published checkpoint \(\d+ events\): checkpoint \d+ covers events through \d+, but the store's trail ends at event \d+/) } });
+    const attempt = await refused.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read });
+    expect(attempt.statusCode).toBe(503);
+    expect(attempt.json()).toMatchObject({ error: { code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/disagrees with the newest published checkpoint.*nothing was executed/) } });
+    expect((await refused.app.inject({ method: 'GET', url: '/v1/audit', headers: { authorization: `Bearer ${harness.secrets.dana}` } })).statusCode).toBe(200);
+    await gateways.pop()?.close();
+
+    const store = createSqliteStore({ path: harness.storePath });
+    await store.migrate();
+    const admin = createAdminService({ store, clock: harness.clock, storeLocation: config.store, config });
+    const recovered = await admin.audit.recover('restored the backup after a disk loss');
+    expect(recovered.problem).toMatch(/covers events through/);
+    const [event] = await store.queryAudit({ limit: 1, order: 'desc' });
+    expect(event).toMatchObject({ type: 'audit.recovered', actor: { kind: 'system', id: 'cli' }, data: { reason: 'restored the backup after a disk loss' } });
+    await expect(admin.audit.recover('again')).rejects.toThrow(/nothing to recover/);
+    await store.close();
+
+    const restarted = await openGateway(config, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(restarted);
+    expect((await restarted.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+  });
+
+  it('refuses to start with a missing or wrong signing key', async () => {
+    await expect(openHarness({ adjustConfig: (c) => ({ ...withCheckpoints(c), audit: { ...c.audit, checkpoints: { ...settings('x'), envKey: 'PRIVATE+KEY+nope' } } }) }))
+      .rejects.toThrow(/PORTCULLIS_AUDIT_SIGNING_KEY must look like/);
+    const { envKey: _drop, ...noKey } = settings('x');
+    await expect(openHarness({ adjustConfig: (c) => ({ ...c, audit: { ...c.audit, checkpoints: noKey } }) }))
+      .rejects.toThrow(/audit.checkpoints needs a signing key/);
+  });
+});
+
+describe('publishing lag', () => {
+  const dir = makeTempDir('portcullis-publishing');
+  afterEach(() => undefined);
+
+  it('refuses executions once no sink accepted a checkpoint for longer than maxLag, until one does', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    await store.migrate();
+    const clock = createFakeClock();
+    // The log's directory is under a file: the file sink fails.
+    const blocked = join(dir.path, 'not-a-dir');
+    writeFileSync(blocked, '');
+    const warnings: string[] = [];
+    const publishing = await startAuditPublishing({ store, settings: settings(join(blocked, 'log'), { everyEvents: 1 }), clock, signer: parseNoteSigner(key.signer), stdout: () => undefined, warn: (m) => warnings.push(m) });
+    await store.appendAudit([makeEvent()]);
+    await publishing.poll();
+    expect(warnings[0]).toMatch(/audit checkpoint sink file .* failed/);
+    expect(publishing.gate()).toBeUndefined();
+    clock.advance(60_001);
+    expect(publishing.gate()).toMatch(/no checkpoint sink has accepted a checkpoint of the newest audit events for 60s \(more than 60s\); last failure: file/);
+    const fixed = await startAuditPublishing({ store, settings: settings(join(dir.path, 'log'), { everyEvents: 1 }), clock, signer: parseNoteSigner(key.signer), stdout: () => undefined, warn: () => undefined });
+    await fixed.poll();
+    expect(fixed.gate()).toBeUndefined();
+    await store.close();
+    dir.cleanup();
+  });
+});

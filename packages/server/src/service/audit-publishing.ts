@@ -1,0 +1,136 @@
+/**
+ * Publishing the audit trail's signed checkpoints while the gateway runs, and refusing to
+ * execute when the trail cannot be vouched for. Invariants: at start, the store is checked
+ * against the newest checkpoint of the gateway's own checkpoint log; if it disagrees (shorter,
+ * or another root), nothing executes, /readyz says why, and no checkpoint is cut (signing a
+ * rewritten trail would launder it) until an admin runs `portcullis audit recover`, which is
+ * itself audited. While no sink has accepted a checkpoint of newer events for longer than
+ * `maxLag`, executions are refused too, until one does. Reads never stop.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { PortcullisError, createMerkleFrontier, type Actor, type Clock } from '@portcullis/core';
+import type { CheckpointsConfig } from '../config/compiled.js';
+import type { Store } from '../store/store.js';
+import { signCheckpoint } from '../audit-log/checkpoint.js';
+import { CHECKPOINT_LOG_FILE, appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
+import { createCheckpointCutter, createFileSink, createHttpSink, createStdoutSink, type CheckpointCutter, type CheckpointSink } from '../audit-log/checkpoint-cutter.js';
+import type { NoteSigner } from '../audit-log/signed-note.js';
+import { parseSigningKey, readSigningKeyFile } from '../audit-log/signing-key.js';
+import { verifyTrailAgainstCheckpoints } from '../audit-log/tree-verify.js';
+
+/** The environment variable the signing key may come from (read by the config module). */
+const SIGNING_KEY_SOURCE = 'PORTCULLIS_AUDIT_SIGNING_KEY';
+
+/**
+ * The checkpoint signing key the settings name: the environment's, else the key file's.
+ * @throws PortcullisError CONFIG_INVALID when there is none, or it is malformed or readable by others.
+ */
+export function loadSigningKey(settings: CheckpointsConfig): NoteSigner {
+  const read = settings.envKey !== undefined
+    ? parseSigningKey(settings.envKey, SIGNING_KEY_SOURCE)
+    : settings.keyFile !== undefined ? readSigningKeyFile(settings.keyFile)
+      : { ok: false as const, problem: `audit.checkpoints needs a signing key: set ${SIGNING_KEY_SOURCE} or audit.checkpoints.keyFile (make one with \`portcullis audit new-key\`)` };
+  if (!read.ok) throw new PortcullisError('CONFIG_INVALID', read.problem);
+  if (read.key.name !== settings.origin) {
+    throw new PortcullisError('CONFIG_INVALID', `the signing key is named "${read.key.name}" but audit.checkpoints.origin is "${settings.origin}"; make them the same`);
+  }
+  return read.key;
+}
+
+/** The running publisher. */
+export interface AuditPublishing {
+  /** Why executions are refused now, if they are. */
+  gate(): string | undefined;
+  /** Called by the gateway's timer: cuts a checkpoint when one is due. */
+  poll(): Promise<void>;
+  /** At shutdown: cuts a last checkpoint if the trail grew. */
+  close(): Promise<void>;
+  /** The store's disagreement with the newest checkpoint found at start, if any. */
+  readonly startProblem: string | undefined;
+}
+
+/** Options of the publisher. */
+export interface AuditPublishingOptions {
+  readonly store: Store;
+  readonly settings: CheckpointsConfig;
+  readonly clock: Clock;
+  readonly signer: NoteSigner;
+  /** Where the stdout sink writes. */
+  readonly stdout: (line: string) => void;
+  /** Told when a sink fails (an alert) or the store disagrees with its checkpoint. */
+  readonly warn: (message: string) => void;
+  /** Extra sinks (tests). */
+  readonly sinks?: readonly CheckpointSink[];
+}
+
+/** Checks the store against the newest published checkpoint and starts publishing. */
+export async function startAuditPublishing(options: AuditPublishingOptions): Promise<AuditPublishing> {
+  const { store, settings, clock, signer } = options;
+  let startProblem: string | undefined;
+  let publishedSize = 0;
+  if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
+    const read = readCheckpointLog(settings.dir, [signer.verifier]);
+    if (!read.ok) startProblem = `the checkpoint log cannot be trusted: ${read.problem}`;
+    else {
+      const newest = read.checkpoints.at(-1);
+      if (newest !== undefined) {
+        const check = await verifyTrailAgainstCheckpoints(store, [newest]);
+        if (check.ok) publishedSize = newest.size;
+        else startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
+      }
+    }
+  }
+  if (startProblem !== undefined) options.warn(`${startProblem}; run \`portcullis audit recover\` once investigated (docs/audit.md)`);
+  const sinks: CheckpointSink[] = [createFileSink(settings.dir), ...(settings.stdout ? [createStdoutSink(options.stdout)] : []), ...(settings.url === undefined ? [] : [createHttpSink(settings.url)]), ...(options.sinks ?? [])];
+  const cutter: CheckpointCutter = createCheckpointCutter({
+    store, signer, origin: settings.origin, sinks, clock, everyEvents: settings.everyEvents, everyMs: settings.everyMs,
+    onAlert: (sink, error) => options.warn(`audit checkpoint sink ${sink} failed: ${(error as Error).message ?? String(error)}; the other sinks still got it`),
+  }, publishedSize);
+  return {
+    startProblem,
+    gate() {
+      if (startProblem !== undefined) return startProblem;
+      const status = cutter.status();
+      if (status.unpublishedSince !== undefined && clock.now() - status.unpublishedSince > settings.maxLagMs) {
+        return `no checkpoint sink has accepted a checkpoint of the newest audit events for ${Math.round((clock.now() - status.unpublishedSince) / 1000)}s (more than ${Math.round(settings.maxLagMs / 1000)}s)${status.lastFailure === undefined ? '' : `; last failure: ${status.lastFailure}`}`;
+      }
+      return undefined;
+    },
+    async poll() {
+      if (startProblem === undefined) await cutter.poll();
+    },
+    async close() {
+      if (startProblem === undefined) await cutter.cutNow();
+    },
+  };
+}
+
+/**
+ * The documented recovery when the store disagrees with the newest published checkpoint (a
+ * restored backup an admin accepts as the trail from now on): records `audit.recovered` with
+ * the reason, what disagreed and who ran it, then signs the store's tree and appends it to the
+ * checkpoint log, so the gateway starts again. The older checkpoints stay published: a verify
+ * against the whole log still shows the break, and this event explains it.
+ * @throws PortcullisError CONFIG_INVALID for a missing or bad signing key; INVALID_REQUEST when the store agrees (nothing to recover).
+ */
+export async function recoverAuditTrail(store: Store, settings: CheckpointsConfig, clock: Clock, actor: Actor, reason: string): Promise<{ size: number; problem: string }> {
+  const signer = loadSigningKey(settings);
+  let problem: string | undefined;
+  if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
+    const read = readCheckpointLog(settings.dir, [signer.verifier]);
+    if (!read.ok) problem = read.problem;
+    else {
+      const newest = read.checkpoints.at(-1);
+      const check = newest === undefined ? undefined : await verifyTrailAgainstCheckpoints(store, [newest]);
+      if (check !== undefined && !check.ok) problem = `checkpoint ${newest?.size}: ${check.problem}`;
+    }
+  }
+  if (problem === undefined) throw new PortcullisError('INVALID_REQUEST', 'the audit store agrees with the newest published checkpoint: there is nothing to recover');
+  const now = clock.now();
+  await store.appendAudit([{ type: 'audit.recovered', at: now, actor, data: { reason, problem } }]);
+  const tree = createMerkleFrontier((await store.auditTree()).frontier);
+  const checkpoint = signCheckpoint({ origin: settings.origin, size: tree.size, root: tree.root() }, signer);
+  appendCheckpointLog(settings.dir, checkpoint);
+  return { size: tree.size, problem };
+}
