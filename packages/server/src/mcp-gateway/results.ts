@@ -34,7 +34,7 @@ export function outcomeResult(proposal: ProposalRecord): CallToolResult {
     case 'failed':
       return text(`This call ran and failed (${proposal.error?.code ?? 'FAILED'}): ${proposal.error?.message ?? 'no detail'}. ${id}.`, proposal, true);
     case 'outcome_unknown':
-      return text(`The gateway stopped while this call was running, so whether it took effect is unknown; a person must check the system. ${id}.`, proposal, true);
+      return text(`OUTCOME UNKNOWN: this call was sent, but whether it took effect is unknown${proposal.error === undefined ? '' : ` (${proposal.error.message})`}. A person must check the system and resolve ${proposal.id}. Do not call the tool again to "retry" it: it may have run. ${id}.`, proposal, true);
     case 'rolled_back':
       return text(`This call ran and was later rolled back by a person. ${id}.`, proposal, true);
     default:

@@ -14,29 +14,65 @@ import type { ProposalRecord, ProposalUpdateExtras } from '../store/store.js';
 import { executionContext, proposalEvent, type ServiceDeps } from './deps.js';
 import { decideNow } from './policy-check.js';
 import { moveProposal } from './proposal-moves.js';
+import { flagWhenWritable } from './unrecorded-outcomes.js';
 
 const GATEWAY = { kind: 'system', id: 'gateway' } as const;
 
-/** Runs a proposal that is durably `executing` and records its outcome. Never throws for connector failures. */
-export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction, also?: ProposalUpdateExtras): Promise<ProposalRecord> {
+type Outcome =
+  | { readonly kind: 'succeeded'; readonly result: JsonValue; readonly undo?: JsonValue }
+  | { readonly kind: 'failed' | 'unknown'; readonly code: string; readonly message: string };
+
+/**
+ * What the connector's answer means. A write whose outcome the connector cannot know
+ * (OUTCOME_UNKNOWN: no answer within the timeout, the connection lost after sending) is unknown,
+ * never failed; a read changes nothing, so a read that got no answer simply failed.
+ */
+async function callConnector(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction): Promise<Outcome> {
   const connector = deps.connectors.get(action.system);
-  let outcome: { ok: true; result: JsonValue; undo?: JsonValue } | { ok: false; code: string; message: string };
   try {
-    if (connector === undefined) throw new PortcullisError('UPSTREAM_FAILED', `system "${action.system}" is not connected`);
+    if (connector === undefined) throw new PortcullisError('UPSTREAM_FAILED', `system "${action.system}" is not connected; nothing was sent`);
     const done = await connector.execute(action.spec, proposal.params, executionContext(deps, workflow, action, proposal.id));
-    outcome = { ok: true, result: done.result, ...(done.undo === undefined ? {} : { undo: done.undo }) };
+    return { kind: 'succeeded', result: done.result, ...(done.undo === undefined ? {} : { undo: done.undo }) };
   } catch (error) {
     const code = error instanceof PortcullisError ? error.code : 'UPSTREAM_FAILED';
-    outcome = { ok: false, code, message: (error as Error).message };
+    const message = (error as Error).message;
+    if (code !== 'OUTCOME_UNKNOWN') return { kind: 'failed', code, message };
+    return action.verb === 'read' ? { kind: 'failed', code: 'UPSTREAM_FAILED', message } : { kind: 'unknown', code, message };
   }
+}
+
+/**
+ * Runs a proposal that is durably `executing` and records its outcome: `succeeded`, `failed`
+ * (the system's answer proves nothing took effect) or `outcome_unknown` (it may have).
+ * Never throws for connector failures.
+ * @throws PortcullisError OUTCOME_UNKNOWN when the connector ran but its outcome could not be
+ *   recorded (the store failed): the proposal is flagged outcome_unknown once the store is
+ *   writable again, without a restart.
+ */
+export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction, also?: ProposalUpdateExtras): Promise<ProposalRecord> {
+  const outcome = await callConnector(deps, proposal, workflow, action);
   const now = deps.clock.now();
-  const saved = outcome.ok
-    ? await moveProposal(deps, proposal, 'succeed', {
-      updatedAt: now, result: outcome.result, ...(outcome.undo === undefined ? {} : { undo: outcome.undo }),
-    }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: outcome.result, undo: outcome.undo ?? null, reversible: action.reversible })], also)
-    : await moveProposal(deps, proposal, 'fail', {
-      updatedAt: now, error: { code: outcome.code, message: outcome.message },
-    }, [proposalEvent('execution.failed', now, GATEWAY, proposal, { code: outcome.code, message: outcome.message })], also);
+  let saved: ProposalRecord | undefined;
+  try {
+    saved = outcome.kind === 'succeeded'
+      ? await moveProposal(deps, proposal, 'succeed', {
+        updatedAt: now, result: outcome.result, ...(outcome.undo === undefined ? {} : { undo: outcome.undo }),
+      }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: outcome.result, undo: outcome.undo ?? null, reversible: action.reversible })], also)
+      : outcome.kind === 'unknown'
+        ? await moveProposal(deps, proposal, 'lose_outcome', {
+          updatedAt: now, error: { code: outcome.code, message: outcome.message },
+        }, [proposalEvent('execution.outcome_unknown', now, GATEWAY, proposal, { code: outcome.code, message: outcome.message })], also)
+        : await moveProposal(deps, proposal, 'fail', {
+          updatedAt: now, error: { code: outcome.code, message: outcome.message },
+        }, [proposalEvent('execution.failed', now, GATEWAY, proposal, { code: outcome.code, message: outcome.message })], also);
+  } catch (error) {
+    if (!(error instanceof PortcullisError) || error.code !== 'STORE_UNAVAILABLE') throw error;
+    const reported: Record<string, JsonValue> = outcome.kind === 'succeeded'
+      ? { reported: 'succeeded', result: outcome.result } : { reported: outcome.kind, code: outcome.code, message: outcome.message };
+    flagWhenWritable(deps, proposal, reported);
+    throw new PortcullisError('OUTCOME_UNKNOWN', `proposal ${proposal.id} (${action.name}) was sent to system "${action.system}"${outcome.kind === 'succeeded' ? ', which reported success,' : ''} but its outcome could not be recorded (${error.message.replace(/; nothing was executed$/, '')}); whether it took effect is unknown. `
+      + 'The proposal is flagged outcome_unknown for a person as soon as the store is writable again. Do not propose it again under a new Idempotency-Key; re-sending with the same key runs nothing', { proposalId: proposal.id }, { cause: error });
+  }
   if (saved === undefined) throw new PortcullisError('INTERNAL', `proposal ${proposal.id} left executing while its outcome was being recorded`);
   return saved;
 }
