@@ -9,7 +9,8 @@ export { auditEventView, proposalView, toAuditEventView, toProposalView, type Au
 export { formatCheckTable } from './preflight.js';
 export { MAX_WORKERS } from './audit.js';
 export type { AdminService, AuditAdmin, ListedTool, VaultAdmin } from './admin.js';
-export type { GatewayService, ProposeInput, ProposeOptions, DecisionInput } from './gateway-service.js';
+export type { GatewayService, ProposeInput, ProposeOptions, DecisionInput, ResolveInput } from './gateway-service.js';
+export { RESOLUTIONS } from './resolve.js';
 export type { Caller } from './callers.js';
 export type { RefusalContext } from './refusals.js';
 export type { AuditQuery, ProposalListQuery, WorkflowView } from './queries.js';
