@@ -18,7 +18,7 @@ export const AUDIT_EVENT_TYPES = [
   'gateway.started', 'config.loaded',
   'proposal.received', 'proposal.decided', 'proposal.expired', 'proposal.cancelled', 'request.invalid', 'request.refused',
   'approval.granted', 'approval.rejected', 'approval.refused',
-  'execution.started', 'execution.succeeded', 'execution.failed', 'execution.refused', 'execution.outcome_unknown',
+  'execution.started', 'execution.succeeded', 'execution.failed', 'execution.refused', 'execution.outcome_unknown', 'outcome.resolved',
   'audit.purged', 'audit.recovered',
   'run.started', 'run.refused',
   'vault.secret_set', 'vault.key_rotated',

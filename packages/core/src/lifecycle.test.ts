@@ -14,9 +14,9 @@ const EXPECTED: Record<string, ProposalStatus> = {
   'pending_approval/approve': 'approved',
   'pending_approval/reject': 'rejected',
   'pending_approval/expire': 'expired',
-  'pending_approval/cancel': 'rejected',
+  'pending_approval/cancel': 'cancelled',
   'approved/start_execution': 'executing',
-  'approved/cancel': 'rejected',
+  'approved/cancel': 'cancelled',
   'executing/succeed': 'succeeded',
   'executing/fail': 'failed',
   'executing/lose_outcome': 'outcome_unknown',
@@ -29,9 +29,9 @@ const PAIRS = PROPOSAL_STATUSES.flatMap((status) => PROPOSAL_EVENTS.map((event) 
 
 describe('transition: every state x event', () => {
   it('covers the full product of statuses and events', () => {
-    expect(PROPOSAL_STATUSES).toHaveLength(11);
+    expect(PROPOSAL_STATUSES).toHaveLength(12);
     expect(PROPOSAL_EVENTS).toHaveLength(14);
-    expect(PAIRS).toHaveLength(11 * 14);
+    expect(PAIRS).toHaveLength(12 * 14);
     // Every key of the expected table names a real status and event (no typos hiding an edge).
     for (const key of Object.keys(EXPECTED)) {
       const [status, event] = key.split('/') as [ProposalStatus, ProposalEvent];
@@ -62,7 +62,7 @@ describe('transition: every state x event', () => {
   });
 
   it('final statuses accept no event, and say so', () => {
-    expect([...FINAL_STATUSES].sort()).toEqual(['denied', 'expired', 'failed', 'rejected', 'rolled_back']);
+    expect([...FINAL_STATUSES].sort()).toEqual(['cancelled', 'denied', 'expired', 'failed', 'rejected', 'rolled_back']);
     for (const status of FINAL_STATUSES) {
       for (const event of PROPOSAL_EVENTS) {
         const result = transition(status, event);
@@ -74,7 +74,7 @@ describe('transition: every state x event', () => {
 
   it('open and settled statuses split every status once; only open ones move on without a person', () => {
     expect([...OPEN_STATUSES, ...SETTLED_STATUSES].sort()).toEqual([...PROPOSAL_STATUSES].sort());
-    expect([...SETTLED_STATUSES].sort()).toEqual(['denied', 'expired', 'failed', 'outcome_unknown', 'rejected', 'rolled_back', 'succeeded']);
+    expect([...SETTLED_STATUSES].sort()).toEqual(['cancelled', 'denied', 'expired', 'failed', 'outcome_unknown', 'rejected', 'rolled_back', 'succeeded']);
     for (const status of PROPOSAL_STATUSES) expect(isSettled(status)).toBe(SETTLED_STATUSES.includes(status));
     // Every final status is settled; an open status always has a way on.
     for (const status of FINAL_STATUSES) expect(isSettled(status)).toBe(true);
@@ -84,6 +84,17 @@ describe('transition: every state x event', () => {
   it('an illegal transition lists what the status can do instead', () => {
     const result = transition('pending_approval', 'start_execution');
     expect(result).toEqual({ ok: false, error: expect.stringContaining('approve, reject, expire, cancel') });
+  });
+});
+
+describe('who ends a proposal', () => {
+  it('rejected is reached only by a person rejecting; the gateway refusing to run cancels', () => {
+    const into = (target: ProposalStatus) => PAIRS.filter(([status, event]) => {
+      const result = transition(status, event);
+      return result.ok && result.status === target;
+    });
+    expect(into('rejected')).toEqual([['pending_approval', 'reject']]);
+    expect(into('cancelled')).toEqual([['pending_approval', 'cancel'], ['approved', 'cancel']]);
   });
 });
 

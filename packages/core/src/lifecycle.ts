@@ -4,11 +4,16 @@
  * (state, event) pair is an error value, so an illegal transition cannot happen. A proposal
  * reaches `executing` only from `approved`, and `approved` only by a decision (auto or a
  * person), so it is executed at most once.
+ *
+ * Terminal statuses say who ended a proposal: `rejected` is only ever a person's decision;
+ * `cancelled` is the gateway refusing to run something that was pending or approved (the
+ * policy in force at execution no longer allows it, its approval no longer matches or has
+ * expired, its agent or workflow was disabled), so approval rates count people's decisions only.
  */
 
 export const PROPOSAL_STATUSES = [
   'proposed', 'denied', 'pending_approval', 'approved', 'rejected', 'expired',
-  'executing', 'succeeded', 'failed', 'rolled_back', 'outcome_unknown',
+  'executing', 'succeeded', 'failed', 'rolled_back', 'outcome_unknown', 'cancelled',
 ] as const;
 export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
 
@@ -21,14 +26,15 @@ export type ProposalEvent = (typeof PROPOSAL_EVENTS)[number];
 /** Every legal edge. Anything not listed is refused. */
 export const TRANSITIONS: Readonly<Record<ProposalStatus, Partial<Record<ProposalEvent, ProposalStatus>>>> = Object.freeze({
   proposed: { deny: 'denied', require_approval: 'pending_approval', auto_approve: 'approved' },
-  pending_approval: { approve: 'approved', reject: 'rejected', expire: 'expired', cancel: 'rejected' },
-  approved: { start_execution: 'executing', cancel: 'rejected' },
+  pending_approval: { approve: 'approved', reject: 'rejected', expire: 'expired', cancel: 'cancelled' },
+  approved: { start_execution: 'executing', cancel: 'cancelled' },
   executing: { succeed: 'succeeded', fail: 'failed', lose_outcome: 'outcome_unknown' },
   succeeded: { roll_back: 'rolled_back' },
   outcome_unknown: { resolve_succeeded: 'succeeded', resolve_failed: 'failed' },
   denied: {},
   rejected: {},
   expired: {},
+  cancelled: {},
   failed: {},
   rolled_back: {},
 });

@@ -1,4 +1,7 @@
-/** `portcullis approvals list|approve|reject`: a department lead's inbox from the terminal, over the HTTP API. */
+/**
+ * `portcullis approvals list|approve|reject` and `portcullis proposals resolve`: a department
+ * lead's inbox, and resolving unknown outcomes, from the terminal, over the HTTP API.
+ */
 import type { Command } from 'commander';
 import type { ProposalView } from '../service/contracts.js';
 import type { CliHost } from './host.js';
@@ -77,4 +80,23 @@ export function registerApprovalCommands(program: Command, host: CliHost, output
         output.out(`${p.id} is now ${p.status}${p.result === undefined ? '' : `: ${JSON.stringify(p.result)}`}${p.error === undefined ? '' : `: ${p.error.code} ${p.error.message}`}`);
       });
   }
+
+  const proposals = program.command('proposals').description('act on proposals as a person (uses the HTTP API)');
+  withClient(proposals.command('resolve <id>').description('resolve a proposal whose outcome is unknown, after checking the system yourself'))
+    .option('--as <outcome>', 'what you found: succeeded or failed')
+    .option('--note <text>', 'what you found in the system (required; kept in the audit trail)')
+    .action(async (id: string, opts: ClientOptions & { as?: string; note?: string }) => {
+      if (opts.as !== 'succeeded' && opts.as !== 'failed') {
+        output.err('resolve needs --as succeeded or --as failed (what you found in the system)'); setExit(2); return;
+      }
+      if (opts.note === undefined || opts.note.trim() === '') {
+        output.err('resolve needs --note "what you found in the system"'); setExit(2); return;
+      }
+      const answer = await call(opts, output, setExit, 'POST', `/v1/proposals/${encodeURIComponent(id)}/resolve`, { as: opts.as, note: opts.note });
+      if (answer === undefined) return;
+      const { status, json } = answer;
+      if (status !== 200) { output.err(failure(json, status)); setExit(1); return; }
+      const p = json as ProposalView;
+      output.out(`${p.id} is now ${p.status} (resolved by you: ${opts.note.trim()})`);
+    });
 }

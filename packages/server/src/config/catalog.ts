@@ -11,6 +11,7 @@ import type { ConfigIssue } from './issues.js';
 import type { PortcullisConfig } from './schema.js';
 import type { Env } from './secrets.js';
 import { didYouMean } from './suggest.js';
+import { unclassedMoneyOrMessage } from './money-and-messages.js';
 import type { SystemKinds } from './system-kind.js';
 
 /** A file path from the config made absolute against the config file's folder; `:memory:` stays as it is. */
@@ -64,7 +65,10 @@ export function buildActions(systems: ReadonlyMap<string, SystemConfig>, kinds: 
         compiled = compileAction(spec, override === undefined ? undefined : { tags: override.tags });
         if (!compiled.ok) continue;
       }
-      actions.set(spec.name, compiled.action);
+      const unclassed = unclassedMoneyOrMessage(compiled.action, override?.notMoneyOrMessages);
+      if (unclassed !== undefined) issues.push({ path: override === undefined ? ['systems', system.name] : ['actions', spec.name], message: unclassed });
+      const declared = override?.notMoneyOrMessages;
+      actions.set(spec.name, declared === undefined ? compiled.action : Object.freeze({ ...compiled.action, notMoneyOrMessages: declared }));
     }
   }
   const names = [...actions.keys()];

@@ -36,6 +36,8 @@ export interface CheckpointsConfig {
 /** An action type with its resolved risk and its connector spec. */
 export interface CompiledAction extends ActionType {
   readonly spec: ActionSpec;
+  /** Why this write, named like money or a message, is neither (declared in the config; audited at start). */
+  readonly notMoneyOrMessages?: string;
 }
 
 export interface AgentConfig {

@@ -123,6 +123,8 @@ const anySystem = z.looseObject({ kind: z.string() });
 const actionOverride = z.strictObject({
   risk: z.enum(RISK_CLASSES).optional().describe('Raise the risk class; lowering it is rejected.'),
   tags: z.array(z.enum(HIGH_RISK_TAGS)).default([]).describe('High-risk tags; any tag makes the action high risk.'),
+  notMoneyOrMessages: z.string().trim().min(1, 'say why this action moves no money and sends no message').max(500).optional()
+    .describe('A write whose name says refund, payment, transfer, invoice, send, email… is refused at load unless tagged high; this declares it is neither money nor a message leaving the company, with the reason (audited at start).'),
 });
 
 const department = z.strictObject({

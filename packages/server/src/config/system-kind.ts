@@ -16,6 +16,7 @@ import type { Env } from './env.js';
 export interface ActionOverrideSettings {
   readonly risk?: RiskClass;
   readonly tags: readonly HighRiskTag[];
+  readonly notMoneyOrMessages?: string;
 }
 
 /** A grant as the config writes it, with what the catalog checks need around it. */

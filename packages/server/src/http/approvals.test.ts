@@ -59,7 +59,7 @@ describe('approval binding', () => {
     await expect(harness.gateway.service.executeApproved(id)).rejects.toMatchObject({ code: 'APPROVAL_DIGEST_MISMATCH' });
     expect(readLead(harness, 1)?.owner_id).toBeNull();
     const stored = await harness.gateway.store.getProposal(id);
-    expect(stored?.status).toBe('rejected');
+    expect(stored?.status).toBe('cancelled');
     const trail = (await auditTrail(harness)).filter((e) => e.proposalId === id).map((e) => e.type);
     expect(trail).toContain('execution.refused');
     expect(trail).not.toContain('execution.started');

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { GatewayService } from '../service/contracts.js';
 import { requireCaller, requirePerson } from './auth.js';
 import { errorBody } from './errors.js';
-import { decisionBody, idParam, listApprovalsQuery, proposalView, rejectBody, toProposalView } from './schemas.js';
+import { decisionBody, idParam, listApprovalsQuery, proposalView, rejectBody, resolveBody, toProposalView } from './schemas.js';
 import type { TypedApp } from './typed-app.js';
 
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody, 410: errorBody, 502: errorBody, 503: errorBody };
@@ -51,6 +51,20 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
     const person = requirePerson(request.principal);
     if (request.body.reason.trim() === '') throw new PortcullisError('INVALID_REQUEST', 'body.reason: say why the proposal is rejected');
     const proposal = await service.reject(person, request.params.id, { reason: request.body.reason, ...(request.body.digest === undefined ? {} : { digest: request.body.digest }) });
+    return toProposalView(proposal, reversible(proposal.action));
+  });
+
+  app.post('/v1/proposals/:id/resolve', {
+    schema: {
+      summary: 'Resolve a proposal whose outcome is unknown, as succeeded or failed, with a note',
+      description: 'Only a lead of the workflow\'s department or an admin may resolve, and only a proposal in outcome_unknown. Check the system itself first; the note says what you found. Audited as outcome.resolved; an agent waiting on the proposal is told.',
+      tags: ['people'], params: idParam, body: resolveBody,
+      response: { 200: proposalView, ...errors },
+    },
+  }, async (request) => {
+    const person = requirePerson(request.principal);
+    if (request.body.note.trim() === '') throw new PortcullisError('INVALID_REQUEST', 'body.note: say what you found in the system');
+    const proposal = await service.resolve(person, request.params.id, { as: request.body.as, note: request.body.note });
     return toProposalView(proposal, reversible(proposal.action));
   });
 }

@@ -3,6 +3,7 @@ import { AUDIT_EVENT_TYPES, PROPOSAL_STATUSES } from '@portcullis/core';
 import { z } from 'zod';
 
 export { auditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from '../service/contracts.js';
+import { RESOLUTIONS } from '../service/contracts.js';
 
 const name = z.string().min(1).max(200);
 
@@ -24,6 +25,11 @@ export const decisionBody = z.strictObject({
 });
 
 export const rejectBody = decisionBody.extend({ reason: z.string().min(1, 'say why the proposal is rejected').max(2000) });
+
+export const resolveBody = z.strictObject({
+  as: z.enum(RESOLUTIONS).describe('what the person found in the system: the action took effect (succeeded) or not (failed)'),
+  note: z.string().min(1, 'say what you found in the system').max(2000).describe('what the person found in the system; kept in the audit trail'),
+});
 
 /** The longest id a path may carry; the router refuses longer path segments before any route runs. */
 export const MAX_ID_LENGTH = 100;

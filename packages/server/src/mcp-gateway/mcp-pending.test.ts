@@ -80,6 +80,23 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       expect(resultText(outcome)).toContain('dana rejected it: not a real person');
       expect((await auditTrail(harness)).filter((e) => e.proposalId === id && e.type === 'execution.started')).toHaveLength(0);
     });
+    it('tells the agent when the gateway cancelled the call because its workflow was disabled while it waited', async () => {
+      const args = { entities: [{ name: 'Trent', entityType: 'person', observations: [] }] };
+      const id = proposalIdOf(await bot.callTool({ name: 'create_entities', arguments: args })) as string;
+      const workflow = (await harness.gateway.store.getProposal(id))?.workflow as string;
+      await harness.gateway.store.setDisabled('workflow', workflow, { by: 'dana', reason: 'stop it', at: harness.clock.now() }, []);
+      try {
+        const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: { reason: 'fine' } });
+        expect(approved.json()).toMatchObject({ status: 'cancelled', error: { code: 'WORKFLOW_DISABLED' } });
+        const outcome = await bot.callTool({ name: 'create_entities', arguments: args });
+        expect(outcome.isError).toBe(true);
+        expect(proposalIdOf(outcome)).toBe(id);
+        expect(resultText(outcome)).toMatch(/did not run: the gateway cancelled it before it ran \(WORKFLOW_DISABLED: .*is disabled/);
+        expect((await auditTrail(harness)).filter((e) => e.proposalId === id && e.type === 'execution.started')).toHaveLength(0);
+      } finally {
+        await harness.gateway.store.setDisabled('workflow', workflow, undefined, []);
+      }
+    });
   });
 
   describe('a call run at once', () => {

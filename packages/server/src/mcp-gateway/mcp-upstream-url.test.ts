@@ -69,6 +69,9 @@ workflows:
     owner: tom
     runbook: Use them by hand.
     grants: [remote:echo:read, remote:get-sum:read]
+actions:
+  # Its description says it "sends" progress notifications to the caller, not a message out of the company.
+  remote.simulate-research-query: { notMoneyOrMessages: "it sends progress notifications to the MCP client, nothing leaves the company" }
 `;
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 /**
  * The one place proposals and errors become MCP answers. What an agent (a model) must read
  * and act on is a tool result: the tool's own result once it ran, or `isError` with what
- * happened and what to do (denied, rejected, expired, failed, invalid arguments, upstream
+ * happened and what to do (denied, rejected, cancelled, expired, failed, invalid arguments, upstream
  * failure); a call still waiting for a person is a plain result saying so, with where it is
  * approved. Protocol errors are kept for what is not a tool call's outcome: an unknown tool
  * name (invalid params, as the MCP specification says) and the gateway's own failures.
@@ -30,18 +30,16 @@ export function outcomeResult(proposal: ProposalRecord): CallToolResult {
     }
     case 'denied':
       return text(`Portcullis denied this call (${proposal.decision.code ?? 'DENIED'}): ${proposal.decision.reasons.join('; ')}. Nothing ran. ${id}.`, proposal, true);
-    case 'rejected': {
-      const why = proposal.approval?.decision === 'rejected'
-        ? `${proposal.approval.by} rejected it: ${proposal.approval.reason}`
-        : `it was cancelled before it ran${proposal.error === undefined ? '' : ` (${proposal.error.code}: ${proposal.error.message})`}`;
-      return text(`This call did not run: ${why}. ${id}. Do not retry it unchanged; ask the person who decided, or propose something else.`, proposal, true);
-    }
+    case 'rejected':
+      return text(`This call did not run: ${proposal.approval?.by ?? 'a person'} rejected it${proposal.approval === undefined ? '' : `: ${proposal.approval.reason}`}. ${id}. Do not retry it unchanged; ask the person who decided, or propose something else.`, proposal, true);
+    case 'cancelled':
+      return text(`This call did not run: the gateway cancelled it before it ran${proposal.error === undefined ? '' : ` (${proposal.error.code}: ${proposal.error.message})`}. ${id}. Nothing was changed. Do not retry it unchanged; ask the workflow's owner whether its grants, bounds or status changed.`, proposal, true);
     case 'expired':
       return text(`This call did not run: nobody approved it before it expired. ${id}. Calling the tool again with the same arguments asks for approval again.`, proposal, true);
     case 'failed':
       return text(`This call ran and failed (${proposal.error?.code ?? 'FAILED'}): ${proposal.error?.message ?? 'no detail'}. ${id}.`, proposal, true);
     case 'outcome_unknown':
-      return text(`The gateway stopped while this call was running, so whether it took effect is unknown; a person must check the system. ${id}.`, proposal, true);
+      return text(`OUTCOME UNKNOWN: this call was sent, but whether it took effect is unknown${proposal.error === undefined ? '' : ` (${proposal.error.message})`}. A person must check the system and resolve ${proposal.id}. Do not call the tool again to "retry" it: it may have run. ${id}.`, proposal, true);
     case 'rolled_back':
       return text(`This call ran and was later rolled back by a person. ${id}.`, proposal, true);
     default:

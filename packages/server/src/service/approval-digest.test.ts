@@ -33,7 +33,7 @@ describe('approval bound to its own digest', () => {
 
     await expect(harness.gateway.service.executeApproved(proposed.id as string)).rejects.toMatchObject({ code: 'APPROVAL_DIGEST_MISMATCH' });
     expect(readLead(harness, 1)?.owner_id).toBeNull();
-    expect((await harness.gateway.store.getProposal(proposed.id as string))?.status).toBe('rejected');
+    expect((await harness.gateway.store.getProposal(proposed.id as string))?.status).toBe('cancelled');
     const events = (await auditTrail(harness)).filter((e) => e.proposalId === proposed.id);
     expect(events.map((e) => e.type)).toEqual(['proposal.received', 'proposal.decided', 'approval.granted', 'execution.refused']);
     expect(events.at(-1)?.data).toMatchObject({ code: 'APPROVAL_DIGEST_MISMATCH' });

@@ -1,8 +1,9 @@
 /**
  * The data scope holds at execution, not only at proposal: a record that was inside the
  * workflow's scope when it was proposed (and approved), and left it before the action ran,
- * is not written. The connector re-checks the scope inside its own transaction; the execution
- * fails, saying why, and the system of record is unchanged.
+ * is not written. The gateway asks the connector's scope check again before it runs an approved
+ * proposal (the proposal is then `cancelled`, saying why), and the connector re-checks the scope
+ * inside its own transaction too; the system of record is unchanged.
  */
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,12 +34,13 @@ describe('data scope re-checked at execution', () => {
     harness.clock.advance(6 * MINUTE);
     const executed = await harness.gateway.service.executeApproved(id);
 
-    expect(executed.status).toBe('failed');
-    expect(executed.error).toMatchObject({ code: 'FORBIDDEN' });
-    expect(executed.error?.message).toMatch(/leads record 5 does not exist or is outside the workflow's data scope \(created_at within the last 70m\).*nothing was changed/);
+    expect(executed.status).toBe('cancelled');
+    expect(executed.error).toMatchObject({ code: 'OUTSIDE_SCOPE' });
+    expect(executed.error?.message).toMatch(/leads record 5 does not exist or is outside the workflow's data scope \(created_at within the last 70m\).*nothing was executed/);
     expect(readLead(harness, 5)?.owner_id).toBeNull();
-    const failed = (await auditTrail(harness)).find((e) => e.type === 'execution.failed' && e.proposalId === id);
-    expect(failed?.data).toMatchObject({ code: 'FORBIDDEN' });
+    const trail = (await auditTrail(harness)).filter((e) => e.proposalId === id);
+    expect(trail.map((e) => e.type)).not.toContain('execution.started');
+    expect(trail.find((e) => e.type === 'execution.refused')?.data).toMatchObject({ code: 'OUTSIDE_SCOPE' });
   });
 
   it('does not delete a record that left the scope after it was proposed, when a lead approves it', async () => {
@@ -53,7 +55,7 @@ describe('data scope re-checked at execution', () => {
 
     const approved = await harness.request('dana', { method: 'POST', url: `/v1/approvals/${proposed.json().id as string}/approve`, payload: { reason: 'duplicate lead' } });
     expect(approved.statusCode).toBe(200);
-    expect(approved.json()).toMatchObject({ status: 'failed', error: { code: 'FORBIDDEN' } });
+    expect(approved.json()).toMatchObject({ status: 'cancelled', error: { code: 'OUTSIDE_SCOPE' } });
     expect(approved.json().error.message).toMatch(/leads record 2 does not exist or is outside the workflow's data scope/);
     expect(readLead(harness, 2)).toMatchObject({ id: 2, name: 'Raj Patel' });
   });

@@ -19,9 +19,11 @@ import type { ServiceDeps } from './deps.js';
 import { createInProcessChangeFeed } from './change-feed.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
 import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
+import { resolveOutcome, type ResolveInput } from './resolve.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 import { startRun, type StartedRun } from './runs.js';
 
+export type { ResolveInput };
 export type { ProposeInput, ProposeOptions } from './propose.js';
 export type { DecisionInput } from './approvals.js';
 
@@ -56,6 +58,12 @@ export interface GatewayService {
   recordApproval(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
   executeApproved(id: string): Promise<ProposalRecord>;
   reject(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
+  /**
+   * A lead of the workflow's department (or an admin) resolves an `outcome_unknown` proposal as
+   * succeeded or failed, with a note; audited, and announced to an agent waiting on it.
+   * @throws PortcullisError PROPOSAL_NOT_FOUND, FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION
+   */
+  resolve(person: PersonConfig, id: string, input: ResolveInput): Promise<ProposalRecord>;
   expireDue(): Promise<number>;
   recoverInterrupted(): Promise<{ flagged: number; resumed: number }>;
   /** Runs the pre-flight checks of the named systems (default: all). Never throws for a failing system. */
@@ -139,6 +147,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     recordApproval: (person, id, input) => recordApproval(deps, person, id, input),
     executeApproved: (id) => executeApproved(deps, id),
     reject: (person, id, input) => rejectProposal(deps, person, id, input),
+    resolve: (person, id, input) => resolveOutcome(deps, person, id, input),
     expireDue: () => expireDue(deps),
     recoverInterrupted: () => recoverInterrupted(deps),
     checkSystems: (names) => checkSystems(deps.config, deps.connectors, names),

@@ -18,8 +18,13 @@ export function configDigest(config: CompiledConfig): string {
 /** Appends `gateway.started`. @throws PortcullisError STORE_UNAVAILABLE when the trail cannot be written (the gateway must not start). */
 export async function recordStart(deps: ServiceDeps): Promise<void> {
   const { config } = deps;
+  // Writes named like money or messages that the config declares are neither: the reasons are on the record.
+  const declared = [...config.actions.values()].flatMap((a) => (a.notMoneyOrMessages === undefined ? [] : [[a.name, a.notMoneyOrMessages] as const]));
   await deps.store.appendAudit([{
     type: 'gateway.started', at: deps.clock.now(), actor: { kind: 'system', id: 'gateway' },
-    data: { config: config.source, workflows: [...config.workflows.keys()], systems: [...config.systems.keys()], configDigest: configDigest(config) },
+    data: {
+      config: config.source, workflows: [...config.workflows.keys()], systems: [...config.systems.keys()], configDigest: configDigest(config),
+      ...(declared.length === 0 ? {} : { notMoneyOrMessages: Object.fromEntries(declared) }),
+    },
   }]);
 }

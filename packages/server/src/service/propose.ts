@@ -7,12 +7,13 @@
  * proposal forever.
  */
 import {
-  PortcullisError, evaluatePolicy, proposalDigest, transition, type Actor, type Decision, type JsonValue, type ProposalStatus,
+  PortcullisError, proposalDigest, transition, type Actor, type Decision, type JsonValue, type ProposalStatus,
 } from '@portcullis/core';
 import type { z } from 'zod';
 import type { AgentConfig, CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord } from '../store/store.js';
-import { assertTrailTrusted, executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { assertTrailTrusted, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { decideNow } from './policy-check.js';
 import { auditRefusal } from './refusals.js';
 import { runExecution } from './execute.js';
 import { assertRunStarted } from './runs.js';
@@ -53,23 +54,6 @@ function resolveAction(deps: ServiceDeps, workflow: CompiledWorkflow, name: stri
     throw new PortcullisError('ACTION_NOT_FOUND', `unknown action "${name}"; actions on the systems of workflow "${workflow.id}": ${offered.join(', ') || '(none)'}`, { action: name });
   }
   return action;
-}
-
-async function policyContext(deps: ServiceDeps, workflow: CompiledWorkflow, agent: AgentConfig, runId: string | undefined) {
-  const [agentOff, workflowOff, actionsThisRun, actionsThisHour] = await Promise.all([
-    deps.store.getDisabled('agent', agent.id),
-    deps.store.getDisabled('workflow', workflow.id),
-    runId !== undefined && workflow.bounds.maxActionsPerRun !== undefined
-      ? deps.store.countProposals({ workflow: workflow.id, runId, excludeDenied: true }) : Promise.resolve(undefined),
-    workflow.bounds.maxActionsPerHour !== undefined
-      ? deps.store.countProposals({ workflow: workflow.id, createdSince: deps.clock.now() - 3_600_000, excludeDenied: true }) : Promise.resolve(undefined),
-  ]);
-  return {
-    agentActive: agentOff === undefined,
-    workflowActive: workflowOff === undefined,
-    ...(actionsThisRun === undefined ? {} : { actionsThisRun }),
-    ...(actionsThisHour === undefined ? {} : { actionsThisHour }),
-  };
 }
 
 /** Records bad input from a known agent, then throws the error. */
@@ -116,19 +100,9 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   }
 
   const id = deps.ids.next('prop');
-  let decision: Decision = evaluatePolicy(workflow, {
-    agent: agent.id, action, fields: action.spec.touchedFields(params), recordCount: action.spec.recordCount(params),
-  }, await policyContext(deps, workflow, agent, input.runId));
-  if (decision.outcome !== 'deny') {
-    const connector = deps.connectors.get(action.system);
-    const blocked = await connector?.blocked?.(action.spec);
-    const problems = blocked !== undefined ? [blocked] : connector === undefined
-      ? [`system "${action.system}" is not connected`]
-      : await connector.precheck(action.spec, params, executionContext(deps, workflow, action, id));
-    if (problems.length > 0) {
-      decision = { outcome: 'deny', risk: decision.risk, code: blocked !== undefined ? 'TOOL_BLOCKED' : connector === undefined ? 'SYSTEM_UNAVAILABLE' : 'OUTSIDE_SCOPE', reasons: problems };
-    }
-  }
+  const decision: Decision = await decideNow(deps, workflow, action, {
+    agent: agent.id, params, proposalId: id, ...(input.runId === undefined ? {} : { runId: input.runId }),
+  });
 
   const now = deps.clock.now();
   const event = decision.outcome === 'deny' ? 'deny' : decision.outcome === 'allow' ? 'auto_approve' : 'require_approval';

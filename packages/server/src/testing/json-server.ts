@@ -24,6 +24,8 @@ export interface JsonServer {
   get(path: string): Promise<{ status: number; body: unknown }>;
   /** Everything the server wrote to its output. */
   output(): string;
+  /** Resolves once the server's output contains `text` (at once if it does already). */
+  waitForOutput(text: string): Promise<void>;
   /** Stops the server (it stays stopped: its port is then closed) and removes its folder. */
   close(): Promise<void>;
 }
@@ -40,6 +42,11 @@ export interface JsonServerOptions {
   readonly requireHeader?: string;
   /** Every request but GET /db must carry a bearer token this authorisation server says is active. */
   readonly introspect?: { readonly url: string; readonly clientId: string; readonly clientSecret: string; readonly scope?: string };
+  /**
+   * Applies each write only after its client has gone (as an upstream that is slower than the
+   * gateway's timeout, yet applies the write), printing the Idempotency-Key it got.
+   */
+  readonly lateWrites?: boolean;
 }
 
 /** A port nobody listens on right now. */
@@ -69,15 +76,21 @@ export async function startJsonServer(db: Record<string, unknown>, options: Json
   const env: Record<string, string> = introspect === undefined
     ? { ...(options.requireToken === undefined ? {} : { REQUIRED_TOKEN: options.requireToken }), ...(options.requireHeader === undefined ? {} : { REQUIRED_HEADER: options.requireHeader }) }
     : { INTROSPECTION_URL: introspect.url, INTROSPECTION_CLIENT_ID: introspect.clientId, INTROSPECTION_CLIENT_SECRET: introspect.clientSecret, ...(introspect.scope === undefined ? {} : { REQUIRED_SCOPE: introspect.scope }) };
+  if (options.lateWrites === true) env.LATE_WRITES = '1';
   let out = '';
+  const waiting: { text: string; resolve: () => void }[] = [];
+  const heard = (chunk: Buffer): void => {
+    out += chunk.toString();
+    for (const w of waiting.splice(0)) if (out.includes(w.text)) w.resolve(); else waiting.push(w);
+  };
   /** Spawns json-server on a free port; undefined when another process took the port first. */
   const launch = async (port: number): Promise<ChildProcess | undefined> => {
     out = '';
     const child: ChildProcess = spawn(process.execPath, [BIN, file, '--host', '127.0.0.1', '--port', String(port), '--middlewares', introspect === undefined ? REQUIRE_TOKEN : INTROSPECT], {
       env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
-    child.stderr?.on('data', (chunk: Buffer) => { out += chunk.toString(); });
+    child.stdout?.on('data', heard);
+    child.stderr?.on('data', heard);
     const deadline = Date.now() + 15_000;
     for (;;) {
       if (child.exitCode !== null) {
@@ -114,6 +127,10 @@ export async function startJsonServer(db: Record<string, unknown>, options: Json
       return { status: res.status, body: await res.json() };
     },
     output: () => out,
+    waitForOutput: (text) => new Promise((resolve) => {
+      if (out.includes(text)) resolve();
+      else waiting.push({ text, resolve });
+    }),
     close: () => new Promise((resolve) => {
       const done = (): void => { dir.cleanup(); resolve(); };
       if (child.exitCode !== null || child.signalCode !== null) { done(); return; }

@@ -44,7 +44,14 @@ export interface HttpRequest {
   readonly pathValues?: Readonly<Record<string, unknown>>;
   readonly query?: Readonly<Record<string, unknown>>;
   readonly body?: unknown;
+  /** Sent as the `Idempotency-Key` header, so a system that honours it applies a retried write once. */
+  readonly idempotencyKey?: string;
 }
+
+/** Connection errors that happen before a request is sent: the system cannot have acted on it. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ERR_INVALID_URL', 'UND_ERR_CONNECT_TIMEOUT']);
+/** Methods that change nothing: when they fail, nothing took effect whatever the cause. */
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * Resolves a path template and its values against a base URL.
@@ -98,7 +105,9 @@ export interface HttpClient {
   /**
    * Sends one request and returns the answer, whatever its status.
    * @throws PortcullisError FORBIDDEN (the URL would leave the base URL; nothing sent),
-   *   UPSTREAM_FAILED (unreachable, timed out, redirected, too large, malformed JSON),
+   *   UPSTREAM_FAILED (unreachable before sending, redirected, too large, malformed JSON, or any
+   *   failure of a GET/HEAD/OPTIONS), OUTCOME_UNKNOWN (a write sent and then timed out or its
+   *   connection lost before the whole answer came),
    *   SECRET_UNAVAILABLE (the credential cannot be read).
    */
   send(request: HttpRequest): Promise<HttpAnswer>;
@@ -119,6 +128,9 @@ export function createHttpClient(system: HttpSystemConfig, deps: HttpClientDeps 
   const redact = (text: string): string => secrets.redact(text);
   const fail = (message: string, details: Record<string, unknown> = {}, cause?: unknown): PortcullisError =>
     new PortcullisError('UPSTREAM_FAILED', redact(`system "${system.name}": ${message}`), { system: system.name, ...details }, { cause });
+  /** A write that may have reached the system and whose answer never came: its outcome is unknown. */
+  const unknown = (message: string, details: Record<string, unknown> = {}, cause?: unknown): PortcullisError =>
+    new PortcullisError('OUTCOME_UNKNOWN', redact(`system "${system.name}": ${message}; the request may have reached the system, so whether it took effect is unknown`), { system: system.name, ...details }, { cause });
 
   /** The credential header of the next request, and the OAuth2 access token in it (if any). */
   async function authHeaders(): Promise<{ headers: Record<string, string>; accessToken?: string }> {
@@ -143,13 +155,18 @@ export function createHttpClient(system: HttpSystemConfig, deps: HttpClientDeps 
     try {
       response = await doFetch(url, {
         method: request.method, redirect: 'manual', signal: AbortSignal.timeout(system.timeoutMs),
-        headers: { accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}), ...auth.headers },
+        headers: {
+          accept: 'application/json', ...(hasBody ? { 'content-type': 'application/json' } : {}),
+          ...(request.idempotencyKey === undefined ? {} : { 'idempotency-key': request.idempotencyKey }), ...auth.headers,
+        },
         ...(hasBody ? { body: JSON.stringify(request.body) } : {}),
       });
     } catch (error) {
       const e = error as Error & { cause?: { message?: string; code?: string } };
       const reason = e.name === 'TimeoutError' || e.name === 'AbortError' ? `no answer within ${system.timeoutMs} ms` : e.cause?.message ?? e.message;
-      throw fail(`${where} failed: ${reason}`, { code: e.cause?.code ?? e.name }, error);
+      const code = e.cause?.code ?? e.name;
+      const sent = !NOT_SENT.has(code) && !SAFE_METHODS.has(request.method.toUpperCase());
+      throw (sent ? unknown : fail)(`${where} failed: ${reason}`, { code }, error);
     }
     if (response.status >= 300 && response.status < 400) {
       await response.body?.cancel();
@@ -160,7 +177,9 @@ export function createHttpClient(system: HttpSystemConfig, deps: HttpClientDeps 
       text = await readLimited(response);
     } catch (error) {
       const e = error as Error;
-      throw fail(`${where}: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? `no complete answer within ${system.timeoutMs} ms` : e.message}`, { status: response.status }, error);
+      // A status that proves the write was refused stays a failure; otherwise the answer was lost.
+      const sent = response.status < 400 && !SAFE_METHODS.has(request.method.toUpperCase());
+      throw (sent ? unknown : fail)(`${where}: ${e.name === 'TimeoutError' || e.name === 'AbortError' ? `no complete answer within ${system.timeoutMs} ms` : e.message}`, { status: response.status }, error);
     }
     // Redacted before it is cut short, so a credential cut in two cannot survive as a fragment.
     const excerpt = redact(text).replace(/\s+/g, ' ').trim().slice(0, EXCERPT_CHARS);

@@ -3,7 +3,10 @@
  * Invariants: before a PUT, PATCH or DELETE on a path that also has a GET, the record is
  * read first and kept as undo data (`http.restore`), so the write can be rolled back; a
  * record that does not exist fails the write before anything is sent; an upstream error is
- * UPSTREAM_FAILED with the status and a short excerpt, never with a credential.
+ * UPSTREAM_FAILED with the status and a short excerpt, never with a credential; a write that
+ * was sent and got no (whole) answer is OUTCOME_UNKNOWN, never a failure. Every write carries
+ * an `Idempotency-Key` derived from its proposal (`portcullis-<proposal id>`), so a system that
+ * honours the header applies it once however often it is sent.
  */
 import { PortcullisError, type JsonValue } from '@portcullis/core';
 import type { HttpSystemConfig } from './http-settings.js';
@@ -68,14 +71,14 @@ export function createHttpConnector(system: HttpSystemConfig, deps: HttpClientDe
 
   return {
     system: system.name,
-    async execute(spec, params, _context) {
+    async execute(spec, params, context) {
       const operation = operationOf(spec);
       const p = params as HttpParams;
       const before = await readBefore(operation, p);
       if (before !== undefined && !before.ok) throw new PortcullisError('FORBIDDEN', `${before.problem}; nothing was changed`, { problems: [before.problem] });
       const path = relativePath(system.baseUrl, operation, p);
       const answer = expectSuccess(system.name, { method: operation.method, path }, await client.send({
-        method: operation.method, template: operation.path,
+        method: operation.method, template: operation.path, idempotencyKey: `portcullis-${context.proposalId}`,
         ...(p.path === undefined ? {} : { pathValues: p.path }), ...(p.query === undefined ? {} : { query: p.query }), ...(p.body === undefined ? {} : { body: p.body }),
       }));
       const result: JsonValue = { status: answer.status, body: answer.body };

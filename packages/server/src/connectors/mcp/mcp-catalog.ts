@@ -9,6 +9,7 @@
  */
 import type { AuditEventDraft, Clock, JsonValue } from '@portcullis/core';
 import { compileAction } from '../../config/catalog.js';
+import { unclassedMoneyOrMessage } from '../../config/money-and-messages.js';
 import type { CompiledAction, CompiledConfig } from '../../config/compiled.js';
 import { isMcpSystem, type McpSystemConfig } from './mcp-settings.js';
 import type { Connector } from '../connector.js';
@@ -73,9 +74,14 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
 
 /** One tool as an action of the catalog, or why it is not offered (`lowersRisk`: an override that would lower its risk). */
 function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string; lowersRisk: boolean } {
-  const compiled = compileAction(spec, system.overrides.get(spec.resource), `MCP tool, ${spec.verb}: ${annotationWhy(spec)}`);
+  const override = system.overrides.get(spec.resource);
+  const compiled = compileAction(spec, override, `MCP tool, ${spec.verb}: ${annotationWhy(spec)}`);
   if (!compiled.ok) return { ok: false, lowersRisk: true, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${compiled.error}; the tool is not offered until the override is fixed` };
-  return compiled;
+  // A write tool named like money or a message is not offered until the config classes it.
+  const unclassed = unclassedMoneyOrMessage(compiled.action, override?.notMoneyOrMessages);
+  if (unclassed !== undefined) return { ok: false, lowersRisk: false, problem: `tool "${spec.resource}": ${unclassed}; the tool is not offered until it is classed` };
+  const declared = override?.notMoneyOrMessages;
+  return declared === undefined ? compiled : { ok: true, action: Object.freeze({ ...compiled.action, notMoneyOrMessages: declared }) };
 }
 
 function annotationWhy(spec: McpActionSpec): string {

@@ -45,7 +45,7 @@ export interface McpSystemConfig {
   /** How long connecting, listing tools or one call may take. */
   readonly timeoutMs: number;
   /** The `actions:` overrides of its tools, by tool name (risk may only be raised). */
-  readonly overrides: ReadonlyMap<string, { readonly risk?: RiskClass; readonly tags: readonly HighRiskTag[] }>;
+  readonly overrides: ReadonlyMap<string, { readonly risk?: RiskClass; readonly tags: readonly HighRiskTag[]; readonly notMoneyOrMessages?: string }>;
 }
 
 /** How long one request to an upstream MCP server may take unless the config says otherwise. */
@@ -121,7 +121,10 @@ export function compileMcpSystem(name: string, settings: McpSystemSettings, cont
   const timeoutMs = durationMs(settings.timeout);
   // The `actions:` overrides of this system's tools, applied when the tools are listed.
   const overrides = new Map(Object.entries(context.overrides ?? {}).filter(([key]) => key.startsWith(`${name}.`))
-    .map(([key, value]) => [key.slice(name.length + 1), Object.freeze({ ...(value.risk === undefined ? {} : { risk: value.risk }), tags: Object.freeze([...value.tags]) })]));
+    .map(([key, value]) => [key.slice(name.length + 1), Object.freeze({
+      ...(value.risk === undefined ? {} : { risk: value.risk }), tags: Object.freeze([...value.tags]),
+      ...(value.notMoneyOrMessages === undefined ? {} : { notMoneyOrMessages: value.notMoneyOrMessages }),
+    })]));
   if (settings.url !== undefined) {
     const a = settings.auth ?? { kind: 'none' as const };
     let auth: McpAuthConfig | undefined;

@@ -40,7 +40,11 @@ const toolsPage = z.object({ tools: z.array(z.unknown()), nextCursor: z.string()
 export interface McpUpstream {
   /** Every tool the upstream lists, unparsed (each is checked by the caller). @throws PortcullisError UPSTREAM_FAILED */
   listTools(): Promise<unknown[]>;
-  /** Calls a tool. @throws PortcullisError UPSTREAM_FAILED when the upstream fails, hangs past the timeout or answers malformed JSON-RPC */
+  /**
+   * Calls a tool. @throws PortcullisError UPSTREAM_FAILED when the upstream cannot be reached
+   * (nothing sent); OUTCOME_UNKNOWN when the call was sent and the upstream hangs past the
+   * timeout, stops, or answers malformed JSON-RPC (the tool may have run)
+   */
   callTool(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
   /** Registers a listener for the upstream's notifications/tools/list_changed. */
   onToolsChanged(listener: () => void): void;
@@ -208,8 +212,12 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     return connecting;
   }
 
-  /** An upstream failure as UPSTREAM_FAILED, saying what happened in words. */
-  function failure(error: unknown, doing: string): PortcullisError {
+  /**
+   * An upstream failure as UPSTREAM_FAILED, saying what happened in words; with `sent`, a
+   * failure after the request went out (no answer in time, the connection lost, a malformed
+   * answer) is OUTCOME_UNKNOWN: the tool may have run.
+   */
+  function failure(error: unknown, doing: string, sent = false): PortcullisError {
     if (error instanceof PortcullisError) return error;
     const message = messageOf(error);
     let why: string;
@@ -220,15 +228,18 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     // Redacted before the tail is cut, so a credential cut in two cannot survive as a fragment.
     const said = secrets.redact(stderr).trim();
     const tail = said === '' ? '' : `; its last output on stderr: ${said.slice(-300)}`;
+    if (sent && !/ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ENOENT|spawn/i.test(message)) {
+      return new PortcullisError('OUTCOME_UNKNOWN', secrets.redact(`MCP system "${system.name}" failed while ${doing}: ${why}${tail}; the call was sent, so whether the tool took effect is unknown`), { system: system.name });
+    }
     return new PortcullisError('UPSTREAM_FAILED', secrets.redact(`MCP system "${system.name}" failed while ${doing}: ${why}${tail}`), { system: system.name });
   }
 
-  async function withClient<T>(doing: string, use: (client: Client) => Promise<T>): Promise<T> {
+  async function withClient<T>(doing: string, use: (client: Client) => Promise<T>, sent = false): Promise<T> {
     const client = await ensure();
     try {
       return await use(client);
     } catch (error) {
-      const failed = failure(error, doing);
+      const failed = failure(error, doing, sent);
       if (broken !== undefined || /closed/i.test((error as Error).message ?? '')) {
         connecting = undefined;
         await client.close().catch(() => undefined);
@@ -255,7 +266,7 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
       return withClient(`calling tool "${name}"`, async (client) => {
         const result = await client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, { timeout: system.timeoutMs });
         return isRecord(result) ? secrets.redactJson(result as CallToolResult) : { content: [] };
-      });
+      }, true);
     },
     onToolsChanged(listener) {
       listeners.push(listener);

@@ -3,7 +3,10 @@
  * rows inside the workflow's data scope; a write that names a record outside the scope, or
  * more records than the bound allows, changes nothing; every update and delete records the
  * before-image of the rows it changed, in the same transaction as the change, so the
- * execution can be rolled back.
+ * execution can be rolled back; a database locked by another process never blocks the
+ * gateway's event loop: SQLite is asked not to wait (busy_timeout 0), and a statement that
+ * finds the database busy is tried again asynchronously until LOCK_WAIT_MS has passed, so
+ * other requests (other systems, /healthz) are answered meanwhile.
  */
 import Database from 'better-sqlite3';
 import { PortcullisError, type JsonValue } from '@portcullis/core';
@@ -41,6 +44,28 @@ function describeScope(scope: ScopeBound): string {
 }
 
 const MAX_CACHED_STATEMENTS = 256;
+/** How long a statement waits, in total, for a database another process has locked. */
+export const LOCK_WAIT_MS = 5_000;
+
+/** Whether a SQLite error says another connection holds the lock (nothing was done). */
+const isBusy = (error: unknown): boolean =>
+  error instanceof Database.SqliteError && (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED'));
+
+/**
+ * Runs `work` (synchronous, on better-sqlite3), trying again asynchronously while the database
+ * is busy: the event loop is free between attempts. After LOCK_WAIT_MS the busy error is thrown.
+ */
+async function whenUnlocked<T>(work: () => T): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (let wait = 2; ; wait = Math.min(wait * 2, 100)) {
+    try {
+      return work();
+    } catch (error) {
+      if (!isBusy(error) || Date.now() >= deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+}
 
 /** Opens a SQLite system. The database file must exist; the gateway never creates a production database. */
 export function createSqliteConnector(system: SqlSystemConfig): Connector {
@@ -48,9 +73,13 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
   const open = (): Database.Database => {
     if (db === undefined) {
       try {
-        db = new Database(system.path, { fileMustExist: true });
-        db.pragma('journal_mode = WAL');
-        db.pragma('busy_timeout = 5000');
+        // Never wait on the main thread for another process's lock (better-sqlite3 waits 5 s by default): see whenUnlocked.
+        db = new Database(system.path, { fileMustExist: true, timeout: 0 });
+        try {
+          db.pragma('journal_mode = WAL');
+        } catch (error) {
+          if (!isBusy(error)) throw error; // locked right now: the journal mode is left as it is
+        }
       } catch (error) {
         throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}": cannot open SQLite database ${system.path}: ${(error as Error).message}`, { system: system.name }, { cause: error });
       }
@@ -163,10 +192,11 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
     system: system.name,
     async execute(spec, params, context) {
       try {
-        return execute(spec, params, context);
+        return await whenUnlocked(() => execute(spec, params, context));
       } catch (error) {
         if (error instanceof PortcullisError) throw error;
-        throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}" failed: ${(error as Error).message}`, { system: system.name }, { cause: error });
+        const locked = isBusy(error) ? ` (another process held the database locked for ${LOCK_WAIT_MS / 1000}s; nothing was changed)` : '';
+        throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}" failed: ${(error as Error).message}${locked}`, { system: system.name }, { cause: error });
       }
     },
     async precheck(spec, params, context) {
@@ -174,13 +204,13 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
       const conn = open();
       const table = tableOf(spec);
       const { ids } = params as { ids: RecordId[] };
-      return missing(table, ids, selectByIds(conn, table, ids, context, quote(table.primaryKey)), context);
+      return whenUnlocked(() => missing(table, ids, selectByIds(conn, table, ids, context, quote(table.primaryKey)), context));
     },
     async check() {
       try {
         const conn = open();
-        for (const table of system.tables.values()) conn.prepare(`SELECT 1 FROM ${quote(table.name)} LIMIT 1`).get();
-        const keys = keyProblems(conn, system);
+        await whenUnlocked(() => { for (const table of system.tables.values()) conn.prepare(`SELECT 1 FROM ${quote(table.name)} LIMIT 1`).get(); });
+        const keys = await whenUnlocked(() => keyProblems(conn, system));
         if (keys.length > 0) return { ok: false, error: keys.join('; ') };
         return { ok: true, detail: `${system.tables.size} table(s) readable, each keyed by a unique column` };
       } catch (error) {
