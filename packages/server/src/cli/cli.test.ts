@@ -261,6 +261,12 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['approvals list: no token', ['approvals', 'list'], 2, /no token: pass --token or set PORTCULLIS_TOKEN/],
     ['approvals list: the gateway cannot be reached', ['approvals', 'list', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1/],
     ['approvals reject: no --reason', ['approvals', 'reject', 'prop_x', '--token', 't'], 2, /reject needs --reason/],
+    ['audit new-key: a required option missing', ['audit', 'new-key'], 2, /required option '--/],
+    ['audit checkpoint: a required option missing', ['audit', 'checkpoint'], 2, /required option '--/],
+    ['audit prove: a required option missing', ['audit', 'prove', '1'], 2, /required option '--/],
+    ['audit check-proof: a required option missing', ['audit', 'check-proof', 'proof.json'], 2, /required option '--/],
+    ['audit recover: a required option missing', ['audit', 'recover'], 2, /required option '--/],
+    ['proposals resolve: a bad option', ['proposals', 'resolve', 'prop_x', '--bogus'], 2, /unknown option '--bogus'/],
   ];
   it('covers every command of the program and of the table in docs/cli.md', () => {
     const docs = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');

@@ -89,8 +89,11 @@ describe('portcullis on the PATH', () => {
     await client.connect(new StdioClientTransport({ command: server?.command ?? '', args, env: { ...clientEnv, PATH: env.PATH ?? '' }, cwd: prefix.path, stderr: 'pipe' }));
     try {
       expect(client.getServerVersion()?.name).toBe('portcullis');
-      // The MCP face offers MCP systems' tools; an SQL system's tables are reached over the HTTP API.
-      expect((await client.listTools()).tools).toEqual([]);
+      // Every granted action is a tool: the starter's SQL read, and its status-only update.
+      const tools = (await client.listTools()).tools;
+      expect(tools.map((t) => t.name).sort()).toEqual(['app__tickets__read', 'app__tickets__update']);
+      const set = (tools.find((t) => t.name === 'app__tickets__update')?.inputSchema.properties as Record<string, { properties?: object }>).set;
+      expect(Object.keys(set?.properties ?? {})).toEqual(['status']);
     } finally {
       await client.close();
     }

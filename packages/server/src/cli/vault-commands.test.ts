@@ -109,7 +109,7 @@ describe('portcullis check', () => {
     await cli(['vault', 'new-key', '--out', join(dir.path, 'master.key')]);
     const ok = await cli(['check', '-c', config]);
     expect(ok.code).toBe(0);
-    expect(ok.out).toMatch(/^SYSTEM\s+KIND\s+STATUS\s+TIME\s+DETAIL\n\(vault\)\s+vault\s+ok\s+0 ms\s+master key mk_[0-9a-f]{16}; 0 secret\(s\) stored\ncrm\s+sql\s+ok\s+\d+ ms\s+1 table\(s\) readable\nall 2 system\(s\) OK/);
+    expect(ok.out).toMatch(/^SYSTEM\s+KIND\s+STATUS\s+TIME\s+DETAIL\n\(vault\)\s+vault\s+ok\s+0 ms\s+master key mk_[0-9a-f]{16}; 0 secret\(s\) stored\ncrm\s+sql\s+ok\s+\d+ ms\s+1 table\(s\) readable, each keyed by a unique column\nall 2 system\(s\) OK/);
     const db = new Database(join(dir.path, 'crm.db'));
     db.exec('DROP TABLE leads');
     db.close();

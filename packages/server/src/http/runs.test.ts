@@ -31,7 +31,7 @@ describe('GET /v1/systems/check', () => {
     harness = await openHarness();
     const res = await harness.request('ada', { method: 'GET', url: '/v1/systems/check' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toMatchObject({ ok: true, systems: [{ system: 'crm', kind: 'sql', ok: true, detail: '1 table(s) readable' }] });
+    expect(res.json()).toMatchObject({ ok: true, systems: [{ system: 'crm', kind: 'sql', ok: true, detail: '1 table(s) readable, each keyed by a unique column' }] });
     expect((await harness.request('agent', { method: 'GET', url: '/v1/systems/check' })).statusCode).toBe(403);
     expect((await harness.request(undefined, { method: 'GET', url: '/v1/systems/check' })).statusCode).toBe(401);
     // Fay's department has no workflow reaching the CRM: she sees no systems.
