@@ -37,7 +37,10 @@ async function callConnector(deps: ServiceDeps, proposal: ProposalRecord, workfl
     const code = error instanceof PortcullisError ? error.code : 'UPSTREAM_FAILED';
     const message = (error as Error).message;
     if (code !== 'OUTCOME_UNKNOWN') return { kind: 'failed', code, message };
-    return action.verb === 'read' ? { kind: 'failed', code: 'UPSTREAM_FAILED', message } : { kind: 'unknown', code, message };
+    // A read changes nothing: its failure is known, and the message does not say otherwise.
+    return action.verb === 'read'
+      ? { kind: 'failed', code: 'UPSTREAM_FAILED', message: message.replace(/; [^;]*whether (the tool|it) took effect is unknown$/, '') }
+      : { kind: 'unknown', code, message };
   }
 }
 
