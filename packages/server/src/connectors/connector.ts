@@ -91,7 +91,8 @@ export interface SystemKind<S extends SystemConfig = SystemConfig, T = unknown> 
    * Adds the actions known only once connected (an MCP upstream's tools) to the catalog, when
    * the gateway starts. What cannot be listed is returned as warnings (and audited), never fatal;
    * what the config would do to lower a listed action's risk below high (SPEC rule 2) is returned
-   * as refusals, and the gateway refuses to start on them.
+   * as refusals, and the gateway refuses to start on them; a listed write named like money or a
+   * message that the config does not class is `unclassed` (not offered; check and validate --online fail).
    */
-  listActions?(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: Required<Pick<ConnectorDeps, 'store' | 'clock'>>): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[] }>;
+  listActions?(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: Required<Pick<ConnectorDeps, 'store' | 'clock'>>): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[]; unclassed?: string[] }>;
 }

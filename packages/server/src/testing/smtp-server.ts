@@ -33,11 +33,11 @@ export interface SmtpServer {
 const SCRIPT = fileURLToPath(new URL('./fixtures/smtp-server.mjs', import.meta.url));
 
 /** Starts the server; resolves once it listens. */
-export async function startSmtpServer(options: { user?: string; password?: string } = {}): Promise<SmtpServer> {
+export async function startSmtpServer(options: { user?: string; password?: string; acceptNever?: boolean } = {}): Promise<SmtpServer> {
   const user = options.user ?? 'portcullis';
   const password = options.password ?? `smtp_pw_${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`;
   const child: ChildProcess = spawn(process.execPath, [SCRIPT], {
-    env: { PATH: process.env.PATH ?? '', SMTP_USER: user, SMTP_PASSWORD: password },
+    env: { PATH: process.env.PATH ?? '', SMTP_USER: user, SMTP_PASSWORD: password, ...(options.acceptNever === true ? { SMTP_ACCEPT_NEVER: '1' } : {}) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const received: ReceivedMessage[] = [];

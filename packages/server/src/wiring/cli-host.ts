@@ -77,7 +77,7 @@ async function checkOnline(config: CompiledConfig): Promise<string[]> {
   const connectors = connectSystems(config, { vault: createVault({ store, key: undefined, clock: systemClock }), clock: systemClock });
   try {
     const listed = await listOnlineActions(config, connectors, { store, clock: systemClock });
-    const problems = [...listed.refusals];
+    const problems = [...listed.refusals, ...listed.unclassed];
     try {
       assertUniqueToolNames(listed.config);
     } catch (error) {

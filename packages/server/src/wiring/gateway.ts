@@ -83,18 +83,20 @@ export function connectSystems(config: CompiledConfig, deps: ConnectorDeps = {})
 }
 
 /** Adds the actions each kind lists only once connected (MCP tools) to the config. */
-export async function listOnlineActions(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: { store: Store; clock: Clock }): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[] }> {
+export async function listOnlineActions(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, deps: { store: Store; clock: Clock }): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[]; unclassed: string[] }> {
   let current = config;
   const warnings: string[] = [];
   const refusals: string[] = [];
+  const unclassed: string[] = [];
   for (const kind of SYSTEM_KINDS.values()) {
     if (kind.listActions === undefined) continue;
     const listed = await kind.listActions(current, connectors, deps);
     current = listed.config;
     warnings.push(...listed.warnings);
     refusals.push(...listed.refusals);
+    unclassed.push(...(listed.unclassed ?? []));
   }
-  return { config: current, warnings, refusals };
+  return { config: current, warnings, refusals, unclassed };
 }
 
 /** Opens a gateway for a compiled config. @throws PortcullisError STORE_UNAVAILABLE when the audit store cannot be written */

@@ -73,13 +73,13 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
 }
 
 /** One tool as an action of the catalog, or why it is not offered (`lowersRisk`: an override that would lower its risk). */
-function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string; lowersRisk: boolean } {
+function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string; lowersRisk: boolean; unclassed?: boolean } {
   const override = system.overrides.get(spec.resource);
   const compiled = compileAction(spec, override, `MCP tool, ${spec.verb}: ${annotationWhy(spec)}`);
   if (!compiled.ok) return { ok: false, lowersRisk: true, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${compiled.error}; the tool is not offered until the override is fixed` };
   // A write tool named like money or a message is not offered until the config classes it.
   const unclassed = unclassedMoneyOrMessage(compiled.action, override?.notMoneyOrMessages);
-  if (unclassed !== undefined) return { ok: false, lowersRisk: false, problem: `tool "${spec.resource}": ${unclassed}; the tool is not offered until it is classed` };
+  if (unclassed !== undefined) return { ok: false, lowersRisk: false, unclassed: true, problem: `tool "${spec.resource}": ${unclassed}; the tool is not offered until it is classed` };
   const declared = override?.notMoneyOrMessages;
   return declared === undefined ? compiled : { ok: true, action: Object.freeze({ ...compiled.action, notMoneyOrMessages: declared }) };
 }
@@ -118,8 +118,10 @@ function grantProblems(config: CompiledConfig, system: string, actions: Readonly
  * Lists every MCP system's tools and returns the config extended with them as actions, with
  * what was reported (also audited as `mcp.tools_listed` and `mcp.upstream_failed`).
  */
-export async function loadMcpCatalog(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, store: Store, clock: Clock): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[] }> {
+export async function loadMcpCatalog(config: CompiledConfig, connectors: ReadonlyMap<string, Connector>, store: Store, clock: Clock): Promise<{ config: CompiledConfig; warnings: string[]; refusals: string[]; unclassed: string[] }> {
   const actions = new Map(config.actions);
+  // Write tools named like money or a message that the config does not class (not offered; `check` and `validate --online` fail on them).
+  const unclassed: string[] = [];
   const warnings: string[] = [];
   // What would lower a destructive or open-world tool below high: the gateway refuses to serve such a config (SPEC rule 2).
   const refusals: string[] = [];
@@ -142,6 +144,7 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
       else {
         rejected.push({ tool: spec.resource, problem: compiled.problem });
         if (compiled.lowersRisk) refusals.push(`actions["${spec.name}"].risk: MCP system "${system.name}": ${compiled.problem}`);
+        if (compiled.unclassed === true) unclassed.push(`actions["${spec.name}"]: MCP system "${system.name}": ${compiled.problem}`);
       }
     }
     notOfferedAtStart.set(connector, { tools: new Map(rejected.map((r) => [r.tool, r.problem])) });
@@ -166,5 +169,5 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
       },
     }]);
   }
-  return { config: Object.freeze({ ...config, actions }), warnings, refusals };
+  return { config: Object.freeze({ ...config, actions }), warnings, refusals, unclassed };
 }

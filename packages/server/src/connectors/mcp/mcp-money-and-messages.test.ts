@@ -7,7 +7,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditTrail, harnessConfig, openHarness, type Harness } from '../../testing/harness.js';
-import { FAULTY_SERVER, yamlList } from '../../testing/mcp-servers.js';
+import { join } from 'node:path';
+import { FAULTY_SERVER, harnessEnv, yamlList } from '../../testing/mcp-servers.js';
+import { runCli } from '../../testing/run-cli.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -26,6 +28,15 @@ const config = (actions = ''): string => `${harnessConfig({
 })}${actions}`;
 
 describe('MCP tools named like money or messages', () => {
+  it('fails validate --online on an unclassed refund tool, naming it and both fixes', async () => {
+    harness = await openHarness({ configYaml: config(), env: { MONEY_TOOL: '1' } });
+    const path = join(harness.dir, 'portcullis.yaml');
+    Object.assign(process.env, { ...harnessEnv(harness), MONEY_TOOL: '1' });
+    const online = await runCli(['validate', '--online', path]);
+    expect(online.code).toBe(1);
+    expect(online.err).toMatch(/actions\["faulty\.issue_refund"\]: MCP system "faulty": tool "issue_refund": .*refund.*tag it high .*notMoneyOrMessages/);
+  });
+
   it('does not offer an unclassed refund tool, and says so at start', async () => {
     harness = await openHarness({ configYaml: config(), env: { MONEY_TOOL: '1' } });
     expect(harness.gateway.config.actions.has('faulty.issue_refund')).toBe(false);

@@ -46,6 +46,23 @@ export function createSmtpConnector(system: SmtpSystemConfig, deps: SmtpConnecto
     }, { cause: error });
   };
 
+  /**
+   * A send that lost its session once connected (no answer before the timeout, the connection
+   * dropped) may have been delivered: OUTCOME_UNKNOWN. nodemailer does not say which command was
+   * in flight, so only what proves nothing was sent is a failure: no connection or greeting, a
+   * refused connection, or an answer with an SMTP error code (a refused login, recipient or message).
+   */
+  const sendFailure = (error: unknown): PortcullisError => {
+    const e = error as Error & { code?: string; responseCode?: number };
+    const lost = e.responseCode === undefined && (
+      (e.code === 'ETIMEDOUT' && !/connection timeout|greeting never received/i.test(e.message))
+      || ((e.code === 'ESOCKET' || e.code === 'ECONNECTION') && /closed|reset|EPIPE/i.test(e.message) && !/ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/.test(e.message)));
+    if (!lost) return failure('sending', error);
+    return new PortcullisError('OUTCOME_UNKNOWN', redactor.redact(`system "${system.name}": sending via ${system.host}:${system.port} lost its session before the server answered (${e.message}); the message may have been delivered, so whether it took effect is unknown`), {
+      system: system.name, ...(e.code === undefined ? {} : { code: e.code }),
+    }, { cause: error });
+  };
+
   return {
     system: system.name,
     async execute(spec, params) {
@@ -61,7 +78,7 @@ export function createSmtpConnector(system: SmtpSystemConfig, deps: SmtpConnecto
         };
         return { result };
       } catch (error) {
-        throw failure('sending', error);
+        throw sendFailure(error);
       } finally {
         mailer.close();
       }
