@@ -22,7 +22,7 @@ export function registerCheckCommand(program: Command, host: CliHost, output: Ou
         const checks = await admin.checkSystems?.(timeout * 1000) ?? [];
         // What the gateway would refuse to start on (an MCP tool's risk lowered, clashing tool names).
         const refusals = (await host.checkOnline(config)).filter((problem) => !checks.some((c) => !c.ok && problem.includes(c.detail)));
-        for (const problem of refusals) output.err(`${config.source}: ${problem}`);
+        for (const problem of refusals) output.err(problem);
         if (refusals.length > 0) setExit(1);
         const failed = checks.filter((c) => !c.ok).length;
         if (opts.json === true) output.out(JSON.stringify({ ok: failed === 0, systems: checks }, null, 2));

@@ -95,7 +95,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
         return;
       }
       const problems = await host.checkOnline(config);
-      for (const problem of problems) output.err(`${config.source}: ${problem}`);
+      for (const problem of problems) output.err(problem);
       if (problems.length > 0) { setExit(EXIT.failed); return; }
       output.out('online checks passed: MCP tools listed and their risk kept, tool names unique, SQL keys unique');
     });

@@ -6,7 +6,7 @@
  * that raises a read tool to write makes its calls wait for approval. Against the reference
  * memory and everything servers, over Streamable HTTP.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -61,6 +61,9 @@ describe('risk overrides of MCP tools', () => {
       const online = await runCli(['validate', '--online', config]);
       expect(online.code).toBe(1);
       expect(online.err).toMatch(LOWERED);
+      // Located where the override is written: file:line:column of actions["memory.delete_entities"].risk.
+      const line = readFileSync(config, 'utf8').split('\n').findIndex((l) => l.includes('memory.delete_entities')) + 1;
+      expect(online.err).toMatch(new RegExp(`^${config.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${line}:\\d+ actions\\["memory\\.delete_entities"\\]\\.risk: `, 'm'));
       const check = await runCli(['check', '-c', config]);
       expect(check.code).toBe(1);
       expect(check.err).toMatch(LOWERED);

@@ -4,7 +4,11 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument } from 'yaml';
 import { cliEnvironment } from '../config/cli-env.js';
+import type { PathSegment } from '../config/issues.js';
+import { locatePath } from '../config/locate.js';
 import type { CompiledConfig } from '../config/compiled.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { formatConfigErrors, loadConfigFile } from '../config/load.js';
@@ -71,6 +75,27 @@ async function vaultForCheck(config: CompiledConfig, store: Store): Promise<{ va
   }
 }
 
+/**
+ * A problem found online, as `file:line:column path: message` when it names a place in the
+ * config (`actions["NAME"].risk: …`, `actions["NAME"]: …`, `workflows.ID.grants: …`), else
+ * as `file: message`.
+ */
+function located(source: string, problem: string): string {
+  const action = /^actions\["([^"]+)"\](\.risk)?: /.exec(problem);
+  const grants = /^workflows\.([A-Za-z0-9_-]+)\.grants: /.exec(problem);
+  const path: PathSegment[] | undefined = action !== null ? ['actions', action[1] as string, ...(action[2] === undefined ? [] : ['risk'])]
+    : grants !== null ? ['workflows', grants[1] as string, 'grants'] : undefined;
+  if (path === undefined) return `${source}: ${problem}`;
+  try {
+    const counter = new LineCounter();
+    const doc = parseDocument(readFileSync(source, 'utf8'), { lineCounter: counter });
+    const { line, column } = locatePath(doc, counter, path);
+    return `${source}:${line}:${column} ${problem}`;
+  } catch {
+    return `${source}: ${problem}`;
+  }
+}
+
 /** What only connecting finds wrong with a config (see CliHost.checkOnline): the checks the gateway runs at start, over a throwaway store. */
 async function checkOnline(config: CompiledConfig): Promise<string[]> {
   const store = await openStore({ kind: 'sqlite', path: ':memory:' });
@@ -84,7 +109,7 @@ async function checkOnline(config: CompiledConfig): Promise<string[]> {
       problems.push((error as Error).message.replace(`${config.source}: `, ''));
     }
     for (const system of config.systems.values()) problems.push(...(await SYSTEM_KINDS.get(system.kind)?.problemsAtStart?.(system) ?? []));
-    return problems;
+    return problems.map((problem) => located(config.source, problem));
   } finally {
     await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
     await store.close();
