@@ -1,6 +1,6 @@
 /**
  * HTTP/OpenAPI operations and email sends are MCP tools too, driven by the official SDK client
- * over Streamable HTTP: each offered with a name clients accept and the annotations its risk
+ * over stdio and Streamable HTTP: each offered with a name clients accept and the annotations its risk
  * class gives (an update a write, a delete destructive, an email destructive and open-world).
  */
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOOL_NAME_PATTERN } from '../config/schema.js';
 import { harnessConfig, openHarness, type Harness } from '../testing/harness.js';
 import { LEADS_OPENAPI } from '../testing/json-server.js';
-import { httpAgent } from '../testing/mcp-servers.js';
+import { TRANSPORTS, connectAgent } from '../testing/mcp-servers.js';
 
 let harness: Harness;
-let client: Client;
+let baseUrl: string;
 
 beforeAll(async () => {
   harness = await openHarness({
@@ -35,16 +35,18 @@ beforeAll(async () => {
     grants: [api:leads:update, { grant: api:leads:delete, explicit: true }, { grant: mail:email:send, explicit: true }]`,
     }),
   });
-  const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
-  client = await httpAgent(baseUrl, harness.secrets.other);
+  baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
 }, 60_000);
 
-afterAll(async () => {
-  await client?.close();
-  await harness?.close();
-});
+afterAll(async () => harness?.close());
 
-describe('HTTP operations and email as MCP tools', () => {
+describe.each(TRANSPORTS)('HTTP operations and email as MCP tools over %s', (transport) => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await connectAgent(transport, { harness, baseUrl, agent: 'other-agent', key: harness.secrets.other });
+  }, 60_000);
+  afterAll(async () => client?.close());
+
   it('offers each granted operation and the email send, annotated by risk', async () => {
     const { tools } = await client.listTools();
     const byName = new Map(tools.map((t) => [t.name, t]));
