@@ -15,7 +15,7 @@
  * Characters outside `[a-zA-Z0-9_-]` become `_`; a name over 64 characters keeps its first 55
  * and ends with `-` and 8 hex digits of the SHA-256 of the action's name.
  */
-import { PortcullisError, grantKey, sha256Hex, type GrantCoverage } from '@portcullis/core';
+import { grantKey, sha256Hex, type GrantCoverage } from '@portcullis/core';
 import { z } from 'zod';
 import type { ToolDescription } from '../config/action-spec.js';
 import type { AgentConfig, CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
@@ -135,14 +135,11 @@ export function agentTools(config: CompiledConfig, agent: AgentConfig): AgentToo
 }
 
 /**
- * Refuses a config under which two tools an agent is offered would share a name.
- * @throws PortcullisError CONFIG_INVALID naming both actions, the name, and the alias that fixes it.
+ * Why a config cannot be served for the tool names it gives: each agent that would be offered
+ * two tools with one name, naming both actions and the alias that fixes it (empty when none).
  */
-export function assertUniqueToolNames(config: CompiledConfig): void {
-  const problems = [...config.agents.values()].flatMap((agent) => agentTools(config, agent).collisions.map((c) => ({ agent: agent.id, ...c })));
-  const first = problems[0];
-  if (first === undefined) return;
-  const [a, b] = first.actions;
-  throw new PortcullisError('CONFIG_INVALID', `${config.source}: agent "${first.agent}" would be offered two tools named "${first.name}": ${a} and ${b}; `
-    + `rename one in mcp.aliases, e.g. mcp: { aliases: { "${b}": ${clampName(`${b ?? ''}`.split('.').join('_'), b ?? '')} } }${problems.length > 1 ? ` (and ${problems.length - 1} more name clash(es))` : ''}`);
+export function toolNameProblems(config: CompiledConfig): string[] {
+  return [...config.agents.values()].flatMap((agent) => agentTools(config, agent).collisions.map(({ name, actions: [a, b] }) => (
+    `agent "${agent.id}" would be offered two tools named "${name}": ${a} and ${b}; `
+    + `rename one in mcp.aliases, e.g. mcp: { aliases: { "${b}": ${clampName(`${b ?? ''}`.split('.').join('_'), b ?? '')} } }`)));
 }

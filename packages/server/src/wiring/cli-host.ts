@@ -20,7 +20,6 @@ import type { CliHost, RunningGateway } from '../cli/host.js';
 import { runDemo, type DemoHost } from '../demo/demo.js';
 import { serveMcpStdio } from '../mcp-gateway/stdio.js';
 import { createAdminService } from '../service/admin.js';
-import { assertUniqueToolNames } from '../service/agent-tools.js';
 import { identify } from '../service/callers.js';
 import type { SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
@@ -28,7 +27,7 @@ import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js
 import { writeNewSigningKeyFile } from '../audit-log/signing-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { systemClock } from './clock.js';
-import { connectSystems, listOnlineActions, openGateway, openStore, openVault } from './gateway.js';
+import { connectSystems, listOnlineActions, openGateway, openStore, openVault, startProblems } from './gateway.js';
 
 /** Loads a config file with the registered system kinds; errors formatted for people. */
 export function loadConfig(path: string, env?: Env): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean } {
@@ -102,13 +101,8 @@ async function checkOnline(config: CompiledConfig): Promise<string[]> {
   const connectors = connectSystems(config, { vault: createVault({ store, key: undefined, clock: systemClock }), clock: systemClock });
   try {
     const listed = await listOnlineActions(config, connectors, { store, clock: systemClock });
-    const problems = [...listed.refusals, ...listed.unclassed];
-    try {
-      assertUniqueToolNames(listed.config);
-    } catch (error) {
-      problems.push((error as Error).message.replace(`${config.source}: `, ''));
-    }
-    for (const system of config.systems.values()) problems.push(...(await SYSTEM_KINDS.get(system.kind)?.problemsAtStart?.(system) ?? []));
+    // What start refuses, and the write tools named like money or messages that start only leaves out.
+    const problems = [...(await startProblems(listed)), ...listed.unclassed];
     return problems.map((problem) => located(config.source, problem));
   } finally {
     await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));

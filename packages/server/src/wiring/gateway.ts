@@ -11,7 +11,7 @@ import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { buildApp, type App } from '../http/app.js';
 import { requireAgent } from '../http/auth.js';
 import { registerMcpRoute } from '../mcp-gateway/http-route.js';
-import { assertUniqueToolNames } from '../service/agent-tools.js';
+import { toolNameProblems } from '../service/agent-tools.js';
 import { createGatewayService, type GatewayService } from '../service/gateway-service.js';
 import { loadSigningKey, startAuditPublishing, type AuditPublishing } from '../service/audit-publishing.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -99,6 +99,18 @@ export async function listOnlineActions(config: CompiledConfig, connectors: Read
   return { config: current, warnings, refusals, unclassed };
 }
 
+/**
+ * What the gateway refuses to start on, once its systems are listed (`portcullis validate
+ * --online` and `check` report the same): an override or grant that would lower a destructive or
+ * open-world tool below high (SPEC rule 2), two tools an agent would see under one name, a
+ * system whose settings make serving it unsafe (a SQL primaryKey that is not unique).
+ */
+export async function startProblems(listed: Awaited<ReturnType<typeof listOnlineActions>>): Promise<string[]> {
+  const problems = [...listed.refusals, ...toolNameProblems(listed.config)];
+  for (const system of listed.config.systems.values()) problems.push(...(await SYSTEM_KINDS.get(system.kind)?.problemsAtStart?.(system) ?? []));
+  return problems;
+}
+
 /** Opens a gateway for a compiled config. @throws PortcullisError STORE_UNAVAILABLE when the audit store cannot be written */
 export async function openGateway(compiled: CompiledConfig, options: GatewayOptions = {}): Promise<Gateway> {
   let config = compiled;
@@ -117,12 +129,7 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   const listed = await listOnlineActions(config, connectors, { store, clock });
   config = listed.config;
   try {
-    // Every tool the MCP face offers must have a name of its own: refuse to start otherwise.
-    assertUniqueToolNames(config);
-    // A system whose settings make serving it unsafe (a SQL primaryKey that is not unique) is refused.
-    // A config that would lower a destructive or open-world tool below high is refused (SPEC rule 2).
-    const problems: string[] = [...listed.refusals];
-    for (const system of config.systems.values()) problems.push(...(await SYSTEM_KINDS.get(system.kind)?.problemsAtStart?.(system) ?? []));
+    const problems = await startProblems(listed);
     if (problems.length > 0) throw new PortcullisError('CONFIG_INVALID', `${config.source}: ${problems.join('; ')}`);
   } catch (error) {
     await Promise.allSettled([...connectors.values()].map((connector) => connector.close()));
