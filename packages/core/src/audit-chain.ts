@@ -22,6 +22,7 @@ export const AUDIT_EVENT_TYPES = [
   'audit.purged', 'audit.recovered',
   'run.started', 'run.refused',
   'vault.secret_set', 'vault.key_rotated',
+  'workflow.disabled', 'workflow.enabled', 'agent.disabled', 'agent.enabled', 'alert.raised',
   'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

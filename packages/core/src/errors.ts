@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   ACTION_NOT_FOUND: { fault: 'caller', when: 'the action named in a proposal does not exist on the workflow\'s systems' },
   INVALID_PARAMS: { fault: 'caller', when: 'the params do not match the action\'s parameter schema' },
   PROPOSAL_NOT_FOUND: { fault: 'caller', when: 'no proposal has this id' },
+  AGENT_NOT_FOUND: { fault: 'caller', when: 'no agent has this id (disabling or enabling an agent)' },
   IDEMPOTENCY_CONFLICT: { fault: 'caller', when: 'an Idempotency-Key was reused with a different proposal' },
   ILLEGAL_TRANSITION: { fault: 'caller', when: 'the proposal is not in a state that allows this (e.g. approving twice)' },
   APPROVER_NOT_AUTHORISED: { fault: 'caller', when: 'the person may not approve for this workflow' },

@@ -25,6 +25,8 @@ export {
   rootFromInclusionProof, verifyInclusion, verifyConsistency,
 } from './merkle.js';
 export type { MerkleHash, MerkleFrontier, MerkleFrontierState } from './merkle.js';
+export { DEFAULT_BREAKER_THRESHOLD, isExecutionFailure, consecutiveFailures, breakerTrips } from './breaker.js';
+export type { BreakerEntry } from './breaker.js';
 export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
 export type { Fault, ErrorCode } from './errors.js';
 export type { Clock, IdGenerator, ChangeFeed, StateChange } from './ports.js';

@@ -6,53 +6,17 @@ import type { Command } from 'commander';
 import type { ProposalView } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import type { Output } from './output.js';
-
-interface ClientOptions {
-  url: string;
-  token?: string;
-}
-
-/** What the gateway answered, or undefined after saying why there is no answer (exit 2 without a token, 1 when unreachable). */
-async function call(options: ClientOptions, output: Output, setExit: (code: number) => void, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown } | undefined> {
-  if (options.token === undefined || options.token === '') {
-    output.err('no token: pass --token or set PORTCULLIS_TOKEN to your personal API token');
-    setExit(2);
-    return undefined;
-  }
-  let response: Response;
-  try {
-    response = await fetch(new URL(path, options.url), {
-      method,
-      headers: { authorization: `Bearer ${options.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch (error) {
-    output.err(`cannot reach the gateway at ${options.url} (${(error as Error).message}); is it running? Set --url or PORTCULLIS_URL`);
-    setExit(1);
-    return undefined;
-  }
-  const json: unknown = await response.json().catch(() => ({}));
-  return { status: response.status, json };
-}
+import { call, failure, withClient, type ClientOptions } from './api-client.js';
 
 function describe(p: ProposalView): string {
   const reasons = p.decision.reasons.join('; ');
   return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}\n    ${reasons}`;
 }
 
-function failure(json: unknown, status: number): string {
-  const error = (json as { error?: { code?: string; message?: string } }).error;
-  return error === undefined ? `the gateway answered ${status}` : `${error.code}: ${error.message}`;
-}
-
 export function registerApprovalCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {
-  const env = host.environment();
   const approvals = program.command('approvals').description('list, approve and reject proposals waiting for a person (uses the HTTP API)');
-  const withClient = (cmd: Command): Command => cmd
-    .option('--url <url>', 'the gateway\'s address (env PORTCULLIS_URL)', env.url)
-    .option('--token <token>', 'your personal API token (env PORTCULLIS_TOKEN)', env.token);
 
-  withClient(approvals.command('list').description('proposals in your workflows waiting for approval'))
+  withClient(host, approvals.command('list').description('proposals in your workflows waiting for approval'))
     .option('--status <status>', 'list proposals in this status instead', 'pending_approval')
     .option('--json', 'print JSON')
     .action(async (opts: ClientOptions & { status: string; json?: boolean }) => {
@@ -66,7 +30,7 @@ export function registerApprovalCommands(program: Command, host: CliHost, output
     });
 
   for (const verb of ['approve', 'reject'] as const) {
-    withClient(approvals.command(`${verb} <id>`).description(verb === 'approve' ? 'approve a pending proposal; the gateway executes it' : 'reject a pending proposal; nothing runs'))
+    withClient(host, approvals.command(`${verb} <id>`).description(verb === 'approve' ? 'approve a pending proposal; the gateway executes it' : 'reject a pending proposal; nothing runs'))
       .option('--reason <text>', verb === 'approve' ? 'why (recorded in the audit trail)' : 'why (required)')
       .action(async (id: string, opts: ClientOptions & { reason?: string }) => {
         if (verb === 'reject' && (opts.reason === undefined || opts.reason.trim() === '')) {
@@ -82,7 +46,7 @@ export function registerApprovalCommands(program: Command, host: CliHost, output
   }
 
   const proposals = program.command('proposals').description('act on proposals as a person (uses the HTTP API)');
-  withClient(proposals.command('resolve <id>').description('resolve a proposal whose outcome is unknown, after checking the system yourself'))
+  withClient(host, proposals.command('resolve <id>').description('resolve a proposal whose outcome is unknown, after checking the system yourself'))
     .option('--as <outcome>', 'what you found: succeeded or failed')
     .option('--note <text>', 'what you found in the system (required; kept in the audit trail)')
     .action(async (id: string, opts: ClientOptions & { as?: string; note?: string }) => {

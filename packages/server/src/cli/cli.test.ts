@@ -266,6 +266,10 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['audit prove: a required option missing', ['audit', 'prove', '1'], 2, /required option '--/],
     ['audit check-proof: a required option missing', ['audit', 'check-proof', 'proof.json'], 2, /required option '--/],
     ['audit recover: a required option missing', ['audit', 'recover'], 2, /required option '--/],
+    ['disable: no --reason', ['disable', 'workflow', 'route-leads', '--token', 't'], 2, /disable needs --reason/],
+    ['disable: an unknown kind', ['disable', 'robot', 'x', '--reason', 'r', '--token', 't'], 2, /disable takes agent or workflow/],
+    ['enable: no token', ['enable', 'workflow', 'route-leads', '--reason', 'r'], 2, /no token: pass --token/],
+    ['status: the gateway cannot be reached', ['status', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway/],
     ['proposals resolve: a bad option', ['proposals', 'resolve', 'prop_x', '--bogus'], 2, /unknown option '--bogus'/],
   ];
   it('covers every command of the program and of the table in docs/cli.md', () => {

@@ -173,6 +173,7 @@ function compileWorkflow(id: string, w: WorkflowSettings, config: PortcullisConf
     description: w.description,
     owner: w.owner,
     runbook: w.runbook,
+    breakerThreshold: w.breaker.failures,
     approvers: Object.freeze({
       department: w.department,
       approvers: new Set([...(department?.leads ?? []), ...(department?.delegates ?? [])]),

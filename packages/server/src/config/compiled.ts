@@ -73,6 +73,8 @@ export interface CompiledWorkflow extends WorkflowPolicy {
   readonly owner: string;
   /** The manual-fallback runbook: what people do when the agent is off. */
   readonly runbook: string;
+  /** Consecutive execution failures that trip the circuit breaker (disable the workflow); at least 1. */
+  readonly breakerThreshold: number;
   readonly approvers: ApproverPolicy;
   /** How long a pending proposal waits for a decision before it expires. */
   readonly approvalTimeoutMs: number;

@@ -10,7 +10,7 @@
  * here; the JSON Schema in schema/portcullis.schema.json is generated from here.
  */
 import { z } from 'zod';
-import { APPROVAL_FIRST, HIGH_RISK_TAGS, MODES, RISK_CLASSES } from '@portcullis/core';
+import { APPROVAL_FIRST, DEFAULT_BREAKER_THRESHOLD, HIGH_RISK_TAGS, MODES, RISK_CLASSES } from '@portcullis/core';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { durationSetting, envName, nameSetting } from './system-common.js';
 import type { SystemKinds } from './system-kind.js';
@@ -38,6 +38,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   maxRecordsPerAction: 10,
   approvalTimeout: '24h',
   approvalValidity: '15m',
+  breakerFailures: DEFAULT_BREAKER_THRESHOLD,
 });
 
 /** Ids of people, departments, agents and workflows. */
@@ -186,6 +187,10 @@ const workflow = z.strictObject({
   mode,
   grants: z.array(grant).default([]),
   bounds,
+  breaker: z.strictObject({
+    failures: positiveInt.default(CONFIG_DEFAULTS.breakerFailures)
+      .describe('Consecutive execution failures (upstream errors, timeouts, unknown outcomes; not denials, rejections or cancellations) that disable the workflow until a person enables it again (SPEC rule 8).'),
+  }).prefault({}).describe('The circuit breaker.'),
   approvalTimeout: duration.default(CONFIG_DEFAULTS.approvalTimeout).describe('Pending proposals expire after this.'),
   approvalValidity: duration.default(CONFIG_DEFAULTS.approvalValidity).describe('An approval must be used within this.'),
   allowOwnerApproval: z.boolean().default(false).describe('Let the agent\'s technical owner approve its actions.'),

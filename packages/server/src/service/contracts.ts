@@ -18,6 +18,8 @@ export type { AuditQuery, ProposalListQuery, WorkflowView } from './queries.js';
 export type { AgentTool } from './agent-tools.js';
 export type { ToolCallKey, ToolCallOutcome } from './tool-calls.js';
 export type { SystemCheck } from './preflight.js';
+export type { AgentStatus, DisabledView, GatewayStatus, SwitchInput, SwitchOutcome, WorkflowStatus } from './switches.js';
+export { SUBJECT_KINDS, type SubjectKind } from '../store/store.js';
 export type { StartedRun } from './runs.js';
 export type { ProposalRecord, StoredAuditEvent, RunRecord } from '../store/store.js';
 export type { AgentConfig, PersonConfig, CompiledConfig, CompiledAction, CompiledWorkflow } from '../config/compiled.js';

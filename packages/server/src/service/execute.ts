@@ -6,7 +6,8 @@
  * configuration in force, and a proposal it no longer allows is `cancelled`, never run; the
  * outcome is recorded, and a
  * proposal whose outcome was never recorded (a crash mid-execution) is flagged
- * `outcome_unknown` for a person on the next start.
+ * `outcome_unknown` for a person on the next start. A failed or lost outcome is counted by the
+ * circuit breaker (switches.ts), which disables the workflow at its threshold.
  */
 import { PortcullisError, checkApprovalForExecution, transition, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
@@ -14,6 +15,7 @@ import type { ProposalRecord, ProposalUpdateExtras } from '../store/store.js';
 import { assertTrailTrusted, executionContext, proposalEvent, type ServiceDeps } from './deps.js';
 import { decideNow } from './policy-check.js';
 import { moveProposal } from './proposal-moves.js';
+import { tripBreakerIfFailing } from './switches.js';
 import { flagWhenWritable } from './unrecorded-outcomes.js';
 
 const GATEWAY = { kind: 'system', id: 'gateway' } as const;
@@ -77,6 +79,7 @@ export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, 
       + 'The proposal is flagged outcome_unknown for a person as soon as the store is writable again. Do not propose it again under a new Idempotency-Key; re-sending with the same key runs nothing', { proposalId: proposal.id }, { cause: error });
   }
   if (saved === undefined) throw new PortcullisError('INTERNAL', `proposal ${proposal.id} left executing while its outcome was being recorded`);
+  if (outcome.kind !== 'succeeded') await tripBreakerIfFailing(deps, proposal.workflow);
   return saved;
 }
 
@@ -145,13 +148,15 @@ export async function executeApproved(deps: ServiceDeps, id: string): Promise<Pr
  */
 export async function recoverInterrupted(deps: ServiceDeps): Promise<{ flagged: number; resumed: number }> {
   let flagged = 0;
-  for (const proposal of await deps.store.listExecuting()) {
+  const executing = await deps.store.listExecuting();
+  for (const proposal of executing) {
     const now = deps.clock.now();
     const saved = await moveProposal(deps, proposal, 'lose_outcome', {
       updatedAt: now, error: { code: 'OUTCOME_UNKNOWN', message: 'the gateway stopped while this action was executing; check the system and resolve the proposal' },
     }, [proposalEvent('execution.outcome_unknown', now, GATEWAY, proposal, { message: 'the gateway stopped while this action was executing' })]);
     if (saved !== undefined) flagged += 1;
   }
+  for (const workflow of new Set(executing.map((p) => p.workflow))) await tripBreakerIfFailing(deps, workflow);
   let resumed = 0;
   // While the trail cannot be vouched for, approved proposals wait (they resume once it can).
   if (deps.trailGate?.() !== undefined) return { flagged, resumed };

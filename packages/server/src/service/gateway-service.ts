@@ -22,6 +22,8 @@ import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { resolveOutcome, type ResolveInput } from './resolve.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 import { startRun, type StartedRun } from './runs.js';
+import { disableSubject, enableSubject, gatewayStatus, type GatewayStatus, type SwitchInput, type SwitchOutcome } from './switches.js';
+import type { SubjectKind } from '../store/store.js';
 
 export type { ResolveInput };
 export type { ProposeInput, ProposeOptions } from './propose.js';
@@ -82,6 +84,16 @@ export interface GatewayService {
   callTool(agent: AgentConfig, name: string, args: Record<string, unknown> | undefined): Promise<ToolCallOutcome>;
   /** Records that a call's outcome is being delivered, so the same call again is a new proposal. */
   markToolCallDelivered(key: ToolCallKey): Promise<void>;
+  /**
+   * The kill switch: a person disables a workflow or an agent at once, with a reason; its next
+   * proposal is denied and its pending and approved proposals are cancelled (switches.ts).
+   * @throws PortcullisError WORKFLOW_NOT_FOUND, AGENT_NOT_FOUND, FORBIDDEN, INVALID_REQUEST (no reason), ILLEGAL_TRANSITION (disabled already)
+   */
+  disable(person: PersonConfig, kind: SubjectKind, id: string, input: SwitchInput): Promise<SwitchOutcome>;
+  /** Enables a disabled workflow or agent again, with a reason. @throws PortcullisError as disable; ILLEGAL_TRANSITION when not disabled */
+  enable(person: PersonConfig, kind: SubjectKind, id: string, input: SwitchInput): Promise<SwitchOutcome>;
+  /** What is disabled (by whom, why, since when), the runbooks, the breakers' counts and the latest alerts of the caller's workflows. */
+  status(caller: Caller): Promise<GatewayStatus>;
   /** Audits that the gateway started (with the digest of what its config allows). @throws PortcullisError STORE_UNAVAILABLE */
   recordStart(): Promise<void>;
 }
@@ -156,6 +168,9 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     listTools: (agent) => listTools(deps, agent),
     callTool: (agent, name, args) => callTool(deps, agent, name, args),
     markToolCallDelivered: (key) => markToolCallDelivered(deps, key),
+    disable: (person, kind, id, input) => disableSubject(deps, person, kind, id, input),
+    enable: (person, kind, id, input) => enableSubject(deps, person, kind, id, input),
+    status: (caller) => gatewayStatus(deps, caller),
     recordStart: () => recordStart(deps),
   };
 }

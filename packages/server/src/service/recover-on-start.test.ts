@@ -25,6 +25,7 @@ function config(files?: { store: string; crm: string }): string {
     department: finance
     owner: tom
     runbook: Do it by hand.
+    breaker: { failures: 1 }
     grants: [faulty:hang:read]`,
   });
   if (files === undefined) return text;
@@ -76,6 +77,9 @@ describe('recovery when the gateway starts', () => {
       expect(afterStart.filter((e) => e.proposalId === interrupted.id).map((e) => e.type)).toEqual(['execution.outcome_unknown']);
       expect(afterStart.filter((e) => e.proposalId === approvedId).map((e) => e.type)).toEqual(['execution.started', 'execution.succeeded']);
       expect(trail.filter((e) => e.type === 'execution.started' && e.proposalId === approvedId)).toHaveLength(1);
+      // The lost outcome counts for the circuit breaker (one failure trips this workflow's).
+      expect(await store.getDisabled('workflow', 'stuck')).toMatchObject({ by: 'breaker' });
+      expect(await store.getDisabled('workflow', 'route-leads')).toBeUndefined();
     } finally {
       await second?.close();
       await first.close();

@@ -1,0 +1,43 @@
+/**
+ * `portcullis disable`, `status` and `enable` against a running gateway, as a department lead
+ * would use them: the lead's token, no technical owner involved.
+ */
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openHarness, proposeAs, type Harness } from '../testing/harness.js';
+import { runCli } from '../testing/run-cli.js';
+
+let harness: Harness;
+afterEach(async () => harness?.close());
+
+const cli = (...argv: string[]) => runCli(argv);
+
+describe('portcullis disable, status, enable', () => {
+  it('stops a workflow, shows who stopped it, why and the runbook, and starts it again with a reason', async () => {
+    harness = await openHarness();
+    await harness.gateway.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(harness.gateway.app.server.address() as AddressInfo).port}`;
+    const as = (who: 'dana' | 'fay') => ['--url', url, '--token', harness.secrets[who]];
+    const pending = (await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [1], set: { owner_id: 'rep-amara' } } })).json();
+
+    const refused = await cli('disable', 'workflow', 'route-leads', '--reason', 'not mine', ...as('fay'));
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/^FORBIDDEN: fay may not disable workflow "route-leads"/);
+
+    const off = await cli('disable', 'workflow', 'route-leads', '--reason', 'wrong region routing', ...as('dana'));
+    expect(off.code).toBe(0);
+    expect(off.out).toContain(`workflow route-leads is disabled; cancelled 1 waiting proposal: ${pending.id}`);
+
+    const status = await cli('status', ...as('dana'));
+    expect(status.code).toBe(0);
+    expect(status.out).toContain(`route-leads  (agent lead-router, department sales)  DISABLED since ${new Date(harness.clock.now()).toISOString()} by dana: wrong region routing`);
+    expect(status.out).toContain('runbook: Assign leads by hand in the CRM.');
+
+    const on = await cli('enable', 'workflow', 'route-leads', '--reason', 'fixed the region map', ...as('dana'));
+    expect(on.code).toBe(0);
+    expect((await cli('status', ...as('dana'))).out).toMatch(/route-leads .* enabled/);
+    const twice = await cli('enable', 'workflow', 'route-leads', '--reason', 'again', ...as('dana'));
+    expect(twice.code).toBe(1);
+    expect(twice.err).toMatch(/^ILLEGAL_TRANSITION: workflow "route-leads" is not disabled/);
+  });
+});
