@@ -5,6 +5,7 @@ describe('@portcullis/core public surface', () => {
   it('exports exactly these names (a change here must be deliberate)', () => {
     expect(Object.keys(core).sort()).toEqual([
       'ACTOR_KINDS',
+      'ALERT_KINDS',
       'APPROVAL_FIRST',
       'APPROVAL_REFUSALS',
       'AUDIT_EVENT_TYPES',

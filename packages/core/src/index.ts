@@ -29,4 +29,5 @@ export { DEFAULT_BREAKER_THRESHOLD, isExecutionFailure, consecutiveFailures, bre
 export type { BreakerEntry } from './breaker.js';
 export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
 export type { Fault, ErrorCode } from './errors.js';
-export type { Clock, IdGenerator, ChangeFeed, StateChange } from './ports.js';
+export { ALERT_KINDS } from './ports.js';
+export type { Clock, IdGenerator, ChangeFeed, StateChange, Alert, AlertKind, Notifier } from './ports.js';

@@ -5,6 +5,7 @@
  * again. Failures are real: the CRM database refuses writes with a trigger, as a system under
  * maintenance would.
  */
+import type { Alert } from '@portcullis/core';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Connector } from '../connectors/connector.js';
@@ -36,7 +37,8 @@ async function statusOf(h: Harness, who: 'dana' | 'ada' = 'dana') {
 
 describe('the circuit breaker', () => {
   it('does not trip at two failures around a success, trips at the third in a row, alerts with the runbook, and nothing runs after', async () => {
-    harness = await openHarness({ configYaml: harnessConfig({ mode: 'mode: { read: auto, write: auto, high: approval }' }) });
+    const told: Alert[] = [];
+    harness = await openHarness({ configYaml: harnessConfig({ mode: 'mode: { read: auto, write: auto, high: approval }' }), gateway: { notifier: { notify: (alert) => told.push(alert) } } });
     crmRefusesWrites(harness, true);
     for (const id of [1, 2]) expect((await proposeAs(harness, 'agent', route(id))).json().status).toBe('failed');
     crmRefusesWrites(harness, false);
@@ -52,6 +54,7 @@ describe('the circuit breaker', () => {
     expect(status.workflows[0].runbook).toBe('Assign leads by hand in the CRM.');
     expect(status.alerts).toHaveLength(1);
     expect(status.alerts[0].data).toMatchObject({ kind: 'breaker_tripped', failures: 3, threshold: 3, runbook: 'Assign leads by hand in the CRM.', to: ['tom', 'dana'] });
+    expect(told).toEqual([expect.objectContaining({ kind: 'breaker_tripped', seq: status.alerts[0].seq, workflow: 'route-leads', runbook: 'Assign leads by hand in the CRM.', to: ['tom', 'dana'] })]);
 
     crmRefusesWrites(harness, false);
     const after = await proposeAs(harness, 'agent', route(5));

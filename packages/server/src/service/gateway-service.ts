@@ -3,7 +3,7 @@
  * (HTTP, MCP, CLI, later the dashboard, Slack, email) calls these, so the rules hold the same
  * everywhere; a face never reaches the store, a connector or the wiring.
  */
-import { PortcullisError, FINAL_STATUSES, type ChainVerification, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, FINAL_STATUSES, type Notifier, type ChainVerification, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
 import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import type { ProposalRecord, Store, StoredAuditEvent } from '../store/store.js';
@@ -108,6 +108,8 @@ export interface GatewayServiceOptions {
   readonly changes?: ChangeFeed;
   /** Why executions are refused now (the audit trail cannot be vouched for), if they are. */
   readonly trailGate?: () => string | undefined;
+  /** Who tells people about alerts; none: alerts are only audited (and shown by GET /v1/status). */
+  readonly notifier?: Notifier;
 }
 
 /** How often a long-poll re-reads the store, to see changes made by another gateway instance. */

@@ -18,6 +18,7 @@ import type { DisabledState, ProposalRecord, StoredAuditEvent, SubjectKind } fro
 import { visibleWorkflows, type Caller } from './callers.js';
 import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
+import { raiseAlert } from './alerts.js';
 
 /** A person's switch as received. */
 export interface SwitchInput {
@@ -244,17 +245,13 @@ export async function tripBreakerIfFailing(deps: ServiceDeps, workflowId: string
   const failures = consecutiveFailures(entries);
   const lastError: JsonValue = last === undefined ? null : { type: last.type, code: (last.data.code as JsonValue | undefined) ?? null, message: (last.data.message as JsonValue | undefined) ?? null, proposalId: last.proposalId ?? null };
   const reason = `the circuit breaker tripped: ${workflow.breakerThreshold} execution failure${workflow.breakerThreshold === 1 ? '' : 's'} in a row`;
-  const owner = deps.config.agents.get(workflow.agent)?.owner;
-  const leads = deps.config.departments.get(workflow.department)?.leads ?? [];
-  const alert: AuditEventDraft = {
-    type: 'alert.raised', at: deps.clock.now(), actor: BREAKER, workflow: workflow.id,
-    data: {
-      kind: 'breaker_tripped', workflow: workflow.id, failures, threshold: workflow.breakerThreshold, lastError,
-      runbook: workflow.runbook, to: [...new Set([...(owner === undefined ? [] : [owner]), ...leads])],
-      message: `Workflow "${workflow.id}" was disabled: ${reason}. Follow the runbook until a person enables it again: ${workflow.runbook}`,
-    },
-  };
-  await disable(deps, 'workflow', workflow.id, BREAKER, reason, [alert]);
+  await disable(deps, 'workflow', workflow.id, BREAKER, reason, []);
+  await raiseAlert(deps, {
+    kind: 'breaker_tripped', workflow, withRunbook: true,
+    title: `Workflow "${workflow.id}" was disabled by its circuit breaker`,
+    message: `Workflow "${workflow.id}" was disabled: ${reason}. Follow the runbook until a person enables it again (portcullis enable workflow ${workflow.id} --reason "…"): ${workflow.runbook}`,
+    data: { failures, threshold: workflow.breakerThreshold, lastError },
+  }, BREAKER);
   return true;
 }
 

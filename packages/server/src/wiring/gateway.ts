@@ -3,7 +3,7 @@
  * the store (and proves it writable by auditing the start), connects the systems, recovers
  * proposals interrupted by a previous stop, and builds the HTTP API.
  */
-import { PortcullisError, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, type Clock, type IdGenerator, type Notifier } from '@portcullis/core';
 import type { FastifyServerOptions } from 'fastify';
 import type { CompiledConfig, StoreConfig } from '../config/compiled.js';
 import type { Connector, ConnectorDeps } from '../connectors/connector.js';
@@ -42,6 +42,8 @@ export interface GatewayOptions {
   readonly expiryIntervalMs?: number;
   /** Use this store instead of opening the configured one. */
   readonly store?: Store;
+  /** Who tells people about alerts (the configured channels); none: alerts are only audited. */
+  readonly notifier?: Notifier;
   /** Creates the connectors instead of `connectSystems` (tests; wrapping connectors). */
   readonly connect?: (config: CompiledConfig, deps: ConnectorDeps) => Map<string, Connector>;
   /**
@@ -152,7 +154,10 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     }
   }
   const gatedPublishing = publishing;
-  const service = createGatewayService({ config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }) });
+  const service = createGatewayService({
+    config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }),
+    ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
+  });
   await service.recordStart();
   if (options.recover !== false) await service.recoverInterrupted();
   const app = await buildApp({
