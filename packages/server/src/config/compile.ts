@@ -133,6 +133,12 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
       ...(config.vault.keyFile === undefined ? {} : { keyFile: resolveConfigPath(context.baseDir, config.vault.keyFile) }),
       ...(context.masterKey === undefined || context.masterKey === '' ? {} : { envKey: context.masterKey }),
     }),
+    timeZone: config.timeZone,
+    alerts: Object.freeze({
+      approvalRate: Object.freeze({ ...config.alerts.approvalRate }),
+      outcomeUnknownAfterMs: durationMs(config.alerts.outcomeUnknownAfter),
+      evaluateEveryMs: durationMs(config.alerts.evaluateEvery),
+    }),
     mcp: Object.freeze({ holdMs: durationMs(config.mcp.holdTime), aliases: new Map(Object.entries(config.mcp.aliases)) }),
     systems: context.systems,
     actions: context.actions,
