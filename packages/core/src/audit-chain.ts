@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   'run.started', 'run.refused',
   'vault.secret_set', 'vault.key_rotated',
   'workflow.disabled', 'workflow.enabled', 'agent.disabled', 'agent.enabled', 'alert.raised',
+  'workflow.deployed', 'workflow.promoted', 'workflow.demoted', 'workflow.override',
   'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -68,7 +68,10 @@ export function buildActions(systems: ReadonlyMap<string, SystemConfig>, kinds: 
       const unclassed = unclassedMoneyOrMessage(compiled.action, override?.notMoneyOrMessages);
       if (unclassed !== undefined) issues.push({ path: override === undefined ? ['systems', system.name] : ['actions', spec.name], message: unclassed });
       const declared = override?.notMoneyOrMessages;
-      actions.set(spec.name, declared === undefined ? compiled.action : Object.freeze({ ...compiled.action, notMoneyOrMessages: declared }));
+      const fallback = override?.manualFallback;
+      actions.set(spec.name, declared === undefined && fallback === undefined ? compiled.action : Object.freeze({
+        ...compiled.action, ...(declared === undefined ? {} : { notMoneyOrMessages: declared }), ...(fallback === undefined ? {} : { manualFallback: fallback }),
+      }));
     }
   }
   const names = [...actions.keys()];

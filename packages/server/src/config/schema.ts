@@ -44,6 +44,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   minDecisions: 10,
   outcomeUnknownAfter: '1h',
   alertsEvery: '1m',
+  rolloutMinDecisions: 20,
 });
 
 /** Ids of people, departments, agents and workflows. */
@@ -127,6 +128,11 @@ const alerts = z.strictObject({
   evaluateEvery: durationSetting(CONFIG_DEFAULTS.alertsEvery, 'How often the gateway evaluates the approval rate and waiting unknown outcomes.'),
 }).prefault({});
 
+const rollout = z.strictObject({
+  minDecisions: positiveInt.default(CONFIG_DEFAULTS.rolloutMinDecisions)
+    .describe('Decisions (approved + rejected) a workflow needs over the last 7 days to be stable or promoted.'),
+}).prefault({});
+
 const vault = z.strictObject({
   keyFile: z.string().min(1).optional().describe('File holding the vault master key (base64 of 32 bytes), mode 0600, relative to the config file\'s folder. PORTCULLIS_MASTER_KEY, when set, wins.'),
 }).prefault({});
@@ -155,6 +161,8 @@ const actionOverride = z.strictObject({
   tags: z.array(z.enum(HIGH_RISK_TAGS)).default([]).describe('High-risk tags; any tag makes the action high risk.'),
   notMoneyOrMessages: z.string().trim().min(1, 'say why this action moves no money and sends no message').max(500).optional()
     .describe('A write whose name says refund, payment, transfer, invoice, send, email… is refused at load unless tagged high; this declares it is neither money nor a message leaving the company, with the reason (audited at start).'),
+  manualFallback: z.string().trim().min(1, 'say how people undo this action by hand').max(2000).optional()
+    .describe('Declares the action irreversible by the gateway and says how people undo it by hand; a workflow is promoted only when each write action it may run has a rollback or this.'),
 });
 
 const department = z.strictObject({
@@ -223,6 +231,10 @@ const workflow = z.strictObject({
   approvalTimeout: duration.default(CONFIG_DEFAULTS.approvalTimeout).describe('Pending proposals expire after this.'),
   approvalValidity: duration.default(CONFIG_DEFAULTS.approvalValidity).describe('An approval must be used within this.'),
   allowOwnerApproval: z.boolean().default(false).describe('Let the agent\'s technical owner approve its actions.'),
+  override: z.strictObject({
+    by: id.describe('An admin\'s person id.'),
+    reason: z.string().trim().min(1, { error: 'say why this workflow\'s writes run without approval before they earned it' }).max(2000),
+  }).optional().describe('Required with mode.write: auto: an admin automates writes without a promotion. Audited at every start; shown in every report.'),
 });
 
 /** The whole of portcullis.yaml, with `system` the schema of one system's settings. */
@@ -235,6 +247,7 @@ function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.inp
     audit,
     timeZone,
     alerts: alerts.describe('When the gateway raises alerts (docs/alerts.md).'),
+    rollout: rollout.describe('Earned automation: stages, promotion and the rollout gate (docs/rollout.md).'),
     vault,
     mcp: mcpGateway.describe('The MCP gateway (`portcullis mcp` and /mcp): how calls that need approval are held.'),
     systems: z.record(name, system).default({}),

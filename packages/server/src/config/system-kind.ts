@@ -17,6 +17,8 @@ export interface ActionOverrideSettings {
   readonly risk?: RiskClass;
   readonly tags: readonly HighRiskTag[];
   readonly notMoneyOrMessages?: string;
+  /** How people undo the action by hand (declared irreversible). */
+  readonly manualFallback?: string;
 }
 
 /** A grant as the config writes it, with what the catalog checks need around it. */

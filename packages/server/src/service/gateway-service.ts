@@ -25,6 +25,7 @@ import { startRun, type StartedRun } from './runs.js';
 import { metricsFor, type MetricsQuery, type WorkflowMetrics } from './daily-metrics.js';
 import { gaugeSnapshot } from './gauges.js';
 import { evaluateAlerts } from './alert-rules.js';
+import { deployWorkflow, promoteWorkflow, rolloutFor, rolloutReport, type RolloutInput, type RolloutView } from './rollout.js';
 import { disableSubject, enableSubject, gatewayStatus, type GatewayStatus, type SwitchInput, type SwitchOutcome } from './switches.js';
 import type { SubjectKind } from '../store/store.js';
 
@@ -106,6 +107,14 @@ export interface GatewayService {
   metricsText(): Promise<{ contentType: string; text: string } | undefined>;
   /** Evaluates the scheduled alert rules (approval rate, waiting unknown outcomes); returns how many alerts were raised. */
   evaluateAlerts(): Promise<number>;
+  /** Each of the caller's workflows' stage, modes in force and why, readiness and gate (service/rollout.ts). */
+  rolloutReport(caller: Caller): Promise<RolloutView[]>;
+  /** One workflow's rollout report. @throws PortcullisError WORKFLOW_NOT_FOUND, FORBIDDEN */
+  rollout(caller: Caller, id: string): Promise<RolloutView>;
+  /** Deploys a draft through the rollout gate. @throws PortcullisError FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION, ROLLOUT_GATE_CLOSED */
+  deploy(person: PersonConfig, id: string, input: RolloutInput): Promise<RolloutView>;
+  /** Promotes a ready workflow's writes to automatic. @throws PortcullisError FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION, PROMOTION_NOT_READY */
+  promote(person: PersonConfig, id: string, input: RolloutInput): Promise<RolloutView>;
   /** Audits that the gateway started (with the digest of what its config allows). @throws PortcullisError STORE_UNAVAILABLE */
   recordStart(): Promise<void>;
 }
@@ -193,6 +202,10 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       return deps.metrics.render(await gaugeSnapshot(deps));
     },
     evaluateAlerts: () => evaluateAlerts(deps),
+    rolloutReport: (caller) => rolloutReport(deps, caller),
+    rollout: (caller, id) => rolloutFor(deps, caller, id),
+    deploy: (person, id, input) => deployWorkflow(deps, person, id, input),
+    promote: (person, id, input) => promoteWorkflow(deps, person, id, input),
     recordStart: () => recordStart(deps),
   };
 }

@@ -234,6 +234,24 @@ function describeDisabledAndHealthConformance(getStore: () => Store): void {
       expect((await store.auditHead()).seq).toBe(2);
     });
 
+    it('saves a workflow\'s rollout by compare-and-set, and seeds the configured workflows once', async () => {
+      const store = getStore();
+      const record = { workflow: 'route-leads', deployedAt: T0, writeMode: 'approval' as const, byOverride: false, version: 1, updatedAt: T0 };
+      expect(await store.seedRollouts([record], T0, [makeEvent()])).toBe(true);
+      expect(await store.seedRollouts([{ ...record, workflow: 'other' }], T0, [makeEvent()])).toBe(false);
+      expect(await store.getRollout('route-leads')).toEqual(record);
+      expect(await store.getRollout('other')).toBeUndefined();
+      const promoted = { ...record, writeMode: 'auto' as const, promotedAt: T0 + 1, updatedAt: T0 + 1 };
+      expect(await store.putRollout(promoted, 0, [makeEvent()])).toBe(false);
+      expect(await store.putRollout(promoted, 1, [makeEvent()])).toBe(true);
+      expect(await store.putRollout(promoted, 1, [makeEvent()])).toBe(false);
+      expect(await store.getRollout('route-leads')).toEqual({ ...promoted, version: 2 });
+      const draft = { workflow: 'new-one', writeMode: 'approval' as const, byOverride: false, version: 1, updatedAt: T0 };
+      expect(await store.putRollout(draft, 0, [])).toBe(true);
+      expect((await store.listRollouts()).map((r) => r.workflow)).toEqual(['new-one', 'route-leads']);
+      expect((await store.auditHead()).seq).toBe(2);
+    });
+
     it('reports a healthy store as writable, and a closed one as unavailable', async () => {
       const store = getStore();
       expect(await store.checkWritable()).toEqual({ ok: true });

@@ -81,7 +81,9 @@ function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; 
   const unclassed = unclassedMoneyOrMessage(compiled.action, override?.notMoneyOrMessages);
   if (unclassed !== undefined) return { ok: false, lowersRisk: false, unclassed: true, problem: `tool "${spec.resource}": ${unclassed}; the tool is not offered until it is classed` };
   const declared = override?.notMoneyOrMessages;
-  return declared === undefined ? compiled : { ok: true, action: Object.freeze({ ...compiled.action, notMoneyOrMessages: declared }) };
+  const fallback = override?.manualFallback;
+  if (declared === undefined && fallback === undefined) return compiled;
+  return { ok: true, action: Object.freeze({ ...compiled.action, ...(declared === undefined ? {} : { notMoneyOrMessages: declared }), ...(fallback === undefined ? {} : { manualFallback: fallback }) }) };
 }
 
 function annotationWhy(spec: McpActionSpec): string {
