@@ -19,6 +19,7 @@ import { registerApprovalRoutes } from './routes-approvals.js';
 import { registerAuditRoutes } from './routes-audit.js';
 import { registerOpsRoutes } from './routes-ops.js';
 import { registerRunRoutes } from './routes-runs.js';
+import { registerRollbackRoutes } from './routes-rollback.js';
 import { MAX_ID_LENGTH } from './schemas.js';
 
 declare module 'fastify' {
@@ -109,6 +110,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerApprovalRoutes(typed, { service });
   registerAuditRoutes(typed, { service });
   registerRunRoutes(typed, { service });
+  registerRollbackRoutes(typed, { service });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   options.extraRoutes?.(app);
   await app.ready();
