@@ -7,13 +7,14 @@ import type { ProposalView } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import type { Output } from './output.js';
 
-interface ClientOptions {
+/** How a command reaches the gateway's HTTP API as a person. */
+export interface ClientOptions {
   url: string;
   token?: string;
 }
 
 /** What the gateway answered, or undefined after saying why there is no answer (exit 2 without a token, 1 when unreachable). */
-async function call(options: ClientOptions, output: Output, setExit: (code: number) => void, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown } | undefined> {
+export async function call(options: ClientOptions, output: Output, setExit: (code: number) => void, method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown } | undefined> {
   if (options.token === undefined || options.token === '') {
     output.err('no token: pass --token or set PORTCULLIS_TOKEN to your personal API token');
     setExit(2);
@@ -37,10 +38,14 @@ async function call(options: ClientOptions, output: Output, setExit: (code: numb
 
 function describe(p: ProposalView): string {
   const reasons = p.decision.reasons.join('; ');
-  return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}\n    ${reasons}`;
+  // An action that cannot be rolled back says so before anyone approves it.
+  const irreversible = p.reversible === false ? '  IRREVERSIBLE' : '';
+  const undo = p.undo === undefined || p.decision.risk === 'read' ? '' : `\n    undo: ${p.undo}`;
+  return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}${irreversible}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}\n    ${reasons}${undo}`;
 }
 
-function failure(json: unknown, status: number): string {
+/** The gateway's error as `CODE: message`. */
+export function failure(json: unknown, status: number): string {
   const error = (json as { error?: { code?: string; message?: string } }).error;
   return error === undefined ? `the gateway answered ${status}` : `${error.code}: ${error.message}`;
 }

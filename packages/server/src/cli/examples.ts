@@ -29,6 +29,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'approvals list': ['PORTCULLIS_TOKEN=... portcullis approvals list', 'portcullis approvals list --url https://gateway.example.com --json'],
   'approvals approve': ['portcullis approvals approve prop_123 --reason "region matches the rep"'],
   'approvals reject': ['portcullis approvals reject prop_123 --reason "wrong owner"'],
+  'rollback': ['PORTCULLIS_TOKEN=... portcullis rollback prop_123 --reason "routed to the wrong rep"', 'portcullis rollback --run run_456 --reason "the agent used last week\'s rota" --json'],
   'check': ['portcullis check', 'portcullis check -c /etc/portcullis/portcullis.yaml --json --timeout 5'],
   'vault': ['portcullis vault new-key --out master.key', 'portcullis vault set crm api_key < key.txt'],
   'vault set': ['portcullis vault set crm api_key < key.txt', 'printf %s "$TOKEN" | portcullis vault set tickets token'],

@@ -7,7 +7,9 @@
  */
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { AddressInfo } from 'node:net';
 import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
+import { runCli } from '../testing/run-cli.js';
 import { startSmtpServer, type SmtpServer } from '../testing/smtp-server.js';
 
 let harness: Harness;
@@ -125,6 +127,15 @@ describe('rolling back a sent email', () => {
     });
     const run = (await harness.request('agent', { method: 'POST', url: '/v1/runs', payload: { workflow: 'route-leads' } })).json().runId as string;
     await update([1], 'rep-a', run);
+    // Before anyone approves: `portcullis approvals list` marks the send irreversible and says how the update is undone.
+    await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'mail.email.send', params: { to: ['grace@example.com'], subject: 'Hi', text: 'Hello' } });
+    await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [2], set: { owner_id: 'rep-b' } } });
+    await harness.gateway.app.listen({ host: '127.0.0.1', port: 0 });
+    const listed = await runCli(['approvals', 'list', '--url', `http://127.0.0.1:${(harness.gateway.app.server.address() as AddressInfo).port}`, '--token', harness.secrets.dana]);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toMatch(/pending_approval +high {2}route-leads {2}mail\.email\.send {2}IRREVERSIBLE {2}.*\n(.*\n)+ {4}undo: cannot be undone: a sent email cannot be recalled/);
+    expect(listed.out).toMatch(/route-leads {2}crm\.leads\.update {2}\{.*\n(.*\n)+ {4}undo: restores the changed columns from the before-image/);
+    expect(listed.out).not.toMatch(/crm\.leads\.update {2}IRREVERSIBLE/);
     const sent = await execute('mail.email.send', { to: ['ada@example.com'], subject: 'Welcome', text: 'Hello' }, { runId: run });
     const inbox = (await harness.request('dana', { method: 'GET', url: '/v1/approvals?status=succeeded' })).json().proposals as { id: string; reversible: boolean; undo: string }[];
     expect(inbox.find((p) => p.id === sent)).toMatchObject({ reversible: false, undo: 'cannot be undone: a sent email cannot be recalled' });
