@@ -10,6 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AddressInfo } from 'node:net';
 import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
 import { runCli } from '../testing/run-cli.js';
+import { formatConfigErrors, parseConfigText } from '../config/load.js';
+import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { startSmtpServer, type SmtpServer } from '../testing/smtp-server.js';
 
 let harness: Harness;
@@ -96,6 +98,24 @@ describe('rollback refusals', () => {
     harness = await openHarness();
     const id = await update([1], 'rep-a');
     await expectRefused(() => rollback(id, 'fay'), 404, 'PROPOSAL_NOT_FOUND', /no proposal has id/, 'request.invalid');
+  });
+
+  it('refuses an action the config declares irreversible, naming its manual fallback, and says so before approval', async () => {
+    harness = await openHarness({ configYaml: `${harnessConfig()}\nactions:\n  crm.leads.delete: { tags: [delete], undo: { irreversible: "Restore the lead from the nightly CRM export" } }\n` });
+    const proposed = await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.delete', params: { ids: [4] } });
+    const pending = (await harness.request('dana', { method: 'GET', url: '/v1/approvals' })).json().proposals as { id: string }[];
+    expect(pending.find((p) => p.id === proposed.json().id)).toMatchObject({ reversible: false, undo: 'cannot be undone (declared irreversible in portcullis.yaml); manual fallback: Restore the lead from the nightly CRM export' });
+    await harness.request('dana', { method: 'POST', url: `/v1/approvals/${proposed.json().id}/approve`, payload: { reason: 'ok' } });
+    expect(readLead(harness, 4)).toBeUndefined();
+    await expectRefused(() => rollback(proposed.json().id), 409, 'NOT_REVERSIBLE', /it is irreversible \(cannot be undone \(declared irreversible in portcullis\.yaml\); manual fallback: Restore the lead from the nightly CRM export\)/, 'request.invalid');
+    expect(readLead(harness, 4)).toBeUndefined();
+  });
+
+  it('refuses a compensating tool on a SQL action at load, at its place in the file', () => {
+    const text = `${harnessConfig()}\nactions:\n  crm.leads.update: { undo: { tool: delete_entities } }\n`;
+    const parsed = parseConfigText(text, { kinds: SYSTEM_KINDS, source: 'portcullis.yaml', baseDir: '/tmp', env: { K_AGENT: 'a', K_OTHER: 'b', T_DANA: 'c', T_DELE: 'd', T_FAY: 'e', T_TOM: 'f', T_ADA: 'g' } });
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(formatConfigErrors(parsed.errors)).toMatch(/portcullis\.yaml:\d+:\d+ actions\["crm\.leads\.update"\]\.undo\.tool: crm\.leads\.update: a compensating tool undoes MCP tools only; sql actions are undone by the gateway from what it recorded/);
   });
 
   it('refuses a read, which changed nothing', async () => {
