@@ -12,6 +12,8 @@ import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harne
 import { runCli } from '../testing/run-cli.js';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
+import { makeProposal } from '../store/store-conformance-fixtures.js';
+import { createGatewayService } from './gateway-service.js';
 import { startSmtpServer, type SmtpServer } from '../testing/smtp-server.js';
 
 let harness: Harness;
@@ -94,10 +96,30 @@ describe('rollback refusals', () => {
     expect([1, 2, 3].map((n) => readLead(harness, n)?.owner_id)).toEqual([null, null, null]);
   });
 
-  it('answers a person of another department as if the proposal did not exist', async () => {
+  it('answers a person of another department as if the proposal or run did not exist', async () => {
+    harness = await openHarness();
+    const run = (await harness.request('agent', { method: 'POST', url: '/v1/runs', payload: { workflow: 'route-leads' } })).json().runId as string;
+    const id = await update([1], 'rep-a', run);
+    await expectRefused(() => rollback(id, 'fay'), 404, 'PROPOSAL_NOT_FOUND', /no proposal has id/, 'request.invalid');
+    await expectRefused(() => rollbackRun(run, 'fay'), 404, 'RUN_NOT_FOUND', /no run has id/, 'request.invalid');
+  });
+
+  it('refuses a succeeded proposal that recorded no undo data (its outcome resolved by a person)', async () => {
+    harness = await openHarness();
+    const resolved = makeProposal({ status: 'succeeded', params: { ids: [1], set: { owner_id: 'rep-a' } }, result: { resolvedBy: 'dana', note: 'checked', resolved: 'succeeded' } });
+    await harness.gateway.store.insertProposal(resolved, []);
+    await expectRefused(() => rollback(resolved.id), 409, 'NOT_REVERSIBLE', /no undo data was recorded when it ran/, 'request.invalid');
+  });
+
+  it('rolls back nothing while the audit trail cannot be vouched for', async () => {
     harness = await openHarness();
     const id = await update([1], 'rep-a');
-    await expectRefused(() => rollback(id, 'fay'), 404, 'PROPOSAL_NOT_FOUND', /no proposal has id/, 'request.invalid');
+    const gated = createGatewayService({ ...harness.gateway.service.deps, trailGate: () => 'no checkpoint was published for 2 hours' });
+    const dana = harness.gateway.service.config.people.get('dana');
+    if (dana === undefined) throw new Error('no dana');
+    await expect(gated.rollbackProposal(dana, id, { reason: 'wrong rep' })).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE', message: expect.stringMatching(/^no checkpoint was published for 2 hours; the gateway executes nothing/) });
+    expect(readLead(harness, 1)?.owner_id).toBe('rep-a');
+    expect((await auditTrail(harness)).some((e) => e.type.startsWith('rollback.'))).toBe(false);
   });
 
   it('refuses an action the config declares irreversible, naming its manual fallback, and says so before approval', async () => {

@@ -18,6 +18,7 @@ import type { ProposalRecord } from '../store/store.js';
 import { visibleWorkflows } from './callers.js';
 import { assertTrailTrusted, executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
+import { markAudited } from './refusals.js';
 
 /** A person's rollback as received: why, required. */
 export interface RollbackInput {
@@ -146,6 +147,11 @@ export async function rollbackProposal(deps: ServiceDeps, person: PersonConfig, 
   const action = reversibleAction(deps, proposal, workflow);
   assertTrailTrusted(deps);
   const step = await rollBackOne(deps, { kind: 'person', id: person.id }, proposal, workflow, action, reason);
+  // The connector found no way back in what the execution recorded: a refusal like any other (audited as rollback.failed).
+  if (step.error?.code === 'NOT_REVERSIBLE') {
+    throw markAudited(new PortcullisError('NOT_REVERSIBLE', `proposal ${id} (${proposal.action}) cannot be rolled back: ${step.error.message.replace(/; nothing was changed$/, '')}. Manual fallback (workflow "${workflow.id}"): ${workflow.runbook}; nothing was changed`,
+      { proposalId: id, action: proposal.action, runbook: workflow.runbook }));
+  }
   return reportOf([step], []);
 }
 

@@ -50,6 +50,30 @@ describe('rolling back MCP tool calls', () => {
     expect((await auditTrail(harness)).filter((e) => e.type === 'rollback.succeeded')).toMatchObject([{ proposalId: proposed.json().id, actor: { id: 'dana' } }]);
   });
 
+  it('refuses when an argument of the compensating tool cannot be derived, and fails when the tool is not offered', async () => {
+    harness = await openHarness({
+      configYaml: mcpConfig({
+        extraGrants: ['memory:add_observations:update'],
+        actions: {
+          'memory.create_entities': '{ undo: { tool: delete_entities, args: { entityNames: "result.structuredContent.nope" } } }',
+          'memory.add_observations': '{ undo: { tool: forget_observations, args: { observations: "params.observations" } } }',
+        },
+      }),
+      env: { MEM_FILE: join(memDir, 'broken.jsonl') },
+    });
+    const created = await executed('memory.create_entities', entities);
+    const refused = await harness.request('dana', { method: 'POST', url: `/v1/proposals/${created}/rollback`, payload: { reason: 'mistake' } });
+    expect(refused.statusCode, refused.payload).toBe(409);
+    expect(refused.json().error).toMatchObject({ code: 'NOT_REVERSIBLE', message: `proposal ${created} (memory.create_entities) cannot be rolled back: argument "entityNames" of the compensating tool "delete_entities" comes from result.structuredContent.nope, which the call did not have. Manual fallback (workflow "notes"): Edit the knowledge graph by hand.; nothing was changed` });
+    expect((await auditTrail(harness)).filter((e) => e.proposalId === created && e.type.startsWith('rollback.')).map((e) => e.type)).toEqual(['rollback.started', 'rollback.failed']);
+    expect(await graphNames()).toEqual(['Ada', 'Grace']);
+
+    const observed = await executed('memory.add_observations', { observations: [{ entityName: 'Ada', contents: ['liked poetry'] }] });
+    const failed = await harness.request('dana', { method: 'POST', url: `/v1/proposals/${observed}/rollback`, payload: { reason: 'mistake' } });
+    expect(failed.json()).toMatchObject({ outcome: 'none', steps: [{ outcome: 'failed', error: { code: 'UPSTREAM_FAILED', message: 'the compensating tool "forget_observations" is not offered by MCP system "memory" now; it was not called' } }] });
+    expect((await harness.gateway.store.getProposal(observed))?.status).toBe('succeeded');
+  });
+
   it('refuses a tool call without a compensating tool as irreversible, naming the manual fallback', async () => {
     harness = await openHarness({ configYaml: mcpConfig(), env: { MEM_FILE: join(memDir, 'plain.jsonl') } });
     const id = await executed('memory.create_entities', entities);
