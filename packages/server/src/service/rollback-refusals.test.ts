@@ -104,6 +104,66 @@ describe('rollback refusals', () => {
     await expectRefused(() => rollbackRun(run, 'fay'), 404, 'RUN_NOT_FOUND', /no run has id/, 'request.invalid');
   });
 
+  it('rolls a proposal back once when two requests ask at the same time', async () => {
+    harness = await openHarness();
+    const id = await update([1], 'rep-a');
+    const answers = await Promise.all([rollback(id), rollback(id, 'ada')]);
+    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 409]);
+    expect(answers.find((a) => a.statusCode === 409)?.json().error.code).toBe('ILLEGAL_TRANSITION');
+    expect(readLead(harness, 1)?.owner_id).toBeNull();
+    expect((await auditTrail(harness)).filter((e) => e.type.startsWith('rollback.')).map((e) => e.type)).toEqual(['rollback.started', 'rollback.succeeded']);
+  });
+
+  it('reads the proposal again once it holds it, so a rollback that finished meanwhile is not run twice', async () => {
+    harness = await openHarness();
+    const id = await update([1], 'rep-a');
+    const { deps } = harness.gateway.service;
+    // The same store, whose first read of a proposal answers only once the other rollback is done.
+    let release = (): void => {};
+    const done = new Promise<void>((resolve) => { release = resolve; });
+    let reads = 0;
+    const store = Object.assign(Object.create(deps.store) as typeof deps.store, {
+      async getProposal(pid: string) {
+        const read = await deps.store.getProposal(pid);
+        reads += 1;
+        if (reads === 1) await done;
+        return read;
+      },
+    });
+    const late = createGatewayService({ ...deps, store });
+    const dana = deps.config.people.get('dana');
+    if (dana === undefined) throw new Error('no dana');
+    const waiting = late.rollbackProposal(dana, id, { reason: 'wrong rep' });
+    expect((await harness.gateway.service.rollbackProposal(dana, id, { reason: 'wrong rep' })).outcome).toBe('rolled_back');
+    release();
+    await expect(waiting).rejects.toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringMatching(/is rolled_back \(it was rolled back already/) });
+    expect((await auditTrail(harness)).filter((e) => e.type.startsWith('rollback.')).map((e) => e.type)).toEqual(['rollback.started', 'rollback.succeeded']);
+  });
+
+  it('leaves out of a run\'s rollback a proposal rolled back by another request meanwhile', async () => {
+    harness = await openHarness();
+    const run = (await harness.request('agent', { method: 'POST', url: '/v1/runs', payload: { workflow: 'route-leads' } })).json().runId as string;
+    const [first, second] = [await update([1], 'rep-a', run), await update([2], 'rep-b', run)];
+    const { deps } = harness.gateway.service;
+    let release = (): void => {};
+    const done = new Promise<void>((resolve) => { release = resolve; });
+    const store = Object.assign(Object.create(deps.store) as typeof deps.store, {
+      async listProposals(filter: Parameters<typeof deps.store.listProposals>[0]) {
+        const listed = await deps.store.listProposals(filter);
+        await done;
+        return listed;
+      },
+    });
+    const dana = deps.config.people.get('dana');
+    if (dana === undefined) throw new Error('no dana');
+    const waiting = createGatewayService({ ...deps, store }).rollbackRun(dana, run, { reason: 'wrong reps' });
+    await harness.gateway.service.rollbackProposal(dana, second, { reason: 'wrong rep' });
+    release();
+    expect(await waiting).toMatchObject({ outcome: 'rolled_back', steps: [{ proposalId: first, undone: ['leads 1'] }] });
+    expect((await waiting).steps).toHaveLength(1);
+    expect((await auditTrail(harness)).filter((e) => e.type === 'rollback.started').map((e) => e.proposalId)).toEqual([second, first]);
+  });
+
   it('refuses a succeeded proposal that recorded no undo data (its outcome resolved by a person)', async () => {
     harness = await openHarness();
     const resolved = makeProposal({ status: 'succeeded', params: { ids: [1], set: { owner_id: 'rep-a' } }, result: { resolvedBy: 'dana', note: 'checked', resolved: 'succeeded' } });

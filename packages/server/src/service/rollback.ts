@@ -53,6 +53,26 @@ export interface RollbackReport {
   readonly notAttempted: readonly string[];
 }
 
+/** Proposals being rolled back now, per gateway: a second request for one is refused, so a compensating tool is not called twice. */
+const inProgress = new WeakMap<ServiceDeps, Set<string>>();
+
+/**
+ * Runs `work` holding the proposals `ids` for this gateway, so no other rollback of them runs meanwhile.
+ * @throws PortcullisError ILLEGAL_TRANSITION when one of them is being rolled back by another request (nothing changed).
+ */
+async function holding<T>(deps: ServiceDeps, ids: readonly string[], work: () => Promise<T>): Promise<T> {
+  let held = inProgress.get(deps);
+  if (held === undefined) { held = new Set(); inProgress.set(deps, held); }
+  const busy = ids.filter((id) => held.has(id));
+  if (busy.length > 0) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${busy.join(', ')} is being rolled back by another request right now; nothing was changed`, { proposalIds: busy });
+  for (const id of ids) held.add(id);
+  try {
+    return await work();
+  } finally {
+    for (const id of ids) held.delete(id);
+  }
+}
+
 /** Whether a person may roll back the workflow's proposals (today's roles; see the module header). */
 function mayRollBack(person: PersonConfig, workflow: CompiledWorkflow): boolean {
   return person.admin || workflow.approvers.approvers.has(person.id) || workflow.approvers.technicalOwner === person.id;
@@ -146,7 +166,12 @@ export async function rollbackProposal(deps: ServiceDeps, person: PersonConfig, 
   assertSucceeded(proposal);
   const action = reversibleAction(deps, proposal, workflow);
   assertTrailTrusted(deps);
-  const step = await rollBackOne(deps, { kind: 'person', id: person.id }, proposal, workflow, action, reason);
+  const step = await holding(deps, [id], async () => {
+    // Read again once held: another request may have rolled it back since it was first read.
+    const current = await deps.store.getProposal(id) ?? proposal;
+    assertSucceeded(current);
+    return rollBackOne(deps, { kind: 'person', id: person.id }, current, workflow, action, reason);
+  });
   // The connector found no way back in what the execution recorded: a refusal like any other (audited as rollback.failed).
   if (step.error?.code === 'NOT_REVERSIBLE') {
     throw markAudited(new PortcullisError('NOT_REVERSIBLE', `proposal ${id} (${proposal.action}) cannot be rolled back: ${step.error.message.replace(/; nothing was changed$/, '')}. Manual fallback (workflow "${workflow.id}"): ${workflow.runbook}; nothing was changed`,
@@ -210,9 +235,17 @@ export async function rollbackRun(deps: ServiceDeps, person: PersonConfig, runId
       { runId, irreversible: irreversible.map((e) => String(e.details.proposalId)), runbook: workflow.runbook });
   }
   assertTrailTrusted(deps);
+  return holding(deps, checked.map((c) => c.proposal.id), () => rollBackChecked(deps, person, workflow, runId, reason, checked));
+}
+
+/** Rolls back a run's checked proposals (in execution order), newest first, and records `run.rolled_back`. */
+async function rollBackChecked(deps: ServiceDeps, person: PersonConfig, workflow: CompiledWorkflow, runId: string, reason: string, checked: { proposal: ProposalRecord; action: CompiledAction }[]): Promise<RollbackReport> {
   const actor: Actor = { kind: 'person', id: person.id };
   const steps: RollbackStep[] = [];
-  const newestFirst = checked.reverse();
+  // Read again once held: a proposal another request rolled back since is not touched again.
+  const still = new Set<string>();
+  for (const { proposal } of checked) if ((await deps.store.getProposal(proposal.id))?.status === 'succeeded') still.add(proposal.id);
+  const newestFirst = checked.filter((c) => still.has(c.proposal.id)).reverse();
   let stoppedAt = newestFirst.length;
   for (const [index, { proposal, action }] of newestFirst.entries()) {
     const step = await rollBackOne(deps, actor, proposal, workflow, action, reason);
