@@ -148,6 +148,21 @@ describe('rolling back a run of SQL updates', () => {
   });
 });
 
+describe('the SQL connector\'s rollback', () => {
+  it('refuses undo data that is not SQL undo data, changing nothing', async () => {
+    harness = await openHarness();
+    const spec = harness.gateway.service.config.actions.get('crm.leads.update')?.spec;
+    const connector = harness.gateway.connectors.get('crm');
+    if (spec === undefined || connector?.rollback === undefined) throw new Error('no crm.leads.update');
+    const before = allLeads(harness);
+    const context = { proposalId: 'prop_x', workflow: 'route-leads', now: harness.clock.now(), maxRecords: 3 };
+    for (const undo of [null, { kind: 'http.restore' }, { kind: 'sql.update', table: 'leads' }]) {
+      await expect(connector.rollback(spec, { ids: [1], set: { owner_id: 'x' } }, undo, null, context)).rejects.toMatchObject({ code: 'NOT_REVERSIBLE' });
+    }
+    expect(allLeads(harness)).toEqual(before);
+  });
+});
+
 describe('rolling back one SQL create or delete', () => {
   it('deletes a created row that is unchanged since, and names one that changed as drifted', async () => {
     harness = await openHarness({ configYaml: withCreate() });

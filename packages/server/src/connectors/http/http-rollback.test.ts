@@ -4,6 +4,7 @@
  * before-image its GET read, with the PATCH the document offers; a delete by POSTing the record
  * back; a rollback is refused, with the reason and nothing sent, when the record changed since.
  */
+import type { JsonValue } from '@portcullis/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { auditTrail, openHarness, proposeAs, type Harness } from '../../testing/harness.js';
 import { crmApiConfig, startJsonServer, type JsonServer } from '../../testing/json-server.js';
@@ -74,6 +75,26 @@ describe('rolling back HTTP actions on json-server', () => {
     expect(server.output().match(/(PATCH|PUT|POST) \/leads/g)).toEqual(['PATCH /leads', 'PATCH /leads']);
     expect((await harness.gateway.store.getProposal(id))?.status).toBe('succeeded');
     expect((await auditTrail(harness)).filter((e) => e.type === 'rollback.drifted')).toMatchObject([{ proposalId: id, actor: { kind: 'person', id: 'dana' } }]);
+
+    // A record deleted since is not created again by the PATCH.
+    const other = await execute('api.updateLead', { path: { id: '2' }, body: { owner_id: 'rep-kenji' } });
+    await fetch(`${server.url}/leads/2`, { method: 'DELETE', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect((await rollback(other)).json()).toMatchObject({ outcome: 'none', steps: [{ outcome: 'drifted', drifted: [{ record: '/leads/2', why: 'the record no longer exists' }] }] });
+    expect((await server.get('/leads/2')).status).toBe(404);
+  });
+
+  it('refuses undo data that offers no way back, sending nothing', async () => {
+    const spec = harness.gateway.service.config.actions.get('api.updateLead')?.spec;
+    const connector = harness.gateway.connectors.get('api');
+    if (spec === undefined || connector?.rollback === undefined) throw new Error('no api.updateLead');
+    const context = { proposalId: 'prop_x', workflow: 'crm-api', now: harness.clock.now(), maxRecords: 3 };
+    const undos: JsonValue[] = [null, { kind: 'sql.update' }, { kind: 'http.restore', before: { id: 1 } }];
+    for (const undo of undos) {
+      await expect(connector.rollback(spec, { path: { id: '1' }, body: { owner_id: 'x' } }, undo, null, context)).rejects.toMatchObject({ code: 'NOT_REVERSIBLE' });
+    }
+    await server.get('/leads?marker=end');
+    await server.waitForOutput('marker=end');
+    expect(server.output()).not.toMatch(/(GET|PATCH) \/leads\/1/);
   });
 
   it('puts a deleted record back with the POST the document offers, and not over a record created since', async () => {
