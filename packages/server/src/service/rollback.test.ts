@@ -4,6 +4,7 @@
  * someone changed since is named as drifted and left alone; a rollback that fails halfway
  * reports what was undone and what was not attempted; a create and a delete are undone.
  */
+import type { JsonValue } from '@portcullis/core';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
@@ -156,7 +157,8 @@ describe('the SQL connector\'s rollback', () => {
     if (spec === undefined || connector?.rollback === undefined) throw new Error('no crm.leads.update');
     const before = allLeads(harness);
     const context = { proposalId: 'prop_x', workflow: 'route-leads', now: harness.clock.now(), maxRecords: 3 };
-    for (const undo of [null, { kind: 'http.restore' }, { kind: 'sql.update', table: 'leads' }]) {
+    const undos: JsonValue[] = [null, { kind: 'http.restore' }, { kind: 'sql.update', table: 'leads' }];
+    for (const undo of undos) {
       await expect(connector.rollback(spec, { ids: [1], set: { owner_id: 'x' } }, undo, null, context)).rejects.toMatchObject({ code: 'NOT_REVERSIBLE' });
     }
     expect(allLeads(harness)).toEqual(before);
