@@ -48,6 +48,13 @@ describe('rolling back MCP tool calls', () => {
     expect(res.json()).toEqual({ outcome: 'rolled_back', notAttempted: [], steps: [{ proposalId: proposed.json().id, action: 'memory.create_entities', outcome: 'rolled_back', undone: ['delete_entities {"entityNames":["Grace","Ada"]}'], drifted: [] }] });
     expect(await graphNames()).toEqual([]);
     expect((await auditTrail(harness)).filter((e) => e.type === 'rollback.succeeded')).toMatchObject([{ proposalId: proposed.json().id, actor: { id: 'dana' } }]);
+
+    // Undo data that names no compensating call is refused by the connector; no tool is called.
+    const spec = harness.gateway.service.config.actions.get('memory.create_entities')?.spec;
+    const connector = harness.gateway.connectors.get('memory');
+    if (spec === undefined || connector?.rollback === undefined) throw new Error('no memory.create_entities');
+    await expect(connector.rollback(spec, entities, { kind: 'sql.update' }, null, { proposalId: 'prop_x', workflow: 'notes', now: 0, maxRecords: 1 }))
+      .rejects.toMatchObject({ code: 'NOT_REVERSIBLE', message: expect.stringMatching(/recorded no compensating call/) });
   });
 
   it('refuses when an argument of the compensating tool cannot be derived, and fails when the tool is not offered', async () => {
