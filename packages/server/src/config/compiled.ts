@@ -38,7 +38,7 @@ export interface CompiledAction extends ActionType {
   readonly spec: ActionSpec;
   /** Why this write, named like money or a message, is neither (declared in the config; audited at start). */
   readonly notMoneyOrMessages?: string;
-  /** How people undo it by hand: declared irreversible by the gateway (`actions.<name>.manualFallback`). */
+  /** How people undo it by hand, when the config declares it irreversible (`actions.<name>.undo.irreversible`). */
   readonly manualFallback?: string;
 }
 

@@ -156,13 +156,29 @@ const mcpGateway = z.strictObject({
 /** A system's settings as the rest of the config sees them: `kind` names the kind, whose own schema checks the rest. */
 const anySystem = z.looseObject({ kind: z.string() });
 
+/** Where an argument of a compensating tool comes from: a path into the original call or its result, or a fixed value. */
+const undoArgument = z.union([
+  z.string().regex(/^(params|result)(\.[^.\s]+)*$/, { error: 'expected a path into the original call, like "params.entities.*.name" or "result.structuredContent.id" ("*" maps over a list), or { value: … }' }),
+  z.strictObject({ value: z.unknown() }),
+]);
+
+const actionUndo = z.union([
+  z.strictObject({
+    irreversible: z.string().trim().min(1, 'say the manual fallback: what a person does instead of a rollback').max(500)
+      .describe('Declares the action irreversible: a rollback is refused, naming this manual fallback.'),
+  }),
+  z.strictObject({
+    tool: z.string().trim().min(1).describe('MCP tools only: the tool of the same system that undoes this one (e.g. delete_entities for create_entities).'),
+    args: z.record(z.string(), undoArgument).default({}).describe('Its arguments, each a path into the original call ("params.…") or its result ("result.…"), "*" mapping over a list, or { value: … }.'),
+  }),
+], { error: 'expected undo: { irreversible: "the manual fallback" } or, for an MCP tool, { tool: NAME, args: { … } }' });
+
 const actionOverride = z.strictObject({
   risk: z.enum(RISK_CLASSES).optional().describe('Raise the risk class; lowering it is rejected.'),
   tags: z.array(z.enum(HIGH_RISK_TAGS)).default([]).describe('High-risk tags; any tag makes the action high risk.'),
   notMoneyOrMessages: z.string().trim().min(1, 'say why this action moves no money and sends no message').max(500).optional()
     .describe('A write whose name says refund, payment, transfer, invoice, send, email… is refused at load unless tagged high; this declares it is neither money nor a message leaving the company, with the reason (audited at start).'),
-  manualFallback: z.string().trim().min(1, 'say how people undo this action by hand').max(2000).optional()
-    .describe('Declares the action irreversible by the gateway and says how people undo it by hand; a workflow is promoted only when each write action it may run has a rollback or this.'),
+  undo: actionUndo.optional().describe('How the action is rolled back: declared irreversible (with the manual fallback), or for an MCP tool its compensating tool. See docs/rollback.md.'),
 });
 
 const department = z.strictObject({

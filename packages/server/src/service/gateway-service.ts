@@ -28,10 +28,12 @@ import { evaluateAlerts } from './alert-rules.js';
 import { deployWorkflow, promoteWorkflow, rolloutFor, rolloutReport, type RolloutInput, type RolloutView } from './rollout.js';
 import { disableSubject, enableSubject, gatewayStatus, type GatewayStatus, type SwitchInput, type SwitchOutcome } from './switches.js';
 import type { SubjectKind } from '../store/store.js';
+import { rollbackProposal, rollbackRun, type RollbackInput, type RollbackReport } from './rollback.js';
 
 export type { ResolveInput };
 export type { ProposeInput, ProposeOptions } from './propose.js';
 export type { DecisionInput } from './approvals.js';
+export type { RollbackInput, RollbackReport, RollbackStep } from './rollback.js';
 
 export interface GatewayService {
   /** The compiled config in force (read-only; faces read presentation settings from it). */
@@ -70,6 +72,21 @@ export interface GatewayService {
    * @throws PortcullisError PROPOSAL_NOT_FOUND, FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION
    */
   resolve(person: PersonConfig, id: string, input: ResolveInput): Promise<ProposalRecord>;
+  /**
+   * A person with the role (an admin, a lead or delegate of the workflow's department, the
+   * agent's technical owner) rolls back one succeeded proposal, with a reason: their act is the
+   * approval. Records changed since are left alone and reported as drifted.
+   * @throws PortcullisError PROPOSAL_NOT_FOUND, FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION,
+   *   NOT_REVERSIBLE (naming the manual fallback), STORE_UNAVAILABLE; nothing changed when it throws
+   */
+  rollbackProposal(person: PersonConfig, id: string, input: RollbackInput): Promise<RollbackReport>;
+  /**
+   * Rolls back every executed write of a run, newest first, stopping at the first failure;
+   * the report says what was undone, what drifted and what was not attempted.
+   * @throws PortcullisError RUN_NOT_FOUND, FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION,
+   *   NOT_REVERSIBLE, STORE_UNAVAILABLE; nothing changed when it throws
+   */
+  rollbackRun(person: PersonConfig, runId: string, input: RollbackInput): Promise<RollbackReport>;
   expireDue(): Promise<number>;
   recoverInterrupted(): Promise<{ flagged: number; resumed: number }>;
   /** Runs the pre-flight checks of the named systems (default: all). Never throws for a failing system. */
@@ -185,6 +202,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     executeApproved: (id) => executeApproved(deps, id),
     reject: (person, id, input) => rejectProposal(deps, person, id, input),
     resolve: (person, id, input) => resolveOutcome(deps, person, id, input),
+    rollbackProposal: (person, id, input) => rollbackProposal(deps, person, id, input),
+    rollbackRun: (person, runId, input) => rollbackRun(deps, person, runId, input),
     expireDue: () => expireDue(deps),
     recoverInterrupted: () => recoverInterrupted(deps),
     checkSystems: (names) => checkSystems(deps.config, deps.connectors, names),

@@ -162,7 +162,7 @@ function describeProposalConformance(getStore: () => Store): void {
 
     it('lists proposals newest first, filtered and paged', async () => {
       const store = getStore();
-      const a = makeProposal({ createdAt: T0 + 100, workflow: 'w1', agent: 'x' });
+      const a = makeProposal({ createdAt: T0 + 100, workflow: 'w1', agent: 'x', runId: 'run-a' });
       const b = makeProposal({ createdAt: T0 + 200, workflow: 'w2', agent: 'y', status: 'pending_approval' });
       const c = makeProposal({ createdAt: T0 + 300, workflow: 'w1', agent: 'y' });
       for (const p of [a, b, c]) await store.insertProposal(p, []);
@@ -171,6 +171,7 @@ function describeProposalConformance(getStore: () => Store): void {
       expect(await store.listProposals({ workflows: [] })).toEqual([]);
       expect((await store.listProposals({ status: 'pending_approval' })).map((p) => p.id)).toEqual([b.id]);
       expect((await store.listProposals({ agent: 'y' })).map((p) => p.id)).toEqual([c.id, b.id]);
+      expect((await store.listProposals({ runId: 'run-a' })).map((p) => p.id)).toEqual([a.id]);
       expect((await store.listProposals({ limit: 1 })).map((p) => p.id)).toEqual([c.id]);
       expect((await store.listProposals({ beforeId: c.id, limit: 1 })).map((p) => p.id)).toEqual([b.id]);
       expect((await store.listProposals({ beforeId: a.id }))).toEqual([]);

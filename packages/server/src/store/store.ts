@@ -66,6 +66,8 @@ export interface ProposalFilter {
   readonly status?: ProposalStatus;
   readonly workflows?: readonly string[];
   readonly agent?: string;
+  /** Only the proposals of this run. */
+  readonly runId?: string;
   readonly limit?: number;
   /** Only proposals created before this one (paging, newest first). */
   readonly beforeId?: string;

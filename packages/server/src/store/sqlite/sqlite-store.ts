@@ -138,6 +138,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         }
         if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
         if (filter.agent !== undefined) { where.push('agent = ?'); args.push(filter.agent); }
+        if (filter.runId !== undefined) { where.push('run_id = ?'); args.push(filter.runId); }
         if (filter.beforeId !== undefined) {
           // An unknown beforeId compares with NULL and so matches nothing.
           where.push('(created_at, id) < (SELECT created_at, id FROM proposals WHERE id = ?)');
