@@ -135,12 +135,16 @@ describe('the rollout gate', () => {
     const first = await open(base('rollout: { minDecisions: 2 }\n'));
     const start = first.clock.now();
     // Workflows added to the config after the first start are drafts.
-    const h = await open(base('rollout: { minDecisions: 2 }\n', [extra('w2'), extra('w3'), extra('w4'), extra('w5'), extra('w6', 'finance', 'other-agent')].join('')), first);
+    const h = await open(base('rollout: { minDecisions: 2 }\n', [extra('w2'), extra('w3'), extra('w4'), extra('w5'), extra('w6', 'finance', 'other-agent'), extra('w7').replace('read: approval', 'read: auto')].join('')), first);
     expect((await h.request('dana', { method: 'GET', url: '/v1/workflows/w2/rollout' })).json()).toMatchObject({ stage: 'draft', gate: { ok: false } });
     const drafted = await proposeAs(h, 'agent', { workflow: 'w2', action: 'crm.leads.read', params: { ids: [1] } });
     expect(drafted.json().status).toBe('pending_approval');
     const refusedApproval = await h.request('dana', { method: 'POST', url: `/v1/approvals/${drafted.json().id}/approve`, payload: {} });
     expect(refusedApproval.json().error).toMatchObject({ code: 'WORKFLOW_IN_DRAFT' });
+
+    // Even what the policy would run by itself waits in a draft.
+    const auto = await proposeAs(h, 'agent', { workflow: 'w7', action: 'crm.leads.read', params: { ids: [1] } });
+    expect(auto.json()).toMatchObject({ status: 'pending_approval', decision: { reasons: expect.arrayContaining([expect.stringMatching(/workflow "w7" is a draft: nothing executes until it is deployed/)]) } });
 
     const blocked = await deploy(h, 'w2');
     expect(blocked.json().error).toMatchObject({ code: 'ROLLOUT_GATE_CLOSED', message: expect.stringMatching(/one workflow at a time: "route-leads" \(pilot\)/) });
@@ -164,7 +168,7 @@ describe('the rollout gate', () => {
     await through(16, 23);
     day(h, start, 24);
     const stages = (await h.request('dana', { method: 'GET', url: '/v1/rollout' })).json().workflows.map((w: { workflow: string; stage: string }) => [w.workflow, w.stage]);
-    expect(stages).toEqual([['route-leads', 'stable'], ['w2', 'stable'], ['w3', 'stable'], ['w4', 'draft'], ['w5', 'draft']]);
+    expect(stages).toEqual([['route-leads', 'stable'], ['w2', 'stable'], ['w3', 'stable'], ['w4', 'draft'], ['w5', 'draft'], ['w7', 'draft']]);
 
     expect((await deploy(h, 'w4')).json().stage).toBe('pilot');
     const parallel = await deploy(h, 'w5');
