@@ -59,6 +59,7 @@ describe('portcullis demo', () => {
     expect(output).toMatch(/✗ denied route lead 6[\s\S]*OUTSIDE_SCOPE/);
     expect(output).toMatch(/… waits\s+delete lead 5[\s\S]*high risk/);
     expect(output).toMatch(/Dana \(sales lead\) approved prop_\w+: it is now succeeded/);
+    expect(output).toMatch(/Workflow route-leads is in pilot \(deployed today\): its writes are approval-first/);
   });
 
   it('answers /healthz and /readyz, and the pasted commands work: propose with the key, approve with the CLI', async () => {

@@ -107,6 +107,8 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     const approved = (await response.json()) as { status?: string; result?: unknown };
     approvedLine = `Dana (sales lead) approved ${firstPending.body.id}: it is now ${approved.status} ${JSON.stringify(approved.result)}; the lead's previous owner is kept for rollback.`;
   }
+  const rollout = (await (await fetch(`${url}/v1/workflows/route-leads/rollout`, { headers: { authorization: `Bearer ${keys.lead}` } })).json()) as { stage?: string; modes?: { write?: string } };
+  const stageLine = `Workflow route-leads is in ${rollout.stage ?? '?'} (deployed today): its writes are ${rollout.modes?.write === 'auto' ? 'automated' : 'approval-first'} until it earns promotion (14 days, at least 95% approved over a week; see docs/rollout.md).`;
   const pending = steps.filter((s) => s.body.status === 'pending_approval' && s.body.id !== firstPending?.body.id);
   const example = pending[0]?.body.id ?? '<proposal id>';
 
@@ -120,6 +122,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     ...steps.map((s) => `  ${mark(s)} ${s.label}\n             ${summarise(s)}`),
     '',
     approvedLine,
+    stageLine,
     '',
     'Try it by hand (paste into another terminal):',
     `  export PORTCULLIS_URL=${url}`,
@@ -137,6 +140,10 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     `  npx portcullis approvals reject <id> --reason "wrong region"`,
     '  # the agent waits for the outcome (long-poll):',
     `  curl -s "$PORTCULLIS_URL/v1/actions/${example}?wait=30" -H "Authorization: Bearer $AGENT_KEY"`,
+    '  # the workflow\'s stage, readiness and daily figures; stop it at once if it misbehaves:',
+    '  npx portcullis workflows show route-leads',
+    '  npx portcullis report --metrics',
+    '  npx portcullis disable workflow route-leads --reason "checking its routings"',
     '  # the audit trail, and proof it was not edited:',
     '  curl -s "$PORTCULLIS_URL/v1/audit?limit=20" -H "Authorization: Bearer $PORTCULLIS_TOKEN"',
     `  npx portcullis audit verify --db ${join(dir, 'portcullis.db')}`,
