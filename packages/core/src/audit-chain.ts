@@ -24,6 +24,7 @@ export const AUDIT_EVENT_TYPES = [
   'vault.secret_set', 'vault.key_rotated',
   'workflow.disabled', 'workflow.enabled', 'agent.disabled', 'agent.enabled', 'alert.raised',
   'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
+  'notification.replayed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 
