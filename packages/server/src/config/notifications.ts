@@ -45,7 +45,8 @@ const alertKinds = z.array(z.enum(ALERT_KINDS, { error: `expected an alert kind:
 
 const webhook = z.strictObject({
   url: webhookUrl.describe('Where each alert is POSTed (http or https; redirects are not followed).'),
-  secret: secretRef.describe('The signing secret (Standard Webhooks: whsec_ + base64): { env: VAR } or { vault: NAME } stored with `portcullis vault set notifications NAME`.'),
+  // A bare string is taken so that it can be refused with the fix (compileNotifications), never echoed.
+  secret: z.union([z.string(), secretRef]).describe('The signing secret (Standard Webhooks: whsec_ + base64): { env: VAR } or { vault: NAME } stored with `portcullis vault set notifications NAME`.'),
   kinds: alertKinds,
 });
 
@@ -96,6 +97,10 @@ export function compileNotifications(settings: NotificationsSettings, systems: R
   const webhooks: WebhookConfig[] = [];
   for (const [name, w] of Object.entries(settings.webhooks)) {
     const path = ['notifications', 'webhooks', name, 'secret'];
+    if (typeof w.secret === 'string') {
+      issues.push({ path, message: 'a signing secret is never written in the config: write { env: VARIABLE } or { vault: NAME } (store it with `portcullis vault set notifications NAME`)' });
+      continue;
+    }
     const compiled = compileSecret(w.secret, NOTIFICATIONS_VAULT_SYSTEM, path, env);
     issues.push(...compiled.issues);
     if (compiled.secret === undefined) continue;
