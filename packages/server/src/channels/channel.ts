@@ -38,3 +38,10 @@ export interface Channel {
 export function deliveryId(seq: number, channel: string): string {
   return `ntf_${seq}_${channel.replace(/[^A-Za-z0-9_-]/g, '-')}`;
 }
+
+const SHOWN = new Set(['kind', 'title', 'message', 'runbook', 'to', 'workflow']);
+
+/** The alert's numbers and context, without what the alert already says (kind, title, message, runbook, to, workflow). */
+export function alertDetails(alert: Alert): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(alert.data).filter(([key]) => !SHOWN.has(key)));
+}

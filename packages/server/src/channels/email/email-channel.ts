@@ -16,7 +16,7 @@ import type { NotificationDelivery } from '../../store/store.js';
 import { createSecretRedactor } from '../../vault/redact.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import type { Vault } from '../../vault/vault.js';
-import type { AttemptResult, Channel } from '../channel.js';
+import { alertDetails, type AttemptResult, type Channel } from '../channel.js';
 
 /** What an email delivery sends: fixed when the alert is raised. */
 interface EmailBody {
@@ -42,7 +42,7 @@ export function emailText(alert: Alert): string {
     ...(alert.runbook === undefined ? [] : ['', `Runbook (the manual fallback): ${alert.runbook}`]),
     '',
     `Alert: ${alert.kind} (audit event #${alert.seq}, ${new Date(alert.at).toISOString()})${alert.workflow === undefined ? '' : `, workflow ${alert.workflow}`}`,
-    `Details: ${JSON.stringify(alert.data)}`,
+    `Details: ${JSON.stringify(alertDetails(alert))}`,
     '',
     '-- Portcullis (docs/alerts.md)',
   ].join('\n');

@@ -14,7 +14,7 @@ import type { WebhookConfig } from '../../config/compiled.js';
 import type { NotificationDelivery } from '../../store/store.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import type { Vault } from '../../vault/vault.js';
-import type { AttemptResult, Channel } from '../channel.js';
+import { alertDetails, type AttemptResult, type Channel } from '../channel.js';
 import { signStandardWebhook, webhookSecretKey } from './standard-webhooks.js';
 
 /** What a webhook channel needs besides its config. */
@@ -38,7 +38,7 @@ export function webhookBody(alert: Alert): string {
     data: {
       seq: alert.seq, kind: alert.kind, ...(alert.workflow === undefined ? {} : { workflow: alert.workflow }),
       title: alert.title, message: alert.message, ...(alert.runbook === undefined ? {} : { runbook: alert.runbook }),
-      to: alert.to, details: alert.data,
+      to: alert.to, details: alertDetails(alert),
     },
   });
 }
