@@ -5,6 +5,10 @@
  * SQLite store; a receiver that never answers, redirects or answers too much is a recorded
  * failure, and a dead-lettered delivery is replayed.
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { Alert } from '@portcullis/core';
 import { Webhook } from 'standardwebhooks';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,6 +88,30 @@ describe('the Standard Webhooks signature', () => {
   it('refuses a secret that is not whsec_ + base64 of 24 to 64 bytes, without printing it', () => {
     expect(() => webhookSecretKey('hunter2hunter2hunter2hunter2')).toThrow(/not a Standard Webhooks secret/);
     expect(() => webhookSecretKey(`whsec_${Buffer.alloc(8).toString('base64')}`)).toThrow(/decodes to 8 bytes/);
+  });
+});
+
+describe('docs/alerts.md', () => {
+  it('its Node verifier accepts a real delivery and refuses a tampered one', async () => {
+    const doc = readFileSync(new URL('../../../../../docs/alerts.md', import.meta.url), 'utf8');
+    const code = /```js\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(code, 'a ```js verifier in docs/alerts.md').toBeDefined();
+    const dir = mkdtempSync(join(tmpdir(), 'portcullis-alerts-doc-'));
+    try {
+      writeFileSync(join(dir, 'verify.mjs'), code ?? '');
+      const { verifyPortcullis } = await import(pathToFileURL(join(dir, 'verify.mjs')).href) as { verifyPortcullis: (body: string, headers: unknown, secret: string, now?: number) => boolean };
+      const n = open();
+      n.notify(alert());
+      await runNext(n);
+      const [request] = await receiver.waitFor(1);
+      const now = Number(request?.headers['webhook-timestamp']);
+      expect(verifyPortcullis(request?.body ?? '', request?.headers, SECRET, now)).toBe(true);
+      expect(verifyPortcullis(`${request?.body ?? ''} `, request?.headers, SECRET, now)).toBe(false);
+      expect(verifyPortcullis(request?.body ?? '', request?.headers, SECRET, now + 301)).toBe(false);
+      expect(verifyPortcullis(request?.body ?? '', request?.headers, `whsec_${Buffer.alloc(32, 8).toString('base64')}`, now)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
