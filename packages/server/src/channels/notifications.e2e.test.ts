@@ -18,6 +18,7 @@ import { createManualScheduler, type ManualScheduler } from '../testing/manual-s
 import { runCli } from '../testing/run-cli.js';
 import { startSmtpServer, type SmtpServer } from '../testing/smtp-server.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../testing/webhook-receiver.js';
+import { newMasterKeyText } from '../vault/vault-crypto.js';
 import type { ChannelNotifier } from './notifier.js';
 
 const SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
@@ -161,5 +162,41 @@ describe('alerts through the configured channels', () => {
     expect(await store.getDelivery(dead?.id ?? '')).toMatchObject({ status: 'delivered', attempts: 4 });
     expect((await auditTrail(h)).filter((e) => e.type === 'notification.replayed').map((e) => [e.actor, e.data.ok])).toEqual([[{ kind: 'system', id: 'cli' }, false], [{ kind: 'system', id: 'cli' }, true]]);
     expect((await runCli(['notifications', 'failed', '-c', file])).out).toMatch(/^no failed deliveries/);
+  });
+
+  it('reads a webhook secret kept in the vault at each attempt: stored with `vault set notifications NAME`', async () => {
+    receiver = await startWebhookReceiver();
+    const clock = createFakeClock();
+    const scheduler = createManualScheduler(clock);
+    const masterKey = newMasterKeyText();
+    harness = await openHarness({
+      clock, env: { PORTCULLIS_MASTER_KEY: masterKey }, gateway: { notifications: { scheduler, random: () => 0.5 } },
+      configYaml: `${harnessConfig({ mode: 'mode: { read: auto, write: auto, high: approval }' })}
+notifications:
+  webhooks:
+    ops: { url: "${receiver.url}", secret: { vault: pager } }
+`,
+    });
+    const h = harness;
+    const notifier = h.gateway.notifier as ChannelNotifier;
+    await tripBreaker(h);
+    await notifier.idle();
+    expect(scheduler.runNext()).toBe(true);
+    await notifier.idle();
+    const [pending] = await h.gateway.store.listDeliveries('pending');
+    const [failed] = await h.gateway.store.listDeliveryAttempts(pending?.id ?? '');
+    expect(failed?.error).toMatch(/webhook "ops" \(http:\/\/127\.0\.0\.1:\d+\): .*notifications\/pager.*; fix notifications\.webhooks\.ops\.secret/);
+    expect((receiver as WebhookReceiver).received).toEqual([]);
+
+    const env: Record<string, string> = { K_AGENT: h.secrets.agent, K_OTHER: h.secrets.other, T_DANA: h.secrets.dana, T_DELE: h.secrets.dele, T_FAY: h.secrets.fay, T_TOM: h.secrets.tom, T_ADA: h.secrets.ada, PORTCULLIS_MASTER_KEY: masterKey };
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+    const stored = await runCli(['vault', 'set', 'notifications', 'pager', '-c', join(h.dir, 'portcullis.yaml')], `${SECRET}\n`);
+    expect(stored.err).toBe('');
+    expect(stored.code).toBe(0);
+    expect(scheduler.runNext()).toBe(true);
+    await notifier.idle();
+    const [request] = await (receiver as WebhookReceiver).waitFor(1);
+    expect(request?.headers['webhook-signature']).toBe(new Webhook(SECRET).sign(pending?.id ?? '', new Date(Number(request?.headers['webhook-timestamp']) * 1000), request?.body ?? ''));
+    expect(await h.gateway.store.getDelivery(pending?.id ?? '')).toMatchObject({ status: 'delivered', attempts: 2 });
   });
 });
