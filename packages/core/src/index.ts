@@ -30,4 +30,6 @@ export type { BreakerEntry } from './breaker.js';
 export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
 export type { Fault, ErrorCode } from './errors.js';
 export { ALERT_KINDS } from './ports.js';
-export type { Clock, IdGenerator, ChangeFeed, StateChange, Alert, AlertKind, Notifier } from './ports.js';
+export { dailyFigures, approvalRateLow, nearestRank } from './daily-figures.js';
+export type { FigureEntry, DailyFigures, ApprovalRateRule } from './daily-figures.js';
+export type { Clock, IdGenerator, ChangeFeed, StateChange, Alert, AlertKind, Notifier, ProposalMove, GaugeSnapshot, MetricsRecorder } from './ports.js';

@@ -4,6 +4,8 @@
  * Adapters live in the server; a fake clock for tests lives in the server's testing module.
  */
 
+import type { ProposalStatus } from './lifecycle.js';
+
 /** The current time, in milliseconds since the epoch. */
 export interface Clock {
   now(): number;
@@ -70,4 +72,40 @@ export interface Alert {
  */
 export interface Notifier {
   notify(alert: Alert): void;
+}
+
+/** A proposal reaching a status, as metrics count it. Durations in milliseconds. */
+export interface ProposalMove {
+  readonly workflow: string;
+  /** The status reached (the first status of a new proposal, or the end of an edge). */
+  readonly status: ProposalStatus;
+  /** For a person's decision (approved, rejected): from the proposal's creation to the decision. */
+  readonly waitMs?: number;
+  /** For an execution's outcome (succeeded, failed, outcome_unknown): how long it ran. */
+  readonly executionMs?: number;
+}
+
+/** The gateway's state when metrics are scraped: gauges, read from the store then. */
+export interface GaugeSnapshot {
+  /** Pending approvals by workflow id. */
+  readonly pendingApprovals: Readonly<Record<string, number>>;
+  /** Whether each workflow is disabled, by workflow id. */
+  readonly workflowsDisabled: Readonly<Record<string, boolean>>;
+  /** Whether each agent is disabled, by agent id. */
+  readonly agentsDisabled: Readonly<Record<string, boolean>>;
+  /** The audit trail's newest sequence number. */
+  readonly auditEvents: number;
+  /** Whether a write to the audit store can be made durable now. */
+  readonly auditWritable: boolean;
+  /** Whether the trail agrees with its published checkpoints (the gateway executes only then). */
+  readonly auditTrusted: boolean;
+}
+
+/**
+ * Counts what the gateway does, for a metrics system (Prometheus). `proposalMoved` never
+ * throws; `render` gives the exposition text with the gauges of `snapshot`.
+ */
+export interface MetricsRecorder {
+  proposalMoved(move: ProposalMove): void;
+  render(snapshot: GaugeSnapshot): Promise<{ readonly contentType: string; readonly text: string }>;
 }

@@ -270,6 +270,8 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['disable: an unknown kind', ['disable', 'robot', 'x', '--reason', 'r', '--token', 't'], 2, /disable takes agent or workflow/],
     ['enable: no token', ['enable', 'workflow', 'route-leads', '--reason', 'r'], 2, /no token: pass --token/],
     ['status: the gateway cannot be reached', ['status', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway/],
+    ['report: a bad --from', ['report', '--metrics', '--from', '1/11/2026', '--token', 't'], 2, /--from takes a day as YYYY-MM-DD/],
+    ['report: the gateway cannot be reached', ['report', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway/],
     ['proposals resolve: a bad option', ['proposals', 'resolve', 'prop_x', '--bogus'], 2, /unknown option '--bogus'/],
     ['notifications failed: no notifications section', ['notifications', 'failed', '-c', 'GOOD'], 2, /has no notifications section: there are no notification deliveries/],
     ['notifications failed: an invalid config', ['notifications', 'failed', '-c', 'INVALID'], 1, /surprise: unknown key/],

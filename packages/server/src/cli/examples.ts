@@ -31,6 +31,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'approvals reject': ['portcullis approvals reject prop_123 --reason "wrong owner"'],
   'disable': ['PORTCULLIS_TOKEN=... portcullis disable workflow route-leads --reason "routing EMEA leads to NA reps"', 'portcullis disable agent lead-router --reason "key may have leaked"'],
   'enable': ['portcullis enable workflow route-leads --reason "CRM back from maintenance; checked the last 10 routings"'],
+  'report': ['PORTCULLIS_TOKEN=... portcullis report --metrics', 'portcullis report --metrics --workflow route-leads --from 2026-11-01 --to 2026-11-07 --json'],
   'status': ['PORTCULLIS_TOKEN=... portcullis status', 'portcullis status --json'],
   'check': ['portcullis check', 'portcullis check -c /etc/portcullis/portcullis.yaml --json --timeout 5'],
   'vault': ['portcullis vault new-key --out master.key', 'portcullis vault set crm api_key < key.txt'],

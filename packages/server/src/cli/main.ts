@@ -10,6 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { sha256Hex } from '@portcullis/core';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerSwitchCommands } from './switch-commands.js';
+import { registerReportCommand } from './report-command.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerCheckCommand } from './check-command.js';
 import { addExamples } from './examples.js';
@@ -119,6 +120,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   registerAuditCommands(program, host, output, setExit);
   registerApprovalCommands(program, host, output, setExit);
   registerSwitchCommands(program, host, output, setExit);
+  registerReportCommand(program, host, output, setExit);
   registerCheckCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);
   registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);

@@ -40,4 +40,19 @@ describe('portcullis disable, status, enable', () => {
     expect(twice.code).toBe(1);
     expect(twice.err).toMatch(/^ILLEGAL_TRANSITION: workflow "route-leads" is not disabled/);
   });
+
+  it('report --metrics prints the daily figures of the lead\'s workflows', async () => {
+    harness = await openHarness();
+    await harness.gateway.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(harness.gateway.app.server.address() as AddressInfo).port}`;
+    const id = (await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [1], set: { owner_id: 'rep-amara' } } })).json().id as string;
+    harness.clock.advance(120_000);
+    await harness.request('dana', { method: 'POST', url: `/v1/approvals/${id}/reject`, payload: { reason: 'no' } });
+    const report = await cli('report', '--metrics', '--from', '2026-11-02', '--to', '2026-11-02', '--url', url, '--token', harness.secrets.dana);
+    expect(report.code).toBe(0);
+    const lines = report.out.trim().split('\n');
+    expect(lines[0]).toBe('route-leads (days in UTC; approval rate = approved / (approved + rejected))');
+    expect(lines[1]?.split(/\s{2,}/)).toEqual(['day', 'proposals', 'approved', 'rejected', 'cancelled', 'expired', 'auto', 'failed', 'unknown', 'approval rate', 'failure rate', 'wait p50', 'wait p95']);
+    expect(lines[2]?.trim().split(/\s+/)).toEqual(['2026-11-02', '1', '0', '1', '0', '0', '0', '0', '0', '0.0%', '—', '2m', '2m']);
+  });
 });

@@ -137,6 +137,12 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
       ...(context.masterKey === undefined || context.masterKey === '' ? {} : { envKey: context.masterKey }),
     }),
     ...(context.notifications === undefined ? {} : { notifications: context.notifications }),
+    timeZone: config.timeZone,
+    alerts: Object.freeze({
+      approvalRate: Object.freeze({ ...config.alerts.approvalRate }),
+      outcomeUnknownAfterMs: durationMs(config.alerts.outcomeUnknownAfter),
+      evaluateEveryMs: durationMs(config.alerts.evaluateEvery),
+    }),
     mcp: Object.freeze({ holdMs: durationMs(config.mcp.holdTime), aliases: new Map(Object.entries(config.mcp.aliases)) }),
     systems: context.systems,
     actions: context.actions,

@@ -109,6 +109,15 @@ export interface CompiledConfig {
   readonly audit: { readonly retentionDays: number; readonly checkpoints?: CheckpointsConfig };
   /** The vault's master-key source. */
   readonly vault: VaultConfig;
+  /** The IANA time zone of calendar days (daily figures, alerts, reports). */
+  readonly timeZone: string;
+  /** When alerts are raised (the top-level `alerts:` section). */
+  readonly alerts: {
+    /** Alert when a day's approval rate is below `below` (a fraction) over at least `minDecisions` decisions. */
+    readonly approvalRate: { readonly below: number; readonly minDecisions: number };
+    readonly outcomeUnknownAfterMs: number;
+    readonly evaluateEveryMs: number;
+  };
   /** The MCP gateway's settings (the top-level `mcp:` section). */
   readonly mcp: {
     readonly holdMs: number;

@@ -40,6 +40,11 @@ export const CONFIG_DEFAULTS = Object.freeze({
   approvalTimeout: '24h',
   approvalValidity: '15m',
   breakerFailures: DEFAULT_BREAKER_THRESHOLD,
+  timeZone: 'UTC',
+  approvalRateBelow: 0.9,
+  minDecisions: 10,
+  outcomeUnknownAfter: '1h',
+  alertsEvery: '1m',
 });
 
 /** Ids of people, departments, agents and workflows. */
@@ -97,6 +102,30 @@ const audit = z.strictObject({
     .default(CONFIG_DEFAULTS.retentionDays)
     .describe(`Days audit events are kept; at least ${MIN_RETENTION_DAYS}.`),
   checkpoints: checkpoints.optional(),
+}).prefault({});
+
+/** Whether `zone` is an IANA time zone this Node.js knows (Intl throws RangeError otherwise). */
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const timeZone = z.string().default(CONFIG_DEFAULTS.timeZone)
+  .refine(isTimeZone, { error: (issue) => `"${String(issue.input)}" is not an IANA time zone; write one like UTC, Europe/Paris or America/New_York` })
+  .describe('The IANA time zone of the gateway\'s calendar days (daily figures, the approval-rate alert, reports).');
+
+const alerts = z.strictObject({
+  approvalRate: z.strictObject({
+    below: z.number().gt(0, { error: 'a rate is a fraction above 0, like 0.9' }).max(1, { error: 'a rate is a fraction at most 1, like 0.9 for 90%' }).default(CONFIG_DEFAULTS.approvalRateBelow)
+      .describe('Alert when a workflow\'s approval rate over a day falls below this fraction (0.9: 90%).'),
+    minDecisions: positiveInt.default(CONFIG_DEFAULTS.minDecisions).describe('Decisions a day needs before its approval rate counts.'),
+  }).prefault({}),
+  outcomeUnknownAfter: durationSetting(CONFIG_DEFAULTS.outcomeUnknownAfter, 'Alert when a proposal has waited this long in outcome_unknown for a person to check the system.'),
+  evaluateEvery: durationSetting(CONFIG_DEFAULTS.alertsEvery, 'How often the gateway evaluates the approval rate and waiting unknown outcomes.'),
 }).prefault({});
 
 const vault = z.strictObject({
@@ -205,6 +234,8 @@ function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.inp
     server,
     store,
     audit,
+    timeZone,
+    alerts: alerts.describe('When the gateway raises alerts (docs/alerts.md).'),
     vault,
     notifications: notificationsSchema.optional(),
     mcp: mcpGateway.describe('The MCP gateway (`portcullis mcp` and /mcp): how calls that need approval are held.'),

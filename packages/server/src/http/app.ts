@@ -20,6 +20,7 @@ import { registerAuditRoutes } from './routes-audit.js';
 import { registerOpsRoutes } from './routes-ops.js';
 import { registerRunRoutes } from './routes-runs.js';
 import { registerSwitchRoutes } from './routes-switches.js';
+import { registerMetricsRoutes } from './routes-metrics.js';
 import { MAX_ID_LENGTH } from './schemas.js';
 
 declare module 'fastify' {
@@ -111,6 +112,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerAuditRoutes(typed, { service });
   registerRunRoutes(typed, { service });
   registerSwitchRoutes(typed, { service });
+  registerMetricsRoutes(typed, { service });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   options.extraRoutes?.(app);
   await app.ready();

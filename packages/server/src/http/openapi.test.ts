@@ -13,7 +13,7 @@ describe('GET /openapi.json', () => {
     const doc = res.json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>> };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual([
-      '/healthz', '/readyz', '/v1/actions', '/v1/actions/{id}', '/v1/agents/{id}/disable', '/v1/agents/{id}/enable', '/v1/approvals', '/v1/approvals/{id}/approve', '/v1/approvals/{id}/reject', '/v1/audit', '/v1/audit/verify', '/v1/proposals/{id}/resolve', '/v1/runs', '/v1/status', '/v1/systems/check', '/v1/workflows', '/v1/workflows/{id}/disable', '/v1/workflows/{id}/enable',
+      '/healthz', '/metrics', '/readyz', '/v1/actions', '/v1/actions/{id}', '/v1/agents/{id}/disable', '/v1/agents/{id}/enable', '/v1/approvals', '/v1/approvals/{id}/approve', '/v1/approvals/{id}/reject', '/v1/audit', '/v1/audit/verify', '/v1/proposals/{id}/resolve', '/v1/runs', '/v1/status', '/v1/systems/check', '/v1/workflows', '/v1/workflows/{id}/disable', '/v1/workflows/{id}/enable', '/v1/workflows/{id}/metrics',
     ]);
     const propose = doc.paths['/v1/actions']?.post;
     expect(JSON.stringify(propose?.requestBody)).toContain('"workflow"');

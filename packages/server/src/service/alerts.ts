@@ -19,6 +19,8 @@ export interface AlertDraft {
   readonly data: Readonly<Record<string, JsonValue>>;
   /** Include the workflow's runbook (the manual fallback) with the alert. */
   readonly withRunbook?: boolean;
+  /** The proposal it is about, if one. */
+  readonly proposalId?: string;
 }
 
 /** The people an alert about `workflow` is for: its agent's technical owner and its department's leads (every admin without a workflow). */
@@ -35,6 +37,7 @@ export function alertEvent(deps: ServiceDeps, draft: AlertDraft, actor: Actor): 
   return {
     type: 'alert.raised', at: deps.clock.now(), actor,
     ...(workflow === undefined ? {} : { workflow: workflow.id }),
+    ...(draft.proposalId === undefined ? {} : { proposalId: draft.proposalId }),
     data: {
       ...draft.data,
       kind: draft.kind, title: draft.title, message: draft.message,

@@ -19,6 +19,8 @@ export type { AuditQuery, ProposalListQuery, WorkflowView } from './queries.js';
 export type { AgentTool } from './agent-tools.js';
 export type { ToolCallKey, ToolCallOutcome } from './tool-calls.js';
 export type { SystemCheck } from './preflight.js';
+export type { MetricsQuery, WorkflowMetrics } from './daily-metrics.js';
+export type { DailyFigures } from '@portcullis/core';
 export type { AgentStatus, DisabledView, GatewayStatus, SwitchInput, SwitchOutcome, WorkflowStatus } from './switches.js';
 export { SUBJECT_KINDS, type SubjectKind } from '../store/store.js';
 export type { StartedRun } from './runs.js';

@@ -1,5 +1,5 @@
 /** What the use cases need, wired once in the server's entry point. */
-import { PortcullisError, type Actor, type ChangeFeed, type Notifier, type AuditEventDraft, type AuditEventType, type Clock, type IdGenerator, type JsonValue } from '@portcullis/core';
+import { PortcullisError, type Actor, type ChangeFeed, type MetricsRecorder, type Notifier, type AuditEventDraft, type AuditEventType, type Clock, type IdGenerator, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
 import type { Connector, ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
@@ -20,6 +20,8 @@ export interface ServiceDeps {
   readonly trailGate?: () => string | undefined;
   /** Who tells people about alerts (signed webhooks, email); none: alerts are only audited. */
   readonly notifier?: Notifier;
+  /** Counts proposals' moves for GET /metrics; none: nothing is counted. */
+  readonly metrics?: MetricsRecorder;
 }
 
 /**

@@ -3,7 +3,7 @@
  * (HTTP, MCP, CLI, later the dashboard, Slack, email) calls these, so the rules hold the same
  * everywhere; a face never reaches the store, a connector or the wiring.
  */
-import { PortcullisError, FINAL_STATUSES, type Notifier, type ChainVerification, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, FINAL_STATUSES, type MetricsRecorder, type Notifier, type ChainVerification, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
 import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import type { ProposalRecord, Store, StoredAuditEvent } from '../store/store.js';
@@ -22,6 +22,9 @@ import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { resolveOutcome, type ResolveInput } from './resolve.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 import { startRun, type StartedRun } from './runs.js';
+import { metricsFor, type MetricsQuery, type WorkflowMetrics } from './daily-metrics.js';
+import { gaugeSnapshot } from './gauges.js';
+import { evaluateAlerts } from './alert-rules.js';
 import { disableSubject, enableSubject, gatewayStatus, type GatewayStatus, type SwitchInput, type SwitchOutcome } from './switches.js';
 import type { SubjectKind } from '../store/store.js';
 
@@ -94,6 +97,15 @@ export interface GatewayService {
   enable(person: PersonConfig, kind: SubjectKind, id: string, input: SwitchInput): Promise<SwitchOutcome>;
   /** What is disabled (by whom, why, since when), the runbooks, the breakers' counts and the latest alerts of the caller's workflows. */
   status(caller: Caller): Promise<GatewayStatus>;
+  /**
+   * A workflow's daily figures (calendar days in the gateway's time zone).
+   * @throws PortcullisError WORKFLOW_NOT_FOUND, FORBIDDEN, INVALID_REQUEST (see daily-metrics.ts)
+   */
+  workflowMetrics(caller: Caller, id: string, query: MetricsQuery): Promise<WorkflowMetrics>;
+  /** The Prometheus exposition of the gateway's metrics, with the gauges read now; undefined when no metrics recorder is wired. */
+  metricsText(): Promise<{ contentType: string; text: string } | undefined>;
+  /** Evaluates the scheduled alert rules (approval rate, waiting unknown outcomes); returns how many alerts were raised. */
+  evaluateAlerts(): Promise<number>;
   /** Audits that the gateway started (with the digest of what its config allows). @throws PortcullisError STORE_UNAVAILABLE */
   recordStart(): Promise<void>;
 }
@@ -110,6 +122,8 @@ export interface GatewayServiceOptions {
   readonly trailGate?: () => string | undefined;
   /** Who tells people about alerts; none: alerts are only audited (and shown by GET /v1/status). */
   readonly notifier?: Notifier;
+  /** Counts proposals' moves for GET /metrics. */
+  readonly metrics?: MetricsRecorder;
 }
 
 /** How often a long-poll re-reads the store, to see changes made by another gateway instance. */
@@ -173,6 +187,12 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     disable: (person, kind, id, input) => disableSubject(deps, person, kind, id, input),
     enable: (person, kind, id, input) => enableSubject(deps, person, kind, id, input),
     status: (caller) => gatewayStatus(deps, caller),
+    workflowMetrics: (caller, id, query) => metricsFor(deps, caller, id, query),
+    async metricsText() {
+      if (deps.metrics === undefined) return undefined;
+      return deps.metrics.render(await gaugeSnapshot(deps));
+    },
+    evaluateAlerts: () => evaluateAlerts(deps),
     recordStart: () => recordStart(deps),
   };
 }

@@ -132,6 +132,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   const { created, proposal } = await deps.store.insertProposal(record, events);
   if (!created) return sameOrConflict(proposal, digest, idempotencyKey ?? '');
   deps.changes.publish({ kind: 'proposal', id: proposal.id, status: proposal.status });
+  deps.metrics?.proposalMoved({ workflow: proposal.workflow, status: proposal.status });
   if (proposal.status !== 'executing') return proposal;
   return runExecution(deps, proposal, workflow, action, options.advanceCall === undefined ? undefined : { advanceCall: options.advanceCall });
 }

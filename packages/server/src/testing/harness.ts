@@ -109,7 +109,7 @@ export async function openHarness(options: HarnessOptions = {}): Promise<Harness
   });
   if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));
   const config = options.adjustConfig?.(parsed.config) ?? parsed.config;
-  const gateway = await openGateway(config, { expiryIntervalMs: 0, ...options.gateway, clock });
+  const gateway = await openGateway(config, { expiryIntervalMs: 0, alertsIntervalMs: 0, ...options.gateway, clock });
   return {
     gateway, clock, dir, crmPath, storePath: join(dir, 'portcullis.db'), secrets,
     request(who, inject) {

@@ -3,7 +3,8 @@
  * the store (and proves it writable by auditing the start), connects the systems, recovers
  * proposals interrupted by a previous stop, and builds the HTTP API.
  */
-import { PortcullisError, type Clock, type IdGenerator, type Notifier } from '@portcullis/core';
+import { PortcullisError, type Clock, type IdGenerator, type MetricsRecorder, type Notifier } from '@portcullis/core';
+import { createPrometheusMetrics } from '../metrics/prometheus-metrics.js';
 import type { FastifyServerOptions } from 'fastify';
 import { createConfiguredNotifier } from '../channels/build.js';
 import type { ChannelNotifier } from '../channels/notifier.js';
@@ -49,6 +50,10 @@ export interface GatewayOptions {
   readonly expiryIntervalMs?: number;
   /** Use this store instead of opening the configured one. */
   readonly store?: Store;
+  /** How often the scheduled alert rules run, in ms (default `alerts.evaluateEvery`); 0 disables the timer (tests call service.evaluateAlerts). */
+  readonly alertsIntervalMs?: number;
+  /** Counts for GET /metrics; default a Prometheus registry of this gateway's own. */
+  readonly metrics?: MetricsRecorder;
   /** Who tells people about alerts; default: the channels of the config's `notifications:` section (none: alerts are only audited). */
   readonly notifier?: Notifier;
   /** How the configured notifier schedules retries and draws jitter (tests drive retries with a manual scheduler). */
@@ -185,6 +190,7 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   const service = createGatewayService({
     config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }),
     ...(notifier === undefined ? {} : { notifier }),
+    metrics: options.metrics ?? createPrometheusMetrics(),
   });
   built.service = service;
   await service.recordStart();
@@ -197,6 +203,9 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   const interval = options.expiryIntervalMs ?? 5000;
   const timer = interval > 0 ? setInterval(() => { service.expireDue().catch((error: unknown) => app.log.error({ err: error }, 'expiring pending proposals failed')); }, interval) : undefined;
   timer?.unref();
+  const alertsEvery = options.alertsIntervalMs ?? config.alerts.evaluateEveryMs;
+  const alertsTimer = alertsEvery > 0 ? setInterval(() => { service.evaluateAlerts().catch((error: unknown) => app.log.error({ err: error }, 'evaluating the alert rules failed')); }, alertsEvery) : undefined;
+  alertsTimer?.unref();
   warn = (message) => app.log.warn(message);
   const cutTimer = gatedPublishing === undefined ? undefined
     : setInterval(() => { gatedPublishing.poll().catch((error: unknown) => app.log.error({ err: error }, 'cutting an audit checkpoint failed')); }, Math.min(1000, checkpoints?.everyMs ?? 1000));
@@ -205,6 +214,7 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     config, store, service, app, connectors, vault, warnings: listed.warnings, ...(channelNotifier === undefined ? {} : { notifier: channelNotifier }),
     async close() {
       if (timer !== undefined) clearInterval(timer);
+      if (alertsTimer !== undefined) clearInterval(alertsTimer);
       if (cutTimer !== undefined) clearInterval(cutTimer);
       await app.close();
       // Retries still due stay pending in the store; the next start resumes them.
