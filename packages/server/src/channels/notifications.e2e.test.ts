@@ -149,6 +149,8 @@ describe('alerts through the configured channels', () => {
     const listed = await runCli(['notifications', 'failed', '-c', file]);
     expect(listed.code).toBe(0);
     expect(listed.out).toMatch(new RegExp(`^ID +CHANNEL +ALERT +ATTEMPTS +LAST ATTEMPT +LAST ERROR\\n${dead?.id ?? ''} +email +breaker_tripped #\\d+ +2 +2026-11-02T09:00:45Z +email via system "mail"`));
+    const json = JSON.parse((await runCli(['notifications', 'failed', '--json', '-c', file])).out) as Array<{ delivery: { id: string }; attempts: Array<{ code: number }> }>;
+    expect(json.map((d) => [d.delivery.id, d.attempts.map((a) => a.code)])).toEqual([[dead?.id, [535, 535]]]);
     const again = await runCli(['notifications', 'replay', dead?.id ?? '', '-c', file]);
     expect(again.code).toBe(1);
     expect(again.err).toMatch(/failed again through email: .*refused the login.*\(it stays in the dead-letter list\)/);
