@@ -21,8 +21,10 @@ export const AUDIT_EVENT_TYPES = [
   'execution.started', 'execution.succeeded', 'execution.failed', 'execution.refused', 'execution.outcome_unknown', 'outcome.resolved',
   'audit.purged', 'audit.recovered',
   'run.started', 'run.refused',
+  'rollback.started', 'rollback.succeeded', 'rollback.drifted', 'rollback.failed', 'run.rolled_back',
   'vault.secret_set', 'vault.key_rotated',
   'workflow.disabled', 'workflow.enabled', 'agent.disabled', 'agent.enabled', 'alert.raised',
+  'workflow.deployed', 'workflow.promoted', 'workflow.demoted', 'workflow.override',
   'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
   'notification.replayed',
 ] as const;

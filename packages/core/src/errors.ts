@@ -21,6 +21,9 @@ export const ERROR_CODES = {
   ACTION_NOT_FOUND: { fault: 'caller', when: 'the action named in a proposal does not exist on the workflow\'s systems' },
   INVALID_PARAMS: { fault: 'caller', when: 'the params do not match the action\'s parameter schema' },
   PROPOSAL_NOT_FOUND: { fault: 'caller', when: 'no proposal has this id' },
+  WORKFLOW_IN_DRAFT: { fault: 'caller', when: 'an approval for a workflow that is a draft (configured, not deployed): nothing executes until it is deployed' },
+  ROLLOUT_GATE_CLOSED: { fault: 'caller', when: 'deploying a workflow while another is in pilot or watch (one at a time until three are stable and it is adjacent to one)' },
+  PROMOTION_NOT_READY: { fault: 'caller', when: 'promoting a workflow whose readiness report has a failing criterion' },
   AGENT_NOT_FOUND: { fault: 'caller', when: 'no agent has this id (disabling or enabling an agent)' },
   IDEMPOTENCY_CONFLICT: { fault: 'caller', when: 'an Idempotency-Key was reused with a different proposal' },
   ILLEGAL_TRANSITION: { fault: 'caller', when: 'the proposal is not in a state that allows this (e.g. approving twice)' },
@@ -35,6 +38,8 @@ export const ERROR_CODES = {
   OUTCOME_UNKNOWN: { fault: 'upstream', when: 'a write was sent to its system but whether it took effect is unknown (no answer within the system\'s timeout, the connection lost after sending, or the gateway could not record the answer); the proposal is flagged outcome_unknown for a person to check the system and resolve it' },
   SYSTEM_CHECK_FAILED: { fault: 'upstream', when: 'a run was refused because one of its workflow\'s systems failed its pre-flight check' },
   RUN_NOT_STARTED: { fault: 'caller', when: 'a proposal names a runId that was not started with POST /v1/runs for its workflow' },
+  NOT_REVERSIBLE: { fault: 'caller', when: 'a rollback was asked of an action that cannot be rolled back (an email sent, an action declared irreversible, a write that recorded no undo); the message names the manual fallback; nothing was changed' },
+  RUN_NOT_FOUND: { fault: 'caller', when: 'no run has this id, or the run is outside the caller\'s workflows' },
   SECRET_UNAVAILABLE: { fault: 'gateway', when: 'a system credential cannot be read from the vault: no master key, the wrong one, a missing secret, or a tampered entry' },
   INTERNAL: { fault: 'gateway', when: 'an unexpected error; a bug in the gateway' },
 } as const satisfies Record<string, { fault: Fault; when: string }>;

@@ -30,6 +30,8 @@ export type { BreakerEntry } from './breaker.js';
 export { ERROR_CODES, PortcullisError, isPortcullisError } from './errors.js';
 export type { Fault, ErrorCode } from './errors.js';
 export { ALERT_KINDS } from './ports.js';
+export { STAGES, ROLLOUT_RULES, windowRate, windowHolds, stageOf, readiness, rolloutGate } from './rollout.js';
+export type { Stage, RolloutFacts, WindowFigures, Criterion, WriteActions, GateEntry } from './rollout.js';
 export { dailyFigures, approvalRateLow, nearestRank } from './daily-figures.js';
 export type { FigureEntry, DailyFigures, ApprovalRateRule } from './daily-figures.js';
 export type { Clock, IdGenerator, ChangeFeed, StateChange, Alert, AlertKind, Notifier, ProposalMove, GaugeSnapshot, MetricsRecorder } from './ports.js';

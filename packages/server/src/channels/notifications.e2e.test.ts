@@ -48,8 +48,8 @@ function configYaml(mail: SmtpServer, hook: WebhookReceiver): string {
     .replace('ada: { name: Ada,', 'ada: { name: Ada, email: ada@example.com,')}
 notifications:
   webhooks:
-    ops: { url: "${hook.url}", secret: { env: HOOK_SECRET } }
-  email: { system: mail }
+    ops: { url: "${hook.url}", secret: { env: HOOK_SECRET }, kinds: [breaker_tripped, notification_failing] }
+  email: { system: mail, kinds: [breaker_tripped] }
   attempts: 2
   backoff: 1m
 `;
@@ -98,6 +98,8 @@ describe('alerts through the configured channels', () => {
     await drain(notifier, scheduler);
 
     const [request] = await (receiver as WebhookReceiver).waitFor(1);
+    // The trip also demotes the workflow (workflow_demoted), which these channels do not take.
+    expect((await auditTrail(h)).filter((e) => e.type === 'alert.raised').map((e) => e.data.kind)).toEqual(['breaker_tripped', 'workflow_demoted']);
     const alert = (await auditTrail(h)).find((e) => e.type === 'alert.raised');
     const id = `ntf_${alert?.seq ?? 0}_webhook-ops`;
     expect(request?.headers['webhook-id']).toBe(id);
@@ -132,8 +134,8 @@ describe('alerts through the configured channels', () => {
 
     // notification_failing: audited, for the admins, told through the webhook and not through email.
     const raised = (await auditTrail(h)).filter((e) => e.type === 'alert.raised');
-    expect(raised.map((e) => e.data.kind)).toEqual(['breaker_tripped', 'notification_failing']);
-    expect(raised[1]?.data).toMatchObject({ channel: 'email', delivery: dead?.id, attempts: 2, to: ['ada'], lastError: expect.stringMatching(/refused the login/) });
+    expect(raised.map((e) => e.data.kind)).toEqual(['breaker_tripped', 'workflow_demoted', 'notification_failing']);
+    expect(raised[2]?.data).toMatchObject({ channel: 'email', delivery: dead?.id, attempts: 2, to: ['ada'], lastError: expect.stringMatching(/refused the login/) });
     const bodies = (receiver as WebhookReceiver).received.map((r) => JSON.parse(r.body) as { type: string });
     expect(bodies.map((b) => b.type)).toEqual(['alert.breaker_tripped', 'alert.notification_failing']);
     expect((await store.listDeliveries('delivered')).map((d) => d.channel)).toEqual(['webhook:ops', 'webhook:ops']);
@@ -176,7 +178,7 @@ describe('alerts through the configured channels', () => {
       configYaml: `${harnessConfig({ mode: 'mode: { read: auto, write: auto, high: approval }' })}
 notifications:
   webhooks:
-    ops: { url: "${receiver.url}", secret: { vault: pager } }
+    ops: { url: "${receiver.url}", secret: { vault: pager }, kinds: [breaker_tripped] }
 `,
     });
     const h = harness;

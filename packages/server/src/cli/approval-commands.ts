@@ -10,7 +10,10 @@ import { call, failure, withClient, type ClientOptions } from './api-client.js';
 
 function describe(p: ProposalView): string {
   const reasons = p.decision.reasons.join('; ');
-  return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}\n    ${reasons}`;
+  // An action that cannot be rolled back says so before anyone approves it.
+  const irreversible = p.reversible === false ? '  IRREVERSIBLE' : '';
+  const undo = p.undo === undefined || p.decision.risk === 'read' ? '' : `\n    undo: ${p.undo}`;
+  return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}${irreversible}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}\n    ${reasons}${undo}`;
 }
 
 export function registerApprovalCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {

@@ -272,6 +272,10 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['status: the gateway cannot be reached', ['status', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway/],
     ['report: a bad --from', ['report', '--metrics', '--from', '1/11/2026', '--token', 't'], 2, /--from takes a day as YYYY-MM-DD/],
     ['report: the gateway cannot be reached', ['report', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway/],
+    ['rollback: no token', ['rollback', 'prop_x', '--reason', 'wrong rep'], 2, /no token: pass --token or set PORTCULLIS_TOKEN/],
+    ['rollback: no --reason', ['rollback', 'prop_x', '--token', 't'], 2, /rollback needs --reason/],
+    ['rollback: both a proposal and --run', ['rollback', 'prop_x', '--run', 'run_y', '--reason', 'r', '--token', 't'], 2, /rollback needs a PROPOSAL_ID or --run RUN_ID \(one of them\)/],
+    ['rollback: the gateway cannot be reached', ['rollback', '--run', 'run_y', '--reason', 'r', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1/],
     ['proposals resolve: a bad option', ['proposals', 'resolve', 'prop_x', '--bogus'], 2, /unknown option '--bogus'/],
     ['notifications failed: no notifications section', ['notifications', 'failed', '-c', 'GOOD'], 2, /has no notifications section: there are no notification deliveries/],
     ['notifications failed: an invalid config', ['notifications', 'failed', '-c', 'INVALID'], 1, /surprise: unknown key/],
@@ -318,5 +322,32 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     const taken = await cli('approvals', 'approve', id, '--url', url, '--token', h.secrets.dana);
     expect(taken.code).toBe(0);
     expect(taken.out).toMatch(new RegExp(`^${id} is now succeeded`));
+  });
+
+  it('rollback: a rollback that puts everything back → 0, one the gateway refuses → 1, one where a row drifted → 1', async () => {
+    if (!h.gateway.app.server.listening) await h.gateway.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(h.gateway.app.server.address() as AddressInfo).port}`;
+    const approveAs = async (ids: number[], owner: string) => {
+      const { id } = (await proposeAs(h, 'agent', { workflow: 'route-leads', action: 'crm.leads.update', params: { ids, set: { owner_id: owner } } })).json();
+      expect((await h.request('dana', { method: 'POST', url: `/v1/approvals/${id}/approve`, payload: {} })).json().status).toBe('succeeded');
+      return id as string;
+    };
+    const id = await approveAs([3], 'rep-amara');
+    const done = await cli('rollback', id, '--reason', 'wrong rep', '--url', url, '--token', h.secrets.dana);
+    expect(done.code).toBe(0);
+    expect(done.out).toBe(`undone      ${id} (crm.leads.update): leads 3\nrollback: everything was put back\n`);
+    const twice = await cli('rollback', id, '--reason', 'again', '--url', url, '--token', h.secrets.dana);
+    expect(twice.code).toBe(1);
+    expect(twice.err).toMatch(/^ILLEGAL_TRANSITION: proposal .* is rolled_back \(it was rolled back already/);
+    const agent = await cli('rollback', id, '--reason', 'mine', '--url', url, '--token', h.secrets.agent);
+    expect(agent.code).toBe(1);
+    expect(agent.err).toMatch(/^FORBIDDEN: agents cannot roll back/);
+    const drifting = await approveAs([4], 'rep-kenji');
+    const db = new Database(h.crmPath);
+    db.prepare('UPDATE leads SET owner_id = ? WHERE id = 4').run('rep-by-hand');
+    db.close();
+    const drifted = await cli('rollback', drifting, '--reason', 'wrong rep', '--url', url, '--token', h.secrets.dana);
+    expect(drifted.code).toBe(1);
+    expect(drifted.out).toMatch(/^drifted {5}\S+ \(crm\.leads\.update\): leads 4 left alone, changed since: owner_id is "rep-by-hand", not the "rep-kenji" the action wrote\nrollback: nothing was undone/);
   });
 });

@@ -19,6 +19,7 @@ import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
 import { registerNotificationCommands } from './notification-commands.js';
+import { registerRollbackCommand } from './rollback-command.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import { processOutput, type Output } from './output.js';
 
@@ -121,6 +122,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   registerApprovalCommands(program, host, output, setExit);
   registerSwitchCommands(program, host, output, setExit);
   registerReportCommand(program, host, output, setExit);
+  registerRollbackCommand(program, host, output, setExit);
   registerCheckCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);
   registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);

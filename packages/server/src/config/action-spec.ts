@@ -16,6 +16,11 @@ export interface ActionSpec {
   readonly verb: Verb;
   readonly tags: readonly HighRiskTag[];
   readonly reversible: boolean;
+  /**
+   * How an execution is rolled back, in words a person deciding on it reads (the API shows it
+   * with a pending approval as `undo`); for an irreversible action, why it cannot be.
+   */
+  readonly undo?: string;
   readonly description: string;
   /** The parameter schema; params failing it are refused before policy (INVALID_PARAMS). */
   readonly params: z.ZodType;

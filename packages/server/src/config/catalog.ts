@@ -12,7 +12,7 @@ import type { PortcullisConfig } from './schema.js';
 import type { Env } from './secrets.js';
 import { didYouMean } from './suggest.js';
 import { unclassedMoneyOrMessage } from './money-and-messages.js';
-import type { SystemKinds } from './system-kind.js';
+import type { ActionUndoSettings, SystemKinds } from './system-kind.js';
 
 /** A file path from the config made absolute against the config file's folder; `:memory:` stays as it is. */
 export function resolveConfigPath(baseDir: string, path: string): string {
@@ -36,9 +36,14 @@ export function buildSystems(config: PortcullisConfig, kinds: SystemKinds, baseD
 
 /**
  * An action of the catalog from its spec and the config's override: its tags (its verb's, its
- * own and the config's) and its risk; an error value when the override would lower the risk.
+ * own and the config's), its risk, and whether it can be rolled back (an action the config
+ * declares irreversible cannot, whatever its kind could do); an error value when the override
+ * would lower the risk.
  */
-export function compileAction(spec: ActionSpec, override: { readonly risk?: RiskClass; readonly tags?: readonly HighRiskTag[] } | undefined, note?: string): { ok: true; action: CompiledAction } | { ok: false; error: string } {
+export function compileAction(given: ActionSpec, override: { readonly risk?: RiskClass; readonly tags?: readonly HighRiskTag[]; readonly undo?: ActionUndoSettings } | undefined, note?: string): { ok: true; action: CompiledAction } | { ok: false; error: string } {
+  const declared = override?.undo !== undefined && 'irreversible' in override.undo ? override.undo.irreversible : undefined;
+  const spec: ActionSpec = declared === undefined ? given
+    : Object.freeze({ ...given, reversible: false, undo: `cannot be undone (declared irreversible in portcullis.yaml); manual fallback: ${declared}` });
   const tags: HighRiskTag[] = [...new Set([...impliedTags(spec.verb), ...spec.tags, ...(override?.tags ?? [])])];
   const risk = resolveRisk(spec.verb, tags, override?.risk);
   if (!risk.ok) return risk;
@@ -47,6 +52,7 @@ export function compileAction(spec: ActionSpec, override: { readonly risk?: Risk
     action: Object.freeze({
       name: spec.name, system: spec.system, resource: spec.resource, verb: spec.verb, risk: risk.value.risk,
       riskWhy: note === undefined ? risk.value.why : `${risk.value.why} (${note})`, tags: Object.freeze(tags), reversible: spec.reversible, spec,
+      ...(declared === undefined ? {} : { manualFallback: declared }),
     }),
   };
 }
@@ -67,6 +73,9 @@ export function buildActions(systems: ReadonlyMap<string, SystemConfig>, kinds: 
       }
       const unclassed = unclassedMoneyOrMessage(compiled.action, override?.notMoneyOrMessages);
       if (unclassed !== undefined) issues.push({ path: override === undefined ? ['systems', system.name] : ['actions', spec.name], message: unclassed });
+      if (override?.undo !== undefined && 'tool' in override.undo) {
+        issues.push({ path: ['actions', spec.name, 'undo', 'tool'], message: `${spec.name}: a compensating tool undoes MCP tools only; ${system.kind} actions are undone by the gateway from what it recorded. Remove undo, or declare the action irreversible with undo: { irreversible: "the manual fallback" }` });
+      }
       const declared = override?.notMoneyOrMessages;
       actions.set(spec.name, declared === undefined ? compiled.action : Object.freeze({ ...compiled.action, notMoneyOrMessages: declared }));
     }

@@ -138,6 +138,7 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
     }),
     ...(context.notifications === undefined ? {} : { notifications: context.notifications }),
     timeZone: config.timeZone,
+    rollout: Object.freeze({ minDecisions: config.rollout.minDecisions }),
     alerts: Object.freeze({
       approvalRate: Object.freeze({ ...config.alerts.approvalRate }),
       outcomeUnknownAfterMs: durationMs(config.alerts.outcomeUnknownAfter),
@@ -184,6 +185,7 @@ function compileWorkflow(id: string, w: WorkflowSettings, config: PortcullisConf
     owner: w.owner,
     runbook: w.runbook,
     breakerThreshold: w.breaker.failures,
+    ...(w.override === undefined ? {} : { override: Object.freeze({ ...w.override }) }),
     approvers: Object.freeze({
       department: w.department,
       approvers: new Set([...(department?.leads ?? []), ...(department?.delegates ?? [])]),

@@ -41,6 +41,8 @@ export interface CompiledAction extends ActionType {
   readonly spec: ActionSpec;
   /** Why this write, named like money or a message, is neither (declared in the config; audited at start). */
   readonly notMoneyOrMessages?: string;
+  /** How people undo it by hand, when the config declares it irreversible (`actions.<name>.undo.irreversible`). */
+  readonly manualFallback?: string;
 }
 
 export interface AgentConfig {
@@ -76,6 +78,8 @@ export interface CompiledWorkflow extends WorkflowPolicy {
   readonly owner: string;
   /** The manual-fallback runbook: what people do when the agent is off. */
   readonly runbook: string;
+  /** The admin's override that automates writes from the config (mode.write: auto), if any. */
+  readonly override?: { readonly by: string; readonly reason: string };
   /** Consecutive execution failures that trip the circuit breaker (disable the workflow); at least 1. */
   readonly breakerThreshold: number;
   readonly approvers: ApproverPolicy;
@@ -111,6 +115,8 @@ export interface CompiledConfig {
   readonly vault: VaultConfig;
   /** The IANA time zone of calendar days (daily figures, alerts, reports). */
   readonly timeZone: string;
+  /** Earned automation: decisions a 7-day window needs (the top-level `rollout:` section). */
+  readonly rollout: { readonly minDecisions: number };
   /** When alerts are raised (the top-level `alerts:` section). */
   readonly alerts: {
     /** Alert when a day's approval rate is below `below` (a fraction) over at least `minDecisions` decisions. */

@@ -138,7 +138,7 @@ describe('error locations', () => {
     const text = EXAMPLE_CONFIG.replace('  port: 7300', '  prot: 7300').replace('    allowOwnerApproval: false', '    frobnicate: true');
     expect(formatConfigErrors(errors(text)).split('\n').slice(0, 2)).toEqual([
       'portcullis.yaml:5:3 server.prot: unknown key "prot"; did you mean "port"?',
-      `portcullis.yaml:70:5 workflows.route-leads.frobnicate: unknown key "frobnicate"; expected one of: description, agent, department, owner, runbook, mode, grants, bounds, breaker, approvalTimeout, approvalValidity, allowOwnerApproval`,
+      `portcullis.yaml:70:5 workflows.route-leads.frobnicate: unknown key "frobnicate"; expected one of: description, agent, department, owner, runbook, mode, grants, bounds, breaker, approvalTimeout, approvalValidity, allowOwnerApproval, override`,
     ]);
   });
 

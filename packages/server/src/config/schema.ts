@@ -45,6 +45,7 @@ export const CONFIG_DEFAULTS = Object.freeze({
   minDecisions: 10,
   outcomeUnknownAfter: '1h',
   alertsEvery: '1m',
+  rolloutMinDecisions: 20,
 });
 
 /** Ids of people, departments, agents and workflows. */
@@ -128,6 +129,11 @@ const alerts = z.strictObject({
   evaluateEvery: durationSetting(CONFIG_DEFAULTS.alertsEvery, 'How often the gateway evaluates the approval rate and waiting unknown outcomes.'),
 }).prefault({});
 
+const rollout = z.strictObject({
+  minDecisions: positiveInt.default(CONFIG_DEFAULTS.rolloutMinDecisions)
+    .describe('Decisions (approved + rejected) a workflow needs over the last 7 days to be stable or promoted.'),
+}).prefault({});
+
 const vault = z.strictObject({
   keyFile: z.string().min(1).optional().describe('File holding the vault master key (base64 of 32 bytes), mode 0600, relative to the config file\'s folder. PORTCULLIS_MASTER_KEY, when set, wins.'),
 }).prefault({});
@@ -151,11 +157,29 @@ const mcpGateway = z.strictObject({
 /** A system's settings as the rest of the config sees them: `kind` names the kind, whose own schema checks the rest. */
 const anySystem = z.looseObject({ kind: z.string() });
 
+/** Where an argument of a compensating tool comes from: a path into the original call or its result, or a fixed value. */
+const undoArgument = z.union([
+  z.string().regex(/^(params|result)(\.[^.\s]+)*$/, { error: 'expected a path into the original call, like "params.entities.*.name" or "result.structuredContent.id" ("*" maps over a list), or { value: … }' }),
+  z.strictObject({ value: z.unknown() }),
+]);
+
+const actionUndo = z.union([
+  z.strictObject({
+    irreversible: z.string().trim().min(1, 'say the manual fallback: what a person does instead of a rollback').max(500)
+      .describe('Declares the action irreversible: a rollback is refused, naming this manual fallback.'),
+  }),
+  z.strictObject({
+    tool: z.string().trim().min(1).describe('MCP tools only: the tool of the same system that undoes this one (e.g. delete_entities for create_entities).'),
+    args: z.record(z.string(), undoArgument).default({}).describe('Its arguments, each a path into the original call ("params.…") or its result ("result.…"), "*" mapping over a list, or { value: … }.'),
+  }),
+], { error: 'expected undo: { irreversible: "the manual fallback" } or, for an MCP tool, { tool: NAME, args: { … } }' });
+
 const actionOverride = z.strictObject({
   risk: z.enum(RISK_CLASSES).optional().describe('Raise the risk class; lowering it is rejected.'),
   tags: z.array(z.enum(HIGH_RISK_TAGS)).default([]).describe('High-risk tags; any tag makes the action high risk.'),
   notMoneyOrMessages: z.string().trim().min(1, 'say why this action moves no money and sends no message').max(500).optional()
     .describe('A write whose name says refund, payment, transfer, invoice, send, email… is refused at load unless tagged high; this declares it is neither money nor a message leaving the company, with the reason (audited at start).'),
+  undo: actionUndo.optional().describe('How the action is rolled back: declared irreversible (with the manual fallback), or for an MCP tool its compensating tool. See docs/rollback.md.'),
 });
 
 const department = z.strictObject({
@@ -224,6 +248,10 @@ const workflow = z.strictObject({
   approvalTimeout: duration.default(CONFIG_DEFAULTS.approvalTimeout).describe('Pending proposals expire after this.'),
   approvalValidity: duration.default(CONFIG_DEFAULTS.approvalValidity).describe('An approval must be used within this.'),
   allowOwnerApproval: z.boolean().default(false).describe('Let the agent\'s technical owner approve its actions.'),
+  override: z.strictObject({
+    by: id.describe('An admin\'s person id.'),
+    reason: z.string().trim().min(1, { error: 'say why this workflow\'s writes run without approval before they earned it' }).max(2000),
+  }).optional().describe('Required with mode.write: auto: an admin automates writes without a promotion. Audited at every start; shown in every report.'),
 });
 
 /** The whole of portcullis.yaml, with `system` the schema of one system's settings. */
@@ -236,6 +264,7 @@ function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.inp
     audit,
     timeZone,
     alerts: alerts.describe('When the gateway raises alerts (docs/alerts.md).'),
+    rollout: rollout.describe('Earned automation: stages, promotion and the rollout gate (docs/rollout.md).'),
     vault,
     notifications: notificationsSchema.optional(),
     mcp: mcpGateway.describe('The MCP gateway (`portcullis mcp` and /mcp): how calls that need approval are held.'),

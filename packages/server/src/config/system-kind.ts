@@ -17,7 +17,19 @@ export interface ActionOverrideSettings {
   readonly risk?: RiskClass;
   readonly tags: readonly HighRiskTag[];
   readonly notMoneyOrMessages?: string;
+  /** How the action is rolled back, when the config says (`actions.<name>.undo`). */
+  readonly undo?: ActionUndoSettings;
 }
+
+/**
+ * An action's `undo:` in the config: declared irreversible, with the manual fallback; or (MCP
+ * tools) the compensating tool of the same system and how its arguments derive from the
+ * original call: each argument is a path into the call (`params.…`) or its result
+ * (`result.…`), where `*` maps over a list, or `{ value }` for a fixed value.
+ */
+export type ActionUndoSettings =
+  | { readonly irreversible: string }
+  | { readonly tool: string; readonly args: Readonly<Record<string, string | { readonly value?: unknown }>> };
 
 /** A grant as the config writes it, with what the catalog checks need around it. */
 export interface GrantAsWritten {

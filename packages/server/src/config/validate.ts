@@ -103,6 +103,18 @@ function checkWorkflow(config: PortcullisConfig, id: string, workflow: WorkflowS
     }
   }
 
+  // SPEC rule 6: writes are automated by promotion, earned; a config says `write: auto` only with an admin's override.
+  if (workflow.mode.write === 'auto' && workflow.override === undefined) {
+    issues.push({ path: at('mode', 'write'), message: `workflow "${id}" sets mode.write: auto, but writes are automated only by promotion once earned (portcullis workflows promote); remove it, or add override: { by: ADMIN, reason: "why" } (audited at every start and shown in every report)` });
+  }
+  if (workflow.override !== undefined) {
+    const by = config.people[workflow.override.by];
+    if (by === undefined || by.admin !== true) {
+      issues.push({ path: at('override', 'by'), message: `override.by must be an admin (people.<id>.admin: true); "${workflow.override.by}" is ${by === undefined ? 'not a configured person' : 'not an admin'}` });
+    }
+    if (workflow.mode.write !== 'auto') issues.push({ path: at('override'), message: 'override is only for mode.write: auto; remove it' });
+  }
+
   const unscoped = new Set<string>();
   workflow.grants.forEach((item, i) => {
     const { text, explicit } = grantParts(item);

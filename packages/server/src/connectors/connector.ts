@@ -27,6 +27,22 @@ export interface ExecutionResult {
   readonly undo?: JsonValue;
 }
 
+/** A record a rollback left alone because it changed since the action, and why. */
+export interface DriftedRecord {
+  /** The record, as its system names it (`leads 3`, `/leads/3`). */
+  readonly record: string;
+  readonly why: string;
+}
+
+/**
+ * What rolling back one execution did: the records put back as they were, and the records left
+ * alone because someone changed them since (each with why). Both empty never happens.
+ */
+export interface RollbackOutcome {
+  readonly undone: readonly string[];
+  readonly drifted: readonly DriftedRecord[];
+}
+
 /** A system the gateway can act on. */
 export interface Connector {
   readonly system: string;
@@ -37,6 +53,15 @@ export interface Connector {
    *   (nothing changed), UPSTREAM_FAILED when the system fails.
    */
   execute(spec: ActionSpec, params: unknown, context: ExecutionContext): Promise<ExecutionResult>;
+  /**
+   * Undoes one execution of `spec` from the undo data it returned (`undo`) and its result, with
+   * the gateway's credentials: a record is put back only where it still holds what the action
+   * wrote; a record changed since is left alone and returned as drifted. Optional: a connector
+   * without it (email) cannot roll anything back.
+   * @throws PortcullisError NOT_REVERSIBLE when the undo data offers no way back (nothing was
+   *   changed), UPSTREAM_FAILED when the system fails (for SQL, nothing was changed).
+   */
+  rollback?(spec: ActionSpec, params: unknown, undo: JsonValue, result: JsonValue | undefined, context: ExecutionContext): Promise<RollbackOutcome>;
   /**
    * Checks, without changing anything, that the records the params name exist and lie
    * inside the workflow's data scope, so a proposal outside it is denied before anyone is

@@ -21,6 +21,8 @@ import { registerOpsRoutes } from './routes-ops.js';
 import { registerRunRoutes } from './routes-runs.js';
 import { registerSwitchRoutes } from './routes-switches.js';
 import { registerMetricsRoutes } from './routes-metrics.js';
+import { registerRolloutRoutes } from './routes-rollout.js';
+import { registerRollbackRoutes } from './routes-rollback.js';
 import { MAX_ID_LENGTH } from './schemas.js';
 
 declare module 'fastify' {
@@ -113,6 +115,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   registerRunRoutes(typed, { service });
   registerSwitchRoutes(typed, { service });
   registerMetricsRoutes(typed, { service });
+  registerRolloutRoutes(typed, { service });
+  registerRollbackRoutes(typed, { service });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
   options.extraRoutes?.(app);
   await app.ready();

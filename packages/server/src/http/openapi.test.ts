@@ -13,8 +13,11 @@ describe('GET /openapi.json', () => {
     const doc = res.json() as { openapi: string; paths: Record<string, Record<string, { requestBody?: unknown; responses: Record<string, unknown> }>> };
     expect(doc.openapi).toMatch(/^3\./);
     expect(Object.keys(doc.paths).sort()).toEqual([
-      '/healthz', '/metrics', '/readyz', '/v1/actions', '/v1/actions/{id}', '/v1/agents/{id}/disable', '/v1/agents/{id}/enable', '/v1/approvals', '/v1/approvals/{id}/approve', '/v1/approvals/{id}/reject', '/v1/audit', '/v1/audit/verify', '/v1/proposals/{id}/resolve', '/v1/runs', '/v1/status', '/v1/systems/check', '/v1/workflows', '/v1/workflows/{id}/disable', '/v1/workflows/{id}/enable', '/v1/workflows/{id}/metrics',
+      '/healthz', '/metrics', '/readyz', '/v1/actions', '/v1/actions/{id}', '/v1/agents/{id}/disable', '/v1/agents/{id}/enable', '/v1/approvals', '/v1/approvals/{id}/approve', '/v1/approvals/{id}/reject', '/v1/audit', '/v1/audit/verify', '/v1/proposals/{id}/resolve', '/v1/proposals/{id}/rollback', '/v1/rollout', '/v1/runs', '/v1/runs/{id}/rollback', '/v1/status', '/v1/systems/check', '/v1/workflows', '/v1/workflows/{id}/deploy', '/v1/workflows/{id}/disable', '/v1/workflows/{id}/enable', '/v1/workflows/{id}/metrics', '/v1/workflows/{id}/promote', '/v1/workflows/{id}/rollout',
     ]);
+    const rollback = doc.paths['/v1/runs/{id}/rollback']?.post;
+    expect(JSON.stringify(rollback?.requestBody)).toContain('"reason"');
+    expect(Object.keys(rollback?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '403', '404', '409']));
     const propose = doc.paths['/v1/actions']?.post;
     expect(JSON.stringify(propose?.requestBody)).toContain('"workflow"');
     expect(Object.keys(propose?.responses ?? {})).toEqual(expect.arrayContaining(['200', '400', '401', '404', '409', '413', '422', '503']));

@@ -12,6 +12,7 @@ export function registerActionRoutes(app: TypedApp, deps: { service: GatewayServ
   const { service } = deps;
   const { config } = service;
   const reversible = (p: ProposalRecord): boolean | undefined => config.actions.get(p.action)?.reversible;
+  const undo = (p: ProposalRecord): string | undefined => config.actions.get(p.action)?.spec.undo;
 
   app.post('/v1/actions', {
     schema: {
@@ -24,7 +25,7 @@ export function registerActionRoutes(app: TypedApp, deps: { service: GatewayServ
     const agent = requireAgent(request.principal);
     const key = request.headers['idempotency-key'];
     const proposal = await service.propose(agent, request.body, typeof key === 'string' ? { idempotencyKey: key } : {});
-    return toProposalView(proposal, reversible(proposal));
+    return toProposalView(proposal, reversible(proposal), undo(proposal));
   });
 
   app.get('/v1/actions/:id', {
@@ -38,7 +39,7 @@ export function registerActionRoutes(app: TypedApp, deps: { service: GatewayServ
     if (request.query.wait !== undefined && request.query.wait > 0) {
       proposal = await service.waitForChange(proposal.id, proposal.status, request.query.wait * 1000);
     }
-    return toProposalView(proposal, reversible(proposal));
+    return toProposalView(proposal, reversible(proposal), undo(proposal));
   });
 
   app.get('/v1/workflows', {

@@ -13,6 +13,7 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
   const { service } = deps;
   const { config } = service;
   const reversible = (action: string): boolean | undefined => config.actions.get(action)?.reversible;
+  const undo = (action: string): string | undefined => config.actions.get(action)?.spec.undo;
 
   app.get('/v1/approvals', {
     schema: {
@@ -24,7 +25,7 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
     requirePerson(request.principal);
     const { status, workflow, limit } = request.query;
     const proposals = await service.listProposals(requireCaller(request.principal), { status, limit, ...(workflow === undefined ? {} : { workflow }) });
-    return { proposals: proposals.map((p) => toProposalView(p, reversible(p.action))) };
+    return { proposals: proposals.map((p) => toProposalView(p, reversible(p.action), undo(p.action))) };
   });
 
   app.post('/v1/approvals/:id/approve', {
@@ -38,7 +39,7 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
     const person = requirePerson(request.principal);
     const body = request.body ?? {};
     const proposal = await service.approve(person, request.params.id, { reason: body.reason ?? '', ...(body.digest === undefined ? {} : { digest: body.digest }) });
-    return toProposalView(proposal, reversible(proposal.action));
+    return toProposalView(proposal, reversible(proposal.action), undo(proposal.action));
   });
 
   app.post('/v1/approvals/:id/reject', {
@@ -51,7 +52,7 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
     const person = requirePerson(request.principal);
     if (request.body.reason.trim() === '') throw new PortcullisError('INVALID_REQUEST', 'body.reason: say why the proposal is rejected');
     const proposal = await service.reject(person, request.params.id, { reason: request.body.reason, ...(request.body.digest === undefined ? {} : { digest: request.body.digest }) });
-    return toProposalView(proposal, reversible(proposal.action));
+    return toProposalView(proposal, reversible(proposal.action), undo(proposal.action));
   });
 
   app.post('/v1/proposals/:id/resolve', {
@@ -65,6 +66,6 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
     const person = requirePerson(request.principal);
     if (request.body.note.trim() === '') throw new PortcullisError('INVALID_REQUEST', 'body.note: say what you found in the system');
     const proposal = await service.resolve(person, request.params.id, { as: request.body.as, note: request.body.note });
-    return toProposalView(proposal, reversible(proposal.action));
+    return toProposalView(proposal, reversible(proposal.action), undo(proposal.action));
   });
 }

@@ -9,6 +9,7 @@
 import { approvalRateLow } from '@portcullis/core';
 import type { CompiledWorkflow } from '../config/compiled.js';
 import { raiseAlert } from './alerts.js';
+import { demoteIfRateLow } from './rollout.js';
 import { addDays, dayBounds, dayOf, workflowFigures } from './daily-metrics.js';
 import type { ServiceDeps } from './deps.js';
 
@@ -68,6 +69,7 @@ export async function evaluateAlerts(deps: ServiceDeps): Promise<number> {
   let raised = 0;
   for (const workflow of deps.config.workflows.values()) {
     raised += await checkApprovalRate(deps, workflow);
+    await demoteIfRateLow(deps, workflow);
     raised += await checkUnknownOutcomes(deps, workflow);
   }
   return raised;

@@ -10,6 +10,7 @@ import type { PersonConfig } from '../config/compiled.js';
 import type { ProposalRecord } from '../store/store.js';
 import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
+import { demoteIfRateLow, modeInForce } from './rollout.js';
 import { markAudited } from './refusals.js';
 
 /** A person's decision as received. `digest`, when given, is the digest of what the person was shown. */
@@ -43,11 +44,15 @@ async function loadPending(deps: ServiceDeps, person: PersonConfig, id: string, 
 /**
  * Records a person's approval, bound to the proposal's digest. Does not execute: the caller
  * runs `executeApproved` next (the HTTP API does both).
- * @throws PortcullisError PROPOSAL_NOT_FOUND, APPROVER_NOT_AUTHORISED, ILLEGAL_TRANSITION, APPROVAL_EXPIRED, APPROVAL_DIGEST_MISMATCH
+ * @throws PortcullisError PROPOSAL_NOT_FOUND, APPROVER_NOT_AUTHORISED, ILLEGAL_TRANSITION, APPROVAL_EXPIRED, APPROVAL_DIGEST_MISMATCH,
+ *   WORKFLOW_IN_DRAFT (its workflow is not deployed)
  */
 export async function recordApproval(deps: ServiceDeps, person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord> {
   const proposal = await loadPending(deps, person, id, 'approve');
   const workflow = workflowOf(deps.config, proposal.workflow);
+  if ((await modeInForce(deps, workflow)).draft) {
+    throw new PortcullisError('WORKFLOW_IN_DRAFT', `workflow "${workflow.id}" is a draft: nothing executes until it is deployed (portcullis workflows deploy ${workflow.id}, through the rollout gate); proposal ${id} stays pending and was not approved`, { proposalId: id });
+  }
   const current = proposalDigest({ workflow: proposal.workflow, action: proposal.action, params: proposal.params });
   if (current !== proposal.digest || (input.digest !== undefined && input.digest !== proposal.digest)) {
     throw new PortcullisError('APPROVAL_DIGEST_MISMATCH', `proposal ${id} is not what was shown for approval (digest ${input.digest?.slice(0, 12) ?? current.slice(0, 12)}… vs ${proposal.digest.slice(0, 12)}…); reload it and decide again`, { proposalId: id });
@@ -71,6 +76,8 @@ export async function rejectProposal(deps: ServiceDeps, person: PersonConfig, id
     updatedAt: now, approval: { decision: 'rejected', by: person.id, reason: input.reason, at: now, digest: proposal.digest, expiresAt: now },
   }, [proposalEvent('approval.rejected', now, { kind: 'person', id: person.id }, proposal, { reason: input.reason })]);
   if (saved === undefined) throw new PortcullisError('ILLEGAL_TRANSITION', `proposal ${id} was decided by someone else a moment ago; it can be decided once`);
+  // A day under 90% returns an automated workflow to approval-first at once.
+  await demoteIfRateLow(deps, workflowOf(deps.config, proposal.workflow));
   return saved;
 }
 

@@ -52,9 +52,13 @@ describe('the circuit breaker', () => {
     const status = await statusOf(harness);
     expect(status.workflows[0].disabled).toMatchObject({ by: 'breaker', breaker: true, reason: expect.stringMatching(/3 execution failures in a row/) });
     expect(status.workflows[0].runbook).toBe('Assign leads by hand in the CRM.');
-    expect(status.alerts).toHaveLength(1);
-    expect(status.alerts[0].data).toMatchObject({ kind: 'breaker_tripped', failures: 3, threshold: 3, runbook: 'Assign leads by hand in the CRM.', to: ['tom', 'dana'] });
-    expect(told).toEqual([expect.objectContaining({ kind: 'breaker_tripped', seq: status.alerts[0].seq, workflow: 'route-leads', runbook: 'Assign leads by hand in the CRM.', to: ['tom', 'dana'] })]);
+    // Newest first: the trip disabled the workflow, and returned its automated writes to approval-first.
+    expect(status.alerts.map((a: { data: { kind: string } }) => a.data.kind)).toEqual(['workflow_demoted', 'breaker_tripped']);
+    expect(status.alerts[1].data).toMatchObject({ kind: 'breaker_tripped', failures: 3, threshold: 3, runbook: 'Assign leads by hand in the CRM.', to: ['tom', 'dana'] });
+    expect(told).toEqual([
+      expect.objectContaining({ kind: 'breaker_tripped', seq: status.alerts[1].seq, workflow: 'route-leads', runbook: 'Assign leads by hand in the CRM.', to: ['tom', 'dana'] }),
+      expect.objectContaining({ kind: 'workflow_demoted', workflow: 'route-leads' }),
+    ]);
 
     crmRefusesWrites(harness, false);
     const after = await proposeAs(harness, 'agent', route(5));
@@ -62,7 +66,8 @@ describe('the circuit breaker', () => {
     expect(readLead(harness, 5)?.owner_id).toBeNull();
     const trail = await auditTrail(harness);
     expect(trail.filter((e) => e.type === 'workflow.disabled').map((e) => e.actor)).toEqual([{ kind: 'system', id: 'breaker' }]);
-    expect(trail.filter((e) => e.type === 'alert.raised')).toHaveLength(1);
+    expect(trail.filter((e) => e.type === 'alert.raised')).toHaveLength(2);
+    expect(trail.filter((e) => e.type === 'workflow.demoted')).toHaveLength(1);
   });
 
   it('cancels the pending approvals, which cannot be approved after; re-enabling needs a reason and starts the count again', async () => {

@@ -25,12 +25,15 @@ import { startRun, type StartedRun } from './runs.js';
 import { metricsFor, type MetricsQuery, type WorkflowMetrics } from './daily-metrics.js';
 import { gaugeSnapshot } from './gauges.js';
 import { evaluateAlerts } from './alert-rules.js';
+import { deployWorkflow, promoteWorkflow, rolloutFor, rolloutReport, type RolloutInput, type RolloutView } from './rollout.js';
 import { disableSubject, enableSubject, gatewayStatus, type GatewayStatus, type SwitchInput, type SwitchOutcome } from './switches.js';
 import type { SubjectKind } from '../store/store.js';
+import { rollbackProposal, rollbackRun, type RollbackInput, type RollbackReport } from './rollback.js';
 
 export type { ResolveInput };
 export type { ProposeInput, ProposeOptions } from './propose.js';
 export type { DecisionInput } from './approvals.js';
+export type { RollbackInput, RollbackReport, RollbackStep } from './rollback.js';
 
 export interface GatewayService {
   /** The compiled config in force (read-only; faces read presentation settings from it). */
@@ -69,6 +72,21 @@ export interface GatewayService {
    * @throws PortcullisError PROPOSAL_NOT_FOUND, FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION
    */
   resolve(person: PersonConfig, id: string, input: ResolveInput): Promise<ProposalRecord>;
+  /**
+   * A person with the role (an admin, a lead or delegate of the workflow's department, the
+   * agent's technical owner) rolls back one succeeded proposal, with a reason: their act is the
+   * approval. Records changed since are left alone and reported as drifted.
+   * @throws PortcullisError PROPOSAL_NOT_FOUND, FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION,
+   *   NOT_REVERSIBLE (naming the manual fallback), STORE_UNAVAILABLE; nothing changed when it throws
+   */
+  rollbackProposal(person: PersonConfig, id: string, input: RollbackInput): Promise<RollbackReport>;
+  /**
+   * Rolls back every executed write of a run, newest first, stopping at the first failure;
+   * the report says what was undone, what drifted and what was not attempted.
+   * @throws PortcullisError RUN_NOT_FOUND, FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION,
+   *   NOT_REVERSIBLE, STORE_UNAVAILABLE; nothing changed when it throws
+   */
+  rollbackRun(person: PersonConfig, runId: string, input: RollbackInput): Promise<RollbackReport>;
   expireDue(): Promise<number>;
   recoverInterrupted(): Promise<{ flagged: number; resumed: number }>;
   /** Runs the pre-flight checks of the named systems (default: all). Never throws for a failing system. */
@@ -106,6 +124,14 @@ export interface GatewayService {
   metricsText(): Promise<{ contentType: string; text: string } | undefined>;
   /** Evaluates the scheduled alert rules (approval rate, waiting unknown outcomes); returns how many alerts were raised. */
   evaluateAlerts(): Promise<number>;
+  /** Each of the caller's workflows' stage, modes in force and why, readiness and gate (service/rollout.ts). */
+  rolloutReport(caller: Caller): Promise<RolloutView[]>;
+  /** One workflow's rollout report. @throws PortcullisError WORKFLOW_NOT_FOUND, FORBIDDEN */
+  rollout(caller: Caller, id: string): Promise<RolloutView>;
+  /** Deploys a draft through the rollout gate. @throws PortcullisError FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION, ROLLOUT_GATE_CLOSED */
+  deploy(person: PersonConfig, id: string, input: RolloutInput): Promise<RolloutView>;
+  /** Promotes a ready workflow's writes to automatic. @throws PortcullisError FORBIDDEN, INVALID_REQUEST, ILLEGAL_TRANSITION, PROMOTION_NOT_READY */
+  promote(person: PersonConfig, id: string, input: RolloutInput): Promise<RolloutView>;
   /** Audits that the gateway started (with the digest of what its config allows). @throws PortcullisError STORE_UNAVAILABLE */
   recordStart(): Promise<void>;
 }
@@ -176,6 +202,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     executeApproved: (id) => executeApproved(deps, id),
     reject: (person, id, input) => rejectProposal(deps, person, id, input),
     resolve: (person, id, input) => resolveOutcome(deps, person, id, input),
+    rollbackProposal: (person, id, input) => rollbackProposal(deps, person, id, input),
+    rollbackRun: (person, runId, input) => rollbackRun(deps, person, runId, input),
     expireDue: () => expireDue(deps),
     recoverInterrupted: () => recoverInterrupted(deps),
     checkSystems: (names) => checkSystems(deps.config, deps.connectors, names),
@@ -193,6 +221,10 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
       return deps.metrics.render(await gaugeSnapshot(deps));
     },
     evaluateAlerts: () => evaluateAlerts(deps),
+    rolloutReport: (caller) => rolloutReport(deps, caller),
+    rollout: (caller, id) => rolloutFor(deps, caller, id),
+    deploy: (person, id, input) => deployWorkflow(deps, person, id, input),
+    promote: (person, id, input) => promoteWorkflow(deps, person, id, input),
     recordStart: () => recordStart(deps),
   };
 }

@@ -6,6 +6,7 @@
 import { canonicalJson, sha256Hex } from '@portcullis/core';
 import type { CompiledConfig } from '../config/compiled.js';
 import type { ServiceDeps } from './deps.js';
+import { recordRolloutAtStart } from './rollout.js';
 
 /** A digest of what the config allows: each workflow's agent, department, modes, bounds and grants. */
 export function configDigest(config: CompiledConfig): string {
@@ -15,7 +16,7 @@ export function configDigest(config: CompiledConfig): string {
   }))));
 }
 
-/** Appends `gateway.started`. @throws PortcullisError STORE_UNAVAILABLE when the trail cannot be written (the gateway must not start). */
+/** Appends `gateway.started`, then the rollout's seeding (first start) and the config's overrides. @throws PortcullisError STORE_UNAVAILABLE when the trail cannot be written (the gateway must not start). */
 export async function recordStart(deps: ServiceDeps): Promise<void> {
   const { config } = deps;
   // Writes named like money or messages that the config declares are neither: the reasons are on the record.
@@ -27,4 +28,5 @@ export async function recordStart(deps: ServiceDeps): Promise<void> {
       ...(declared.length === 0 ? {} : { notMoneyOrMessages: Object.fromEntries(declared) }),
     },
   }]);
+  await recordRolloutAtStart(deps);
 }

@@ -90,6 +90,7 @@ describe('a write the system applies after the gateway gave up', () => {
     owner: tom
     runbook: Write the note by hand.
     mode: { read: auto, write: auto }
+    override: { by: ada, reason: "these tests run writes without approval" }
     grants: [faulty:late_write:update]`,
         }),
         env: { LATE_FILE: lateFile },

@@ -1,5 +1,6 @@
 /**
- * The policy as the configuration in force decides it, for a proposal being made and again for
+ * The policy as the configuration in force decides it (with the write mode in force from the
+ * store: earned automation, service/rollout.ts), for a proposal being made and again for
  * an approved proposal about to run. Invariant: both moments ask the same questions — the
  * core's `evaluatePolicy` (agent and workflow enabled, grants, field grants, bounds, mode) and
  * then the connector's own checks (a blocked tool, the data scope) — so a grant, bound or scope
@@ -8,6 +9,7 @@
 import { evaluatePolicy, type Decision, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import { executionContext, type ServiceDeps } from './deps.js';
+import { modeInForce } from './rollout.js';
 
 /** What is decided about: who asks, with which params, in which run. */
 export interface PolicyQuestion {
@@ -51,9 +53,16 @@ async function policyContext(deps: ServiceDeps, workflow: CompiledWorkflow, ques
  */
 export async function decideNow(deps: ServiceDeps, workflow: CompiledWorkflow, action: CompiledAction, question: PolicyQuestion): Promise<Decision> {
   const { params } = question;
-  const decision: Decision = evaluatePolicy(workflow, {
+  // The write class's mode in force is the store's (earned by promotion), not the config's.
+  const inForce = await modeInForce(deps, workflow);
+  const policy = inForce.write === workflow.mode.write ? workflow : { ...workflow, mode: Object.freeze({ ...workflow.mode, write: inForce.write }) };
+  const decided: Decision = evaluatePolicy(policy, {
     agent: question.agent, action, fields: action.spec.touchedFields(params), recordCount: action.spec.recordCount(params),
   }, await policyContext(deps, workflow, question));
+  // A draft executes nothing: what would run waits, and approving it is refused until deployed.
+  const decision: Decision = inForce.draft && decided.outcome === 'allow'
+    ? { ...decided, outcome: 'needs_approval', reasons: [...decided.reasons, `workflow "${workflow.id}" is a draft: nothing executes until it is deployed (portcullis workflows deploy ${workflow.id})`] }
+    : decided;
   if (decision.outcome === 'deny') return decision;
   const connector = deps.connectors.get(action.system);
   const blocked = await connector?.blocked?.(action.spec);

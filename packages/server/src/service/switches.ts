@@ -19,6 +19,7 @@ import { visibleWorkflows, type Caller } from './callers.js';
 import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
 import { raiseAlert } from './alerts.js';
+import { demoteWorkflow } from './rollout.js';
 
 /** A person's switch as received. */
 export interface SwitchInput {
@@ -252,6 +253,7 @@ export async function tripBreakerIfFailing(deps: ServiceDeps, workflowId: string
     message: `Workflow "${workflow.id}" was disabled: ${reason}. Follow the runbook until a person enables it again (portcullis enable workflow ${workflow.id} --reason "…"): ${workflow.runbook}`,
     data: { failures, threshold: workflow.breakerThreshold, lastError },
   }, BREAKER);
+  await demoteWorkflow(deps, workflow, `its circuit breaker tripped (${failures} execution failures in a row)`, { failures });
   return true;
 }
 

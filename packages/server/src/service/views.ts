@@ -29,15 +29,19 @@ export const proposalView = z.object({
   updatedAt: z.string(),
   expiresAt: z.string().optional().describe('when a pending proposal expires without a decision'),
   approval: z.object({ decision: z.enum(['approved', 'rejected']), by: z.string(), reason: z.string(), at: z.string() }).optional(),
-  reversible: z.boolean().optional(),
+  reversible: z.boolean().optional().describe('whether the action can be rolled back (POST /v1/proposals/{id}/rollback)'),
+  undo: z.string().optional().describe('how the action is rolled back, or why it cannot be'),
 }).describe('Proposal');
 
 export type ProposalView = z.infer<typeof proposalView>;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
-/** The API view of a proposal. Undo data stays inside the gateway. */
-export function toProposalView(p: ProposalRecord, reversible?: boolean): ProposalView {
+/**
+ * The API view of a proposal, with whether and how its action is rolled back when given.
+ * Undo data stays inside the gateway.
+ */
+export function toProposalView(p: ProposalRecord, reversible?: boolean, undo?: string): ProposalView {
   return {
     id: p.id, status: p.status,
     decision: { outcome: p.decision.outcome, reasons: [...p.decision.reasons], risk: p.decision.risk, ...(p.decision.code === undefined ? {} : { code: p.decision.code }) },
@@ -50,6 +54,7 @@ export function toProposalView(p: ProposalRecord, reversible?: boolean): Proposa
     ...(p.expiresAt === undefined ? {} : { expiresAt: iso(p.expiresAt) }),
     ...(p.approval === undefined ? {} : { approval: { decision: p.approval.decision, by: p.approval.by, reason: p.approval.reason, at: iso(p.approval.at) } }),
     ...(reversible === undefined ? {} : { reversible }),
+    ...(undo === undefined ? {} : { undo }),
   };
 }
 

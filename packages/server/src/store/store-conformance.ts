@@ -164,7 +164,7 @@ function describeProposalConformance(getStore: () => Store): void {
 
     it('lists proposals newest first, filtered and paged', async () => {
       const store = getStore();
-      const a = makeProposal({ createdAt: T0 + 100, workflow: 'w1', agent: 'x' });
+      const a = makeProposal({ createdAt: T0 + 100, workflow: 'w1', agent: 'x', runId: 'run-a' });
       const b = makeProposal({ createdAt: T0 + 200, workflow: 'w2', agent: 'y', status: 'pending_approval' });
       const c = makeProposal({ createdAt: T0 + 300, workflow: 'w1', agent: 'y' });
       for (const p of [a, b, c]) await store.insertProposal(p, []);
@@ -173,6 +173,7 @@ function describeProposalConformance(getStore: () => Store): void {
       expect(await store.listProposals({ workflows: [] })).toEqual([]);
       expect((await store.listProposals({ status: 'pending_approval' })).map((p) => p.id)).toEqual([b.id]);
       expect((await store.listProposals({ agent: 'y' })).map((p) => p.id)).toEqual([c.id, b.id]);
+      expect((await store.listProposals({ runId: 'run-a' })).map((p) => p.id)).toEqual([a.id]);
       expect((await store.listProposals({ limit: 1 })).map((p) => p.id)).toEqual([c.id]);
       expect((await store.listProposals({ beforeId: c.id, limit: 1 })).map((p) => p.id)).toEqual([b.id]);
       expect((await store.listProposals({ beforeId: a.id }))).toEqual([]);
@@ -233,6 +234,24 @@ function describeDisabledAndHealthConformance(getStore: () => Store): void {
       expect(await store.getDisabled('agent', 'lead-router')).toEqual(again);
       await store.setDisabled('agent', 'lead-router', undefined, [makeEvent()]);
       expect(await store.getDisabled('agent', 'lead-router')).toBeUndefined();
+      expect((await store.auditHead()).seq).toBe(2);
+    });
+
+    it('saves a workflow\'s rollout by compare-and-set, and seeds the configured workflows once', async () => {
+      const store = getStore();
+      const record = { workflow: 'route-leads', deployedAt: T0, writeMode: 'approval' as const, byOverride: false, version: 1, updatedAt: T0 };
+      expect(await store.seedRollouts([record], T0, [makeEvent()])).toBe(true);
+      expect(await store.seedRollouts([{ ...record, workflow: 'other' }], T0, [makeEvent()])).toBe(false);
+      expect(await store.getRollout('route-leads')).toEqual(record);
+      expect(await store.getRollout('other')).toBeUndefined();
+      const promoted = { ...record, writeMode: 'auto' as const, promotedAt: T0 + 1, updatedAt: T0 + 1 };
+      expect(await store.putRollout(promoted, 0, [makeEvent()])).toBe(false);
+      expect(await store.putRollout(promoted, 1, [makeEvent()])).toBe(true);
+      expect(await store.putRollout(promoted, 1, [makeEvent()])).toBe(false);
+      expect(await store.getRollout('route-leads')).toEqual({ ...promoted, version: 2 });
+      const draft = { workflow: 'new-one', writeMode: 'approval' as const, byOverride: false, version: 1, updatedAt: T0 };
+      expect(await store.putRollout(draft, 0, [])).toBe(true);
+      expect((await store.listRollouts()).map((r) => r.workflow)).toEqual(['new-one', 'route-leads']);
       expect((await store.auditHead()).seq).toBe(2);
     });
 

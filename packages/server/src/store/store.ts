@@ -66,6 +66,8 @@ export interface ProposalFilter {
   readonly status?: ProposalStatus;
   readonly workflows?: readonly string[];
   readonly agent?: string;
+  /** Only the proposals of this run. */
+  readonly runId?: string;
   readonly limit?: number;
   /** Only proposals created before this one (paging, newest first). */
   readonly beforeId?: string;
@@ -234,6 +236,19 @@ export interface DeliveryOutcome {
   readonly updatedAt: number;
 }
 
+/** A workflow's rollout as stored (see core rollout.ts); `version` grows with every change. */
+export interface RolloutRecord {
+  readonly workflow: string;
+  readonly deployedAt?: number;
+  readonly writeMode: 'approval' | 'auto';
+  /** Automated by the config's override rather than by a promotion. */
+  readonly byOverride: boolean;
+  readonly promotedAt?: number;
+  readonly demotedAt?: number;
+  readonly version: number;
+  readonly updatedAt: number;
+}
+
 export const SUBJECT_KINDS = ['agent', 'workflow'] as const;
 export type SubjectKind = (typeof SUBJECT_KINDS)[number];
 
@@ -286,6 +301,22 @@ export interface Store {
   auditPurges(): Promise<AuditPurge[]>;
   /** The first event (in seq order) whose stored columns disagree with its body, if any. */
   findAuditColumnMismatch(): Promise<AuditColumnMismatch | undefined>;
+
+  /** A workflow's rollout, if it was ever deployed or seeded. */
+  getRollout(workflow: string): Promise<RolloutRecord | undefined>;
+  /** Every stored rollout, by workflow id. */
+  listRollouts(): Promise<RolloutRecord[]>;
+  /**
+   * Compare-and-set: saves `record` (its version one more than `expectedVersion`, or 1 for a new
+   * one when `expectedVersion` is 0) with its audit events, atomically; resolves false, writing
+   * nothing, if the stored version is not `expectedVersion`.
+   */
+  putRollout(record: RolloutRecord, expectedVersion: number, events: readonly AuditEventDraft[]): Promise<boolean>;
+  /**
+   * Once per store: saves `records` for workflows that have none, marks the store seeded, and
+   * appends `events`, atomically; resolves false (writing nothing) if it was seeded already.
+   */
+  seedRollouts(records: readonly RolloutRecord[], at: number, events: readonly AuditEventDraft[]): Promise<boolean>;
 
   getDisabled(kind: SubjectKind, id: string): Promise<DisabledState | undefined>;
   setDisabled(kind: SubjectKind, id: string, state: DisabledState | undefined, events: readonly AuditEventDraft[]): Promise<void>;

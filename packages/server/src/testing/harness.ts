@@ -48,7 +48,7 @@ workflows:
     department: sales
     owner: tom
     runbook: Assign leads by hand in the CRM.
-    ${overrides.mode ?? 'mode: { read: auto, write: approval, high: approval }'}
+    ${overrides.mode ?? 'mode: { read: auto, write: approval, high: approval }'}${/write: auto/.test(overrides.mode ?? '') ? `\n    override: { by: ada, reason: "these tests run writes without approval" }` : ''}
     allowOwnerApproval: ${overrides.allowOwnerApproval ?? false}
     grants:
       - crm:leads:read

@@ -162,7 +162,7 @@ export function crmApiConfig(baseUrl: string, mode = 'mode: { read: auto, write:
     department: sales
     owner: tom
     runbook: Assign leads by hand in the CRM.
-    ${mode}
+    ${mode}${/write: auto/.test(mode) ? `\n    override: { by: ada, reason: "these tests run writes without approval" }` : ''}
     grants:
       - api:leads:read
       - api:leads.owner_id:update

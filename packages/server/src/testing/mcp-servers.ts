@@ -93,6 +93,7 @@ departments:
 people:
   dana: { name: Dana, tokenEnv: T_DANA }
   tom: { name: Tom, tokenEnv: T_TOM }
+  ada: { name: Ada, admin: true }
 agents:
   bot: { name: Notes bot, owner: tom, department: ops, keyEnv: K_AGENT }
   auto-bot: { name: Tidy bot, owner: tom, department: ops, keyEnv: K_OTHER }
@@ -117,6 +118,7 @@ ${(options.extraGrants ?? []).map((g) => `      - ${g}`).join('\n')}
     owner: tom
     runbook: Tidy it by hand.
     mode: { read: auto, write: auto }
+    override: { by: ada, reason: "these tests run writes without approval" }
     grants:
       - memory:read_graph:read
       - memory:create_entities:update

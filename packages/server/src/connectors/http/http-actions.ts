@@ -53,6 +53,16 @@ export function restoreOperation(operation: HttpOperation, operations: readonly 
   return operations.find((o) => o.method === 'POST' && o.path === collection) ?? operations.find((o) => o.method === 'PUT' && o.path === operation.path);
 }
 
+/** How an operation's execution is rolled back, in words (ActionSpec.undo). */
+function undoInWords(operation: HttpOperation, before: HttpOperation | undefined, restore: HttpOperation | undefined): string {
+  if (operation.method === 'GET') return 'a read changes nothing';
+  if (before === undefined || restore === undefined) {
+    return `cannot be undone: the OpenAPI document has no ${before === undefined ? `GET on ${operation.path} to read the record before the write` : 'request that puts the record back'}`;
+  }
+  const check = operation.method === 'DELETE' ? 'if the record has not been created again since' : 'if the record still holds what the action wrote';
+  return `sends the record as GET ${before.path} read it before the write back with ${restore.method} ${restore.path}, ${check}`;
+}
+
 /** Whether a value is one path segment: not empty, not `.` or `..`, no `/`, `\`, `?`, `#`, `%` or control characters. */
 export function isSafeSegment(text: string): boolean {
   if (text === '' || text === '.' || text === '..') return false;
@@ -157,11 +167,13 @@ export function httpActionSpecs(system: HttpActionSystem): { specs: ActionSpec[]
       continue;
     }
     const before = beforeImageOperation(operation, system.operations);
+    const restore = restoreOperation(operation, system.operations);
     const fields = schemaFields(operation.body?.schema);
     specs.push({
       name: `${system.name}.${operation.name}`, system: system.name, resource: operation.resource, verb: verbOf(operation.method), tags: [],
       // Reads change nothing; updates and deletes can be undone from their before-image.
-      reversible: operation.method === 'GET' || (before !== undefined && restoreOperation(operation, system.operations) !== undefined),
+      reversible: operation.method === 'GET' || (before !== undefined && restore !== undefined),
+      undo: undoInWords(operation, before, restore),
       description: operation.description,
       params,
       ...(fields === undefined ? {} : { fields }),

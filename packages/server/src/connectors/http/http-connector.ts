@@ -8,7 +8,7 @@
  * an `Idempotency-Key` derived from its proposal (`portcullis-<proposal id>`), so a system that
  * honours the header applies it once however often it is sent.
  */
-import { PortcullisError, type JsonValue } from '@portcullis/core';
+import { PortcullisError, canonicalJson, type JsonValue } from '@portcullis/core';
 import type { HttpSystemConfig } from './http-settings.js';
 import type { Connector } from '../connector.js';
 import type { ActionSpec } from '../../config/action-spec.js';
@@ -89,6 +89,39 @@ export function createHttpConnector(system: HttpSystemConfig, deps: HttpClientDe
         ...(restore === undefined ? {} : { restore }),
       };
       return { result, undo };
+    },
+    async rollback(spec, params, undo, _result, context) {
+      const operation = operationOf(spec);
+      const p = params as HttpParams;
+      const restore = restoreOperation(operation, system.operations);
+      const get = beforeImageOperation(operation, system.operations);
+      if (!isRecord(undo) || undo.kind !== 'http.restore' || !isRecord(undo.restore) || restore === undefined || get === undefined) {
+        throw new PortcullisError('NOT_REVERSIBLE', `${spec.name}: the API's OpenAPI document offers no request that puts the record back, so nothing was recorded to undo it; nothing was changed`);
+      }
+      const pathValues = p.path === undefined ? {} : { pathValues: p.path };
+      const path = relativePath(system.baseUrl, operation, p);
+      // What the record is now, against what the action left it as: only an unchanged record is put back.
+      const answer = await client.send({ method: 'GET', template: get.path, ...pathValues });
+      const gone = answer.status === 404 || answer.status === 410;
+      let why: string | undefined;
+      if (operation.method === 'DELETE') {
+        if (!gone) why = `the record exists again (GET ${path} answered ${answer.status}), so the deleted record is not put back over it`;
+      } else if (gone) {
+        why = 'the record no longer exists';
+      } else {
+        const now = expectSuccess(system.name, { method: 'GET', path }, answer).body;
+        const written = isRecord(p.body) ? p.body : {};
+        const changed = Object.keys(written).filter((key) => !isRecord(now) || canonicalJson(now[key] ?? null) !== canonicalJson(written[key] ?? null));
+        if (changed.length > 0) {
+          why = `changed since: ${changed.map((key) => `${key} is ${JSON.stringify(isRecord(now) ? now[key] ?? null : null)}, not the ${JSON.stringify(written[key] ?? null)} the action wrote`).join('; ')}`;
+        }
+      }
+      if (why !== undefined) return { undone: [], drifted: [{ record: path, why }] };
+      expectSuccess(system.name, { method: restore.method, path }, await client.send({
+        method: restore.method, template: restore.method === 'POST' ? restore.path : operation.path, idempotencyKey: `portcullis-rollback-${context.proposalId}`,
+        ...pathValues, body: undo.restore.body ?? null,
+      }));
+      return { undone: [path], drifted: [] };
     },
     async precheck(spec, params) {
       try {

@@ -30,6 +30,7 @@ function config(actions = '', tagged = false): string {
     owner: tom
     runbook: Refund by hand.
     mode: { read: auto, write: auto }
+    override: { by: ada, reason: "these tests run writes without approval" }
     grants: [${tagged ? '{ grant: "billing:refunds:create", explicit: true }' : 'billing:refunds:create'}, billing:accounts:read, billing:accounts.owner_id:update]`,
   })}${actions}`;
 }

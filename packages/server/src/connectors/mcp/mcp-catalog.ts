@@ -9,6 +9,7 @@
  */
 import type { AuditEventDraft, Clock, JsonValue } from '@portcullis/core';
 import { compileAction } from '../../config/catalog.js';
+import { describeCompensation } from './mcp-compensation.js';
 import { unclassedMoneyOrMessage } from '../../config/money-and-messages.js';
 import type { CompiledAction, CompiledConfig } from '../../config/compiled.js';
 import { isMcpSystem, type McpSystemConfig } from './mcp-settings.js';
@@ -75,7 +76,11 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
 /** One tool as an action of the catalog, or why it is not offered (`lowersRisk`: an override that would lower its risk). */
 function compileTool(system: McpSystemConfig, spec: McpActionSpec): { ok: true; action: CompiledAction } | { ok: false; problem: string; lowersRisk: boolean; unclassed?: boolean } {
   const override = system.overrides.get(spec.resource);
-  const compiled = compileAction(spec, override, `MCP tool, ${spec.verb}: ${annotationWhy(spec)}`);
+  // A tool with a compensating tool declared can be rolled back (see mcp-compensation.ts).
+  const undo = override?.undo;
+  const compensated = undo !== undefined && 'tool' in undo && spec.verb !== 'read'
+    ? Object.freeze({ ...spec, reversible: true, undo: describeCompensation(undo) }) : spec;
+  const compiled = compileAction(compensated, override, `MCP tool, ${spec.verb}: ${annotationWhy(spec)}`);
   if (!compiled.ok) return { ok: false, lowersRisk: true, problem: `tool "${spec.resource}": actions["${spec.name}"].risk: ${compiled.error}; the tool is not offered until the override is fixed` };
   // A write tool named like money or a message is not offered until the config classes it.
   const unclassed = unclassedMoneyOrMessage(compiled.action, override?.notMoneyOrMessages);
@@ -154,6 +159,10 @@ export async function loadMcpCatalog(config: CompiledConfig, connectors: Readonl
     warnings.push(...rejected.map((r) => `MCP system "${system.name}": ${r.problem}`), ...problems);
     for (const tool of system.overrides.keys()) {
       if (!listed.specs.some((s) => s.resource === tool)) warnings.push(`actions["${system.name}.${tool}"]: MCP system "${system.name}" lists no tool "${tool}"`);
+      const undo = system.overrides.get(tool)?.undo;
+      if (undo !== undefined && 'tool' in undo && !listed.specs.some((s) => s.resource === undo.tool)) {
+        warnings.push(`actions["${system.name}.${tool}"].undo.tool: MCP system "${system.name}" lists no tool "${undo.tool}", so a rollback of "${tool}" will be refused until it does`);
+      }
     }
     const blocked: JsonValue[] = [];
     for (const action of offered) {

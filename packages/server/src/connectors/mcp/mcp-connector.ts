@@ -15,6 +15,7 @@ import type { Connector } from '../connector.js';
 import type { ActionSpec } from '../../config/action-spec.js';
 import { isMcpSpec, parseToolDefinition, toolActionSpec, toolDigest, type McpActionSpec, type McpToolDefinition } from './mcp-tools.js';
 import { createMcpUpstream, describeUpstream, type McpUpstream, type McpUpstreamDeps } from './mcp-upstream.js';
+import { compensatingCall, type McpCompensation } from './mcp-compensation.js';
 
 /** What the connector reports for the audit trail (the runtime records it). */
 export type McpConnectorEvent =
@@ -144,6 +145,12 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
     return reason;
   }
 
+  /** The compensating tool the config declares for a tool, if any. */
+  const compensationOf = (tool: string): McpCompensation | undefined => {
+    const undo = system.overrides.get(tool)?.undo;
+    return undo !== undefined && 'tool' in undo ? undo : undefined;
+  };
+
   const mcpSpec = (spec: ActionSpec): McpActionSpec => {
     if (!isMcpSpec(spec) || spec.system !== system.name) throw new PortcullisError('INTERNAL', `action "${spec.name}" is not a tool of MCP system "${system.name}"`);
     return spec;
@@ -167,7 +174,30 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
       if (result.isError === true) {
         throw new PortcullisError('UPSTREAM_FAILED', `tool "${tool.resource}" of MCP system "${system.name}" reported an error: ${textOf(result).slice(0, 2000) || '(no text)'}`, { system: system.name });
       }
-      return { result: JSON.parse(JSON.stringify(result)) as JsonValue };
+      const recorded = JSON.parse(JSON.stringify(result)) as JsonValue;
+      const compensation = compensationOf(tool.resource);
+      return { result: recorded, ...(compensation === undefined || tool.verb === 'read' ? {} : { undo: compensatingCall(compensation, params, recorded) }) };
+    },
+    async rollback(spec, _params, undo) {
+      const tool = mcpSpec(spec);
+      const u = undo as { kind?: unknown; tool?: unknown; args?: unknown; problem?: unknown } | null;
+      if (u === null || typeof u !== 'object' || u.kind !== 'mcp.compensate' || typeof u.tool !== 'string') {
+        throw new PortcullisError('NOT_REVERSIBLE', `tool "${tool.resource}" of MCP system "${system.name}" recorded no compensating call when it ran (declare one with actions.${spec.name}.undo: { tool, args }); nothing was changed`);
+      }
+      if (typeof u.problem === 'string') throw new PortcullisError('NOT_REVERSIBLE', `${u.problem}; nothing was changed`);
+      // The compensating tool runs under the same rules as any tool: listed now, and pinned when the system has pins.
+      const compensating = current.get(u.tool);
+      const pins = (await deps.pins?.()) ?? new Map<string, string>();
+      const blocked = unavailable !== undefined ? unavailable
+        : compensating === undefined ? `the compensating tool "${u.tool}" is not offered by MCP system "${system.name}" now`
+          : pins.size > 0 && pins.get(u.tool) !== compensating.digest ? `the compensating tool "${u.tool}" of MCP system "${system.name}" is not pinned as it is now; an admin must review it and run \`portcullis mcp pin --system ${system.name}\`` : undefined;
+      if (blocked !== undefined) throw new PortcullisError('UPSTREAM_FAILED', `${blocked}; it was not called`, { system: system.name });
+      const args = (u.args ?? {}) as Record<string, unknown>;
+      const result = await upstream.callTool(u.tool, args);
+      if (result.isError === true) {
+        throw new PortcullisError('UPSTREAM_FAILED', `the compensating tool "${u.tool}" of MCP system "${system.name}" reported an error: ${textOf(result).slice(0, 2000) || '(no text)'}`, { system: system.name });
+      }
+      return { undone: [`${u.tool} ${JSON.stringify(args)}`], drifted: [] };
     },
     async precheck() {
       return [];

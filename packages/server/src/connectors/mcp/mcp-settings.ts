@@ -12,7 +12,7 @@ import { defaultRisk, type HighRiskTag, type RiskClass, type Verb } from '@portc
 import { z } from 'zod';
 import { MCP_GRANT_VERBS } from './mcp-tools.js';
 import type { SystemConfig } from '../../config/compiled.js';
-import type { SystemCompileContext } from '../../config/system-kind.js';
+import type { ActionUndoSettings, SystemCompileContext } from '../../config/system-kind.js';
 import type { ConfigIssue, PathSegment } from '../../config/issues.js';
 import { durationMs } from '../../config/duration.js';
 import { ENV_NAME_PATTERN, durationSetting, headerName, isLoopback } from '../../config/system-common.js';
@@ -45,7 +45,7 @@ export interface McpSystemConfig {
   /** How long connecting, listing tools or one call may take. */
   readonly timeoutMs: number;
   /** The `actions:` overrides of its tools, by tool name (risk may only be raised). */
-  readonly overrides: ReadonlyMap<string, { readonly risk?: RiskClass; readonly tags: readonly HighRiskTag[]; readonly notMoneyOrMessages?: string }>;
+  readonly overrides: ReadonlyMap<string, { readonly risk?: RiskClass; readonly tags: readonly HighRiskTag[]; readonly notMoneyOrMessages?: string; readonly undo?: ActionUndoSettings }>;
 }
 
 /** How long one request to an upstream MCP server may take unless the config says otherwise. */
@@ -124,6 +124,7 @@ export function compileMcpSystem(name: string, settings: McpSystemSettings, cont
     .map(([key, value]) => [key.slice(name.length + 1), Object.freeze({
       ...(value.risk === undefined ? {} : { risk: value.risk }), tags: Object.freeze([...value.tags]),
       ...(value.notMoneyOrMessages === undefined ? {} : { notMoneyOrMessages: value.notMoneyOrMessages }),
+      ...(value.undo === undefined ? {} : { undo: value.undo }),
     })]));
   if (settings.url !== undefined) {
     const a = settings.auth ?? { kind: 'none' as const };

@@ -133,6 +133,7 @@ export function toolActionSpec(system: string, tool: McpToolDefinition): { ok: t
       name: `${system}.${tool.name}`, system, resource: tool.name, verb, tags,
       // A read changes nothing; a tool's effect cannot be undone by the gateway.
       reversible: verb === 'read',
+      undo: verb === 'read' ? 'a read changes nothing' : 'cannot be undone: the gateway cannot undo what an MCP tool did',
       description: tool.description ?? tool.title ?? tool.name,
       params,
       touchedFields: () => [],

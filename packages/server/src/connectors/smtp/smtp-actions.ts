@@ -36,6 +36,7 @@ export function smtpActionSpecs(system: { readonly name: string }): ActionSpec[]
   return [{
     name: `${system.name}.${EMAIL_RESOURCE}.send`, system: system.name, resource: EMAIL_RESOURCE, verb: 'send', tags: ['external'],
     reversible: false,
+    undo: 'cannot be undone: a sent email cannot be recalled',
     description: 'Send an email (to, cc, subject, text, optional html) from the system\'s configured sender. Irreversible: a sent email cannot be recalled.',
     params: emailSendParams,
     touchedFields: () => [],

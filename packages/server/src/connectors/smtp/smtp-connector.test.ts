@@ -27,6 +27,7 @@ function mailConfig(port: number): string {
     owner: tom
     runbook: Sales sends the welcome email by hand.
     mode: { read: auto, write: auto, high: approval }
+    override: { by: ada, reason: "these tests run writes without approval" }
     grants:
       - { grant: mail:email:send, explicit: true }
     bounds: { maxRecordsPerAction: 2 }`,

@@ -37,6 +37,7 @@ export function sqlActionSpecs(system: SqlSystemConfig): ActionSpec[] {
     });
     specs.push({
       name: `${prefix}.read`, system: system.name, resource: table.name, verb: 'read', tags: [], reversible: true,
+      undo: 'a read changes nothing',
       description: `Read rows of ${table.name} (optionally by ids, equality filters and columns).`,
       params: readParams,
       touchedFields: (params) => [...((params as z.infer<typeof readParams>).columns ?? table.columns)],
@@ -45,6 +46,7 @@ export function sqlActionSpecs(system: SqlSystemConfig): ActionSpec[] {
     const createParams = z.strictObject({ values: columnRecord(table, { excludePrimaryKey: false }) });
     specs.push({
       name: `${prefix}.create`, system: system.name, resource: table.name, verb: 'create', tags: [], reversible: true,
+      undo: 'deletes the created row, if it is unchanged since',
       description: `Insert one row into ${table.name}.`,
       params: createParams,
       touchedFields: (params) => Object.keys((params as z.infer<typeof createParams>).values),
@@ -53,6 +55,7 @@ export function sqlActionSpecs(system: SqlSystemConfig): ActionSpec[] {
     const updateParams = z.strictObject({ ids, set: columnRecord(table, { excludePrimaryKey: true }) });
     specs.push({
       name: `${prefix}.update`, system: system.name, resource: table.name, verb: 'update', tags: [], reversible: true,
+      undo: 'restores the changed columns from the before-image, on each row that still holds the values written (a row changed since is left alone and named as drifted)',
       description: `Set columns of the rows of ${table.name} with the given ids.`,
       params: updateParams,
       touchedFields: (params) => Object.keys((params as z.infer<typeof updateParams>).set),
@@ -61,6 +64,7 @@ export function sqlActionSpecs(system: SqlSystemConfig): ActionSpec[] {
     const deleteParams = z.strictObject({ ids });
     specs.push({
       name: `${prefix}.delete`, system: system.name, resource: table.name, verb: 'delete', tags: ['delete'], reversible: true,
+      undo: 're-inserts each deleted row from the before-image, if its key is still free',
       description: `Delete the rows of ${table.name} with the given ids.`,
       params: deleteParams,
       touchedFields: () => [],

@@ -13,6 +13,7 @@ import { PortcullisError, type JsonValue } from '@portcullis/core';
 import type { Connector, ExecutionContext, ExecutionResult } from '../connector.js';
 import type { ActionSpec, ScopeBound } from '../../config/action-spec.js';
 import type { SqlSystemConfig, SqlTableConfig } from './sql-settings.js';
+import { rollbackSqlite, type SqlUndo } from './sqlite-rollback.js';
 
 type Row = Record<string, JsonValue>;
 type Scalar = string | number | boolean | null;
@@ -21,11 +22,7 @@ type RecordId = string | number;
 const quote = (name: string): string => `"${name.replace(/"/g, '""')}"`;
 const toSql = (value: Scalar): string | number | null => (typeof value === 'boolean' ? (value ? 1 : 0) : value);
 
-/** Undo data of a SQL execution, kept with the proposal for rollback. */
-export type SqlUndo =
-  | { kind: 'sql.update'; table: string; primaryKey: string; before: Row[] }
-  | { kind: 'sql.create'; table: string; primaryKey: string; id: RecordId }
-  | { kind: 'sql.delete'; table: string; primaryKey: string; before: Row[] };
+export type { SqlUndo };
 
 interface Where {
   clause: string;
@@ -197,6 +194,16 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
         if (error instanceof PortcullisError) throw error;
         const locked = isBusy(error) ? ` (another process held the database locked for ${LOCK_WAIT_MS / 1000}s; nothing was changed)` : '';
         throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}" failed: ${(error as Error).message}${locked}`, { system: system.name }, { cause: error });
+      }
+    },
+    async rollback(_spec, params, undo) {
+      try {
+        const conn = open();
+        return await whenUnlocked(() => rollbackSqlite(conn, undo, params));
+      } catch (error) {
+        if (error instanceof PortcullisError) throw error;
+        const locked = isBusy(error) ? ` (another process held the database locked for ${LOCK_WAIT_MS / 1000}s)` : '';
+        throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}" failed while rolling back: ${(error as Error).message}${locked}; nothing was changed`, { system: system.name }, { cause: error });
       }
     },
     async precheck(spec, params, context) {

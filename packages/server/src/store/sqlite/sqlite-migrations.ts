@@ -209,6 +209,30 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
   },
   {
     version: 7,
+    name: 'workflow rollout',
+    // Each workflow's rollout (earned automation): when it was deployed, the write class's mode
+    // in force, promotions and demotions; `version` makes every change a compare-and-set.
+    // rollout_seeded records that the workflows configured when this version first started were
+    // deployed then (they start in pilot); workflows configured later start as drafts.
+    sql: `
+      CREATE TABLE workflow_rollout (
+        workflow TEXT PRIMARY KEY,
+        deployed_at INTEGER,
+        write_mode TEXT NOT NULL CHECK (write_mode IN ('approval', 'auto')),
+        by_override INTEGER NOT NULL DEFAULT 0,
+        promoted_at INTEGER,
+        demoted_at INTEGER,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE rollout_seeded (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        at INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 8,
     name: 'notification deliveries',
     // Alerts told through the notification channels (channels/): one row per (alert, channel)
     // with its retry state, and one row per attempt. A delivery whose attempts ran out is

@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, Store, StoredAuditEvent, SubjectKind,
+  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -140,6 +140,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
         }
         if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
         if (filter.agent !== undefined) { where.push('agent = ?'); args.push(filter.agent); }
+        if (filter.runId !== undefined) { where.push('run_id = ?'); args.push(filter.runId); }
         if (filter.beforeId !== undefined) {
           // An unknown beforeId compares with NULL and so matches nothing.
           where.push('(created_at, id) < (SELECT created_at, id FROM proposals WHERE id = ?)');
@@ -188,6 +189,36 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     async purgeAudit(before: number, at: number, actor: string) {
       assertPurgeOutsideRetention(before, at);
       return write(() => audit.purge(before, at, actor));
+    },
+
+    getRollout: (workflow: string) => read(() => {
+      const row = prepare('SELECT * FROM workflow_rollout WHERE workflow = ?').get(workflow) as RolloutRow | undefined;
+      return row === undefined ? undefined : rolloutFromRow(row);
+    }),
+    listRollouts: () => read(() => (prepare('SELECT * FROM workflow_rollout ORDER BY workflow').all() as RolloutRow[]).map(rolloutFromRow)),
+    putRollout(record: RolloutRecord, expectedVersion: number, events: readonly AuditEventDraft[]) {
+      return write(() => {
+        const current = (prepare('SELECT version FROM workflow_rollout WHERE workflow = ?').get(record.workflow) as { version: number } | undefined)?.version ?? 0;
+        if (current !== expectedVersion) return false;
+        prepare(`INSERT INTO workflow_rollout (workflow, deployed_at, write_mode, by_override, promoted_at, demoted_at, version, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+          ON CONFLICT (workflow) DO UPDATE SET deployed_at = excluded.deployed_at, write_mode = excluded.write_mode, by_override = excluded.by_override,
+            promoted_at = excluded.promoted_at, demoted_at = excluded.demoted_at, version = excluded.version, updated_at = excluded.updated_at`)
+          .run(...rolloutRow(record, expectedVersion + 1));
+        audit.append(events);
+        return true;
+      });
+    },
+    seedRollouts(records: readonly RolloutRecord[], at: number, events: readonly AuditEventDraft[]) {
+      return write(() => {
+        if (prepare('SELECT 1 FROM rollout_seeded WHERE id = 1').get() !== undefined) return false;
+        const insert = prepare(`INSERT OR IGNORE INTO workflow_rollout (workflow, deployed_at, write_mode, by_override, promoted_at, demoted_at, version, updated_at)
+          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+        for (const record of records) insert.run(...rolloutRow(record, 1));
+        prepare('INSERT INTO rollout_seeded (id, at) VALUES (1, ?)').run(at);
+        audit.append(events);
+        return true;
+      });
     },
 
     getDisabled: (kind: SubjectKind, id: string) => read(() => {
@@ -274,4 +305,28 @@ function open(options: SqliteStoreOptions): Database.Database {
   } catch (error) {
     throw storeWriteFailed(`cannot open ${options.path}: ${error instanceof Error ? error.message : String(error)}`, error);
   }
+}
+
+interface RolloutRow {
+  workflow: string;
+  deployed_at: number | null;
+  write_mode: 'approval' | 'auto';
+  by_override: number;
+  promoted_at: number | null;
+  demoted_at: number | null;
+  version: number;
+  updated_at: number;
+}
+
+function rolloutFromRow(row: RolloutRow): RolloutRecord {
+  return {
+    workflow: row.workflow, writeMode: row.write_mode, byOverride: row.by_override === 1, version: row.version, updatedAt: row.updated_at,
+    ...(row.deployed_at === null ? {} : { deployedAt: row.deployed_at }),
+    ...(row.promoted_at === null ? {} : { promotedAt: row.promoted_at }),
+    ...(row.demoted_at === null ? {} : { demotedAt: row.demoted_at }),
+  };
+}
+
+function rolloutRow(r: RolloutRecord, version: number): [string, number | null, string, number, number | null, number | null, number, number] {
+  return [r.workflow, r.deployedAt ?? null, r.writeMode, r.byOverride ? 1 : 0, r.promotedAt ?? null, r.demotedAt ?? null, version, r.updatedAt];
 }
