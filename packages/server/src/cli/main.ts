@@ -11,6 +11,7 @@ import { sha256Hex } from '@portcullis/core';
 import { registerApprovalCommands } from './approval-commands.js';
 import { registerSwitchCommands } from './switch-commands.js';
 import { registerReportCommand } from './report-command.js';
+import { registerWorkflowCommands } from './workflow-commands.js';
 import { registerAuditCommands } from './audit-commands.js';
 import { registerCheckCommand } from './check-command.js';
 import { addExamples } from './examples.js';
@@ -122,6 +123,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   registerApprovalCommands(program, host, output, setExit);
   registerSwitchCommands(program, host, output, setExit);
   registerReportCommand(program, host, output, setExit);
+  registerWorkflowCommands(program, host, output, setExit);
   registerRollbackCommand(program, host, output, setExit);
   registerCheckCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);

@@ -1,9 +1,11 @@
 /**
- * `portcullis report`: each of your workflows' daily figures as a table (the approval rate,
- * failures, approval waits), over the HTTP API with your personal token.
+ * `portcullis report`: each of your workflows' stage, modes in force and why, readiness and the
+ * rollout gate; with `--metrics`, their daily figures (the approval rate, failures, approval
+ * waits); as tables, over the HTTP API with your personal token.
  */
 import type { Command } from 'commander';
-import type { DailyFigures, WorkflowMetrics } from '../service/contracts.js';
+import type { DailyFigures, RolloutView, WorkflowMetrics } from '../service/contracts.js';
+import { formatStages } from './workflow-commands.js';
 import { call, failure, withClient, type ClientOptions } from './api-client.js';
 import type { CliHost } from './host.js';
 import type { Output } from './output.js';
@@ -42,15 +44,23 @@ export function formatFigures(metrics: WorkflowMetrics): string {
 }
 
 export function registerReportCommand(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {
-  withClient(host, program.command('report').description('your workflows\' daily figures: proposals, decisions, the approval and failure rates, approval waits (uses the HTTP API)'))
-    .option('--metrics', 'the daily figures (the report\'s only section for now; the default)')
+  withClient(host, program.command('report').description('your workflows\' stages, modes in force and why, promotion readiness and the rollout gate; with --metrics their daily figures (uses the HTTP API)'))
+    .option('--metrics', 'the daily figures instead: proposals, decisions, the approval and failure rates, approval waits')
     .option('--workflow <id>', 'only this workflow')
     .option('--from <day>', 'first day, YYYY-MM-DD (default: six days before --to)')
     .option('--to <day>', 'last day, YYYY-MM-DD (default: today in the gateway\'s time zone)')
     .option('--json', 'print JSON')
-    .action(async (opts: ClientOptions & { workflow?: string; from?: string; to?: string; json?: boolean }) => {
+    .action(async (opts: ClientOptions & { metrics?: boolean; workflow?: string; from?: string; to?: string; json?: boolean }) => {
       for (const [name, value] of [['--from', opts.from], ['--to', opts.to]] as const) {
         if (value !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(value)) { output.err(`${name} takes a day as YYYY-MM-DD (got "${value}")`); setExit(2); return; }
+      }
+      if (opts.metrics !== true) {
+        const answer = await call(opts, output, setExit, 'GET', '/v1/rollout');
+        if (answer === undefined) return;
+        if (answer.status !== 200) { output.err(failure(answer.json, answer.status)); setExit(1); return; }
+        const views = (answer.json as { workflows: RolloutView[] }).workflows.filter((v) => opts.workflow === undefined || v.workflow === opts.workflow);
+        output.out(opts.json === true ? JSON.stringify(views, null, 2) : views.length === 0 ? 'you take part in no workflow' : formatStages(views));
+        return;
       }
       let ids: string[];
       if (opts.workflow !== undefined) ids = [opts.workflow];
