@@ -41,6 +41,7 @@ module.exports = {
     layer('vault', ['config', 'store'], 'seals system credentials in the store'),
     layer('connectors', ['config', 'store', 'vault'], 'is one folder per system kind; an adapter never imports the service or a face'),
     layer('audit-log', ['config', 'store'], 'signs checkpoints of the audit tree and publishes them outside the store'),
+    layer('channels', ['config', 'store', 'vault', 'connectors'], 'tells people about alerts (signed webhooks, email); the service reaches it only through the core\'s Notifier port, which the wiring fills'),
     layer('metrics', [], 'counts for Prometheus through the core\'s MetricsRecorder port'),
     layer('service', ['config', 'store', 'vault', 'connectors', 'audit-log'], 'is the use cases, the only way in'),
     face('http'),

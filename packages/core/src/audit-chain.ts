@@ -26,6 +26,7 @@ export const AUDIT_EVENT_TYPES = [
   'workflow.disabled', 'workflow.enabled', 'agent.disabled', 'agent.enabled', 'alert.raised',
   'workflow.deployed', 'workflow.promoted', 'workflow.demoted', 'workflow.override',
   'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
+  'notification.replayed',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

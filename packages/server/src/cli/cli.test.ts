@@ -281,6 +281,10 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['rollback: both a proposal and --run', ['rollback', 'prop_x', '--run', 'run_y', '--reason', 'r', '--token', 't'], 2, /rollback needs a PROPOSAL_ID or --run RUN_ID \(one of them\)/],
     ['rollback: the gateway cannot be reached', ['rollback', '--run', 'run_y', '--reason', 'r', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1/],
     ['proposals resolve: a bad option', ['proposals', 'resolve', 'prop_x', '--bogus'], 2, /unknown option '--bogus'/],
+    ['notifications failed: no notifications section', ['notifications', 'failed', '-c', 'GOOD'], 2, /has no notifications section: there are no notification deliveries/],
+    ['notifications failed: an invalid config', ['notifications', 'failed', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['notifications replay: neither an ID nor --all', ['notifications', 'replay', '-c', 'GOOD'], 2, /replay takes one delivery ID or --all/],
+    ['notifications replay: a missing config', ['notifications', 'replay', '--all', '-c', 'MISSING'], 2, /no such file/],
   ];
   it('covers every command of the program and of the table in docs/cli.md', () => {
     const docs = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');

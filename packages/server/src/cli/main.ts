@@ -19,6 +19,7 @@ import { registerInitCommand } from './init-command.js';
 import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
+import { registerNotificationCommands } from './notification-commands.js';
 import { registerRollbackCommand } from './rollback-command.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import { processOutput, type Output } from './output.js';
@@ -127,6 +128,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   registerCheckCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);
   registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
+  registerNotificationCommands(program, host, output, setExit);
   addExamples(program);
   return program;
 }

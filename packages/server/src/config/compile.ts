@@ -16,6 +16,7 @@ import { configErrorMap, fromZodIssues, placeholderAt, type ConfigIssue } from '
 import { configSchemaFor, type PortcullisConfig, type WorkflowSettings } from './schema.js';
 import type { SystemKinds } from './system-kind.js';
 import { resolveSecrets, type Env, type ResolvedSecrets } from './secrets.js';
+import { compileNotifications, type NotificationsConfig } from './notifications.js';
 
 /** The environment variable holding the vault's master key (base64 of 32 bytes). */
 export const MASTER_KEY_ENV = 'PORTCULLIS_MASTER_KEY';
@@ -77,8 +78,9 @@ function crossChecks(config: PortcullisConfig, kinds: SystemKinds, baseDir: stri
   const catalog = buildActions(systems, kinds, config.actions);
   const { secrets, issues: secretIssues } = resolveSecrets(config, env);
   const catalogIssues = catalog.issues.filter((i) => !dropped.has(`systems.${String(i.path[1]).split('.')[0]}`));
-  const issues = [...systemIssues, ...catalogIssues, ...validateConfig(config, systems, catalog.actions, kinds, dropped), ...secretIssues];
-  return { systems, actions: catalog.actions, secrets, issues };
+  const notifications = config.notifications === undefined ? undefined : compileNotifications(config.notifications, systems, env);
+  const issues = [...systemIssues, ...catalogIssues, ...validateConfig(config, systems, catalog.actions, kinds, dropped), ...secretIssues, ...(notifications?.issues ?? [])];
+  return { systems, actions: catalog.actions, secrets, issues, notifications: notifications?.config };
 }
 
 interface BuildContext {
@@ -87,6 +89,7 @@ interface BuildContext {
   readonly systems: ReadonlyMap<string, SystemConfig>;
   readonly actions: ReadonlyMap<string, CompiledAction>;
   readonly secrets: ResolvedSecrets;
+  readonly notifications: NotificationsConfig | undefined;
   /** The value of PORTCULLIS_MASTER_KEY, if set. */
   readonly masterKey: string | undefined;
   readonly signingKey: string | undefined;
@@ -133,6 +136,7 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
       ...(config.vault.keyFile === undefined ? {} : { keyFile: resolveConfigPath(context.baseDir, config.vault.keyFile) }),
       ...(context.masterKey === undefined || context.masterKey === '' ? {} : { envKey: context.masterKey }),
     }),
+    ...(context.notifications === undefined ? {} : { notifications: context.notifications }),
     timeZone: config.timeZone,
     rollout: Object.freeze({ minDecisions: config.rollout.minDecisions }),
     alerts: Object.freeze({

@@ -6,6 +6,9 @@
  */
 import type { ActionType, ApproverPolicy, WorkflowPolicy } from '@portcullis/core';
 import type { ActionSpec, ScopeBound } from './action-spec.js';
+import type { NotificationsConfig } from './notifications.js';
+
+export type { NotificationsConfig, WebhookConfig } from './notifications.js';
 
 /**
  * A compiled system: every kind's compiled settings carry its kind and name; the rest is the
@@ -127,6 +130,8 @@ export interface CompiledConfig {
     /** Tool names by action name (`mcp.aliases`). */
     readonly aliases: ReadonlyMap<string, string>;
   };
+  /** Where alerts are told (the top-level `notifications:` section), if configured. */
+  readonly notifications?: NotificationsConfig;
   readonly systems: ReadonlyMap<string, SystemConfig>;
   /** Every action of every system, by name. */
   readonly actions: ReadonlyMap<string, CompiledAction>;

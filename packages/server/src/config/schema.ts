@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { APPROVAL_FIRST, DEFAULT_BREAKER_THRESHOLD, HIGH_RISK_TAGS, MODES, RISK_CLASSES } from '@portcullis/core';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import { durationSetting, envName, nameSetting } from './system-common.js';
+import { notificationsSchema } from './notifications.js';
 import type { SystemKinds } from './system-kind.js';
 
 /** The config format version this code reads. */
@@ -265,6 +266,7 @@ function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.inp
     alerts: alerts.describe('When the gateway raises alerts (docs/alerts.md).'),
     rollout: rollout.describe('Earned automation: stages, promotion and the rollout gate (docs/rollout.md).'),
     vault,
+    notifications: notificationsSchema.optional(),
     mcp: mcpGateway.describe('The MCP gateway (`portcullis mcp` and /mcp): how calls that need approval are held.'),
     systems: z.record(name, system).default({}),
     actions: z.record(z.string(), actionOverride).default({}).describe('Per-action overrides, keyed by action name like crm.leads.update.'),

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { DURATION_PATTERN, parseDuration } from './duration.js';
 import type { ConfigIssue, PathSegment } from './issues.js';
 import { NAME_PATTERN, envName, isLoopback } from './system-common.js';
-import type { Env } from './secrets.js';
+import type { Env } from './env.js';
 
 // The same patterns as schema.ts's; not imported from there, so schema.ts can import this module.
 

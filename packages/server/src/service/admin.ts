@@ -10,6 +10,7 @@
 import { PortcullisError, type Actor, type ChainVerification, type Clock } from '@portcullis/core';
 import type { CompiledConfig } from '../config/compiled.js';
 import { NAME_PATTERN } from '../config/system-common.js';
+import { NOTIFICATIONS_VAULT_SYSTEM } from '../config/notifications.js';
 import type { Connector } from '../connectors/connector.js';
 import { isMcpConnector } from '../connectors/mcp/mcp-connector.js';
 import { pinsOf } from '../connectors/mcp/mcp-catalog.js';
@@ -22,6 +23,7 @@ import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type Audi
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
+import type { NotificationsAdmin } from './notifications-admin.js';
 
 /** The shortest retention a purge accepts (SPEC: audit events are kept at least 90 days). */
 export const MIN_RETENTION_DAYS = 90;
@@ -95,6 +97,8 @@ export interface AdminService {
   mcpSystems(): string[];
   /** Lists an MCP system's tools now, against its pins (`removed`: pinned tools no longer listed). @throws PortcullisError UPSTREAM_FAILED when it cannot be listed */
   listTools(system: string): Promise<{ tools: ListedTool[]; removed: string[] }>;
+  /** The notification channels' dead-letter list; present when the config has a `notifications:` section. */
+  readonly notifications?: NotificationsAdmin;
   /** Records the listed tools of a system as accepted (audited); returns how many, and which pins were dropped. */
   pinTools(system: string, tools: readonly ListedTool[]): Promise<{ pinned: number; removed: string[] }>;
 }
@@ -112,6 +116,8 @@ export interface AdminDeps {
   /** Why the vault could not be opened with its master key (then `vault` is locked): its commands throw this. */
   readonly vaultError?: Error;
   readonly connectors?: ReadonlyMap<string, Connector>;
+  /** The dead-letter list of the configured notification channels (the wiring builds it from channels/). */
+  readonly notifications?: NotificationsAdmin;
 }
 
 /** Creates the admin service. */
@@ -157,11 +163,14 @@ export function createAdminService(deps: AdminDeps): AdminService {
   };
   return {
     audit,
+    ...(deps.notifications === undefined ? {} : { notifications: deps.notifications }),
     ...(vault === undefined || config === undefined ? {} : {
       vault: {
         get keyId() { return vault.keyId; },
         checkTarget(system, name) {
           if (!NAME_PATTERN.test(system) || !NAME_PATTERN.test(name)) throw new PortcullisError('INVALID_REQUEST', 'SYSTEM and NAME use letters, digits, _ and -, starting with a letter or _');
+          // A webhook's signing secret { vault: NAME } lives under the system name `notifications`.
+          if (system === NOTIFICATIONS_VAULT_SYSTEM && (config.notifications?.webhooks.length ?? 0) > 0 && !config.systems.has(system)) return;
           if (!config.systems.has(system)) throw new PortcullisError('INVALID_REQUEST', `no system "${system}" in ${config.source}; configured systems: ${[...config.systems.keys()].join(', ') || '(none)'}`);
         },
         async set(system, name, value) {

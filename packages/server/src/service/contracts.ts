@@ -10,6 +10,7 @@ export { formatCheckTable } from './preflight.js';
 export { MAX_WORKERS } from './audit.js';
 export { checkAuditProof, type AuditInclusionProof, type ProofCheck, type TreeVerification } from './audit-checkpoints.js';
 export type { AdminService, AuditAdmin, ListedTool, VaultAdmin } from './admin.js';
+export type { DeadLetterView, NotificationsAdmin, ReplayView } from './notifications-admin.js';
 export type { GatewayService, ProposeInput, ProposeOptions, DecisionInput, ResolveInput, RollbackInput, RollbackReport, RollbackStep } from './gateway-service.js';
 export { RESOLUTIONS } from './resolve.js';
 export type { Caller } from './callers.js';

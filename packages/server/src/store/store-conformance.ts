@@ -2,7 +2,7 @@
  * The ONE conformance suite of the Store port: every adapter runs it, so SQLite and
  * PostgreSQL behave the same. It covers every method of store.ts through the port only.
  * Proposal, disabled-state and health tests are here; audit-trail tests are in
- * store-conformance-audit.ts; vault-secret and run tests in store-conformance-secrets.ts; MCP pin and call-generation tests in store-conformance-mcp.ts.
+ * store-conformance-audit.ts; vault-secret and run tests in store-conformance-secrets.ts; MCP pin and call-generation tests in store-conformance-mcp.ts; notification deliveries in store-conformance-notifications.ts.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { GENESIS_ANCHOR, type ProposalStatus } from '@portcullis/core';
@@ -10,6 +10,7 @@ import type { ProposalRecord, Store } from './store.js';
 import { describeAuditConformance } from './store-conformance-audit.js';
 import { describeSecretAndRunConformance } from './store-conformance-secrets.js';
 import { describeMcpConformance } from './store-conformance-mcp.js';
+import { describeNotificationConformance } from './store-conformance-notifications.js';
 import { DAY, T0, makeEvent, makeProposal, rejectionCode, verifyStore } from './store-conformance-fixtures.js';
 
 /**
@@ -33,6 +34,7 @@ export function describeStoreConformance(name: string, makeStore: () => Promise<
     describeDisabledAndHealthConformance(getStore);
     describeSecretAndRunConformance(getStore);
     describeMcpConformance(getStore);
+    describeNotificationConformance(getStore);
   });
 }
 

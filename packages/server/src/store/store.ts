@@ -187,6 +187,55 @@ export interface ToolPin {
   readonly pinnedBy: string;
 }
 
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+/** pending: an attempt is due at nextAttemptAt; delivered: an attempt succeeded; dead: the attempts ran out (the dead-letter list). */
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * One alert to be told through one notification channel (channels/): its body is fixed when
+ * it is created, so every attempt (and a replay) sends the same bytes under the same id.
+ */
+export interface NotificationDelivery {
+  /** Unique per (alert, channel), e.g. `ntf_42_webhook-ops`: a webhook's `webhook-id`. */
+  readonly id: string;
+  /** The channel's name, e.g. `webhook:ops` or `email`. */
+  readonly channel: string;
+  /** The `alert.raised` event's seq. */
+  readonly alertSeq: number;
+  readonly alertKind: string;
+  /** What is sent (JSON text for a webhook; the alert's JSON for email). */
+  readonly body: string;
+  readonly status: DeliveryStatus;
+  /** Attempts made so far. */
+  readonly attempts: number;
+  /** When the next attempt is due (ms since the epoch), while pending. */
+  readonly nextAttemptAt?: number;
+  readonly lastError?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** One attempt at a delivery, as recorded. */
+export interface DeliveryAttempt {
+  readonly deliveryId: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** When it started (ms since the epoch). */
+  readonly at: number;
+  readonly ok: boolean;
+  /** The HTTP status a webhook receiver answered, or the SMTP reply code, if any. */
+  readonly code?: number;
+  /** Why it failed (no secret in it). */
+  readonly error?: string;
+}
+
+/** What an attempt moves its delivery to. */
+export interface DeliveryOutcome {
+  readonly status: DeliveryStatus;
+  readonly nextAttemptAt?: number;
+  readonly updatedAt: number;
+}
+
 /** A workflow's rollout as stored (see core rollout.ts); `version` grows with every change. */
 export interface RolloutRecord {
   readonly workflow: string;
@@ -304,6 +353,21 @@ export interface Store {
   getCallGeneration(agent: string, call: string): Promise<number>;
   /** Compare-and-set: moves the generation from `from` to `from + 1`; resolves false (writing nothing) if it was not `from`. */
   advanceCallGeneration(agent: string, call: string, from: number): Promise<boolean>;
+
+  /** Creates a delivery; resolves false (writing nothing) when one with its id exists. */
+  insertDelivery(delivery: NotificationDelivery): Promise<boolean>;
+  getDelivery(id: string): Promise<NotificationDelivery | undefined>;
+  /** Deliveries in a status, oldest first (at most `limit`, default 100). */
+  listDeliveries(status: DeliveryStatus, limit?: number): Promise<NotificationDelivery[]>;
+  /** A delivery's attempts, first first. */
+  listDeliveryAttempts(id: string): Promise<DeliveryAttempt[]>;
+  /**
+   * Compare-and-set: records `attempt` (number `attempts + 1` of the delivery) and moves the
+   * delivery to `outcome` (with `events`), atomically, if it still has `attempt.attempt - 1`
+   * attempts and its status is `from`; otherwise writes nothing and resolves undefined (another
+   * process made that attempt), so an attempt is recorded once.
+   */
+  recordDeliveryAttempt(attempt: DeliveryAttempt, from: DeliveryStatus, outcome: DeliveryOutcome, events: readonly AuditEventDraft[]): Promise<NotificationDelivery | undefined>;
 
   /** Whether a write can be made durable now (used by /readyz and before execution). */
   checkWritable(): Promise<{ ok: true } | { ok: false; error: string }>;

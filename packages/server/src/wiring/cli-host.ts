@@ -20,6 +20,7 @@ import type { CliHost, RunningGateway } from '../cli/host.js';
 import { runDemo, type DemoHost } from '../demo/demo.js';
 import { serveMcpStdio } from '../mcp-gateway/stdio.js';
 import { createAdminService } from '../service/admin.js';
+import { createConfiguredNotificationsAdmin } from '../channels/build.js';
 import { identify } from '../service/callers.js';
 import type { SystemCheck } from '../service/preflight.js';
 import type { Store } from '../store/store.js';
@@ -138,7 +139,11 @@ export function createCliHost(): CliHost {
       try {
         const { vault, check, error } = await vaultForCheck(config, store);
         connectors = connectSystems(config, { vault, clock: systemClock, store });
-        const admin = createAdminService({ store, clock: systemClock, storeLocation: config.store, config, vault, connectors, ...(check === undefined ? {} : { vaultCheck: check }), ...(error === undefined ? {} : { vaultError: error }) });
+        const notifications = createConfiguredNotificationsAdmin(config, { store, clock: systemClock, vault, actor: { kind: 'system', id: 'cli' } });
+        const admin = createAdminService({
+          store, clock: systemClock, storeLocation: config.store, config, vault, connectors,
+          ...(check === undefined ? {} : { vaultCheck: check }), ...(error === undefined ? {} : { vaultError: error }), ...(notifications === undefined ? {} : { notifications }),
+        });
         return {
           ...admin,
           async close() {

@@ -6,6 +6,11 @@
 import { PortcullisError, type Clock, type IdGenerator, type MetricsRecorder, type Notifier } from '@portcullis/core';
 import { createPrometheusMetrics } from '../metrics/prometheus-metrics.js';
 import type { FastifyServerOptions } from 'fastify';
+import { createConfiguredNotifier } from '../channels/build.js';
+import type { ChannelNotifier } from '../channels/notifier.js';
+import type { Scheduler } from '../channels/scheduler.js';
+import type { NotificationDelivery } from '../store/store.js';
+import { raiseAlert } from '../service/alerts.js';
 import type { CompiledConfig, StoreConfig } from '../config/compiled.js';
 import type { Connector, ConnectorDeps } from '../connectors/connector.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
@@ -31,6 +36,8 @@ export interface Gateway {
   readonly vault: Vault;
   /** What starting found wrong but served around (an MCP upstream that could not be listed, a tool not offered, a grant naming no tool). */
   readonly warnings: readonly string[];
+  /** The notifier built from the config's `notifications:` section, if any (tests wait on its `idle()`). */
+  readonly notifier?: ChannelNotifier;
   /** Stops timers, the HTTP server, the connectors and the store. */
   close(): Promise<void>;
 }
@@ -47,8 +54,10 @@ export interface GatewayOptions {
   readonly alertsIntervalMs?: number;
   /** Counts for GET /metrics; default a Prometheus registry of this gateway's own. */
   readonly metrics?: MetricsRecorder;
-  /** Who tells people about alerts (the configured channels); none: alerts are only audited. */
+  /** Who tells people about alerts; default: the channels of the config's `notifications:` section (none: alerts are only audited). */
   readonly notifier?: Notifier;
+  /** How the configured notifier schedules retries and draws jitter (tests drive retries with a manual scheduler). */
+  readonly notifications?: { readonly scheduler?: Scheduler; readonly random?: () => number };
   /** Creates the connectors instead of `connectSystems` (tests; wrapping connectors). */
   readonly connect?: (config: CompiledConfig, deps: ConnectorDeps) => Map<string, Connector>;
   /**
@@ -118,6 +127,16 @@ export async function startProblems(listed: Awaited<ReturnType<typeof listOnline
   return problems;
 }
 
+/** The alert a dead-lettered delivery raises (to the admins: it concerns no one workflow). */
+function notificationFailing(delivery: NotificationDelivery) {
+  return {
+    kind: 'notification_failing' as const,
+    title: `Notifications through ${delivery.channel} are failing`,
+    message: `The ${delivery.alertKind} alert (audit event #${delivery.alertSeq}) could not be delivered through ${delivery.channel} after ${delivery.attempts} attempt(s): ${delivery.lastError ?? 'failed'}. Fix the receiver or the config, then replay it: portcullis notifications replay ${delivery.id}`,
+    data: { channel: delivery.channel, delivery: delivery.id, alertSeq: delivery.alertSeq, alertKind: delivery.alertKind, attempts: delivery.attempts, lastError: delivery.lastError ?? '' },
+  };
+}
+
 /** Opens a gateway for a compiled config. @throws PortcullisError STORE_UNAVAILABLE when the audit store cannot be written */
 export async function openGateway(compiled: CompiledConfig, options: GatewayOptions = {}): Promise<Gateway> {
   let config = compiled;
@@ -159,12 +178,23 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     }
   }
   const gatedPublishing = publishing;
+  // The configured channels; a delivery that is dead-lettered raises a notification_failing alert.
+  const built: { service?: GatewayService } = {};
+  const channelNotifier = options.notifier !== undefined ? undefined : createConfiguredNotifier(config, {
+    store, clock, vault, warn: (message) => warn(message),
+    ...(options.notifications?.scheduler === undefined ? {} : { scheduler: options.notifications.scheduler }),
+    ...(options.notifications?.random === undefined ? {} : { random: options.notifications.random }),
+    onDeadLetter: async (delivery) => { if (built.service !== undefined) await raiseAlert(built.service.deps, notificationFailing(delivery)); },
+  });
+  const notifier = options.notifier ?? channelNotifier;
   const service = createGatewayService({
     config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }),
-    ...(options.notifier === undefined ? {} : { notifier: options.notifier }),
+    ...(notifier === undefined ? {} : { notifier }),
     metrics: options.metrics ?? createPrometheusMetrics(),
   });
+  built.service = service;
   await service.recordStart();
+  await channelNotifier?.start();
   if (options.recover !== false) await service.recoverInterrupted();
   const app = await buildApp({
     service, ...(options.logger === undefined ? {} : { logger: options.logger }),
@@ -181,12 +211,14 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     : setInterval(() => { gatedPublishing.poll().catch((error: unknown) => app.log.error({ err: error }, 'cutting an audit checkpoint failed')); }, Math.min(1000, checkpoints?.everyMs ?? 1000));
   cutTimer?.unref();
   return {
-    config, store, service, app, connectors, vault, warnings: listed.warnings,
+    config, store, service, app, connectors, vault, warnings: listed.warnings, ...(channelNotifier === undefined ? {} : { notifier: channelNotifier }),
     async close() {
       if (timer !== undefined) clearInterval(timer);
       if (alertsTimer !== undefined) clearInterval(alertsTimer);
       if (cutTimer !== undefined) clearInterval(cutTimer);
       await app.close();
+      // Retries still due stay pending in the store; the next start resumes them.
+      await channelNotifier?.close();
       for (const connector of connectors.values()) await connector.close();
       // The last events are covered by a checkpoint before the store closes.
       await gatedPublishing?.close().catch((error: unknown) => app.log.error({ err: error }, 'cutting the last audit checkpoint failed'));

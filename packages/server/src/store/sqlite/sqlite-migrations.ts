@@ -231,6 +231,38 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 8,
+    name: 'notification deliveries',
+    // Alerts told through the notification channels (channels/): one row per (alert, channel)
+    // with its retry state, and one row per attempt. A delivery whose attempts ran out is
+    // 'dead' (the dead-letter list an admin lists and replays).
+    sql: `
+      CREATE TABLE notification_deliveries (
+        id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        alert_seq INTEGER NOT NULL,
+        alert_kind TEXT NOT NULL,
+        body TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER,
+        last_error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX notification_deliveries_status ON notification_deliveries (status, created_at);
+      CREATE TABLE notification_attempts (
+        delivery_id TEXT NOT NULL REFERENCES notification_deliveries (id),
+        attempt INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        ok INTEGER NOT NULL,
+        code INTEGER,
+        error TEXT,
+        PRIMARY KEY (delivery_id, attempt)
+      ) STRICT;
+    `,
+  },
 ];
 
 /**

@@ -206,7 +206,7 @@ describe('SQLite store', () => {
       // Turn the file back into one from before migration 6.
       store.database.exec(`DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_no_delete; DROP TABLE audit_tree;
         ALTER TABLE audit_purges DROP COLUMN tree_frontier; ALTER TABLE audit_purges RENAME TO audit_checkpoints;
-        DELETE FROM schema_migrations WHERE version >= 6; DROP TABLE workflow_rollout; DROP TABLE rollout_seeded;`);
+        DELETE FROM schema_migrations WHERE version >= 6; DROP TABLE workflow_rollout; DROP TABLE rollout_seeded; DROP TABLE notification_attempts; DROP TABLE notification_deliveries;`);
       await store.migrate();
       const tree = await store.auditTree();
       expect(tree.frontier.size).toBe(10);
@@ -220,7 +220,7 @@ describe('SQLite store', () => {
       const { store } = await withTenEvents();
       store.database.exec(`DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_no_delete; DROP TABLE audit_tree;
         ALTER TABLE audit_purges DROP COLUMN tree_frontier; ALTER TABLE audit_purges RENAME TO audit_checkpoints;
-        DELETE FROM schema_migrations WHERE version >= 6; DROP TABLE workflow_rollout; DROP TABLE rollout_seeded; DROP TRIGGER audit_events_no_update;
+        DELETE FROM schema_migrations WHERE version >= 6; DROP TABLE workflow_rollout; DROP TABLE rollout_seeded; DROP TABLE notification_attempts; DROP TABLE notification_deliveries; DROP TRIGGER audit_events_no_update;
         UPDATE audit_events SET body = replace(body, '"i":4', '"i":9') WHERE seq = 5;`);
       await expect(store.migrate()).rejects.toThrow(/cannot build the audit tree over the existing trail: event 5 was edited/);
       expect(store.database.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 5 });

@@ -19,6 +19,7 @@ import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed 
 import { createSqliteAuditLog } from './sqlite-audit.js';
 import { createSqliteSecretsAndRuns } from './sqlite-secrets.js';
 import { createSqliteMcpTables } from './sqlite-mcp.js';
+import { createSqliteNotificationTables } from './sqlite-notifications.js';
 import { toReadError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { createSqliteWriteQueue, type WriteOperation, type WriteQueueStats } from './sqlite-write-queue.js';
@@ -64,6 +65,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const audit = createSqliteAuditLog(prepare);
   const secrets = createSqliteSecretsAndRuns(prepare, audit);
   const mcp = createSqliteMcpTables(prepare, audit);
+  const notifications = createSqliteNotificationTables(prepare, audit);
   const queue = createSqliteWriteQueue(db, { maxBatch: options.maxBatch, onReset: audit.resetHead, flush: audit.flushHead });
   let closed = false;
 
@@ -248,6 +250,13 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     setToolPins: (system, pins, events) => write(() => mcp.setToolPins(system, pins, events)),
     getCallGeneration: (agent, call) => read(() => mcp.getCallGeneration(agent, call)),
     advanceCallGeneration: (agent, call, from) => write(() => mcp.advanceCallGeneration(agent, call, from)),
+
+    // async: a value that cannot be bound rejects instead of throwing.
+    async insertDelivery(delivery) { return write(() => notifications.insertDelivery(delivery)); },
+    getDelivery: (id) => read(() => notifications.getDelivery(id)),
+    listDeliveries: (status, limit) => read(() => notifications.listDeliveries(status, clampLimit(limit, 100))),
+    listDeliveryAttempts: (id) => read(() => notifications.listDeliveryAttempts(id)),
+    recordDeliveryAttempt: (attempt, from, outcome, events) => write(() => notifications.recordDeliveryAttempt(attempt, from, outcome, events)),
 
     async checkWritable() {
       try {
