@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chainHash, createMerkleFrontier, merkleLeafHash, type AuditEventDraft } from '@portcullis/core';
+import { createMerkleFrontier, merkleLeafHash, type AuditEventDraft } from '@portcullis/core';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { frontierToBlob } from '../store/sqlite/sqlite-audit.js';
 import { runCli, type CliResult } from '../testing/run-cli.js';
@@ -82,20 +82,14 @@ function attacker(db: string): Database.Database {
   return raw;
 }
 
-/** What a careful attacker does after an edit: re-hash the chain from `fromSeq`, reset the head and rebuild the stored tree. */
+/** What a careful attacker does after an edit: re-hash every leaf from `fromSeq`, reset the head and rebuild the stored tree. */
 function rehash(raw: Database.Database, fromSeq: number): void {
   const rows = raw.prepare('SELECT seq, body, hash FROM audit_events ORDER BY seq').all() as { seq: number; body: string; hash: string }[];
-  let prev = '0'.repeat(64);
   const update = raw.prepare('UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?');
-  for (const row of rows) {
-    if (row.seq >= fromSeq) {
-      const hash = chainHash(prev, row.body);
-      update.run(prev, hash, row.seq);
-      prev = hash;
-    } else prev = row.hash;
-  }
+  const leafHex = (body: string): string => Buffer.from(merkleLeafHash(body)).toString('hex');
+  for (const row of rows) if (row.seq >= fromSeq) update.run('', leafHex(row.body), row.seq);
   const last = rows.at(-1);
-  raw.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last?.seq ?? 0, prev);
+  raw.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last?.seq ?? 0, last === undefined ? '' : leafHex(last.body));
   const frontier = createMerkleFrontier();
   for (const row of rows) frontier.append(merkleLeafHash(row.body));
   raw.prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
@@ -198,7 +192,7 @@ describe('audit verify against published checkpoints: every tamper is named', ()
       raw.prepare('DELETE FROM audit_events WHERE seq > ?').run(keep);
       rehash(raw, keep + 1);
       raw.close();
-      expect((await plainVerify(db)).code, 'the chain alone cannot tell').toBe(0);
+      expect((await plainVerify(db)).code, 'the stored trail alone cannot tell').toBe(0);
       const result = await verify(db, k);
       expect(result.code).toBe(1);
       expect(result.err).toContain(`checkpoint 30 covers events through 30, but the store's trail ends at event ${keep}: events ${keep + 1}–30 were deleted`);
@@ -212,7 +206,7 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     raw.prepare("UPDATE audit_events SET body = ?, actor_id = 'mallory' WHERE seq = 12").run(body.replace('"id":"dana"', '"id":"mallory"'));
     rehash(raw, 12);
     raw.close();
-    expect((await plainVerify(db)).code, 'the chain alone cannot tell').toBe(0);
+    expect((await plainVerify(db)).code, 'the stored trail alone cannot tell').toBe(0);
     const result = await verify(db, k);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/checkpoint 30 \(root .*\) does not match the trail, whose first 30 events hash to .*: an event among 1–30 was edited, deleted, inserted or re-hashed/);
@@ -228,7 +222,8 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     raw.prepare('INSERT INTO audit_purges (through_seq, anchor_hash, purged_at, actor, tree_frontier) VALUES (5, ?, ?, ?, ?)')
       .run(rows.at(-1)?.hash, T0 + 200 * DAY, 'retention', frontierToBlob(frontier.state()));
     raw.close();
-    expect((await plainVerify(db)).code, 'the chain alone cannot tell').toBe(0);
+    // Even without checkpoints, a purge the trail does not record is refused.
+    expect((await plainVerify(db)).err).toMatch(/the purge of events through 5 has no audit.purged event in the trail: it was forged/);
     const result = await verify(db, k);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/the purge of events through 5 has no audit.purged event in the trail: it was forged/);

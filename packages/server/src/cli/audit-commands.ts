@@ -33,14 +33,14 @@ async function adminFrom(host: CliHost, opts: StoreOptions, output: Output, setE
   return host.openAdmin({ config });
 }
 
-const CSV_COLUMNS = ['seq', 'at', 'type', 'actor_kind', 'actor_id', 'workflow', 'proposal_id', 'data', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = ['seq', 'at', 'type', 'actor_kind', 'actor_id', 'workflow', 'proposal_id', 'data', 'tree_index', 'leaf_hash'] as const;
 
 function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 function csvRow(e: AuditEventView): string {
-  return [String(e.seq), e.at, e.type, e.actor.kind, e.actor.id, e.workflow ?? '', e.proposalId ?? '', JSON.stringify(e.data), e.prevHash, e.hash].map(csvCell).join(',');
+  return [String(e.seq), e.at, e.type, e.actor.kind, e.actor.id, e.workflow ?? '', e.proposalId ?? '', JSON.stringify(e.data), String(e.treeIndex), e.leafHash].map(csvCell).join(',');
 }
 
 /** A public key given as its text or as a file holding it. */
@@ -100,9 +100,9 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
         };
         const result = await admin.audit.verify((n) => output.err(`verified ${n} events…`), parallel);
-        if (result.ok) output.out(`audit chain OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.last.seq})` : ''}`);
+        if (result.ok) output.out(`audit trail OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.lastSeq})` : ''}; tree of ${result.treeSize} events matches the stored tree`);
         else {
-          output.err(`audit chain BROKEN at event ${result.break.seq}: ${result.break.problem} (${result.count} events before it verified)`);
+          output.err(`audit trail BROKEN${result.seq === undefined ? '' : ` at event ${result.seq}`}: ${result.problem} (${result.count} events before it verified)`);
           setExit(1);
         }
       } finally {

@@ -45,7 +45,7 @@ describe('portcullis audit verify', () => {
     harness = await storeWithHistory();
     const result = await cli('audit', 'verify', '--db', harness.storePath);
     expect(result.code).toBe(0);
-    expect(result.out).toMatch(/audit chain OK: \d+ events verified/);
+    expect(result.out).toMatch(/audit trail OK: \d+ events verified/);
   });
 
   it('fails and names the event when one byte of one event changes', async () => {
@@ -118,12 +118,13 @@ describe('portcullis audit export', () => {
     const csv = join(harness.dir, 'trail.csv');
     expect((await cli('audit', 'export', '--db', harness.storePath, '--format', 'jsonl', '--out', jsonl)).code).toBe(0);
     expect((await cli('audit', 'export', '--db', harness.storePath, '--format', 'csv', '--out', csv)).code).toBe(0);
-    const events = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string; prevHash: string; type: string });
+    const events = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; leafHash: string; treeIndex: number; type: string });
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    for (let i = 1; i < events.length; i++) expect(events[i]?.prevHash).toBe(events[i - 1]?.hash);
+    expect(events.map((e) => e.treeIndex)).toEqual(events.map((_, i) => i));
+    for (const event of events) expect(event.leafHash).toMatch(/^[0-9a-f]{64}$/);
     expect(events.map((e) => e.type)).toContain('approval.granted');
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('seq,at,type,actor_kind,actor_id,workflow,proposal_id,data,prev_hash,hash');
+    expect(lines[0]).toBe('seq,at,type,actor_kind,actor_id,workflow,proposal_id,data,tree_index,leaf_hash');
     expect(lines).toHaveLength(events.length + 1);
     const bad = await cli('audit', 'export', '--db', harness.storePath, '--format', 'xml');
     expect(bad.code).toBe(2);

@@ -35,7 +35,7 @@ export function registerAuditRoutes(app: TypedApp, deps: { service: GatewayServi
 
   app.get('/v1/audit/verify', {
     schema: {
-      summary: 'Verify the whole audit chain: every hash link, no gaps, the recorded head',
+      summary: 'Verify the whole audit trail: its Merkle tree rebuilt from every event body matches the stored tree and head, no gaps, every column matches its body',
       tags: ['people'],
       response: {
         200: z.object({ ok: z.boolean(), count: z.number(), lastSeq: z.number().optional(), firstBad: z.object({ seq: z.number(), problem: z.string() }).optional() }),
@@ -45,7 +45,7 @@ export function registerAuditRoutes(app: TypedApp, deps: { service: GatewayServi
   }, async (request) => {
     requirePerson(request.principal);
     const result = await service.verifyAudit();
-    return result.ok ? { ok: true, count: result.count, lastSeq: result.last.seq } : { ok: false, count: result.count, firstBad: result.break };
+    return result.ok ? { ok: true, count: result.count, lastSeq: result.lastSeq } : { ok: false, count: result.count, firstBad: { seq: result.seq ?? result.checkpoint ?? 0, problem: result.problem } };
   });
 }
 

@@ -7,7 +7,7 @@
  * retention below 90 days is refused. The wiring opens it over a store (and, with a config,
  * the vault and the connectors); the CLI only parses arguments and prints.
  */
-import { PortcullisError, type Actor, type ChainVerification, type Clock } from '@portcullis/core';
+import { PortcullisError, type Actor, type Clock } from '@portcullis/core';
 import type { CompiledConfig } from '../config/compiled.js';
 import { NAME_PATTERN } from '../config/system-common.js';
 import type { Connector } from '../connectors/connector.js';
@@ -17,7 +17,7 @@ import { classifyTool } from '../connectors/mcp/mcp-tools.js';
 import type { AuditFilter, StoredAuditEvent, Store } from '../store/store.js';
 import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
-import { verifyStoredChain, type ParallelVerify } from './audit.js';
+import { verifyStoredTrail, type ParallelVerify } from './audit.js';
 import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type TreeVerification } from './audit-checkpoints.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { recoverAuditTrail } from './audit-publishing.js';
@@ -42,8 +42,8 @@ export interface ListedTool {
 
 /** The audit trail, offline. */
 export interface AuditAdmin {
-  /** Verifies the whole chain (in worker threads for a long SQLite chain when `parallel` says so). */
-  verify(onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<ChainVerification>;
+  /** Verifies the whole trail: the tree rebuilt from the bodies against the stored tree and head (in worker threads for a long SQLite trail when `parallel` says so). */
+  verify(onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<TreeVerification>;
   /** Pages of events, oldest first, `pageSize` at a time. */
   pages(filter: Omit<AuditFilter, 'limit' | 'afterSeq'>, pageSize?: number): AsyncGenerator<StoredAuditEvent[]>;
   /**
@@ -118,7 +118,7 @@ export interface AdminDeps {
 export function createAdminService(deps: AdminDeps): AdminService {
   const { store, clock, config, vault, connectors } = deps;
   const audit: AuditAdmin = {
-    verify: (onProgress, parallel) => verifyStoredChain(store, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
+    verify: (onProgress, parallel) => verifyStoredTrail(store, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
     async *pages(filter, pageSize = 1000) {
       let afterSeq = 0;
       for (;;) {

@@ -3,12 +3,12 @@
  * (HTTP, MCP, CLI, later the dashboard, Slack, email) calls these, so the rules hold the same
  * everywhere; a face never reaches the store, a connector or the wiring.
  */
-import { PortcullisError, FINAL_STATUSES, type ChainVerification, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, FINAL_STATUSES, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
 import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import type { ProposalRecord, Store, StoredAuditEvent } from '../store/store.js';
 import type { AgentTool } from './agent-tools.js';
-import { verifyStoredChain } from './audit.js';
+import { verifyStoredTrail, type TreeVerification } from './audit.js';
 import { actorOf, identify, visibleWorkflows, type Caller } from './callers.js';
 import { recordStart } from './gateway-start.js';
 import { listProposals, listWorkflows, proposalFor, queryAudit, visibleSystems, type AuditQuery, type ProposalListQuery, type WorkflowView } from './queries.js';
@@ -50,7 +50,7 @@ export interface GatewayService {
   /** Audit events of the caller's workflows (people only). @throws PortcullisError FORBIDDEN */
   queryAudit(caller: Caller, query: AuditQuery): Promise<StoredAuditEvent[]>;
   /** Verifies the whole stored audit chain. */
-  verifyAudit(): Promise<ChainVerification>;
+  verifyAudit(): Promise<TreeVerification>;
   /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
   waitForChange(id: string, status: string, timeoutMs: number): Promise<ProposalRecord>;
   /** Records the approval, then executes the proposal. */
@@ -127,7 +127,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     listProposals: (caller, query) => listProposals(deps, caller, query),
     listWorkflows: (caller) => listWorkflows(deps, caller),
     queryAudit: (caller, query) => queryAudit(deps, caller, query),
-    verifyAudit: () => verifyStoredChain(deps.store),
+    verifyAudit: () => verifyStoredTrail(deps.store),
     async waitForChange(id, status, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       let current = await get(id);

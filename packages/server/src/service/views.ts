@@ -61,9 +61,8 @@ export const auditEventView = z.object({
   workflow: z.string().optional(),
   proposalId: z.string().optional(),
   data: z.record(z.string(), z.unknown()),
-  prevHash: z.string(),
-  hash: z.string(),
-  treeIndex: z.number().optional().describe('The event\'s leaf index in the audit Merkle tree (docs/audit.md); `portcullis audit prove` gives its inclusion proof.'),
+  leafHash: z.string().describe('The RFC 6962 leaf hash of the event\'s canonical body, SHA-256(0x00 || body), lowercase hex (docs/audit.md).'),
+  treeIndex: z.number().describe('The event\'s leaf index in the audit Merkle tree (docs/audit.md); `?proof=true` or `portcullis audit prove` gives its inclusion proof.'),
 }).describe('AuditEvent');
 
 export type AuditEventView = z.infer<typeof auditEventView>;
@@ -74,7 +73,6 @@ export function toAuditEventView(e: StoredAuditEvent): AuditEventView {
     seq: e.seq, at: iso(e.at), type: e.type, actor: { kind: e.actor.kind, id: e.actor.id },
     ...(e.workflow === undefined ? {} : { workflow: e.workflow }),
     ...(e.proposalId === undefined ? {} : { proposalId: e.proposalId }),
-    data: e.data, prevHash: e.prevHash, hash: e.hash,
-    ...(e.treeIndex === undefined ? {} : { treeIndex: e.treeIndex }),
+    data: e.data, leafHash: e.leafHash, treeIndex: e.treeIndex,
   };
 }

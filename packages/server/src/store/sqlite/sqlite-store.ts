@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, Store, StoredAuditEvent, SubjectKind,
+  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, StoredAuditRecord, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -91,7 +91,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     database: db,
     stats: () => queue.stats(),
 
-    migrate: () => write((conn) => { migrateSqlite(conn, Date.now()); audit.catchUpTree(); }),
+    migrate: () => write((conn) => {
+      const applied = migrateSqlite(conn, Date.now());
+      audit.catchUpTree();
+      if (applied.includes(7)) audit.fillTreeNodes();
+    }),
 
     // async: an encoding error (a value JSON cannot carry) rejects instead of throwing.
     async insertProposal(proposal: ProposalRecord, events: readonly AuditEventDraft[]) {
@@ -166,12 +170,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     appendAudit: (events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]> => write(() => audit.append(events)),
     queryAudit: (filter: AuditFilter): Promise<StoredAuditEvent[]> => read(() => audit.query(filter)),
-    async *readAuditChain(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly SealedAuditEvent[]> {
+    async *readAuditTrail(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly StoredAuditRecord[]> {
       const size = clampLimit(batchSize, 500) || 1;
       let after = range.afterSeq ?? (await read(() => audit.anchor())).seq;
       const through = range.throughSeq ?? Number.MAX_SAFE_INTEGER;
       for (;;) {
-        const page = await read(() => audit.chainPage(after, size, through));
+        const page = await read(() => audit.trailPage(after, size, through));
         if (page.length > 0) yield page;
         const last = page.at(-1);
         if (last === undefined || page.length < size) return;
@@ -181,6 +185,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     auditHead: (): Promise<ChainAnchor> => read(() => audit.head()),
     auditAnchor: (): Promise<ChainAnchor> => read(() => audit.anchor()),
     auditTree: (): Promise<AuditTreeState> => read(() => audit.tree()),
+    auditTreeNode: (height: number, index: number) => read(() => audit.treeNode(height, index)),
     auditPurges: (): Promise<AuditPurge[]> => read(() => audit.purges()),
     findAuditColumnMismatch: (): Promise<AuditColumnMismatch | undefined> => read(() => audit.columnMismatch()),
     async purgeAudit(before: number, at: number, actor: string) {
