@@ -84,11 +84,11 @@ export async function proveEvent(store: Store, seq: number, checkpoint: SignedCh
   /** MTH(D[start:end]): a stored node for a large aligned subtree, else split at the largest power of two, down to blocks of leaves. */
   const rangeRoot = async (start: number, end: number): Promise<MerkleHash> => {
     const n = end - start;
-    if (n <= LEAF_BLOCK) return merkleRoot(await leaves(start, end));
-    if ((n & (n - 1)) === 0 && start % n === 0) {
+    if (n >= LEAF_BLOCK && (n & (n - 1)) === 0 && start % n === 0) {
       const node = await store.auditTreeNode(Math.log2(n), start / n);
       if (node !== undefined) return node;
     }
+    if (n <= LEAF_BLOCK) return merkleRoot(await leaves(start, end));
     const k = splitPoint(n);
     return merkleNodeHash(await rangeRoot(start, start + k), await rangeRoot(start + k, end));
   };
