@@ -84,8 +84,12 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
+        const parallel = {
+          ...(workers === undefined ? {} : { workers }),
+          onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
+        };
         if (opts.checkpoints !== undefined && opts.key !== undefined) {
-          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, keyText(opts.key), (n) => output.err(`verified ${n} events…`));
+          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, keyText(opts.key), (n) => output.err(`verified ${n} events…`), parallel);
           if (result.ok) {
             const older = result.beforePurge > 0 ? `; ${result.beforePurge} older than the last purge not rebuilt` : '';
             output.out(`audit trail OK: ${result.count} events verified; tree of ${result.treeSize} events consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}`);
@@ -95,10 +99,6 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           }
           return;
         }
-        const parallel = {
-          ...(workers === undefined ? {} : { workers }),
-          onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
-        };
         const result = await admin.audit.verify((n) => output.err(`verified ${n} events…`), parallel);
         if (result.ok) output.out(`audit trail OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.lastSeq})` : ''}; tree of ${result.treeSize} events matches the stored tree`);
         else {

@@ -6,6 +6,7 @@
  * events and 3 workers the parts are leaves 0–127, 128–255 and 256–299 (events 1–128, 129–256, 257–300).
  */
 import { execFile } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
@@ -13,7 +14,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeEvent } from '../store/store-conformance-fixtures.js';
 import { writeLegacyTrail } from '../testing/legacy-trail.js';
-import { merkleLeafHash } from '@portcullis/core';
+import { createMerkleFrontier, merkleLeafHash, merkleRoot } from '@portcullis/core';
+import { signCheckpoint } from '../audit-log/checkpoint.js';
+import { generateNoteKey, parseNoteSigner } from '../audit-log/signed-note.js';
+import { frontierToBlob } from '../store/sqlite/sqlite-audit.js';
 import { cliFromSources } from '../testing/cli-from-sources.js';
 import { makeTempDir, type TempDir } from '../testing/temp-dir.js';
 
@@ -31,9 +35,9 @@ beforeEach(async () => {
 });
 afterEach(() => dir.cleanup());
 
-async function verify(workers: number): Promise<{ code: number; out: string; err: string }> {
+async function verify(workers: number, more: readonly string[] = []): Promise<{ code: number; out: string; err: string }> {
   try {
-    const cli = cliFromSources(['audit', 'verify', '--db', db, '--workers', String(workers)]);
+    const cli = cliFromSources(['audit', 'verify', '--db', db, '--workers', String(workers), ...more]);
     const { stdout, stderr } = await promisify(execFile)(cli.command, cli.args, { env: { ...process.env, ...cli.env } });
     return { code: 0, out: stdout, err: stderr };
   } catch (error) {
@@ -123,6 +127,38 @@ describe('portcullis audit verify --workers', () => {
     const result = await verify(3);
     expect(result.code).toBe(1);
     expect(result.err).toContain('BROKEN at event 291: event 291–300 is missing');
+  });
+
+  it('with --checkpoints, checks every checkpoint inside any part and names a consistent re-hash as one thread does', async () => {
+    const key = generateNoteKey('portcullis.test/audit');
+    const conn = new Database(db);
+    const bodies = (conn.prepare('SELECT body FROM audit_events ORDER BY seq').raw().all() as [string][]).map(([body]) => body);
+    conn.close();
+    const leaves = bodies.map((body) => merkleLeafHash(body));
+    const log = join(dir.path, 'log');
+    mkdirSync(log);
+    const notes = [100, 128, 300].map((size) => signCheckpoint({ origin: 'portcullis.test/audit', size, root: merkleRoot(leaves, size) }, parseNoteSigner(key.signer)).note);
+    writeFileSync(join(log, 'checkpoints.jsonl'), notes.map((note) => `${JSON.stringify({ note })}\n`).join(''));
+    const run = (workers: number) => verify(workers, ['--checkpoints', log, '--key', key.verifier]);
+    const [one, three] = [await run(1), await run(3)];
+    expect(one).toMatchObject({ code: 0, out: 'audit trail OK: 300 events verified; tree of 300 events consistent with 3 signed checkpoints\n' });
+    expect(three).toMatchObject({ code: 0, out: one.out });
+    expect(three.err).toContain('in 3 worker threads');
+
+    // The attacker edits event 200 and re-hashes its leaf, the stored tree and the head.
+    const edited = (bodies[199] ?? '').replace('"i":199', '"i":991');
+    tamper('UPDATE audit_events SET body = ?, hash = ? WHERE seq = 200', edited, Buffer.from(merkleLeafHash(edited)).toString('hex'));
+    const forged = createMerkleFrontier();
+    for (const [i, leaf] of leaves.entries()) forged.append(i === 199 ? merkleLeafHash(edited) : leaf);
+    const raw = new Database(db);
+    raw.exec('DROP TRIGGER audit_tree_grows_only');
+    raw.prepare('UPDATE audit_tree SET frontier = ? WHERE id = 1').run(frontierToBlob(forged.state()));
+    raw.close();
+    expect((await verify(3)).code, 'the stored trail alone cannot tell').toBe(0);
+    const [brokenOne, brokenThree] = [await run(1), await run(3)];
+    expect(brokenThree.code).toBe(1);
+    expect(brokenThree.err).toMatch(/checkpoint 300 \(root .*\) does not match the trail, whose first 300 events hash to .*: an event among 129–300 was edited/);
+    expect(brokenThree.err.split('\n').at(-2)).toBe(brokenOne.err.split('\n').at(-2));
   });
 
   it('refuses a worker count it cannot use, verifying nothing', async () => {

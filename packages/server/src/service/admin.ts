@@ -52,7 +52,7 @@ export interface AuditAdmin {
    */
   purge(days: number): Promise<{ purged: number; anchorSeq: number }>;
   /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
-  verifyCheckpoints(location: string, publicKey: string, onProgress?: (verified: number) => void): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
+  verifyCheckpoints(location: string, publicKey: string, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
   /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
   checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
   /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
@@ -137,7 +137,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, CLI_ACTOR.id);
       return { purged, anchorSeq: anchor.seq };
     },
-    verifyCheckpoints: (location, publicKey, onProgress) => verifyAgainstCheckpoints(store, location, publicKey, onProgress),
+    verifyCheckpoints: (location, publicKey, onProgress, parallel) => verifyAgainstCheckpoints(store, location, publicKey, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
     checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),
     prove: (seq, location, publicKey) => proveAuditEvent(store, seq, location, publicKey),
     async recover(reason) {

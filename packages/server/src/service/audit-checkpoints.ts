@@ -12,7 +12,8 @@ import { appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-
 import { checkInclusionProofDocument, proveEvent, ProofUnavailable, type AuditInclusionProof, type ProofCheck } from '../audit-log/proof.js';
 import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
 import { readSigningKeyFile } from '../audit-log/signing-key.js';
-import { verifyTrailAgainstCheckpoints, type TreeVerification } from '../audit-log/tree-verify.js';
+import type { TreeVerification } from '../audit-log/tree-verify.js';
+import { verifyStoredTrail, type ParallelVerify } from './audit.js';
 
 export type { AuditInclusionProof, ProofCheck, TreeVerification };
 
@@ -27,13 +28,16 @@ function verifierFrom(publicKey: string): Outcome<{ verifier: NoteVerifier }> {
   }
 }
 
-/** Verifies the stored trail against the checkpoints at `location` (file or directory), checked with `publicKey`. */
-export async function verifyAgainstCheckpoints(store: Store, location: string, publicKey: string, onProgress?: (verified: number) => void): Promise<TreeVerification | { ok: false; count: 0; problem: string }> {
+/**
+ * Verifies the stored trail against the checkpoints at `location` (file or directory), checked
+ * with `publicKey`; `parallel` (see audit.ts) rebuilds a long trail in worker threads.
+ */
+export async function verifyAgainstCheckpoints(store: Store, location: string, publicKey: string, onProgress?: (verified: number) => void, parallel?: ParallelVerify): Promise<TreeVerification | { ok: false; count: 0; problem: string }> {
   const verifier = verifierFrom(publicKey);
   if (!verifier.ok) return { ok: false, count: 0, problem: verifier.problem };
   const read = readCheckpointLog(location, [verifier.verifier]);
   if (!read.ok) return { ok: false, count: 0, problem: read.problem };
-  return verifyTrailAgainstCheckpoints(store, read.checkpoints, onProgress);
+  return verifyStoredTrail(store, onProgress, parallel, read.checkpoints);
 }
 
 /** Signs the store's current tree head as a checkpoint of `origin` with `signer`. */

@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { StoreConfig } from '../config/compiled.js';
 import type { Store } from '../store/store.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { verifyTrail, type TreeSegment, type TreeSegmentResult, type TreeVerification } from '../audit-log/tree-verify.js';
 
 export type { TreeVerification };
@@ -41,13 +42,16 @@ function workerCount(events: number, requested: number | undefined): number {
  * rebuilt from the bodies must be the stored tree, every event's stored leaf hash (or legacy
  * chain link) and columns must match its body. With `parallel`, a long SQLite trail is rebuilt
  * in aligned parts by worker threads at once. `onProgress` is called with the count verified,
- * every 100,000 events.
+ * every 100,000 events. With `checkpoints` (signatures already checked), the trail is also
+ * checked against each one and every purge must be anchored by one.
  */
-export async function verifyStoredTrail(store: Store, onProgress?: (verified: number) => void, parallel?: ParallelVerify): Promise<TreeVerification> {
-  if (parallel === undefined || parallel.store.kind !== 'sqlite') return verifyTrail(store, { onProgress });
+export async function verifyStoredTrail(store: Store, onProgress?: (verified: number) => void, parallel?: ParallelVerify, checkpoints?: readonly SignedCheckpoint[]): Promise<TreeVerification> {
+  const against = checkpoints === undefined ? {} : { checkpoints };
+  if (parallel === undefined || parallel.store.kind !== 'sqlite') return verifyTrail(store, { onProgress, ...against });
   const config = parallel.store;
   return verifyTrail(store, {
     onProgress,
+    ...against,
     parallel: {
       parts: (events) => workerCount(events, parallel.workers),
       run: (segment, onCount) => runWorker(config, segment, onCount),
