@@ -76,11 +76,14 @@ export interface CheckpointCutter {
   /** Cuts a checkpoint now if the tree grew (at shutdown). */
   cutNow(): Promise<SignedCheckpoint | undefined>;
   status(): CutterStatus;
+  /** The newest checkpoint some sink accepted (or the newest published one the cutter started after). */
+  latest(): SignedCheckpoint | undefined;
 }
 
-/** Creates a cutter starting after the checkpoint of `publishedSize` (0: none yet). */
-export function createCheckpointCutter(options: CutterOptions, publishedSize = 0): CheckpointCutter {
+/** Creates a cutter starting after the checkpoint of `publishedSize` (0: none yet), `start` when it is known. */
+export function createCheckpointCutter(options: CutterOptions, publishedSize = 0, start?: SignedCheckpoint): CheckpointCutter {
   let published = publishedSize;
+  let latest = start;
   let lastCutAt = options.clock.now();
   let unpublishedSince: number | undefined;
   let lastFailure: string | undefined;
@@ -107,7 +110,7 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
         options.onAlert?.(sink.name, result.reason);
       }
     });
-    if (accepted) { published = checkpoint.size; unpublishedSince = undefined; }
+    if (accepted) { published = checkpoint.size; latest = checkpoint; unpublishedSince = undefined; }
     return checkpoint;
   }
 
@@ -120,6 +123,7 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
   return {
     poll: () => serial(false),
     cutNow: () => serial(true),
+    latest: () => latest,
     status: () => ({ publishedSize: published, ...(unpublishedSince === undefined ? {} : { unpublishedSince }), ...(lastFailure === undefined ? {} : { lastFailure }) }),
   };
 }

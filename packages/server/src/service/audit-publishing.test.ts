@@ -14,6 +14,7 @@ import { makeTempDir } from '../testing/temp-dir.js';
 import { openGateway, type Gateway } from '../wiring/gateway.js';
 import { createAdminService } from './admin.js';
 import { startAuditPublishing } from './audit-publishing.js';
+import { checkAuditProof } from './audit-checkpoints.js';
 
 const key = generateNoteKey('portcullis.test/audit');
 
@@ -82,6 +83,39 @@ describe('the gateway with signed checkpoints', () => {
     gateways.push(restarted);
     expect((await restarted.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+  });
+
+  it('gives each event of GET /v1/audit?proof=true its inclusion proof against the newest published checkpoint, which check-proof accepts', async () => {
+    harness = await openHarness({ adjustConfig: withCheckpoints });
+    const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };
+    expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
+    const asDana = { authorization: `Bearer ${harness.secrets.dana}` };
+    const before = (await harness.gateway.app.inject({ method: 'GET', url: '/v1/audit?proof=true', headers: asDana })).json() as { events: { proofUnavailable?: string }[] };
+    expect(before.events[0]?.proofUnavailable).toBe('no signed checkpoint has been published yet');
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+
+    const reopened = await openGateway(config, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(reopened);
+    const plain = (await reopened.app.inject({ method: 'GET', url: '/v1/audit', headers: asDana })).json() as { events: Record<string, unknown>[] };
+    const first = plain.events[0] as { seq: number };
+    expect(first).toMatchObject({ treeIndex: first.seq - 1, leafHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(plain.events[0]).not.toHaveProperty('proof');
+    expect((await reopened.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+    const response = await reopened.app.inject({ method: 'GET', url: '/v1/audit?proof=true&limit=1000', headers: asDana });
+    expect(response.statusCode).toBe(200);
+    const { events } = response.json() as { events: { seq: number; type: string; proof?: { treeSize: number }; proofUnavailable?: string }[] };
+    const proven = events.filter((e) => e.proof !== undefined);
+    expect(proven.length).toBeGreaterThan(2);
+    for (const event of proven) {
+      const checked = checkAuditProof(JSON.stringify(event.proof), key.verifier);
+      expect(checked, `event ${event.seq}`).toMatchObject({ ok: true, event: { seq: event.seq, type: event.type } });
+    }
+    // The events of this start came after the newest checkpoint: no proof yet, and why.
+    const newer = events.filter((e) => e.proof === undefined);
+    expect(newer.length).toBeGreaterThan(0);
+    for (const event of newer) expect(event.proofUnavailable).toMatch(/newer than the newest checkpoint/);
+    expect((await reopened.app.inject({ method: 'GET', url: '/v1/audit?proof=maybe', headers: asDana })).statusCode).toBe(400);
   });
 
   it('refuses to start with a missing or wrong signing key', async () => {

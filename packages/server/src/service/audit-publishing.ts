@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { PortcullisError, createMerkleFrontier, type Actor, type Clock } from '@portcullis/core';
 import type { CheckpointsConfig } from '../config/compiled.js';
 import type { Store } from '../store/store.js';
-import { signCheckpoint } from '../audit-log/checkpoint.js';
+import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { CHECKPOINT_LOG_FILE, appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
 import { createCheckpointCutter, createFileSink, createHttpSink, createStdoutSink, type CheckpointCutter, type CheckpointSink } from '../audit-log/checkpoint-cutter.js';
 import type { NoteSigner } from '../audit-log/signed-note.js';
@@ -48,6 +48,8 @@ export interface AuditPublishing {
   close(): Promise<void>;
   /** The store's disagreement with the newest checkpoint found at start, if any. */
   readonly startProblem: string | undefined;
+  /** The newest checkpoint published (read from the log at start, or cut since), which proofs lead to. */
+  latest(): SignedCheckpoint | undefined;
 }
 
 /** Options of the publisher. */
@@ -69,6 +71,7 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
   const { store, settings, clock, signer } = options;
   let startProblem: string | undefined;
   let publishedSize = 0;
+  let published: SignedCheckpoint | undefined;
   if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
     const read = readCheckpointLog(settings.dir, [signer.verifier]);
     if (!read.ok) startProblem = `the checkpoint log cannot be trusted: ${read.problem}`;
@@ -76,7 +79,7 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
       const newest = read.checkpoints.at(-1);
       if (newest !== undefined) {
         const check = await verifyTrailAgainstCheckpoints(store, [newest]);
-        if (check.ok) publishedSize = newest.size;
+        if (check.ok) { publishedSize = newest.size; published = newest; }
         else startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
       }
     }
@@ -86,9 +89,10 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
   const cutter: CheckpointCutter = createCheckpointCutter({
     store, signer, origin: settings.origin, sinks, clock, everyEvents: settings.everyEvents, everyMs: settings.everyMs,
     onAlert: (sink, error) => options.warn(`audit checkpoint sink ${sink} failed: ${(error as Error).message ?? String(error)}; the other sinks still got it`),
-  }, publishedSize);
+  }, publishedSize, published);
   return {
     startProblem,
+    latest: () => (startProblem === undefined ? cutter.latest() : undefined),
     gate() {
       if (startProblem !== undefined) return startProblem;
       const status = cutter.status();

@@ -8,7 +8,9 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { StoreConfig } from '../config/compiled.js';
-import type { Store } from '../store/store.js';
+import type { Store, StoredAuditEvent } from '../store/store.js';
+import { proveEvent, ProofUnavailable, type AuditInclusionProof } from '../audit-log/proof.js';
+import type { ServiceDeps } from './deps.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { verifyTrail, type TreeSegment, type TreeSegmentResult, type TreeVerification } from '../audit-log/tree-verify.js';
 
@@ -85,4 +87,28 @@ function runWorker(store: StoreConfig, segment: TreeSegment, onCount: (verified:
     worker.on('error', (error) => { settled = true; reject(error); });
     worker.on('exit', (code) => { if (!settled) reject(new Error(`the audit verify worker stopped (exit code ${code}) before it answered`)); });
   });
+}
+
+/** An event's inclusion proof (a document `portcullis audit check-proof` accepts), or why there is none. */
+export type EventProof = { readonly proof: AuditInclusionProof } | { readonly unavailable: string };
+
+/**
+ * The inclusion proof of each event against the newest published signed checkpoint: O(log n)
+ * reads each (audit-log/proof.ts). An event the checkpoint does not cover yet, or a trail that
+ * does not lead to its root, gets the reason instead; nothing is thrown for them.
+ */
+export async function proveAuditEvents(deps: Pick<ServiceDeps, 'store' | 'latestCheckpoint'>, events: readonly StoredAuditEvent[]): Promise<Map<number, EventProof>> {
+  const proofs = new Map<number, EventProof>();
+  const checkpoint = deps.latestCheckpoint?.();
+  for (const event of events) {
+    if (deps.latestCheckpoint === undefined) { proofs.set(event.seq, { unavailable: 'signed checkpoints are not configured (audit.checkpoints)' }); continue; }
+    if (checkpoint === undefined) { proofs.set(event.seq, { unavailable: 'no signed checkpoint has been published yet' }); continue; }
+    try {
+      proofs.set(event.seq, { proof: await proveEvent(deps.store, event.seq, checkpoint) });
+    } catch (error) {
+      if (!(error instanceof ProofUnavailable)) throw error;
+      proofs.set(event.seq, { unavailable: error.message });
+    }
+  }
+  return proofs;
 }

@@ -3,6 +3,7 @@ import { PortcullisError, type Actor, type ChangeFeed, type AuditEventDraft, typ
 import type { CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
 import type { Connector, ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 
 export interface ServiceDeps {
   readonly config: CompiledConfig;
@@ -18,6 +19,8 @@ export interface ServiceDeps {
    * checkpoint, or no sink has accepted a checkpoint for too long. Reads keep working.
    */
   readonly trailGate?: () => string | undefined;
+  /** The newest published signed checkpoint, which inclusion proofs of audit events lead to (absent: checkpoints are not configured). */
+  readonly latestCheckpoint?: () => SignedCheckpoint | undefined;
 }
 
 /**

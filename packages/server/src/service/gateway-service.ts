@@ -8,7 +8,8 @@ import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compil
 import type { Connector } from '../connectors/connector.js';
 import type { ProposalRecord, Store, StoredAuditEvent } from '../store/store.js';
 import type { AgentTool } from './agent-tools.js';
-import { verifyStoredTrail, type TreeVerification } from './audit.js';
+import { proveAuditEvents, verifyStoredTrail, type EventProof, type TreeVerification } from './audit.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { actorOf, identify, visibleWorkflows, type Caller } from './callers.js';
 import { recordStart } from './gateway-start.js';
 import { listProposals, listWorkflows, proposalFor, queryAudit, visibleSystems, type AuditQuery, type ProposalListQuery, type WorkflowView } from './queries.js';
@@ -49,6 +50,11 @@ export interface GatewayService {
   listWorkflows(caller: Caller): WorkflowView[];
   /** Audit events of the caller's workflows (people only). @throws PortcullisError FORBIDDEN */
   queryAudit(caller: Caller, query: AuditQuery): Promise<StoredAuditEvent[]>;
+  /**
+   * The inclusion proof of each event (by seq) against the newest published signed checkpoint,
+   * or why there is none (checkpoints not configured, none published yet, the event newer than it).
+   */
+  proveAuditEvents(events: readonly StoredAuditEvent[]): Promise<Map<number, EventProof>>;
   /** Verifies the whole stored audit chain. */
   verifyAudit(): Promise<TreeVerification>;
   /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
@@ -96,6 +102,8 @@ export interface GatewayServiceOptions {
   readonly changes?: ChangeFeed;
   /** Why executions are refused now (the audit trail cannot be vouched for), if they are. */
   readonly trailGate?: () => string | undefined;
+  /** The newest published signed checkpoint, for inclusion proofs. */
+  readonly latestCheckpoint?: () => SignedCheckpoint | undefined;
 }
 
 /** How often a long-poll re-reads the store, to see changes made by another gateway instance. */
@@ -128,6 +136,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     listWorkflows: (caller) => listWorkflows(deps, caller),
     queryAudit: (caller, query) => queryAudit(deps, caller, query),
     verifyAudit: () => verifyStoredTrail(deps.store),
+    proveAuditEvents: (events) => proveAuditEvents(deps, events),
     async waitForChange(id, status, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       let current = await get(id);

@@ -67,6 +67,23 @@ export const auditEventView = z.object({
 
 export type AuditEventView = z.infer<typeof auditEventView>;
 
+/** An event's inclusion proof as the API gives it: a document `portcullis audit check-proof` accepts (docs/audit.md). */
+export const auditEventProofView = z.object({
+  format: z.literal('portcullis-audit-proof/1'),
+  seq: z.number(),
+  body: z.string().describe('The event\'s canonical body (RFC 8785), exactly as hashed'),
+  leafIndex: z.number(),
+  treeSize: z.number().describe('The tree size of the signed checkpoint the proof leads to'),
+  inclusionProof: z.array(z.string()).describe('RFC 6962 / RFC 9162 inclusion proof: base64 SHA-256 hashes from the leaf up'),
+  checkpoint: z.string().describe('The signed checkpoint (C2SP tlog-checkpoint in a C2SP signed note)'),
+}).describe('AuditEventProof');
+
+/** An audit event with its inclusion proof, or why it has none yet. */
+export const provenAuditEventView = auditEventView.extend({
+  proof: auditEventProofView.optional(),
+  proofUnavailable: z.string().optional().describe('Why the event has no proof yet (e.g. it is newer than the newest published checkpoint)'),
+}).describe('ProvenAuditEvent');
+
 /** The API view of an audit event. */
 export function toAuditEventView(e: StoredAuditEvent): AuditEventView {
   return {

@@ -152,7 +152,10 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     }
   }
   const gatedPublishing = publishing;
-  const service = createGatewayService({ config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }) });
+  const service = createGatewayService({
+    config, store, connectors, clock, ids,
+    ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate(), latestCheckpoint: () => gatedPublishing.latest() }),
+  });
   await service.recordStart();
   if (options.recover !== false) await service.recoverInterrupted();
   const app = await buildApp({
