@@ -106,7 +106,15 @@ export async function rebuildSegment(store: Store, segment: TreeSegment, onCount
   const frontiers: { size: number; state: MerkleFrontierState }[] = [];
   let count = 0;
   let next = segment.afterSeq + 1;
-  const done = (problem?: string, seq?: number): TreeSegmentResult => ({ count, frontiers, end: frontier.state(), ...(problem === undefined ? {} : { problem, seq }) });
+  // The columns queries filter on are checked over the part too, up to its first bad event, so
+  // the first bad event in trail order is reported however the trail is split.
+  const done = async (problem?: string, seq?: number): Promise<TreeSegmentResult> => {
+    const column = await store.findAuditColumnMismatch({ afterSeq: segment.afterSeq, throughSeq: seq === undefined ? segment.throughSeq : seq - 1 });
+    if (column !== undefined) {
+      return { count: column.seq - segment.afterSeq - 1, frontiers: frontiers.filter((f) => f.size < column.seq - segment.base), end: frontier.state(), problem: columnProblem(column), seq: column.seq };
+    }
+    return { count, frontiers, end: frontier.state(), ...(problem === undefined ? {} : { problem, seq }) };
+  };
   for await (const page of store.readAuditTrail(PAGE, { afterSeq: segment.afterSeq, throughSeq: segment.throughSeq })) {
     for (const event of page) {
       const leaf = check(event);
@@ -265,14 +273,11 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
   if (head.seq > end) return fail(`event ${end + 1}${head.seq - end > 1 ? `–${head.seq}` : ''} is missing: the trail ends at event ${end} but its recorded head is ${head.seq}`, { seq: end + 1 });
   if (head.seq < end) return fail(`the trail's recorded head (${head.seq}) is behind its last event (${end}): the head was moved back`, { seq: head.seq + 1 });
 
-  const column = await store.findAuditColumnMismatch();
-  if (column !== undefined) {
-    return fail(`event ${column.seq}'s stored ${column.column} column does not match its hashed body: queries filtering on ${column.column} would show it wrongly`, { seq: column.seq });
-  }
   // A purge is the retention purge only if the trail records it: an `audit.purged` event naming
   // it, covered by a published checkpoint, purging nothing younger than the retention minimum.
-  // (Its type column was just checked against its body, so the query can be trusted.)
-  const purgeEvents = await store.queryAudit({ types: ['audit.purged'], limit: 10_000 });
+  // (Its type column was checked against its body with the rest, so the query can be trusted.)
+  // (Read only when there are purges to check: the type column has no index of its own.)
+  const purgeEvents = purges.some((p) => p.throughSeq > base) ? await store.queryAudit({ types: ['audit.purged'], limit: 10_000 }) : [];
   for (const purge of purges) {
     if (purge.throughSeq <= base) continue;
     const event = purgeEvents.find((e) => (e.data as { throughSeq?: unknown }).throughSeq === purge.throughSeq);
@@ -292,6 +297,11 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
     return fail(`the stored tree (${stored.size} events, root ${b64(stored.root())}) is not the tree of the stored events (${frontier.size}, root ${b64(frontier.root())}): it was edited`);
   }
   return { ok: true, count, matched, beforePurge: beforePurge.length, treeSize: frontier.size, root: frontier.root(), lastSeq: end };
+}
+
+/** The problem of an event whose stored column disagrees with its body. */
+function columnProblem(column: { seq: number; column: string }): string {
+  return `event ${column.seq}'s stored ${column.column} column does not match its hashed body: queries filtering on ${column.column} would show it wrongly`;
 }
 
 /** The first event a problem names ("event 12 …", "event 12–14 …"). */

@@ -89,6 +89,16 @@ describe('portcullis audit verify --workers', () => {
     });
   }
 
+  it('names the first bad event in trail order whether its body or only a filter column was edited, as one thread does', async () => {
+    tamper("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 250");
+    tamper("UPDATE audit_events SET body = replace(body, '\"i\":150', '\"i\":151') WHERE seq = 151");
+    const [one, three] = [await verify(1), await verify(3)];
+    expect(three.err).toContain('audit trail BROKEN at event 151: event 151 was edited');
+    expect(one.err).toContain('audit trail BROKEN at event 151: event 151 was edited');
+    tamper("UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 20");
+    expect((await verify(3)).err).toContain("BROKEN at event 20: event 20's stored actor_id column does not match its hashed body");
+  }, 60_000);
+
   it('finds a changed leaf hash at the start of a part', async () => {
     tamper('UPDATE audit_events SET hash = ? WHERE seq = 129', 'f'.repeat(64));
     const result = await verify(3);
@@ -159,7 +169,7 @@ describe('portcullis audit verify --workers', () => {
     expect(brokenThree.code).toBe(1);
     expect(brokenThree.err).toMatch(/checkpoint 300 \(root .*\) does not match the trail, whose first 300 events hash to .*: an event among 129–300 was edited/);
     expect(brokenThree.err.split('\n').at(-2)).toBe(brokenOne.err.split('\n').at(-2));
-  });
+  }, 120_000);
 
   it('refuses a worker count it cannot use, verifying nothing', async () => {
     const result = await verify(0);

@@ -261,8 +261,8 @@ export interface Store {
   auditTreeNode(height: number, index: number): Promise<MerkleHash | undefined>;
   /** Every retention purge, oldest first. */
   auditPurges(): Promise<AuditPurge[]>;
-  /** The first event (in seq order) whose stored columns disagree with its body, if any. */
-  findAuditColumnMismatch(): Promise<AuditColumnMismatch | undefined>;
+  /** The first event (in seq order, within `range` if given) whose stored columns disagree with its body, if any. */
+  findAuditColumnMismatch(range?: ChainRange): Promise<AuditColumnMismatch | undefined>;
 
   getDisabled(kind: SubjectKind, id: string): Promise<DisabledState | undefined>;
   setDisabled(kind: SubjectKind, id: string, state: DisabledState | undefined, events: readonly AuditEventDraft[]): Promise<void>;

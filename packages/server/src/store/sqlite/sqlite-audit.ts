@@ -61,8 +61,8 @@ export interface SqliteAuditLog {
   catchUpTree(): number;
   /** Records the interior nodes of the tree over the stored events (a tree from before nodes were kept). Call only inside a write, right after migrating. */
   fillTreeNodes(): number;
-  /** The first event whose columns disagree with its body. */
-  columnMismatch(): AuditColumnMismatch | undefined;
+  /** The first event after `afterSeq` through `throughSeq` whose columns disagree with its body. */
+  columnMismatch(afterSeq: number, throughSeq: number): AuditColumnMismatch | undefined;
 }
 
 /** A frontier as one blob: its hashes, 32 bytes each, largest subtree first. */
@@ -334,8 +334,8 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return row === undefined ? undefined : new Uint8Array(row.hash);
   }
 
-  function columnMismatch(): AuditColumnMismatch | undefined {
-    const rows = prepare(`SELECT seq, ${COLUMN_CHECK} AS col FROM audit_events WHERE ${COLUMN_PREFILTER} ORDER BY seq`).raw().iterate() as IterableIterator<[number, string | null]>;
+  function columnMismatch(afterSeq: number, throughSeq: number): AuditColumnMismatch | undefined {
+    const rows = prepare(`SELECT seq, ${COLUMN_CHECK} AS col FROM audit_events WHERE seq > ? AND seq <= ? AND ${COLUMN_PREFILTER} ORDER BY seq`).raw().iterate(afterSeq, throughSeq) as IterableIterator<[number, string | null]>;
     for (const [seq, column] of rows) if (column !== null) return { seq, column };
     return undefined;
   }

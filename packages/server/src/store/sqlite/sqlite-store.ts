@@ -187,7 +187,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     auditTree: (): Promise<AuditTreeState> => read(() => audit.tree()),
     auditTreeNode: (height: number, index: number) => read(() => audit.treeNode(height, index)),
     auditPurges: (): Promise<AuditPurge[]> => read(() => audit.purges()),
-    findAuditColumnMismatch: (): Promise<AuditColumnMismatch | undefined> => read(() => audit.columnMismatch()),
+    findAuditColumnMismatch: (range: ChainRange = {}): Promise<AuditColumnMismatch | undefined> => read(() => audit.columnMismatch(range.afterSeq ?? 0, range.throughSeq ?? Number.MAX_SAFE_INTEGER)),
     async purgeAudit(before: number, at: number, actor: string) {
       assertPurgeOutsideRetention(before, at);
       return write(() => audit.purge(before, at, actor));
