@@ -7,6 +7,8 @@
  */
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -96,6 +98,45 @@ function rehash(raw: Database.Database, fromSeq: number): void {
 }
 
 describe('audit checkpoints: the happy path and bad input', () => {
+  it('fetches the checkpoint log over HTTP (an off-host copy), and names an unreachable or failing URL', async () => {
+    const { db, k } = await published();
+    const logText = readFileSync(join(k.log, 'checkpoints.jsonl'), 'utf8');
+    const server = createServer((request, response) => {
+      // connection: close, so the fetch after the server stopped opens a new connection.
+      if (request.url === '/audit/checkpoints.jsonl') response.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(logText);
+      else response.writeHead(404, { connection: 'close' }).end('not here');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ok = await verify(db, { ...k, log: `${base}/audit/checkpoints.jsonl` });
+      expect(ok.err).toBe('');
+      expect(ok.out).toMatch(/audit trail OK: 30 events verified; tree of 30 events consistent with 1 signed checkpoint/);
+      expect(ok.code).toBe(0);
+      const proved = await cli('audit', 'prove', '12', '--db', db, '--checkpoints', `${base}/audit/checkpoints.jsonl`, '--key', k.publicKey);
+      expect(proved.code).toBe(0);
+      const missing = await verify(db, { ...k, log: `${base}/nothing.jsonl` });
+      expect(missing.code).toBe(1);
+      expect(missing.err).toContain(`cannot fetch the checkpoints at ${base}/nothing.jsonl: HTTP 404 Not Found`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const down = await verify(db, { ...k, log: `${base}/audit/checkpoints.jsonl` });
+    expect(down.code).toBe(1);
+    expect(down.err).toContain(`cannot fetch the checkpoints at ${base}/audit/checkpoints.jsonl: ECONNREFUSED`);
+  });
+
+  it('verifies after a key rotation with several --key, each checkpoint by the key of its key id', async () => {
+    const { db, k } = await published();
+    const next = await keys();
+    await append(db, 3);
+    await checkpoint(db, { ...next, log: k.log });
+    expect((await verify(db, k)).err).toMatch(/checkpoints\.jsonl:2 is refused: no signature by portcullis\.test\/audit \(key [0-9a-f]{8}\)/);
+    const both = await cli('audit', 'verify', '--db', db, '--checkpoints', k.log, '--key', k.publicKey, '--key', next.publicKey);
+    expect(both.out).toMatch(/audit trail OK: 33 events verified; tree of 33 events consistent with 2 signed checkpoints/);
+    expect(both.code).toBe(0);
+  });
+
   it('writes a 0600 signing key, cuts checkpoints into an append-only log, and verifies against them', async () => {
     const { db, k } = await published();
     expect(statSync(k.keyFile).mode & 0o777).toBe(0o600);

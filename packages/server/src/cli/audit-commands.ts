@@ -48,6 +48,16 @@ function keyText(value: string): string {
   return existsSync(value) ? readFileSync(value, 'utf8') : value;
 }
 
+/** Collects a repeated option (`--key A --key B`). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Whether a checkpoint location is missing: a URL is checked when fetched, a path now. */
+function missingLocation(location: string): boolean {
+  return !/^https?:\/\//i.test(location) && !existsSync(location);
+}
+
 /** The default origin (log name) of checkpoints cut from the CLI. */
 const DEFAULT_ORIGIN = 'portcullis/audit';
 
@@ -64,11 +74,11 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     .option('-c, --config <file>', 'the gateway config whose store to read', 'portcullis.yaml')
     .option('--db <file>', 'read this SQLite audit database directly instead');
 
-  withStore(audit.command('verify').description('check every hash link of the audit chain; exits 1 and names the first bad event if it was edited or cut. With --checkpoints and --key, also rebuild the Merkle tree and prove it consistent with every published checkpoint'))
-    .option('--workers <n>', 'verify a long chain in this many threads at once (default: one per core for chains of 100,000 events or more; 1: no threads)')
-    .option('--checkpoints <file|dir>', 'the published checkpoint log (a checkpoints.jsonl file, its directory, or one signed checkpoint)')
-    .option('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); needed with --checkpoints')
-    .action(async (opts: StoreOptions & { workers?: string; checkpoints?: string; key?: string }) => {
+  withStore(audit.command('verify').description('rebuild the audit trail\'s Merkle tree from every event and check it against the stored tree and head, and every event against its stored leaf hash and columns; exits 1 and names the first bad event if it was edited or cut. With --checkpoints and --key, also prove the tree consistent with every published checkpoint'))
+    .option('--workers <n>', 'verify a long trail in this many threads at once (default: one per core for trails of 100,000 events or more; 1: no threads)')
+    .option('--checkpoints <file|dir|url>', 'the published checkpoint log: a checkpoints.jsonl file, its directory, one signed checkpoint, or an http(s) URL serving the log')
+    .option('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); needed with --checkpoints; repeat it after a key rotation (each checkpoint verifies with the key of its key id)', collect)
+    .action(async (opts: StoreOptions & { workers?: string; checkpoints?: string; key?: string[] }) => {
       const workers = opts.workers === undefined ? undefined : Number(opts.workers);
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
         output.err(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not "${opts.workers}"; nothing was verified`);
@@ -80,7 +90,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
-      if (opts.checkpoints !== undefined && !existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}; nothing was verified`); setExit(2); return; }
+      if (opts.checkpoints !== undefined && missingLocation(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}; nothing was verified`); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
@@ -89,7 +99,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
         };
         if (opts.checkpoints !== undefined && opts.key !== undefined) {
-          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, keyText(opts.key), (n) => output.err(`verified ${n} events…`), parallel);
+          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, opts.key.map(keyText), (n) => output.err(`verified ${n} events…`), parallel);
           if (result.ok) {
             const older = result.beforePurge > 0 ? `; ${result.beforePurge} older than the last purge not rebuilt` : '';
             output.out(`audit trail OK: ${result.count} events verified; tree of ${result.treeSize} events consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}`);
@@ -123,7 +133,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
-      output.err(`wrote signing key to ${opts.out} (mode 0600); publish this public key for verifiers:`);
+      output.err(`wrote signing key to ${opts.out} (mode 0600); publish this public key (key id ${publicKey.split('+')[1] ?? '?'}) for verifiers:`);
       output.out(publicKey);
     });
 
@@ -144,17 +154,17 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     });
 
   withStore(audit.command('prove <seq>').description('write one event, its inclusion proof and the newest signed checkpoint as one JSON file'))
-    .requiredOption('--checkpoints <file|dir>', 'the published checkpoint log')
-    .requiredOption('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it)')
+    .requiredOption('--checkpoints <file|dir|url>', 'the published checkpoint log (a file, its directory, or an http(s) URL serving it)')
+    .requiredOption('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); repeat it after a key rotation', collect)
     .option('--out <file>', 'write the proof here instead of standard output')
-    .action(async (seqText: string, opts: StoreOptions & { checkpoints: string; key: string; out?: string }) => {
+    .action(async (seqText: string, opts: StoreOptions & { checkpoints: string; key: string[]; out?: string }) => {
       const seq = Number(seqText);
       if (!Number.isSafeInteger(seq) || seq < 1) { output.err(`SEQ must be an event's sequence number, not "${seqText}"`); setExit(2); return; }
-      if (!existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}`); setExit(2); return; }
+      if (missingLocation(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}`); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
-        const result = await admin.audit.prove(seq, opts.checkpoints, keyText(opts.key));
+        const result = await admin.audit.prove(seq, opts.checkpoints, opts.key.map(keyText));
         if (!result.ok) { output.err(`no proof of event ${seq}: ${result.problem}`); setExit(1); return; }
         const text = `${JSON.stringify(result.proof, null, 2)}\n`;
         if (opts.out === undefined) output.out(text.trimEnd());
@@ -182,8 +192,8 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     });
 
   audit.command('check-proof <file>').description('verify a proof written by `audit prove`, offline, with only the log\'s public key')
-    .requiredOption('--key <public-key>', 'the log\'s public key (its text, or a file holding it)')
-    .action((file: string, opts: { key: string }) => {
+    .requiredOption('--key <public-key>', 'the log\'s public key (its text, or a file holding it); repeat it after a key rotation', collect)
+    .action((file: string, opts: { key: string[] }) => {
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -192,7 +202,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
-      const result = checkAuditProof(text, keyText(opts.key));
+      const result = checkAuditProof(text, opts.key.map(keyText));
       if (result.ok) output.out(`proof OK: event ${result.event.seq} (${result.event.type} by ${result.event.actor.kind} ${result.event.actor.id}) is in ${result.origin}'s signed tree of ${result.treeSize} events`);
       else { output.err(`proof REFUSED: ${result.problem}`); setExit(1); }
     });

@@ -3,6 +3,7 @@
  * export, and the exit codes of every command against docs/cli.md's convention. The
  * auditor's question is "was this trail edited?"; verify must answer no only when it was not.
  */
+import { generateNoteKey } from '../audit-log/signed-note.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '@portcullis/core';
@@ -233,11 +234,12 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['schema', ['schema'], 0, /^$/],
     ['keys new', ['keys', 'new'], 0, /^$/],
     ['keys new: a bad option', ['keys', 'new', '--bogus'], 2, /unknown option '--bogus'/],
-    ['audit verify: an intact chain', ['audit', 'verify', '--db', 'DB'], 0, /^$/],
+    ['audit verify: an intact trail', ['audit', 'verify', '--db', 'DB'], 0, /^$/],
     ['audit verify: an invalid config', ['audit', 'verify', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['audit verify: a missing config', ['audit', 'verify', '-c', 'MISSING'], 2, /no such file/],
     ['audit verify: a missing database', ['audit', 'verify', '--db', 'MISSING'], 2, /no audit database at/],
     ['audit verify: a bad --workers', ['audit', 'verify', '--db', 'DB', '--workers', '0'], 2, /--workers must be a whole number/],
+    ['audit verify: a checkpoint URL that cannot be reached', ['audit', 'verify', '--db', 'DB', '--checkpoints', 'http://127.0.0.1:1/checkpoints.jsonl', '--key', generateNoteKey('portcullis/audit').verifier], 1, /cannot fetch the checkpoints at http:\/\/127\.0\.0\.1:1\/checkpoints\.jsonl: /],
     ['audit export: a bad --format', ['audit', 'export', '--db', 'DB', '--format', 'xml'], 2, /--format must be jsonl or csv/],
     ['audit export: an invalid config', ['audit', 'export', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['audit purge: below the retention minimum', ['audit', 'purge', '--db', 'DB', '--older-than-days', '30'], 2, /at least 90/],

@@ -15,7 +15,12 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'keys': ['portcullis keys new --prefix agent'],
   'keys new': ['portcullis keys new --prefix agent     # give the key to the agent, put the hash in keyHash', 'portcullis keys new --prefix dana      # a person\'s token, for tokenHash'],
   'audit': ['portcullis audit verify', 'portcullis audit export --format csv --out trail.csv'],
-  'audit verify': ['portcullis audit verify                           # the store of ./portcullis.yaml', 'portcullis audit verify --db /var/lib/portcullis/portcullis.db --workers 4'],
+  'audit verify': [
+    'portcullis audit verify                           # the store of ./portcullis.yaml',
+    'portcullis audit verify --db /var/lib/portcullis/portcullis.db --workers 4',
+    'portcullis audit verify --checkpoints https://audit-copies.example.com/gateway/checkpoints.jsonl --key "$PUBLIC_KEY"',
+    'portcullis audit verify --checkpoints /var/log/portcullis-checkpoints --key old-key.pub --key new-key.pub   # after a key rotation',
+  ],
   'audit purge': ['portcullis audit purge                            # older than audit.retentionDays', 'portcullis audit purge --older-than-days 180'],
   'audit export': ['portcullis audit export --format jsonl | head -1', 'portcullis audit export --format csv --out trail.csv --workflow route-leads --from 2026-11-01T00:00:00Z'],
   'audit new-key': ['portcullis audit new-key --out /etc/portcullis/audit-signing.key --name gateway.example.com/audit'],

@@ -191,6 +191,7 @@ function compileCheckpoints(c: NonNullable<PortcullisConfig['audit']['checkpoint
   return Object.freeze({
     origin: c.origin,
     ...(c.keyFile === undefined ? {} : { keyFile: resolveConfigPath(baseDir, c.keyFile) }),
+    previousKeys: Object.freeze([...c.previousKeys]),
     ...(envKey === undefined || envKey === '' ? {} : { envKey }),
     dir: resolveConfigPath(baseDir, c.dir),
     everyEvents: c.everyEvents,

@@ -24,6 +24,8 @@ export interface CheckpointsConfig {
   readonly keyFile?: string;
   /** The signing key's text from PORTCULLIS_AUDIT_SIGNING_KEY, when set. */
   readonly envKey?: string;
+  /** Public keys (note verifier text) of earlier signing keys, whose checkpoints still verify after a rotation. */
+  readonly previousKeys: readonly string[];
   /** The checkpoint log's directory (absolute). */
   readonly dir: string;
   readonly everyEvents: number;

@@ -80,6 +80,7 @@ const checkpoints = z.strictObject({
   origin: z.string().min(1).regex(/^[^\s+]+$/, { error: 'expected a name with no spaces or "+", e.g. portcullis.example.com/audit' })
     .describe('The log\'s origin: the first line of every checkpoint and the signing key\'s name.'),
   keyFile: z.string().min(1).optional().describe('File holding the Ed25519 signing key (portcullis audit new-key), mode 0600, relative to the config file\'s folder. PORTCULLIS_AUDIT_SIGNING_KEY, when set, wins. Never stored in the audit database.'),
+  previousKeys: z.array(z.string().min(1)).default([]).describe('Public keys of earlier signing keys of this log, as `portcullis audit new-key` printed them (name+key id+key): after a key rotation, the checkpoints they signed still verify, at start and in `audit recover`.'),
   dir: z.string().min(1).describe('Directory of the append-only checkpoint log (checkpoints.jsonl), outside the store; relative to the config file\'s folder.'),
   everyEvents: z.number().int().min(1).default(1000).describe('Cut a checkpoint once this many events were appended since the last one.'),
   every: durationSetting('10s', 'Cut a checkpoint this often when events were appended since the last one.'),

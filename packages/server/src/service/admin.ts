@@ -18,7 +18,7 @@ import type { AuditFilter, StoredAuditEvent, Store } from '../store/store.js';
 import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
 import { verifyStoredTrail, type ParallelVerify } from './audit.js';
-import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type TreeVerification } from './audit-checkpoints.js';
+import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type PublicKeys, type TreeVerification } from './audit-checkpoints.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
@@ -52,11 +52,11 @@ export interface AuditAdmin {
    */
   purge(days: number): Promise<{ purged: number; anchorSeq: number }>;
   /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
-  verifyCheckpoints(location: string, publicKey: string, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
+  verifyCheckpoints(location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
   /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
   checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
   /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
-  prove(seq: number, location: string, publicKey: string): Promise<Outcome<{ proof: AuditInclusionProof }>>;
+  prove(seq: number, location: string, publicKey: PublicKeys): Promise<Outcome<{ proof: AuditInclusionProof }>>;
   /**
    * Accepts the store as the trail from now on after it disagreed with the newest published
    * checkpoint: audited (`audit.recovered`), then a new checkpoint is signed and published.

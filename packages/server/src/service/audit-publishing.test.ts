@@ -19,7 +19,7 @@ import { checkAuditProof } from './audit-checkpoints.js';
 const key = generateNoteKey('portcullis.test/audit');
 
 function settings(dir: string, overrides: Partial<CheckpointsConfig> = {}): CheckpointsConfig {
-  return { origin: 'portcullis.test/audit', envKey: key.signer, dir, everyEvents: 1000, everyMs: 10_000, stdout: false, maxLagMs: 60_000, ...overrides };
+  return { origin: 'portcullis.test/audit', envKey: key.signer, previousKeys: [], dir, everyEvents: 1000, everyMs: 10_000, stdout: false, maxLagMs: 60_000, ...overrides };
 }
 
 const withCheckpoints = (config: CompiledConfig): CompiledConfig => ({ ...config, audit: { ...config.audit, checkpoints: settings(join(dirname(config.source), 'checkpoints')) } });
@@ -116,6 +116,42 @@ describe('the gateway with signed checkpoints', () => {
     expect(newer.length).toBeGreaterThan(0);
     for (const event of newer) expect(event.proofUnavailable).toMatch(/newer than the newest checkpoint/);
     expect((await reopened.app.inject({ method: 'GET', url: '/v1/audit?proof=maybe', headers: asDana })).statusCode).toBe(400);
+  });
+
+  it('rotates the signing key: the old key\'s checkpoints still verify with its public key, at start and in audit verify with several --key', async () => {
+    harness = await openHarness({ adjustConfig: withCheckpoints });
+    const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };
+    expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const checkpoints = config.audit.checkpoints as CheckpointsConfig;
+    const next = generateNoteKey('portcullis.test/audit');
+    const keyId = (text: string): string => text.split('+')[1] as string;
+    expect(keyId(next.verifier)).not.toBe(keyId(key.verifier));
+
+    // The new key alone cannot read the old checkpoints: the gateway refuses to start on a log it cannot check.
+    const withoutOld = { ...config, audit: { ...config.audit, checkpoints: { ...checkpoints, envKey: next.signer } } };
+    const refused = await openGateway(withoutOld, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(refused);
+    expect((await refused.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ checks: { audit: expect.stringMatching(new RegExp(`the checkpoint log cannot be trusted: .*checkpoints.jsonl:1 is refused: no signature by portcullis.test/audit \\(key ${keyId(next.verifier)}\\)`)) } });
+    await gateways.pop()?.close();
+
+    const rotated = { ...config, audit: { ...config.audit, checkpoints: { ...checkpoints, envKey: next.signer, previousKeys: [key.verifier] } } };
+    const restarted = await openGateway(rotated, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(restarted);
+    expect((await restarted.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+    await gateways.pop()?.close();
+    const lines = readFileSync(join(checkpoints.dir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { note: string }).note);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain(`— portcullis.test/audit `);
+
+    const store = createSqliteStore({ path: harness.storePath });
+    await store.migrate();
+    const admin = createAdminService({ store, clock: harness.clock, storeLocation: config.store, config });
+    expect(await admin.audit.verifyCheckpoints(checkpoints.dir, [key.verifier, next.verifier])).toMatchObject({ ok: true, matched: 2 });
+    expect(await admin.audit.verifyCheckpoints(checkpoints.dir, [next.verifier])).toMatchObject({ ok: false, problem: expect.stringMatching(/checkpoints.jsonl:1 is refused: no signature by portcullis.test\/audit \(key [0-9a-f]{8}\)/) });
+    await store.close();
   });
 
   it('refuses to start with a missing or wrong signing key', async () => {

@@ -15,7 +15,7 @@ import type { Store } from '../store/store.js';
 import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { CHECKPOINT_LOG_FILE, appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
 import { createCheckpointCutter, createFileSink, createHttpSink, createStdoutSink, type CheckpointCutter, type CheckpointSink } from '../audit-log/checkpoint-cutter.js';
-import type { NoteSigner } from '../audit-log/signed-note.js';
+import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
 import { parseSigningKey, readSigningKeyFile } from '../audit-log/signing-key.js';
 import { verifyTrailAgainstCheckpoints } from '../audit-log/tree-verify.js';
 
@@ -36,6 +36,21 @@ export function loadSigningKey(settings: CheckpointsConfig): NoteSigner {
     throw new PortcullisError('CONFIG_INVALID', `the signing key is named "${read.key.name}" but audit.checkpoints.origin is "${settings.origin}"; make them the same`);
   }
   return read.key;
+}
+
+/**
+ * The keys the checkpoint log is read with: the signing key's own, and the earlier keys of a
+ * rotation (`audit.checkpoints.previousKeys`), each told apart by its key id.
+ * @throws PortcullisError CONFIG_INVALID naming a previous key that is not a public key.
+ */
+export function logVerifiers(settings: CheckpointsConfig, signer: NoteSigner): NoteVerifier[] {
+  return [signer.verifier, ...settings.previousKeys.map((text, i) => {
+    try {
+      return parseNoteVerifier(text, `audit.checkpoints.previousKeys[${i}]`);
+    } catch (error) {
+      throw new PortcullisError('CONFIG_INVALID', `${(error as Error).message}; give the public key as \`portcullis audit new-key\` printed it`);
+    }
+  })];
 }
 
 /** The running publisher. */
@@ -72,8 +87,9 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
   let startProblem: string | undefined;
   let publishedSize = 0;
   let published: SignedCheckpoint | undefined;
+  const verifiers = logVerifiers(settings, signer);
   if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
-    const read = readCheckpointLog(settings.dir, [signer.verifier]);
+    const read = readCheckpointLog(settings.dir, verifiers);
     if (!read.ok) startProblem = `the checkpoint log cannot be trusted: ${read.problem}`;
     else {
       const newest = read.checkpoints.at(-1);
@@ -122,7 +138,7 @@ export async function recoverAuditTrail(store: Store, settings: CheckpointsConfi
   const signer = loadSigningKey(settings);
   let problem: string | undefined;
   if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
-    const read = readCheckpointLog(settings.dir, [signer.verifier]);
+    const read = readCheckpointLog(settings.dir, logVerifiers(settings, signer));
     if (!read.ok) problem = read.problem;
     else {
       const newest = read.checkpoints.at(-1);
