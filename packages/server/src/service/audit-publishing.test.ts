@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMerkleFrontier, merkleLeafHash } from '@portcullis/core';
+import { createMerkleFrontier, merkleLeafHash, merkleRoot } from '@portcullis/core';
+import { writeLegacyTrail } from '../testing/legacy-trail.js';
 import { generateNoteKey, parseNoteSigner } from '../audit-log/signed-note.js';
 import type { CheckpointsConfig, CompiledConfig } from '../config/compiled.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -151,6 +152,37 @@ describe('the gateway with signed checkpoints', () => {
     const admin = createAdminService({ store, clock: harness.clock, storeLocation: config.store, config });
     expect(await admin.audit.verifyCheckpoints(checkpoints.dir, [key.verifier, next.verifier])).toMatchObject({ ok: true, matched: 2 });
     expect(await admin.audit.verifyCheckpoints(checkpoints.dir, [next.verifier])).toMatchObject({ ok: false, problem: expect.stringMatching(/checkpoints.jsonl:1 is refused: no signature by portcullis.test\/audit \(key [0-9a-f]{8}\)/) });
+    await store.close();
+  });
+
+  it('signs and publishes a first checkpoint over a trail migrated from the old chain when first started with a signing key, audited as audit.upgraded, once', async () => {
+    harness = await openHarness({});
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const legacyPath = join(harness.dir, 'legacy.db');
+    const chained = writeLegacyTrail(legacyPath, Array.from({ length: 40 }, (_, i) => makeEvent({ data: { i } })), 5);
+    const upgraded = withCheckpoints({ ...config, store: { kind: 'sqlite', path: legacyPath } });
+    const logDir = (upgraded.audit.checkpoints as CheckpointsConfig).dir;
+    const first = await openGateway(upgraded, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(first);
+    const log = readFileSync(join(logDir, 'checkpoints.jsonl'), 'utf8').trim().split('\n');
+    expect(log).toHaveLength(1);
+    const note = (JSON.parse(log[0] as string) as { note: string }).note;
+    const root = merkleRoot(chained.map((e) => merkleLeafHash(e.body)));
+    expect(note.split('\n').slice(0, 3)).toEqual(['portcullis.test/audit', '40', Buffer.from(root).toString('base64')]);
+    const [event] = await first.store.queryAudit({ limit: 1, types: ['audit.upgraded'] });
+    expect(event).toMatchObject({ seq: 41, actor: { kind: 'system', id: 'gateway' }, data: { chainThrough: 40, treeSize: 40, treeRoot: Buffer.from(root).toString('base64'), origin: 'portcullis.test/audit', keyId: key.verifier.split('+')[1] } });
+    expect((await first.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    await gateways.pop()?.close();
+
+    const again = await openGateway(upgraded, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(again);
+    expect(await again.store.queryAudit({ limit: 10, types: ['audit.upgraded'] })).toHaveLength(1);
+    await gateways.pop()?.close();
+    const store = createSqliteStore({ path: legacyPath });
+    await store.migrate();
+    const admin = createAdminService({ store, clock: harness.clock, storeLocation: { kind: 'sqlite', path: legacyPath }, config: upgraded });
+    expect(await admin.audit.verifyCheckpoints(logDir, key.verifier)).toMatchObject({ ok: true, matched: 3 });
     await store.close();
   });
 

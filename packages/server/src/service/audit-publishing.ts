@@ -106,6 +106,7 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
     store, signer, origin: settings.origin, sinks, clock, everyEvents: settings.everyEvents, everyMs: settings.everyMs,
     onAlert: (sink, error) => options.warn(`audit checkpoint sink ${sink} failed: ${(error as Error).message ?? String(error)}; the other sinks still got it`),
   }, publishedSize, published);
+  if (startProblem === undefined && published === undefined) await signUpgradedTrail(store, cutter, signer, clock);
   return {
     startProblem,
     latest: () => (startProblem === undefined ? cutter.latest() : undefined),
@@ -124,6 +125,27 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
       if (startProblem === undefined) await cutter.cutNow();
     },
   };
+}
+
+/**
+ * The first start with a signing key of a store whose trail began under the old hash chain
+ * (verified link by link when the store was migrated, then built into the tree), with no
+ * checkpoint published yet: signs and publishes the tree over the migrated trail at once, and
+ * records `audit.upgraded` naming that checkpoint (covered by the next one). Nothing when the
+ * trail began with the tree, or when no sink accepted the checkpoint (the lag gate then applies).
+ */
+async function signUpgradedTrail(store: Store, cutter: CheckpointCutter, signer: NoteSigner, clock: Clock): Promise<void> {
+  const tree = await store.auditTree();
+  if (tree.chainThrough === 0) return;
+  const checkpoint = await cutter.cutNow();
+  if (checkpoint === undefined || cutter.latest() !== checkpoint) return;
+  await store.appendAudit([{
+    type: 'audit.upgraded', at: clock.now(), actor: { kind: 'system', id: 'gateway' },
+    data: {
+      chainThrough: tree.chainThrough, treeSize: checkpoint.size, treeRoot: Buffer.from(checkpoint.root).toString('base64'),
+      origin: checkpoint.origin, keyId: signer.verifier.text.split('+')[1] ?? '',
+    },
+  }]);
 }
 
 /**
