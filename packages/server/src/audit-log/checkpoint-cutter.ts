@@ -55,6 +55,8 @@ export interface CutterOptions {
   readonly clock: Clock;
   readonly everyEvents: number;
   readonly everyMs: number;
+  /** Adds a witness's cosignature to a checkpoint before it is published (or returns it as it was). */
+  readonly cosign?: (checkpoint: SignedCheckpoint) => Promise<SignedCheckpoint>;
   /** Told when a sink refuses a checkpoint (the others still get it). */
   readonly onAlert?: (sink: string, error: unknown) => void;
 }
@@ -97,7 +99,8 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
     unpublishedSince ??= now;
     const due = force || frontier.size - published >= options.everyEvents || now - lastCutAt >= options.everyMs;
     if (!due) return undefined;
-    const checkpoint = signCheckpoint({ origin: options.origin, size: frontier.size, root: frontier.root() }, options.signer);
+    const signed = signCheckpoint({ origin: options.origin, size: frontier.size, root: frontier.root() }, options.signer);
+    const checkpoint = options.cosign === undefined ? signed : await options.cosign(signed);
     lastCutAt = now;
     const results = await Promise.allSettled(options.sinks.map((sink) => sink.publish(checkpoint)));
     let accepted = false;

@@ -48,6 +48,69 @@ function splitPoint(n: number): number {
 }
 
 /**
+ * Reads roots of ranges of the stored tree: a stored node for an aligned subtree of 256 leaves
+ * or more, else split at the largest power of two, down to blocks of bodies hashed as leaves.
+ * `onBody` is told each body read.
+ */
+function treeReader(store: Store, base: number, onBody?: (seq: number, body: string) => void): {
+  leaves: (start: number, end: number) => Promise<MerkleHash[]>;
+  rangeRoot: (start: number, end: number) => Promise<MerkleHash>;
+} {
+  /** The leaf hashes of leaves [start, end), from the stored bodies. */
+  const leaves = async (start: number, end: number): Promise<MerkleHash[]> => {
+    const hashes: MerkleHash[] = [];
+    for await (const page of store.readAuditTrail(LEAF_BLOCK, { afterSeq: base + start, throughSeq: base + end })) {
+      for (const event of page) {
+        if (event.seq !== base + start + hashes.length + 1) break;
+        onBody?.(event.seq, event.body);
+        hashes.push(merkleLeafHash(event.body));
+      }
+    }
+    if (hashes.length !== end - start) {
+      throw new ProofUnavailable(`event ${base + start + hashes.length + 1} is missing from the store (purged, or deleted) and no stored tree node covers it; run \`portcullis audit verify --checkpoints\``);
+    }
+    return hashes;
+  };
+  /** MTH(D[start:end]). */
+  const rangeRoot = async (start: number, end: number): Promise<MerkleHash> => {
+    const n = end - start;
+    if (n >= LEAF_BLOCK && (n & (n - 1)) === 0 && start % n === 0) {
+      const node = await store.auditTreeNode(Math.log2(n), start / n);
+      if (node !== undefined) return node;
+    }
+    if (n <= LEAF_BLOCK) return merkleRoot(await leaves(start, end));
+    const k = splitPoint(n);
+    return merkleNodeHash(await rangeRoot(start, start + k), await rangeRoot(start + k, end));
+  };
+  return { leaves, rangeRoot };
+}
+
+/**
+ * The RFC 6962 consistency proof (RFC 9162 2.1.4.1, PROOF(first, D[second])) between the trees
+ * of the first `first` and `second` leaves, from stored nodes and a few blocks of bodies, like
+ * an inclusion proof. Empty when first is 0 or equals second.
+ * @throws ProofUnavailable when a part of the tree it needs is neither stored nor rebuildable; RangeError unless 0 <= first <= second <= the stored tree's size.
+ */
+export async function proveConsistency(store: Store, first: number, second: number): Promise<MerkleHash[]> {
+  const tree = await store.auditTree();
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second || second > tree.frontier.size) {
+    throw new RangeError(`no consistency proof from size ${first} to size ${second} in a tree of ${tree.frontier.size}`);
+  }
+  const proof: MerkleHash[] = [];
+  if (first === 0 || first === second) return proof;
+  const { rangeRoot } = treeReader(store, tree.baseSeq);
+  const sub = async (m: number, start: number, end: number, whole: boolean): Promise<void> => {
+    const n = end - start;
+    if (m === n) { if (!whole) proof.push(await rangeRoot(start, end)); return; }
+    const k = splitPoint(n);
+    if (m <= k) { await sub(m, start, start + k, whole); proof.push(await rangeRoot(start + k, end)); }
+    else { await sub(m - k, start + k, end, false); proof.push(await rangeRoot(start, start + k)); }
+  };
+  await sub(first, 0, second, true);
+  return proof;
+}
+
+/**
  * Writes the proof of event `seq` against `checkpoint`, reading O(log n) stored tree nodes and
  * at most a few blocks of 256 bodies (never the whole trail, when the store keeps its nodes):
  * each sibling on the RFC 9162 2.1.3.1 path is the root of a range of leaves, taken from a
@@ -66,32 +129,7 @@ export async function proveEvent(store: Store, seq: number, checkpoint: SignedCh
   if (size > tree.frontier.size) throw new ProofUnavailable(`the store's tree has ${tree.frontier.size} events, fewer than the checkpoint's ${size}: the store was cut or rolled back; run \`portcullis audit verify --checkpoints\``);
 
   let body: string | undefined;
-  /** The leaf hashes of leaves [start, end), from the stored bodies. */
-  const leaves = async (start: number, end: number): Promise<MerkleHash[]> => {
-    const hashes: MerkleHash[] = [];
-    for await (const page of store.readAuditTrail(LEAF_BLOCK, { afterSeq: base + start, throughSeq: base + end })) {
-      for (const event of page) {
-        if (event.seq !== base + start + hashes.length + 1) break;
-        if (event.seq === seq) body = event.body;
-        hashes.push(merkleLeafHash(event.body));
-      }
-    }
-    if (hashes.length !== end - start) {
-      throw new ProofUnavailable(`event ${base + start + hashes.length + 1} is missing from the store (purged, or deleted) and no stored tree node covers it; run \`portcullis audit verify --checkpoints\``);
-    }
-    return hashes;
-  };
-  /** MTH(D[start:end]): a stored node for a large aligned subtree, else split at the largest power of two, down to blocks of leaves. */
-  const rangeRoot = async (start: number, end: number): Promise<MerkleHash> => {
-    const n = end - start;
-    if (n >= LEAF_BLOCK && (n & (n - 1)) === 0 && start % n === 0) {
-      const node = await store.auditTreeNode(Math.log2(n), start / n);
-      if (node !== undefined) return node;
-    }
-    if (n <= LEAF_BLOCK) return merkleRoot(await leaves(start, end));
-    const k = splitPoint(n);
-    return merkleNodeHash(await rangeRoot(start, start + k), await rangeRoot(start + k, end));
-  };
+  const { leaves, rangeRoot } = treeReader(store, base, (eventSeq, eventBody) => { if (eventSeq === seq) body = eventBody; });
   // PATH(m, D[start:end]) of RFC 9162 2.1.3.1, siblings from the leaf up. The block holding the
   // leaf is read once, so the leaf's body comes with it.
   const path: MerkleHash[] = [];

@@ -199,5 +199,6 @@ function compileCheckpoints(c: NonNullable<PortcullisConfig['audit']['checkpoint
     stdout: c.stdout,
     ...(c.url === undefined ? {} : { url: c.url }),
     maxLagMs: durationMs(c.maxLag),
+    ...(c.witness === undefined ? {} : { witness: Object.freeze({ url: c.witness.url, key: c.witness.key }) }),
   });
 }

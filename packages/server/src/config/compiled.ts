@@ -33,6 +33,8 @@ export interface CheckpointsConfig {
   readonly stdout: boolean;
   readonly url?: string;
   readonly maxLagMs: number;
+  /** A C2SP tlog-witness to ask for a cosignature of each checkpoint. */
+  readonly witness?: { readonly url: string; readonly key: string };
 }
 
 /** An action type with its resolved risk and its connector spec. */

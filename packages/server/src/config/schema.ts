@@ -87,6 +87,10 @@ const checkpoints = z.strictObject({
   stdout: z.boolean().default(false).describe('Also print each checkpoint to standard output, for log shipping.'),
   url: z.string().url().optional().describe('Also POST each checkpoint (text/plain signed note) to this URL, off this host.'),
   maxLag: durationSetting('5m', 'When no sink has accepted a checkpoint of newer events for this long, refuse new executions (reads keep working) until one does.'),
+  witness: z.strictObject({
+    url: z.string().url().describe('The witness\'s submission prefix: checkpoints are POSTed to <url>/add-checkpoint (C2SP tlog-witness).'),
+    key: z.string().min(1).describe('The witness\'s public key, <name>+<key id>+<base64(0x04 || Ed25519 key)> (C2SP tlog-cosignature).'),
+  }).optional().describe('Optional: ask this C2SP tlog-witness to cosign each checkpoint; its cosignature is kept with the checkpoint. A witness that fails is alerted on and the checkpoint is published without it.'),
 }).describe('Signed checkpoints of the audit trail\'s Merkle tree, published outside the store (docs/audit.md).');
 
 const audit = z.strictObject({

@@ -16,6 +16,8 @@ import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.j
 import { CHECKPOINT_LOG_FILE, appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
 import { createCheckpointCutter, createFileSink, createHttpSink, createStdoutSink, type CheckpointCutter, type CheckpointSink } from '../audit-log/checkpoint-cutter.js';
 import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
+import { proveConsistency } from '../audit-log/proof.js';
+import { parseWitnessKey, requestCosignature, type WitnessKey } from '../audit-log/witness.js';
 import { parseSigningKey, readSigningKeyFile } from '../audit-log/signing-key.js';
 import { verifyTrailAgainstCheckpoints } from '../audit-log/tree-verify.js';
 
@@ -102,8 +104,10 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
   }
   if (startProblem !== undefined) options.warn(`${startProblem}; run \`portcullis audit recover\` once investigated (docs/audit.md)`);
   const sinks: CheckpointSink[] = [createFileSink(settings.dir), ...(settings.stdout ? [createStdoutSink(options.stdout)] : []), ...(settings.url === undefined ? [] : [createHttpSink(settings.url)]), ...(options.sinks ?? [])];
+  const cosign = settings.witness === undefined ? undefined : witnessCosigner(store, settings.witness, publishedSize, options.warn);
   const cutter: CheckpointCutter = createCheckpointCutter({
     store, signer, origin: settings.origin, sinks, clock, everyEvents: settings.everyEvents, everyMs: settings.everyMs,
+    ...(cosign === undefined ? {} : { cosign }),
     onAlert: (sink, error) => options.warn(`audit checkpoint sink ${sink} failed: ${(error as Error).message ?? String(error)}; the other sinks still got it`),
   }, publishedSize, published);
   if (startProblem === undefined && published === undefined) await signUpgradedTrail(store, cutter, signer, clock);
@@ -124,6 +128,36 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
     async close() {
       if (startProblem === undefined) await cutter.cutNow();
     },
+  };
+}
+
+/**
+ * Asks the configured C2SP tlog-witness to cosign each checkpoint, with the consistency proof
+ * from the newest size it cosigned (learned from a 409 when unknown). A witness that fails is
+ * alerted on, and the checkpoint goes out without its cosignature.
+ * @throws PortcullisError CONFIG_INVALID for a malformed witness key.
+ */
+function witnessCosigner(store: Store, witness: { url: string; key: string }, startSize: number, warn: (message: string) => void): (checkpoint: SignedCheckpoint) => Promise<SignedCheckpoint> {
+  let key: WitnessKey;
+  try {
+    key = parseWitnessKey(witness.key, 'audit.checkpoints.witness.key');
+  } catch (error) {
+    throw new PortcullisError('CONFIG_INVALID', `${(error as Error).message}; give the witness's public key as its operator publishes it`);
+  }
+  let witnessSize = startSize;
+  return async (checkpoint) => {
+    let cosigned: Awaited<ReturnType<typeof requestCosignature>>;
+    try {
+      cosigned = await requestCosignature({ url: witness.url, key, checkpoint, oldSize: witnessSize, consistency: (old) => proveConsistency(store, old, checkpoint.size) });
+    } catch (error) {
+      cosigned = { ok: false, problem: `no consistency proof could be made: ${(error as Error).message}` };
+    }
+    if (!cosigned.ok) {
+      warn(`audit witness gave no cosignature of the checkpoint of ${checkpoint.size} events: ${cosigned.problem}; it is published without one`);
+      return checkpoint;
+    }
+    witnessSize = checkpoint.size;
+    return cosigned.checkpoint;
   };
 }
 
