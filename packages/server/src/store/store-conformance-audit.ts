@@ -163,6 +163,23 @@ export function describeAuditConformance(getStore: () => Store): void {
       expect((await store.queryAudit({ limit: 3, afterSeq: 10 })).map((e) => e.treeIndex)).toEqual([10, 11, 12]);
     });
 
+    it('keeps the tree\'s interior nodes of 256 leaves and more as they complete, for proofs', async () => {
+      const store = getStore();
+      const sealed: SealedAuditEvent[] = [];
+      for (let i = 0; i < 6; i += 1) sealed.push(...await store.appendAudit(Array.from({ length: 100 }, (_, k) => makeEvent({ data: { i, k } }))));
+      const leaves = sealed.map((e) => e.leafHash);
+      const node = async (height: number, index: number): Promise<string | undefined> => {
+        const hash = await store.auditTreeNode(height, index);
+        return hash === undefined ? undefined : hex(hash);
+      };
+      expect(await node(8, 0)).toBe(hex(merkleRoot(leaves.slice(0, 256))));
+      expect(await node(8, 1)).toBe(hex(merkleRoot(leaves.slice(256, 512))));
+      expect(await node(9, 0)).toBe(hex(merkleRoot(leaves.slice(0, 512))));
+      // Not complete yet (leaves 512–599 of 768), or below the kept height.
+      expect(await node(8, 2)).toBeUndefined();
+      expect(await node(7, 0)).toBeUndefined();
+    });
+
     it('keeps the tree through a purge, with the frontier at the purge point', async () => {
       const store = getStore();
       const sealed = await store.appendAudit(Array.from({ length: 10 }, (_, i) => makeEvent({ at: T0 + i * DAY, data: { i } })));
