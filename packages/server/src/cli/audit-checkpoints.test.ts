@@ -351,6 +351,31 @@ function rfc6962VerifyInclusion(leaf: Buffer, m: number, n: number, path: Buffer
   return computed !== undefined && computed.equals(root);
 }
 
+describe('audit export --proofs', () => {
+  it('adds each covered event\'s inclusion proof, which check-proof accepts, and says why a newer event has none', async () => {
+    const { db, k } = await published();
+    await append(db, 2);
+    const out = `${fresh('export')}.jsonl`;
+    const exported = await cli('audit', 'export', '--db', db, '--out', out, '--proofs', '--checkpoints', k.log, '--key', k.publicKey);
+    expect(exported.code).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; treeIndex: number; proof?: unknown; proofUnavailable?: string });
+    expect(lines).toHaveLength(32);
+    for (const line of lines.slice(0, 30)) {
+      expect(line.treeIndex).toBe(line.seq - 1);
+      const file = `${fresh('proof')}.json`;
+      writeFileSync(file, JSON.stringify(line.proof));
+      expect((await cli('audit', 'check-proof', file, '--key', k.publicKey)).code, `event ${line.seq}`).toBe(0);
+    }
+    expect(lines[31]?.proofUnavailable).toMatch(/event 32 is newer than the newest checkpoint \(30 events\)/);
+    const bad = await cli('audit', 'export', '--db', db, '--proofs', '--format', 'csv', '--checkpoints', k.log, '--key', k.publicKey);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--proofs needs --checkpoints and --key .* and --format jsonl/);
+    const wrongKey = await cli('audit', 'export', '--db', db, '--proofs', '--checkpoints', k.log, '--key', (await keys()).publicKey);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.err).toMatch(/no proofs: the checkpoint at .* is refused/);
+  });
+});
+
 describe('audit prove and check-proof', () => {
   it('writes a proof that check-proof and an independent RFC 6962 verifier accept, and that a changed event fails', async () => {
     const { db, k } = await published(30);

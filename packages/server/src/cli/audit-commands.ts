@@ -2,7 +2,7 @@
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { MAX_WORKERS, checkAuditProof, toAuditEventView, type AuditEventView, type CompiledConfig } from '../service/contracts.js';
+import { MAX_WORKERS, checkAuditProof, toAuditEventView, type AuditEventView, type CompiledConfig, type EventProof, type StoredAuditEvent } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
@@ -235,19 +235,33 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       }
     });
 
-  withStore(audit.command('export').description('export the audit trail with its hashes, oldest first'))
+  withStore(audit.command('export').description('export the audit trail with each event\'s tree index and leaf hash, oldest first; with --proofs, each event\'s inclusion proof too'))
     .option('--format <format>', 'jsonl or csv', 'jsonl')
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--workflow <id>', 'only this workflow\'s events')
     .option('--from <iso>', 'only events at or after this time')
     .option('--to <iso>', 'only events before this time')
-    .action(async (opts: StoreOptions & { format: string; out?: string; workflow?: string; from?: string; to?: string }) => {
+    .option('--proofs', 'add each event\'s inclusion proof against the newest checkpoint of --checkpoints (jsonl only), as `audit check-proof` reads it')
+    .option('--checkpoints <file|dir|url>', 'the published checkpoint log, with --proofs')
+    .option('--key <public-key>', 'the checkpoints\' public key, with --proofs; repeat it after a key rotation', collect)
+    .action(async (opts: StoreOptions & { format: string; out?: string; workflow?: string; from?: string; to?: string; proofs?: boolean; checkpoints?: string; key?: string[] }) => {
       if (opts.format !== 'jsonl' && opts.format !== 'csv') { output.err(`--format must be jsonl or csv, not "${opts.format}"`); setExit(2); return; }
+      if (opts.proofs === true && (opts.checkpoints === undefined || opts.key === undefined || opts.format !== 'jsonl')) {
+        output.err('--proofs needs --checkpoints and --key (the proofs lead to a signed checkpoint) and --format jsonl; nothing was exported');
+        setExit(2);
+        return;
+      }
       const from = opts.from === undefined ? undefined : Date.parse(opts.from);
       const to = opts.to === undefined ? undefined : Date.parse(opts.to);
       if (Number.isNaN(from) || Number.isNaN(to)) { output.err('--from and --to take ISO 8601 times, e.g. 2026-11-01T00:00:00Z'); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
+      let prove: ((events: readonly StoredAuditEvent[]) => Promise<Map<number, EventProof>>) | undefined;
+      if (opts.proofs === true && opts.checkpoints !== undefined && opts.key !== undefined) {
+        const prover = await admin.audit.prover(opts.checkpoints, opts.key.map(keyText));
+        if (!prover.ok) { output.err(`no proofs: ${prover.problem}; nothing was exported`); setExit(1); await admin.close(); return; }
+        prove = prover.prove;
+      }
       const stream: Writable = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
       let count = 0;
       try {
@@ -257,9 +271,12 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }),
         });
         for await (const page of pages) {
+          const proofs = prove === undefined ? undefined : await prove(page);
           for (const event of page) {
             const view = toAuditEventView(event);
-            await write(stream, opts.format === 'csv' ? `${csvRow(view)}\n` : `${JSON.stringify(view)}\n`);
+            const proof = proofs?.get(event.seq);
+            const line = proof === undefined ? view : 'proof' in proof ? { ...view, proof: proof.proof } : { ...view, proofUnavailable: proof.unavailable };
+            await write(stream, opts.format === 'csv' ? `${csvRow(view)}\n` : `${JSON.stringify(line)}\n`);
           }
           count += page.length;
         }

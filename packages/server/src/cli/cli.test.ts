@@ -242,6 +242,7 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['audit verify: a checkpoint URL that cannot be reached', ['audit', 'verify', '--db', 'DB', '--checkpoints', 'http://127.0.0.1:1/checkpoints.jsonl', '--key', generateNoteKey('portcullis/audit').verifier], 1, /cannot fetch the checkpoints at http:\/\/127\.0\.0\.1:1\/checkpoints\.jsonl: /],
     ['audit export: a bad --format', ['audit', 'export', '--db', 'DB', '--format', 'xml'], 2, /--format must be jsonl or csv/],
     ['audit export: an invalid config', ['audit', 'export', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['audit export: --proofs without --checkpoints', ['audit', 'export', '--db', 'DB', '--proofs'], 2, /--proofs needs --checkpoints and --key/],
     ['audit purge: below the retention minimum', ['audit', 'purge', '--db', 'DB', '--older-than-days', '30'], 2, /at least 90/],
     ['audit purge: an invalid config', ['audit', 'purge', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['check: every system passes', ['check', '-c', 'GOOD'], 0, /^$/],

@@ -22,7 +22,11 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'portcullis audit verify --checkpoints /var/log/portcullis-checkpoints --key old-key.pub --key new-key.pub   # after a key rotation',
   ],
   'audit purge': ['portcullis audit purge                            # older than audit.retentionDays', 'portcullis audit purge --older-than-days 180'],
-  'audit export': ['portcullis audit export --format jsonl | head -1', 'portcullis audit export --format csv --out trail.csv --workflow route-leads --from 2026-11-01T00:00:00Z'],
+  'audit export': [
+    'portcullis audit export --format jsonl | head -1',
+    'portcullis audit export --format csv --out trail.csv --workflow route-leads --from 2026-11-01T00:00:00Z',
+    'portcullis audit export --proofs --checkpoints /var/log/portcullis-checkpoints --key "$PUBLIC_KEY" --out trail-with-proofs.jsonl',
+  ],
   'audit new-key': ['portcullis audit new-key --out /etc/portcullis/audit-signing.key --name gateway.example.com/audit'],
   'audit checkpoint': ['portcullis audit checkpoint --signing-key audit-signing.key --out /var/log/portcullis-checkpoints'],
   'audit prove': ['portcullis audit prove 42 --checkpoints /var/log/portcullis-checkpoints --key "$PUBLIC_KEY" --out event-42.proof.json'],

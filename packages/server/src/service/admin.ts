@@ -17,8 +17,8 @@ import { classifyTool } from '../connectors/mcp/mcp-tools.js';
 import type { AuditFilter, StoredAuditEvent, Store } from '../store/store.js';
 import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
-import { verifyStoredTrail, type ParallelVerify } from './audit.js';
-import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type PublicKeys, type TreeVerification } from './audit-checkpoints.js';
+import { proveAuditEvents, verifyStoredTrail, type EventProof, type ParallelVerify } from './audit.js';
+import { newestCheckpoint, proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type PublicKeys, type TreeVerification } from './audit-checkpoints.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
@@ -57,6 +57,8 @@ export interface AuditAdmin {
   checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
   /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
   prove(seq: number, location: string, publicKey: PublicKeys): Promise<Outcome<{ proof: AuditInclusionProof }>>;
+  /** A prover of events against the newest checkpoint at `location` (for an export with proofs), or why there is none. */
+  prover(location: string, publicKey: PublicKeys): Promise<Outcome<{ prove: (events: readonly StoredAuditEvent[]) => Promise<Map<number, EventProof>> }>>;
   /**
    * Accepts the store as the trail from now on after it disagreed with the newest published
    * checkpoint: audited (`audit.recovered`), then a new checkpoint is signed and published.
@@ -140,6 +142,11 @@ export function createAdminService(deps: AdminDeps): AdminService {
     verifyCheckpoints: (location, publicKey, onProgress, parallel) => verifyAgainstCheckpoints(store, location, publicKey, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
     checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),
     prove: (seq, location, publicKey) => proveAuditEvent(store, seq, location, publicKey),
+    async prover(location, publicKey) {
+      const newest = await newestCheckpoint(location, publicKey);
+      if (!newest.ok) return newest;
+      return { ok: true, prove: (events) => proveAuditEvents({ store, latestCheckpoint: () => newest.checkpoint }, events) };
+    },
     async recover(reason) {
       const settings = config?.audit.checkpoints;
       if (settings === undefined) throw new PortcullisError('INVALID_REQUEST', `audit recover needs audit.checkpoints in ${config?.source ?? 'the config'} (pass --config)`);

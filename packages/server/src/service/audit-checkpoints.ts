@@ -109,6 +109,15 @@ export async function proveAuditEvent(store: Store, seq: number, location: strin
   }
 }
 
+/** The newest checkpoint at `location` (file, directory or URL), its signature checked with `publicKey`. */
+export async function newestCheckpoint(location: string, publicKey: PublicKeys): Promise<Outcome<{ checkpoint: SignedCheckpoint }>> {
+  const verifier = verifiersFrom(publicKey);
+  if (!verifier.ok) return verifier;
+  const read = await readCheckpoints(location, verifier.verifiers);
+  if (!read.ok) return read;
+  return { ok: true, checkpoint: read.checkpoints.at(-1) as SignedCheckpoint };
+}
+
 /** Checks a proof document's text with only `publicKey`. */
 export function checkAuditProof(text: string, publicKey: PublicKeys): ProofCheck {
   const verifier = verifiersFrom(publicKey);

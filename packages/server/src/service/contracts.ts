@@ -7,7 +7,7 @@
  */
 export { auditEventView, provenAuditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from './views.js';
 export { formatCheckTable } from './preflight.js';
-export { MAX_WORKERS } from './audit.js';
+export { MAX_WORKERS, type EventProof } from './audit.js';
 export { checkAuditProof, type AuditInclusionProof, type ProofCheck, type TreeVerification } from './audit-checkpoints.js';
 export type { AdminService, AuditAdmin, ListedTool, VaultAdmin } from './admin.js';
 export type { GatewayService, ProposeInput, ProposeOptions, DecisionInput, ResolveInput } from './gateway-service.js';
