@@ -1,7 +1,7 @@
 /**
  * Generated audit trails for the verify and query benchmarks, cached under bench/.data/ so
- * a rerun reuses them. Events go in through the real store's `appendAudit` (sealed into the
- * hash chain by the core, inserted with the store's own statements and indexes, committed by
+ * a rerun reuses them. Events go in through the real store's `appendAudit` (sealed as Merkle
+ * tree leaves by the core, inserted with the store's own statements and indexes, committed by
  * its write queue), in calls of 5,000 events with several calls in flight, so a transaction
  * holds tens of thousands of events. The only departure from the gateway's settings is
  * synchronous=NORMAL while generating (a store option): the benchmarks read the data, they
@@ -18,7 +18,7 @@ import { dataDir, serverModule } from './lib.js';
 export const TRAIL_T0 = Date.UTC(2025, 0, 1);
 export const TRAIL_STEP_MS = 3000;
 /** Bump when the generated events change, so stale caches are rebuilt. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 const CALL_EVENTS = 5000;
 const CALLS_IN_FLIGHT = 8;

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  ACTOR_KINDS, AUDIT_EVENT_TYPES, AUDIT_FORMAT_VERSION, GENESIS_ANCHOR, GENESIS_HASH,
-  chainHash, createChainVerifier, parseAuditBody, sealAuditEvent, verifyAuditChain,
-  type AuditEventDraft, type ChainAnchor, type SealedAuditEvent,
+  GENESIS_ANCHOR, GENESIS_HASH, chainHash, createChainVerifier, sealChainedAuditEvent as sealAuditEvent, verifyAuditChain,
+  type ChainAnchor, type ChainedAuditEvent as SealedAuditEvent,
 } from './audit-chain.js';
+import { ACTOR_KINDS, AUDIT_EVENT_TYPES, AUDIT_FORMAT_VERSION, parseAuditBody, type AuditEventDraft } from './audit-event.js';
 import type { JsonValue } from './canonical-json.js';
 import { sha256Hex } from './hash.js';
 
@@ -45,7 +45,7 @@ const draftArb: fc.Arbitrary<AuditEventDraft> = fc.record(
 
 const draft = (type: AuditEventDraft['type'], data: AuditEventDraft['data'] = {}): AuditEventDraft => ({ type, at: 1_700_000_000_000, actor: { kind: 'system', id: 'gateway' }, data });
 
-describe('sealAuditEvent', () => {
+describe('sealChainedAuditEvent (the legacy chain, verified at upgrade)', () => {
   it('writes a canonical body with the format version and seq, and chains the hash', () => {
     const event = sealAuditEvent({ ...draft('proposal.received', { b: 1, a: 2 }), workflow: 'wf', proposalId: 'prop_1' }, 1, GENESIS_HASH);
     expect(event.body).toBe(`{"actor":{"id":"gateway","kind":"system"},"at":1700000000000,"data":{"a":2,"b":1},"proposalId":"prop_1","seq":1,"type":"proposal.received","v":${AUDIT_FORMAT_VERSION},"workflow":"wf"}`);

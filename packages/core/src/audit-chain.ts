@@ -1,66 +1,25 @@
 /**
- * The audit chain. Invariant: each event's hash is SHA-256 over the previous event's hash
- * and the event's canonical body, and sequence numbers are contiguous from the anchor; so
- * editing any byte of an event, deleting one, or reordering them breaks verification at
- * the first affected event. The body is canonical JSON, so it hashes the same wherever it
- * is recomputed.
+ * The legacy audit hash chain, kept only to verify trails written before the Merkle tree
+ * (store migration 9): such a trail is verified link by link once, before the tree is built
+ * over it, and `audit verify` still checks those old links. Nothing new is sealed into a chain.
+ * Invariant: each chained event's hash is SHA-256 over the previous event's hash and the
+ * event's canonical body, and sequence numbers are contiguous from the anchor; so editing any
+ * byte of an old event, deleting one, or reordering them breaks verification at the first
+ * affected event.
  */
-import { canonicalJson, type JsonValue } from './canonical-json.js';
+import { auditBodyHasSeq, auditEventBody, type AuditEventDraft } from './audit-event.js';
 import { sha256Hex } from './hash.js';
+import { merkleLeafHash, type MerkleHash } from './merkle.js';
 
-/** The version of the persisted event format. */
-export const AUDIT_FORMAT_VERSION = 1;
-
-/** The hash before the first event. */
+/** The hash before the first chained event. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-export const AUDIT_EVENT_TYPES = [
-  'gateway.started', 'config.loaded',
-  'proposal.received', 'proposal.decided', 'proposal.expired', 'proposal.cancelled', 'request.invalid', 'request.refused',
-  'approval.granted', 'approval.rejected', 'approval.refused',
-  'execution.started', 'execution.succeeded', 'execution.failed', 'execution.refused', 'execution.outcome_unknown', 'outcome.resolved',
-  'audit.purged', 'audit.recovered',
-  'run.started', 'run.refused',
-  'rollback.started', 'rollback.succeeded', 'rollback.drifted', 'rollback.failed', 'run.rolled_back',
-  'vault.secret_set', 'vault.key_rotated',
-  'workflow.disabled', 'workflow.enabled', 'agent.disabled', 'agent.enabled', 'alert.raised',
-  'workflow.deployed', 'workflow.promoted', 'workflow.demoted', 'workflow.override',
-  'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
-  'notification.replayed',
-] as const;
-export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
-
-export const ACTOR_KINDS = ['agent', 'person', 'system'] as const;
-export type ActorKind = (typeof ACTOR_KINDS)[number];
-
-/** Who caused an event. */
-export interface Actor {
-  readonly kind: ActorKind;
-  readonly id: string;
-}
-
-/** An event before it is sealed into the chain. `at` is milliseconds since the epoch. */
-export interface AuditEventDraft {
-  readonly type: AuditEventType;
-  readonly at: number;
-  readonly actor: Actor;
-  readonly workflow?: string;
-  readonly proposalId?: string;
-  readonly data: { readonly [key: string]: JsonValue };
-}
-
-/** A sealed event: its canonical body and its place in the chain. */
-export interface SealedAuditEvent {
+/** An event as the hash chain sealed it: its canonical body and its link. */
+export interface ChainedAuditEvent {
   readonly seq: number;
   readonly body: string;
   readonly prevHash: string;
   readonly hash: string;
-}
-
-/** A parsed event body. */
-export interface AuditEvent extends AuditEventDraft {
-  readonly v: number;
-  readonly seq: number;
 }
 
 /** Where a chain starts: the genesis, or the last event removed by a retention purge. */
@@ -71,18 +30,15 @@ export interface ChainAnchor {
 
 export const GENESIS_ANCHOR: ChainAnchor = Object.freeze({ seq: 0, hash: GENESIS_HASH });
 
-/** Seals a draft as event `seq` after `prevHash`. */
-export function sealAuditEvent(draft: AuditEventDraft, seq: number, prevHash: string): SealedAuditEvent {
-  const body = canonicalJson({
-    v: AUDIT_FORMAT_VERSION, seq, at: draft.at, type: draft.type, actor: draft.actor,
-    workflow: draft.workflow, proposalId: draft.proposalId, data: draft.data,
-  });
-  return { seq, body, prevHash, hash: chainHash(prevHash, body) };
-}
-
 /** The hash of a body chained after `prevHash`. */
 export function chainHash(prevHash: string, body: string): string {
   return sha256Hex(`${prevHash}\n${body}`);
+}
+
+/** Seals a draft into the legacy chain as event `seq` after `prevHash` (only to build old trails in tests and tools). */
+export function sealChainedAuditEvent(draft: AuditEventDraft, seq: number, prevHash: string): ChainedAuditEvent {
+  const body = auditEventBody(draft, seq);
+  return { seq, body, prevHash, hash: chainHash(prevHash, body) };
 }
 
 /** The first problem verification found. */
@@ -99,7 +55,7 @@ export type ChainVerification =
 /** Verifies a chain one event at a time, so a long trail streams through in constant memory. */
 export interface ChainVerifier {
   /** Checks the next event; returns the break if it is the first bad one (then stop pushing). */
-  push(event: SealedAuditEvent): ChainBreak | undefined;
+  push(event: ChainedAuditEvent): ChainBreak | undefined;
   /** Ends verification, comparing the last event with the separately recorded head, if given. */
   finish(head?: ChainAnchor): ChainVerification;
 }
@@ -121,7 +77,7 @@ export function createChainVerifier(anchor: ChainAnchor = GENESIS_ANCHOR): Chain
       }
       if (event.prevHash !== prevHash) return fail(event.seq, `event ${event.seq} does not link to event ${event.seq - 1}: its previous-hash was changed`);
       if (chainHash(prevHash, event.body) !== event.hash) return fail(event.seq, `event ${event.seq} was edited: its content no longer matches its hash`);
-      if (!bodyHasSeq(event.body, event.seq)) return fail(event.seq, `event ${event.seq} was edited: its sequence number does not match its content`);
+      if (!auditBodyHasSeq(event.body, event.seq)) return fail(event.seq, `event ${event.seq} was edited: its sequence number does not match its content`);
       prevHash = event.hash;
       expectedSeq += 1;
       count += 1;
@@ -142,35 +98,56 @@ export function createChainVerifier(anchor: ChainAnchor = GENESIS_ANCHOR): Chain
 }
 
 /**
- * Verifies events in sequence order from `anchor`. `head`, when given, is the chain head the
- * store recorded separately, so deleting the newest events is detected too. Stops at the
+ * Verifies chained events in sequence order from `anchor`. `head`, when given, is the chain head
+ * the store recorded separately, so deleting the newest events is detected too. Stops at the
  * first break and names it.
  */
-export function verifyAuditChain(events: Iterable<SealedAuditEvent>, anchor: ChainAnchor = GENESIS_ANCHOR, head?: ChainAnchor): ChainVerification {
+export function verifyAuditChain(events: Iterable<ChainedAuditEvent>, anchor: ChainAnchor = GENESIS_ANCHOR, head?: ChainAnchor): ChainVerification {
   const verifier = createChainVerifier(anchor);
   for (const event of events) if (verifier.push(event) !== undefined) break;
   return verifier.finish(head);
 }
 
-function bodyHasSeq(body: string, seq: number): boolean {
-  // Canonical bodies sort keys: the top-level "seq" follows actor, at, data and proposalId,
-  // and only string or number values follow it, so its key is the last unescaped `"seq":`.
-  // Compared digit by digit, without building the expected text: verify runs this per event.
-  const key = body.lastIndexOf('"seq":');
-  if (key === -1 || !Number.isSafeInteger(seq) || seq < 0) return false;
-  let i = key + 6;
-  let value = 0;
-  const start = i;
-  for (let c = body.charCodeAt(i); c >= 48 && c <= 57; c = body.charCodeAt(i)) {
-    value = value * 10 + (c - 48);
-    i += 1;
-  }
-  // No leading zeros: "seq":007 is not the canonical text of 7.
-  const digits = i - start;
-  return digits > 0 && digits <= 16 && (digits === 1 || body.charCodeAt(start) !== 48) && value === seq && body.charCodeAt(i) === 44;
+/** An event as a store holds it: chained (legacy) or sealed with its leaf hash (`hash` its hex, `prevHash` empty). */
+export type StoredTrailEvent = ChainedAuditEvent;
+
+/**
+ * Checks a stored trail's events in order, whichever way each was sealed, and gives each one's
+ * RFC 6962 leaf hash to append to the tree being rebuilt. Events up to `chainThrough` were
+ * sealed into the legacy chain and are checked link by link from `chainAnchor`; later ones must
+ * carry their body's leaf hash (hex) and their own seq in their body. Sequence numbers must run
+ * on from `firstSeq`. Returns the leaf hash, or the problem (naming the event) as a string.
+ */
+export function createTrailChecker(chainThrough: number, chainAnchor: ChainAnchor, firstSeq: number): (event: StoredTrailEvent) => MerkleHash | string {
+  const chain = chainAnchor.seq < chainThrough ? createChainVerifier(chainAnchor) : undefined;
+  let next = firstSeq;
+  return (event) => {
+    if (event.seq !== next) {
+      return event.seq > next
+        ? `event ${next}${event.seq - next > 1 ? `–${event.seq - 1}` : ''} is missing (the next event present is ${event.seq})`
+        : `event ${event.seq} appears out of order (expected ${next})`;
+    }
+    next += 1;
+    if (event.seq <= chainThrough) {
+      const broken = chain?.push(event);
+      if (broken !== undefined) return broken.problem;
+      return merkleLeafHash(event.body);
+    }
+    if (!auditBodyHasSeq(event.body, event.seq)) return `event ${event.seq} was edited: its sequence number does not match its content`;
+    const leaf = merkleLeafHash(event.body);
+    if (!sameHex(leaf, event.hash)) return `event ${event.seq} was edited: its body no longer matches its stored leaf hash`;
+    return leaf;
+  };
 }
 
-/** Parses a sealed event's body. @throws SyntaxError if the body is not JSON. */
-export function parseAuditBody(body: string): AuditEvent {
-  return JSON.parse(body) as AuditEvent;
+const HEX = '0123456789abcdef';
+
+/** Whether `hex` is the lowercase hex of `hash`, compared without building a string. */
+function sameHex(hash: MerkleHash, hex: string): boolean {
+  if (hex.length !== hash.length * 2) return false;
+  for (let i = 0; i < hash.length; i += 1) {
+    const b = hash[i] as number;
+    if (hex.charCodeAt(2 * i) !== HEX.charCodeAt(b >> 4) || hex.charCodeAt(2 * i + 1) !== HEX.charCodeAt(b & 15)) return false;
+  }
+  return true;
 }

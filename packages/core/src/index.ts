@@ -15,13 +15,12 @@ export { PROPOSAL_STATUSES, PROPOSAL_EVENTS, TRANSITIONS, FINAL_STATUSES, OPEN_S
 export type { ProposalStatus, ProposalEvent } from './lifecycle.js';
 export { proposalDigest, authoriseApprover, checkApprovalForExecution, APPROVAL_REFUSALS } from './approval.js';
 export type { ProposalContent, ApproverPolicy, ApprovalRecord, ApprovalRefusal } from './approval.js';
+export { AUDIT_FORMAT_VERSION, AUDIT_EVENT_TYPES, ACTOR_KINDS, auditEventBody, auditBodyHasSeq, sealAuditEvent, parseAuditBody } from './audit-event.js';
+export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent } from './audit-event.js';
+export { GENESIS_HASH, GENESIS_ANCHOR, chainHash, sealChainedAuditEvent, createChainVerifier, verifyAuditChain, createTrailChecker } from './audit-chain.js';
+export type { ChainedAuditEvent, StoredTrailEvent, ChainAnchor, ChainBreak, ChainVerification, ChainVerifier } from './audit-chain.js';
 export {
-  AUDIT_FORMAT_VERSION, GENESIS_HASH, GENESIS_ANCHOR, AUDIT_EVENT_TYPES, ACTOR_KINDS,
-  sealAuditEvent, chainHash, createChainVerifier, verifyAuditChain, parseAuditBody,
-} from './audit-chain.js';
-export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent, ChainAnchor, ChainBreak, ChainVerification, ChainVerifier } from './audit-chain.js';
-export {
-  EMPTY_TREE_ROOT, merkleLeafHash, merkleNodeHash, sameHash, createMerkleFrontier, merkleRoot, inclusionProof, consistencyProof,
+  EMPTY_TREE_ROOT, merkleLeafHash, merkleNodeHash, sameHash, createMerkleFrontier, appendFrontier, merkleRoot, inclusionProof, consistencyProof,
   rootFromInclusionProof, verifyInclusion, verifyConsistency,
 } from './merkle.js';
 export type { MerkleHash, MerkleFrontier, MerkleFrontierState } from './merkle.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  EMPTY_TREE_ROOT, consistencyProof, createMerkleFrontier, inclusionProof, merkleLeafHash, merkleNodeHash, merkleRoot,
+  EMPTY_TREE_ROOT, appendFrontier, consistencyProof, createMerkleFrontier, inclusionProof, merkleLeafHash, merkleNodeHash, merkleRoot,
   rootFromInclusionProof, verifyConsistency, verifyInclusion, type MerkleHash,
 } from './merkle.js';
 
@@ -113,6 +113,40 @@ describe('the frontier', () => {
     for (const leaf of leavesOf(13)) frontier.append(leaf);
     expect(frontier.state().hashes).toHaveLength(3);
     expect(() => createMerkleFrontier({ size: 13, hashes: [] })).toThrow(/13 has 3 hashes/);
+  });
+
+  it('tells every interior node it completes, each the root of its aligned range of leaves', () => {
+    const leaves = leavesOf(37);
+    const frontier = createMerkleFrontier();
+    const nodes: [number, number, string][] = [];
+    for (const leaf of leaves) frontier.append(leaf, (height, index, hash) => nodes.push([height, index, hex(hash)]));
+    // A tree of 37 leaves has 18 + 9 + 4 + 2 + 1 complete nodes of heights 1 to 5.
+    expect(nodes).toHaveLength(34);
+    for (const [height, index, hash] of nodes) {
+      const width = 2 ** height;
+      expect(hash, `node ${height}/${index}`).toBe(hex(merkleRoot(leaves.slice(index * width, (index + 1) * width))));
+    }
+    expect(nodes.filter(([h]) => h === 5)).toEqual([[5, 0, hex(merkleRoot(leaves.slice(0, 32)))]]);
+  });
+
+  it('joins a tree rebuilt in aligned parts into the tree of all its leaves (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 5 }), (first, blocks, log) => {
+      const width = 2 ** log;
+      const start = Math.ceil(first / width) * width;
+      const leaves = leavesOf(start + blocks * width + (first % width));
+      const whole = createMerkleFrontier();
+      for (const leaf of leaves.slice(0, start)) whole.append(leaf);
+      // Each later part starts at a multiple of its width and is no longer than it.
+      for (let at = start; at < leaves.length; at += width) {
+        const part = createMerkleFrontier();
+        for (const leaf of leaves.slice(at, at + width)) part.append(leaf);
+        appendFrontier(whole, part.state());
+      }
+      return whole.size === leaves.length && hex(whole.root()) === hex(merkleRoot(leaves));
+    }), { numRuns: 80 });
+    const tree = createMerkleFrontier();
+    tree.append(leavesOf(1)[0] as MerkleHash);
+    expect(() => tree.appendSubtree(EMPTY_TREE_ROOT, 1)).toThrow(/not be aligned/);
   });
 
   it('agrees with the recursive definition at every size (property)', () => {

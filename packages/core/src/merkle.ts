@@ -62,8 +62,18 @@ export interface MerkleFrontierState {
 export interface MerkleFrontier {
   /** The number of leaves. */
   readonly size: number;
-  /** Appends a leaf by its leaf hash. */
-  append(leafHash: MerkleHash): void;
+  /**
+   * Appends a leaf by its leaf hash. `onNode`, when given, is told every interior node the
+   * append completes: its height (1 = two leaves), its index among the nodes of that height
+   * (the node covers leaves index × 2^height to (index + 1) × 2^height − 1) and its hash.
+   */
+  append(leafHash: MerkleHash, onNode?: (height: number, index: number, hash: MerkleHash) => void): void;
+  /**
+   * Appends a whole perfect subtree of 2^height leaves by its root, as if its leaves were
+   * appended one by one (to join trees rebuilt in parts).
+   * @throws RangeError unless the size is a multiple of 2^height (the subtree must be aligned).
+   */
+  appendSubtree(root: MerkleHash, height: number): void;
   /** The root at the current size. */
   root(): MerkleHash;
   /** A copy of the state, to persist or to restart from. */
@@ -89,14 +99,25 @@ export function createMerkleFrontier(from: MerkleFrontierState = { size: 0, hash
   let size = from.size;
   return {
     get size() { return size; },
-    append(leafHash) {
+    append(leafHash, onNode) {
       let hash = leafHash;
+      let height = 0;
       for (let s = size; s % 2 === 1; s = (s - 1) / 2) {
         const left = stack.pop() as MerkleHash;
         hash = merkleNodeHash(left, hash);
+        height += 1;
+        if (onNode !== undefined) onNode(height, Math.floor(size / 2 ** height), hash);
       }
       stack.push(hash);
       size += 1;
+    },
+    appendSubtree(subtreeRoot, height) {
+      const width = 2 ** height;
+      if (!Number.isSafeInteger(width) || height < 0 || size % width !== 0) throw new RangeError(`a subtree of 2^${height} leaves cannot be appended to a tree of ${size} leaves: it would not be aligned`);
+      let hash = subtreeRoot;
+      for (let s = size / width; s % 2 === 1; s = (s - 1) / 2) hash = merkleNodeHash(stack.pop() as MerkleHash, hash);
+      stack.push(hash);
+      size += width;
     },
     root() {
       let root = stack.at(-1);
@@ -108,6 +129,20 @@ export function createMerkleFrontier(from: MerkleFrontierState = { size: 0, hash
       return { size, hashes: [...stack] };
     },
   };
+}
+
+/**
+ * Appends to `frontier` the tree whose frontier is `part`, rebuilt apart from the leaves after
+ * `frontier`'s (its subtrees, largest first, are appended whole).
+ * @throws RangeError when `part`'s largest subtree would not be aligned at `frontier`'s size.
+ */
+export function appendFrontier(frontier: MerkleFrontier, part: MerkleFrontierState): void {
+  let bit = 1;
+  while (bit * 2 <= part.size) bit *= 2;
+  let i = 0;
+  for (let height = Math.log2(bit); bit >= 1; bit /= 2, height -= 1) {
+    if (part.size % (bit * 2) >= bit) frontier.appendSubtree(part.hashes[i++] as MerkleHash, height);
+  }
 }
 
 /** The largest power of two below n (n > 1). */

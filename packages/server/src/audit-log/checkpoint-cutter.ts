@@ -55,6 +55,8 @@ export interface CutterOptions {
   readonly clock: Clock;
   readonly everyEvents: number;
   readonly everyMs: number;
+  /** Adds a witness's cosignature to a checkpoint before it is published (or returns it as it was). */
+  readonly cosign?: (checkpoint: SignedCheckpoint) => Promise<SignedCheckpoint>;
   /** Told when a sink refuses a checkpoint (the others still get it). */
   readonly onAlert?: (sink: string, error: unknown) => void;
 }
@@ -76,11 +78,14 @@ export interface CheckpointCutter {
   /** Cuts a checkpoint now if the tree grew (at shutdown). */
   cutNow(): Promise<SignedCheckpoint | undefined>;
   status(): CutterStatus;
+  /** The newest checkpoint some sink accepted (or the newest published one the cutter started after). */
+  latest(): SignedCheckpoint | undefined;
 }
 
-/** Creates a cutter starting after the checkpoint of `publishedSize` (0: none yet). */
-export function createCheckpointCutter(options: CutterOptions, publishedSize = 0): CheckpointCutter {
+/** Creates a cutter starting after the checkpoint of `publishedSize` (0: none yet), `start` when it is known. */
+export function createCheckpointCutter(options: CutterOptions, publishedSize = 0, start?: SignedCheckpoint): CheckpointCutter {
   let published = publishedSize;
+  let latest = start;
   let lastCutAt = options.clock.now();
   let unpublishedSince: number | undefined;
   let lastFailure: string | undefined;
@@ -94,7 +99,8 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
     unpublishedSince ??= now;
     const due = force || frontier.size - published >= options.everyEvents || now - lastCutAt >= options.everyMs;
     if (!due) return undefined;
-    const checkpoint = signCheckpoint({ origin: options.origin, size: frontier.size, root: frontier.root() }, options.signer);
+    const signed = signCheckpoint({ origin: options.origin, size: frontier.size, root: frontier.root() }, options.signer);
+    const checkpoint = options.cosign === undefined ? signed : await options.cosign(signed);
     lastCutAt = now;
     const results = await Promise.allSettled(options.sinks.map((sink) => sink.publish(checkpoint)));
     let accepted = false;
@@ -107,7 +113,7 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
         options.onAlert?.(sink.name, result.reason);
       }
     });
-    if (accepted) { published = checkpoint.size; unpublishedSince = undefined; }
+    if (accepted) { published = checkpoint.size; latest = checkpoint; unpublishedSince = undefined; }
     return checkpoint;
   }
 
@@ -120,6 +126,7 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
   return {
     poll: () => serial(false),
     cutNow: () => serial(true),
+    latest: () => latest,
     status: () => ({ publishedSize: published, ...(unpublishedSince === undefined ? {} : { unpublishedSince }), ...(lastFailure === undefined ? {} : { lastFailure }) }),
   };
 }

@@ -60,6 +60,15 @@ export function readCheckpointLog(location: string, verifiers: readonly NoteVeri
     const code = (error as NodeJS.ErrnoException).code;
     return { ok: false, problem: `cannot read the checkpoints at ${path}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}` };
   }
+  return parseCheckpointLog(text, path, verifiers);
+}
+
+/**
+ * Checks the checkpoints of a log's text (JSON lines, or one bare signed note) read from
+ * `path` (a file or a URL, named in problems) with `verifiers`; all must be of one origin.
+ * Sorted by tree size.
+ */
+export function parseCheckpointLog(text: string, path: string, verifiers: readonly NoteVerifier[]): CheckpointsRead {
   const read = notesOf(text, path);
   if (!read.ok) return read;
   const checkpoints: SignedCheckpoint[] = [];

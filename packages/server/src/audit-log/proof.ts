@@ -6,7 +6,7 @@
  * and the key.
  */
 import {
-  inclusionProof, merkleLeafHash, merkleRoot, parseAuditBody, sameHash, verifyInclusion,
+  inclusionProof, merkleLeafHash, merkleNodeHash, merkleRoot, parseAuditBody, verifyInclusion,
   type AuditEvent, type MerkleHash,
 } from '@portcullis/core';
 import type { Store } from '../store/store.js';
@@ -38,31 +38,120 @@ export class ProofUnavailable extends Error {
   override readonly name = 'ProofUnavailable';
 }
 
+/** Leaves are read from the bodies in blocks of at most this many; larger aligned subtrees come from stored nodes. */
+const LEAF_BLOCK = 256;
+
+function splitPoint(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
 /**
- * Writes the proof of event `seq` against `checkpoint`.
- * @throws ProofUnavailable when the event is not covered, was purged, or the trail does not rebuild the checkpoint's root.
+ * Reads roots of ranges of the stored tree: a stored node for an aligned subtree of 256 leaves
+ * or more, else split at the largest power of two, down to blocks of bodies hashed as leaves.
+ * `onBody` is told each body read.
+ */
+function treeReader(store: Store, base: number, onBody?: (seq: number, body: string) => void): {
+  leaves: (start: number, end: number) => Promise<MerkleHash[]>;
+  rangeRoot: (start: number, end: number) => Promise<MerkleHash>;
+} {
+  /** The leaf hashes of leaves [start, end), from the stored bodies. */
+  const leaves = async (start: number, end: number): Promise<MerkleHash[]> => {
+    const hashes: MerkleHash[] = [];
+    for await (const page of store.readAuditTrail(LEAF_BLOCK, { afterSeq: base + start, throughSeq: base + end })) {
+      for (const event of page) {
+        if (event.seq !== base + start + hashes.length + 1) break;
+        onBody?.(event.seq, event.body);
+        hashes.push(merkleLeafHash(event.body));
+      }
+    }
+    if (hashes.length !== end - start) {
+      throw new ProofUnavailable(`event ${base + start + hashes.length + 1} is missing from the store (purged, or deleted) and no stored tree node covers it; run \`portcullis audit verify --checkpoints\``);
+    }
+    return hashes;
+  };
+  /** MTH(D[start:end]). */
+  const rangeRoot = async (start: number, end: number): Promise<MerkleHash> => {
+    const n = end - start;
+    if (n >= LEAF_BLOCK && (n & (n - 1)) === 0 && start % n === 0) {
+      const node = await store.auditTreeNode(Math.log2(n), start / n);
+      if (node !== undefined) return node;
+    }
+    if (n <= LEAF_BLOCK) return merkleRoot(await leaves(start, end));
+    const k = splitPoint(n);
+    return merkleNodeHash(await rangeRoot(start, start + k), await rangeRoot(start + k, end));
+  };
+  return { leaves, rangeRoot };
+}
+
+/**
+ * The RFC 6962 consistency proof (RFC 9162 2.1.4.1, PROOF(first, D[second])) between the trees
+ * of the first `first` and `second` leaves, from stored nodes and a few blocks of bodies, like
+ * an inclusion proof. Empty when first is 0 or equals second.
+ * @throws ProofUnavailable when a part of the tree it needs is neither stored nor rebuildable; RangeError unless 0 <= first <= second <= the stored tree's size.
+ */
+export async function proveConsistency(store: Store, first: number, second: number): Promise<MerkleHash[]> {
+  const tree = await store.auditTree();
+  if (!Number.isSafeInteger(first) || !Number.isSafeInteger(second) || first < 0 || first > second || second > tree.frontier.size) {
+    throw new RangeError(`no consistency proof from size ${first} to size ${second} in a tree of ${tree.frontier.size}`);
+  }
+  const proof: MerkleHash[] = [];
+  if (first === 0 || first === second) return proof;
+  const { rangeRoot } = treeReader(store, tree.baseSeq);
+  const sub = async (m: number, start: number, end: number, whole: boolean): Promise<void> => {
+    const n = end - start;
+    if (m === n) { if (!whole) proof.push(await rangeRoot(start, end)); return; }
+    const k = splitPoint(n);
+    if (m <= k) { await sub(m, start, start + k, whole); proof.push(await rangeRoot(start + k, end)); }
+    else { await sub(m - k, start + k, end, false); proof.push(await rangeRoot(start, start + k)); }
+  };
+  await sub(first, 0, second, true);
+  return proof;
+}
+
+/**
+ * Writes the proof of event `seq` against `checkpoint`, reading O(log n) stored tree nodes and
+ * at most a few blocks of 256 bodies (never the whole trail, when the store keeps its nodes):
+ * each sibling on the RFC 9162 2.1.3.1 path is the root of a range of leaves, taken from a
+ * stored node when the range is an aligned subtree of more than 256 leaves, else split or
+ * hashed from the bodies. The proof is checked against the checkpoint's signed root before it
+ * is returned, so a stored node or body that was changed yields no proof, never a wrong one.
+ * @throws ProofUnavailable when the event is not covered, was purged with nothing kept to prove it, or the trail does not lead to the checkpoint's root.
  */
 export async function proveEvent(store: Store, seq: number, checkpoint: SignedCheckpoint): Promise<AuditInclusionProof> {
-  const [tree, purges] = await Promise.all([store.auditTree(), store.auditPurges()]);
+  const tree = await store.auditTree();
   const base = tree.baseSeq;
   const leafIndex = seq - base - 1;
+  const size = checkpoint.size;
   if (!Number.isSafeInteger(seq) || leafIndex < 0) throw new ProofUnavailable(`event ${seq} is not in the tree (it starts after event ${base})`);
-  if (leafIndex >= checkpoint.size) throw new ProofUnavailable(`event ${seq} is newer than the newest checkpoint (${checkpoint.size} events); wait for the next checkpoint`);
-  if (purges.some((p) => p.throughSeq > base)) throw new ProofUnavailable('the trail was purged; proofs after a purge are not supported yet');
-  const leaves: MerkleHash[] = [];
+  if (leafIndex >= size) throw new ProofUnavailable(`event ${seq} is newer than the newest checkpoint (${size} events); wait for the next checkpoint`);
+  if (size > tree.frontier.size) throw new ProofUnavailable(`the store's tree has ${tree.frontier.size} events, fewer than the checkpoint's ${size}: the store was cut or rolled back; run \`portcullis audit verify --checkpoints\``);
+
   let body: string | undefined;
-  for await (const page of store.readAuditChain(5000, { afterSeq: base, throughSeq: base + checkpoint.size })) {
-    for (const event of page) {
-      if (event.seq !== base + leaves.length + 1) throw new ProofUnavailable(`event ${base + leaves.length + 1} is missing from the store`);
-      if (event.seq === seq) body = event.body;
-      leaves.push(merkleLeafHash(event.body));
+  const { leaves, rangeRoot } = treeReader(store, base, (eventSeq, eventBody) => { if (eventSeq === seq) body = eventBody; });
+  // PATH(m, D[start:end]) of RFC 9162 2.1.3.1, siblings from the leaf up. The block holding the
+  // leaf is read once, so the leaf's body comes with it.
+  const path: MerkleHash[] = [];
+  const walk = async (m: number, start: number, end: number): Promise<void> => {
+    const n = end - start;
+    if (n <= LEAF_BLOCK) {
+      const block = await leaves(start, end);
+      for (const hash of inclusionProof(block, m)) path.push(hash);
+      return;
     }
+    const k = splitPoint(n);
+    if (m < k) { await walk(m, start, start + k); path.push(await rangeRoot(start + k, end)); }
+    else { await walk(m - k, start + k, end); path.push(await rangeRoot(start, start + k)); }
+  };
+  await walk(leafIndex, 0, size);
+  if (body === undefined) throw new ProofUnavailable(`event ${seq} is missing from the store`);
+  if (!verifyInclusion(merkleLeafHash(body), leafIndex, size, path, checkpoint.root)) {
+    throw new ProofUnavailable(`the store's events and tree nodes do not lead to the checkpoint's root (${size} events): the store was changed; run \`portcullis audit verify --checkpoints\``);
   }
-  if (leaves.length !== checkpoint.size || body === undefined) throw new ProofUnavailable(`the store holds ${leaves.length} of the checkpoint's ${checkpoint.size} events`);
-  if (!sameHash(merkleRoot(leaves), checkpoint.root)) throw new ProofUnavailable(`the store's first ${checkpoint.size} events do not hash to the checkpoint's root; run \`portcullis audit verify --checkpoints\``);
   return {
-    format: PROOF_FORMAT, seq, body, leafIndex, treeSize: checkpoint.size,
-    inclusionProof: inclusionProof(leaves, leafIndex, checkpoint.size).map((h) => Buffer.from(h).toString('base64')),
+    format: PROOF_FORMAT, seq, body, leafIndex, treeSize: size,
+    inclusionProof: path.map((h) => Buffer.from(h).toString('base64')),
     checkpoint: checkpoint.note,
   };
 }

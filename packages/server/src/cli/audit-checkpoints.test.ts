@@ -7,10 +7,12 @@
  */
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chainHash, createMerkleFrontier, merkleLeafHash, type AuditEventDraft } from '@portcullis/core';
+import { createMerkleFrontier, merkleLeafHash, type AuditEventDraft } from '@portcullis/core';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { frontierToBlob } from '../store/sqlite/sqlite-audit.js';
 import { runCli, type CliResult } from '../testing/run-cli.js';
@@ -82,26 +84,59 @@ function attacker(db: string): Database.Database {
   return raw;
 }
 
-/** What a careful attacker does after an edit: re-hash the chain from `fromSeq`, reset the head and rebuild the stored tree. */
+/** What a careful attacker does after an edit: re-hash every leaf from `fromSeq`, reset the head and rebuild the stored tree. */
 function rehash(raw: Database.Database, fromSeq: number): void {
   const rows = raw.prepare('SELECT seq, body, hash FROM audit_events ORDER BY seq').all() as { seq: number; body: string; hash: string }[];
-  let prev = '0'.repeat(64);
   const update = raw.prepare('UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?');
-  for (const row of rows) {
-    if (row.seq >= fromSeq) {
-      const hash = chainHash(prev, row.body);
-      update.run(prev, hash, row.seq);
-      prev = hash;
-    } else prev = row.hash;
-  }
+  const leafHex = (body: string): string => Buffer.from(merkleLeafHash(body)).toString('hex');
+  for (const row of rows) if (row.seq >= fromSeq) update.run('', leafHex(row.body), row.seq);
   const last = rows.at(-1);
-  raw.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last?.seq ?? 0, prev);
+  raw.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last?.seq ?? 0, last === undefined ? '' : leafHex(last.body));
   const frontier = createMerkleFrontier();
   for (const row of rows) frontier.append(merkleLeafHash(row.body));
   raw.prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
 }
 
 describe('audit checkpoints: the happy path and bad input', () => {
+  it('fetches the checkpoint log over HTTP (an off-host copy), and names an unreachable or failing URL', async () => {
+    const { db, k } = await published();
+    const logText = readFileSync(join(k.log, 'checkpoints.jsonl'), 'utf8');
+    const server = createServer((request, response) => {
+      // connection: close, so the fetch after the server stopped opens a new connection.
+      if (request.url === '/audit/checkpoints.jsonl') response.writeHead(200, { 'content-type': 'text/plain', connection: 'close' }).end(logText);
+      else response.writeHead(404, { connection: 'close' }).end('not here');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ok = await verify(db, { ...k, log: `${base}/audit/checkpoints.jsonl` });
+      expect(ok.err).toBe('');
+      expect(ok.out).toMatch(/audit trail OK: 30 events verified; tree of 30 events consistent with 1 signed checkpoint/);
+      expect(ok.code).toBe(0);
+      const proved = await cli('audit', 'prove', '12', '--db', db, '--checkpoints', `${base}/audit/checkpoints.jsonl`, '--key', k.publicKey);
+      expect(proved.code).toBe(0);
+      const missing = await verify(db, { ...k, log: `${base}/nothing.jsonl` });
+      expect(missing.code).toBe(1);
+      expect(missing.err).toContain(`cannot fetch the checkpoints at ${base}/nothing.jsonl: HTTP 404 Not Found`);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const down = await verify(db, { ...k, log: `${base}/audit/checkpoints.jsonl` });
+    expect(down.code).toBe(1);
+    expect(down.err).toContain(`cannot fetch the checkpoints at ${base}/audit/checkpoints.jsonl: ECONNREFUSED`);
+  });
+
+  it('verifies after a key rotation with several --key, each checkpoint by the key of its key id', async () => {
+    const { db, k } = await published();
+    const next = await keys();
+    await append(db, 3);
+    await checkpoint(db, { ...next, log: k.log });
+    expect((await verify(db, k)).err).toMatch(/checkpoints\.jsonl:2 is refused: no signature by portcullis\.test\/audit \(key [0-9a-f]{8}\)/);
+    const both = await cli('audit', 'verify', '--db', db, '--checkpoints', k.log, '--key', k.publicKey, '--key', next.publicKey);
+    expect(both.out).toMatch(/audit trail OK: 33 events verified; tree of 33 events consistent with 2 signed checkpoints/);
+    expect(both.code).toBe(0);
+  });
+
   it('writes a 0600 signing key, cuts checkpoints into an append-only log, and verifies against them', async () => {
     const { db, k } = await published();
     expect(statSync(k.keyFile).mode & 0o777).toBe(0o600);
@@ -198,7 +233,7 @@ describe('audit verify against published checkpoints: every tamper is named', ()
       raw.prepare('DELETE FROM audit_events WHERE seq > ?').run(keep);
       rehash(raw, keep + 1);
       raw.close();
-      expect((await plainVerify(db)).code, 'the chain alone cannot tell').toBe(0);
+      expect((await plainVerify(db)).code, 'the stored trail alone cannot tell').toBe(0);
       const result = await verify(db, k);
       expect(result.code).toBe(1);
       expect(result.err).toContain(`checkpoint 30 covers events through 30, but the store's trail ends at event ${keep}: events ${keep + 1}–30 were deleted`);
@@ -212,7 +247,7 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     raw.prepare("UPDATE audit_events SET body = ?, actor_id = 'mallory' WHERE seq = 12").run(body.replace('"id":"dana"', '"id":"mallory"'));
     rehash(raw, 12);
     raw.close();
-    expect((await plainVerify(db)).code, 'the chain alone cannot tell').toBe(0);
+    expect((await plainVerify(db)).code, 'the stored trail alone cannot tell').toBe(0);
     const result = await verify(db, k);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/checkpoint 30 \(root .*\) does not match the trail, whose first 30 events hash to .*: an event among 1–30 was edited, deleted, inserted or re-hashed/);
@@ -228,7 +263,8 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     raw.prepare('INSERT INTO audit_purges (through_seq, anchor_hash, purged_at, actor, tree_frontier) VALUES (5, ?, ?, ?, ?)')
       .run(rows.at(-1)?.hash, T0 + 200 * DAY, 'retention', frontierToBlob(frontier.state()));
     raw.close();
-    expect((await plainVerify(db)).code, 'the chain alone cannot tell').toBe(0);
+    // Even without checkpoints, a purge the trail does not record is refused.
+    expect((await plainVerify(db)).err).toMatch(/the purge of events through 5 has no audit.purged event in the trail: it was forged/);
     const result = await verify(db, k);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/the purge of events through 5 has no audit.purged event in the trail: it was forged/);
@@ -314,6 +350,31 @@ function rfc6962VerifyInclusion(leaf: Buffer, m: number, n: number, path: Buffer
   const computed = m >= 0 && m < n ? walk(m, n, path) : undefined;
   return computed !== undefined && computed.equals(root);
 }
+
+describe('audit export --proofs', () => {
+  it('adds each covered event\'s inclusion proof, which check-proof accepts, and says why a newer event has none', async () => {
+    const { db, k } = await published();
+    await append(db, 2);
+    const out = `${fresh('export')}.jsonl`;
+    const exported = await cli('audit', 'export', '--db', db, '--out', out, '--proofs', '--checkpoints', k.log, '--key', k.publicKey);
+    expect(exported.code).toBe(0);
+    const lines = readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; treeIndex: number; proof?: unknown; proofUnavailable?: string });
+    expect(lines).toHaveLength(32);
+    for (const line of lines.slice(0, 30)) {
+      expect(line.treeIndex).toBe(line.seq - 1);
+      const file = `${fresh('proof')}.json`;
+      writeFileSync(file, JSON.stringify(line.proof));
+      expect((await cli('audit', 'check-proof', file, '--key', k.publicKey)).code, `event ${line.seq}`).toBe(0);
+    }
+    expect(lines[31]?.proofUnavailable).toMatch(/event 32 is newer than the newest checkpoint \(30 events\)/);
+    const bad = await cli('audit', 'export', '--db', db, '--proofs', '--format', 'csv', '--checkpoints', k.log, '--key', k.publicKey);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--proofs needs --checkpoints and --key .* and --format jsonl/);
+    const wrongKey = await cli('audit', 'export', '--db', db, '--proofs', '--checkpoints', k.log, '--key', (await keys()).publicKey);
+    expect(wrongKey.code).toBe(1);
+    expect(wrongKey.err).toMatch(/no proofs: the checkpoint at .* is refused/);
+  });
+});
 
 describe('audit prove and check-proof', () => {
   it('writes a proof that check-proof and an independent RFC 6962 verifier accept, and that a changed event fails', async () => {

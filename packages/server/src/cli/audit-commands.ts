@@ -2,7 +2,7 @@
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { MAX_WORKERS, checkAuditProof, toAuditEventView, type AuditEventView, type CompiledConfig } from '../service/contracts.js';
+import { MAX_WORKERS, checkAuditProof, toAuditEventView, type AuditEventView, type CompiledConfig, type EventProof, type StoredAuditEvent } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
@@ -33,19 +33,29 @@ async function adminFrom(host: CliHost, opts: StoreOptions, output: Output, setE
   return host.openAdmin({ config });
 }
 
-const CSV_COLUMNS = ['seq', 'at', 'type', 'actor_kind', 'actor_id', 'workflow', 'proposal_id', 'data', 'prev_hash', 'hash'] as const;
+const CSV_COLUMNS = ['seq', 'at', 'type', 'actor_kind', 'actor_id', 'workflow', 'proposal_id', 'data', 'tree_index', 'leaf_hash'] as const;
 
 function csvCell(value: string): string {
   return /[",\n\r]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
 }
 
 function csvRow(e: AuditEventView): string {
-  return [String(e.seq), e.at, e.type, e.actor.kind, e.actor.id, e.workflow ?? '', e.proposalId ?? '', JSON.stringify(e.data), e.prevHash, e.hash].map(csvCell).join(',');
+  return [String(e.seq), e.at, e.type, e.actor.kind, e.actor.id, e.workflow ?? '', e.proposalId ?? '', JSON.stringify(e.data), String(e.treeIndex), e.leafHash].map(csvCell).join(',');
 }
 
 /** A public key given as its text or as a file holding it. */
 function keyText(value: string): string {
   return existsSync(value) ? readFileSync(value, 'utf8') : value;
+}
+
+/** Collects a repeated option (`--key A --key B`). */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Whether a checkpoint location is missing: a URL is checked when fetched, a path now. */
+function missingLocation(location: string): boolean {
+  return !/^https?:\/\//i.test(location) && !existsSync(location);
 }
 
 /** The default origin (log name) of checkpoints cut from the CLI. */
@@ -64,11 +74,11 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     .option('-c, --config <file>', 'the gateway config whose store to read', 'portcullis.yaml')
     .option('--db <file>', 'read this SQLite audit database directly instead');
 
-  withStore(audit.command('verify').description('check every hash link of the audit chain; exits 1 and names the first bad event if it was edited or cut. With --checkpoints and --key, also rebuild the Merkle tree and prove it consistent with every published checkpoint'))
-    .option('--workers <n>', 'verify a long chain in this many threads at once (default: one per core for chains of 100,000 events or more; 1: no threads)')
-    .option('--checkpoints <file|dir>', 'the published checkpoint log (a checkpoints.jsonl file, its directory, or one signed checkpoint)')
-    .option('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); needed with --checkpoints')
-    .action(async (opts: StoreOptions & { workers?: string; checkpoints?: string; key?: string }) => {
+  withStore(audit.command('verify').description('rebuild the audit trail\'s Merkle tree from every event and check it against the stored tree and head, and every event against its stored leaf hash and columns; exits 1 and names the first bad event if it was edited or cut. With --checkpoints and --key, also prove the tree consistent with every published checkpoint'))
+    .option('--workers <n>', 'verify a long trail in this many threads at once (default: one per core for trails of 100,000 events or more; 1: no threads)')
+    .option('--checkpoints <file|dir|url>', 'the published checkpoint log: a checkpoints.jsonl file, its directory, one signed checkpoint, or an http(s) URL serving the log')
+    .option('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); needed with --checkpoints; repeat it after a key rotation (each checkpoint verifies with the key of its key id)', collect)
+    .action(async (opts: StoreOptions & { workers?: string; checkpoints?: string; key?: string[] }) => {
       const workers = opts.workers === undefined ? undefined : Number(opts.workers);
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
         output.err(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not "${opts.workers}"; nothing was verified`);
@@ -80,12 +90,16 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
-      if (opts.checkpoints !== undefined && !existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}; nothing was verified`); setExit(2); return; }
+      if (opts.checkpoints !== undefined && missingLocation(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}; nothing was verified`); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
+        const parallel = {
+          ...(workers === undefined ? {} : { workers }),
+          onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
+        };
         if (opts.checkpoints !== undefined && opts.key !== undefined) {
-          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, keyText(opts.key), (n) => output.err(`verified ${n} events…`));
+          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, opts.key.map(keyText), (n) => output.err(`verified ${n} events…`), parallel);
           if (result.ok) {
             const older = result.beforePurge > 0 ? `; ${result.beforePurge} older than the last purge not rebuilt` : '';
             output.out(`audit trail OK: ${result.count} events verified; tree of ${result.treeSize} events consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}`);
@@ -95,14 +109,10 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           }
           return;
         }
-        const parallel = {
-          ...(workers === undefined ? {} : { workers }),
-          onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
-        };
         const result = await admin.audit.verify((n) => output.err(`verified ${n} events…`), parallel);
-        if (result.ok) output.out(`audit chain OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.last.seq})` : ''}`);
+        if (result.ok) output.out(`audit trail OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.lastSeq})` : ''}; tree of ${result.treeSize} events matches the stored tree`);
         else {
-          output.err(`audit chain BROKEN at event ${result.break.seq}: ${result.break.problem} (${result.count} events before it verified)`);
+          output.err(`audit trail BROKEN${result.seq === undefined ? '' : ` at event ${result.seq}`}: ${result.problem} (${result.count} events before it verified)`);
           setExit(1);
         }
       } finally {
@@ -123,7 +133,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
-      output.err(`wrote signing key to ${opts.out} (mode 0600); publish this public key for verifiers:`);
+      output.err(`wrote signing key to ${opts.out} (mode 0600); publish this public key (key id ${publicKey.split('+')[1] ?? '?'}) for verifiers:`);
       output.out(publicKey);
     });
 
@@ -144,17 +154,17 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     });
 
   withStore(audit.command('prove <seq>').description('write one event, its inclusion proof and the newest signed checkpoint as one JSON file'))
-    .requiredOption('--checkpoints <file|dir>', 'the published checkpoint log')
-    .requiredOption('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it)')
+    .requiredOption('--checkpoints <file|dir|url>', 'the published checkpoint log (a file, its directory, or an http(s) URL serving it)')
+    .requiredOption('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); repeat it after a key rotation', collect)
     .option('--out <file>', 'write the proof here instead of standard output')
-    .action(async (seqText: string, opts: StoreOptions & { checkpoints: string; key: string; out?: string }) => {
+    .action(async (seqText: string, opts: StoreOptions & { checkpoints: string; key: string[]; out?: string }) => {
       const seq = Number(seqText);
       if (!Number.isSafeInteger(seq) || seq < 1) { output.err(`SEQ must be an event's sequence number, not "${seqText}"`); setExit(2); return; }
-      if (!existsSync(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}`); setExit(2); return; }
+      if (missingLocation(opts.checkpoints)) { output.err(`no checkpoint log at ${opts.checkpoints}`); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
-        const result = await admin.audit.prove(seq, opts.checkpoints, keyText(opts.key));
+        const result = await admin.audit.prove(seq, opts.checkpoints, opts.key.map(keyText));
         if (!result.ok) { output.err(`no proof of event ${seq}: ${result.problem}`); setExit(1); return; }
         const text = `${JSON.stringify(result.proof, null, 2)}\n`;
         if (opts.out === undefined) output.out(text.trimEnd());
@@ -182,8 +192,8 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     });
 
   audit.command('check-proof <file>').description('verify a proof written by `audit prove`, offline, with only the log\'s public key')
-    .requiredOption('--key <public-key>', 'the log\'s public key (its text, or a file holding it)')
-    .action((file: string, opts: { key: string }) => {
+    .requiredOption('--key <public-key>', 'the log\'s public key (its text, or a file holding it); repeat it after a key rotation', collect)
+    .action((file: string, opts: { key: string[] }) => {
       let text: string;
       try {
         text = readFileSync(file, 'utf8');
@@ -192,7 +202,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
         setExit(2);
         return;
       }
-      const result = checkAuditProof(text, keyText(opts.key));
+      const result = checkAuditProof(text, opts.key.map(keyText));
       if (result.ok) output.out(`proof OK: event ${result.event.seq} (${result.event.type} by ${result.event.actor.kind} ${result.event.actor.id}) is in ${result.origin}'s signed tree of ${result.treeSize} events`);
       else { output.err(`proof REFUSED: ${result.problem}`); setExit(1); }
     });
@@ -225,19 +235,33 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       }
     });
 
-  withStore(audit.command('export').description('export the audit trail with its hashes, oldest first'))
+  withStore(audit.command('export').description('export the audit trail with each event\'s tree index and leaf hash, oldest first; with --proofs, each event\'s inclusion proof too'))
     .option('--format <format>', 'jsonl or csv', 'jsonl')
     .option('--out <file>', 'write to this file instead of standard output')
     .option('--workflow <id>', 'only this workflow\'s events')
     .option('--from <iso>', 'only events at or after this time')
     .option('--to <iso>', 'only events before this time')
-    .action(async (opts: StoreOptions & { format: string; out?: string; workflow?: string; from?: string; to?: string }) => {
+    .option('--proofs', 'add each event\'s inclusion proof against the newest checkpoint of --checkpoints (jsonl only), as `audit check-proof` reads it')
+    .option('--checkpoints <file|dir|url>', 'the published checkpoint log, with --proofs')
+    .option('--key <public-key>', 'the checkpoints\' public key, with --proofs; repeat it after a key rotation', collect)
+    .action(async (opts: StoreOptions & { format: string; out?: string; workflow?: string; from?: string; to?: string; proofs?: boolean; checkpoints?: string; key?: string[] }) => {
       if (opts.format !== 'jsonl' && opts.format !== 'csv') { output.err(`--format must be jsonl or csv, not "${opts.format}"`); setExit(2); return; }
+      if (opts.proofs === true && (opts.checkpoints === undefined || opts.key === undefined || opts.format !== 'jsonl')) {
+        output.err('--proofs needs --checkpoints and --key (the proofs lead to a signed checkpoint) and --format jsonl; nothing was exported');
+        setExit(2);
+        return;
+      }
       const from = opts.from === undefined ? undefined : Date.parse(opts.from);
       const to = opts.to === undefined ? undefined : Date.parse(opts.to);
       if (Number.isNaN(from) || Number.isNaN(to)) { output.err('--from and --to take ISO 8601 times, e.g. 2026-11-01T00:00:00Z'); setExit(2); return; }
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
+      let prove: ((events: readonly StoredAuditEvent[]) => Promise<Map<number, EventProof>>) | undefined;
+      if (opts.proofs === true && opts.checkpoints !== undefined && opts.key !== undefined) {
+        const prover = await admin.audit.prover(opts.checkpoints, opts.key.map(keyText));
+        if (!prover.ok) { output.err(`no proofs: ${prover.problem}; nothing was exported`); setExit(1); await admin.close(); return; }
+        prove = prover.prove;
+      }
       const stream: Writable = opts.out === undefined ? process.stdout : createWriteStream(opts.out);
       let count = 0;
       try {
@@ -247,9 +271,12 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }),
         });
         for await (const page of pages) {
+          const proofs = prove === undefined ? undefined : await prove(page);
           for (const event of page) {
             const view = toAuditEventView(event);
-            await write(stream, opts.format === 'csv' ? `${csvRow(view)}\n` : `${JSON.stringify(view)}\n`);
+            const proof = proofs?.get(event.seq);
+            const line = proof === undefined ? view : 'proof' in proof ? { ...view, proof: proof.proof } : { ...view, proofUnavailable: proof.unavailable };
+            await write(stream, opts.format === 'csv' ? `${csvRow(view)}\n` : `${JSON.stringify(line)}\n`);
           }
           count += page.length;
         }

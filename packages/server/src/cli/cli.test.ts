@@ -3,6 +3,7 @@
  * export, and the exit codes of every command against docs/cli.md's convention. The
  * auditor's question is "was this trail edited?"; verify must answer no only when it was not.
  */
+import { generateNoteKey } from '../audit-log/signed-note.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sha256Hex } from '@portcullis/core';
@@ -45,7 +46,7 @@ describe('portcullis audit verify', () => {
     harness = await storeWithHistory();
     const result = await cli('audit', 'verify', '--db', harness.storePath);
     expect(result.code).toBe(0);
-    expect(result.out).toMatch(/audit chain OK: \d+ events verified/);
+    expect(result.out).toMatch(/audit trail OK: \d+ events verified/);
   });
 
   it('fails and names the event when one byte of one event changes', async () => {
@@ -118,12 +119,13 @@ describe('portcullis audit export', () => {
     const csv = join(harness.dir, 'trail.csv');
     expect((await cli('audit', 'export', '--db', harness.storePath, '--format', 'jsonl', '--out', jsonl)).code).toBe(0);
     expect((await cli('audit', 'export', '--db', harness.storePath, '--format', 'csv', '--out', csv)).code).toBe(0);
-    const events = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; hash: string; prevHash: string; type: string });
+    const events = readFileSync(jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; leafHash: string; treeIndex: number; type: string });
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
-    for (let i = 1; i < events.length; i++) expect(events[i]?.prevHash).toBe(events[i - 1]?.hash);
+    expect(events.map((e) => e.treeIndex)).toEqual(events.map((_, i) => i));
+    for (const event of events) expect(event.leafHash).toMatch(/^[0-9a-f]{64}$/);
     expect(events.map((e) => e.type)).toContain('approval.granted');
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('seq,at,type,actor_kind,actor_id,workflow,proposal_id,data,prev_hash,hash');
+    expect(lines[0]).toBe('seq,at,type,actor_kind,actor_id,workflow,proposal_id,data,tree_index,leaf_hash');
     expect(lines).toHaveLength(events.length + 1);
     const bad = await cli('audit', 'export', '--db', harness.storePath, '--format', 'xml');
     expect(bad.code).toBe(2);
@@ -232,13 +234,15 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['schema', ['schema'], 0, /^$/],
     ['keys new', ['keys', 'new'], 0, /^$/],
     ['keys new: a bad option', ['keys', 'new', '--bogus'], 2, /unknown option '--bogus'/],
-    ['audit verify: an intact chain', ['audit', 'verify', '--db', 'DB'], 0, /^$/],
+    ['audit verify: an intact trail', ['audit', 'verify', '--db', 'DB'], 0, /^$/],
     ['audit verify: an invalid config', ['audit', 'verify', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['audit verify: a missing config', ['audit', 'verify', '-c', 'MISSING'], 2, /no such file/],
     ['audit verify: a missing database', ['audit', 'verify', '--db', 'MISSING'], 2, /no audit database at/],
     ['audit verify: a bad --workers', ['audit', 'verify', '--db', 'DB', '--workers', '0'], 2, /--workers must be a whole number/],
+    ['audit verify: a checkpoint URL that cannot be reached', ['audit', 'verify', '--db', 'DB', '--checkpoints', 'http://127.0.0.1:1/checkpoints.jsonl', '--key', generateNoteKey('portcullis/audit').verifier], 1, /cannot fetch the checkpoints at http:\/\/127\.0\.0\.1:1\/checkpoints\.jsonl: /],
     ['audit export: a bad --format', ['audit', 'export', '--db', 'DB', '--format', 'xml'], 2, /--format must be jsonl or csv/],
     ['audit export: an invalid config', ['audit', 'export', '-c', 'INVALID'], 1, /surprise: unknown key/],
+    ['audit export: --proofs without --checkpoints', ['audit', 'export', '--db', 'DB', '--proofs'], 2, /--proofs needs --checkpoints and --key/],
     ['audit purge: below the retention minimum', ['audit', 'purge', '--db', 'DB', '--older-than-days', '30'], 2, /at least 90/],
     ['audit purge: an invalid config', ['audit', 'purge', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['check: every system passes', ['check', '-c', 'GOOD'], 0, /^$/],

@@ -204,6 +204,7 @@ function compileCheckpoints(c: NonNullable<PortcullisConfig['audit']['checkpoint
   return Object.freeze({
     origin: c.origin,
     ...(c.keyFile === undefined ? {} : { keyFile: resolveConfigPath(baseDir, c.keyFile) }),
+    previousKeys: Object.freeze([...c.previousKeys]),
     ...(envKey === undefined || envKey === '' ? {} : { envKey }),
     dir: resolveConfigPath(baseDir, c.dir),
     everyEvents: c.everyEvents,
@@ -211,5 +212,6 @@ function compileCheckpoints(c: NonNullable<PortcullisConfig['audit']['checkpoint
     stdout: c.stdout,
     ...(c.url === undefined ? {} : { url: c.url }),
     maxLagMs: durationMs(c.maxLag),
+    ...(c.witness === undefined ? {} : { witness: Object.freeze({ url: c.witness.url, key: c.witness.key }) }),
   });
 }

@@ -27,6 +27,8 @@ export interface CheckpointsConfig {
   readonly keyFile?: string;
   /** The signing key's text from PORTCULLIS_AUDIT_SIGNING_KEY, when set. */
   readonly envKey?: string;
+  /** Public keys (note verifier text) of earlier signing keys, whose checkpoints still verify after a rotation. */
+  readonly previousKeys: readonly string[];
   /** The checkpoint log's directory (absolute). */
   readonly dir: string;
   readonly everyEvents: number;
@@ -34,6 +36,8 @@ export interface CheckpointsConfig {
   readonly stdout: boolean;
   readonly url?: string;
   readonly maxLagMs: number;
+  /** A C2SP tlog-witness to ask for a cosignature of each checkpoint. */
+  readonly witness?: { readonly url: string; readonly key: string };
 }
 
 /** An action type with its resolved risk and its connector spec. */

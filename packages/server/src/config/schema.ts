@@ -88,12 +88,17 @@ const checkpoints = z.strictObject({
   origin: z.string().min(1).regex(/^[^\s+]+$/, { error: 'expected a name with no spaces or "+", e.g. portcullis.example.com/audit' })
     .describe('The log\'s origin: the first line of every checkpoint and the signing key\'s name.'),
   keyFile: z.string().min(1).optional().describe('File holding the Ed25519 signing key (portcullis audit new-key), mode 0600, relative to the config file\'s folder. PORTCULLIS_AUDIT_SIGNING_KEY, when set, wins. Never stored in the audit database.'),
+  previousKeys: z.array(z.string().min(1)).default([]).describe('Public keys of earlier signing keys of this log, as `portcullis audit new-key` printed them (name+key id+key): after a key rotation, the checkpoints they signed still verify, at start and in `audit recover`.'),
   dir: z.string().min(1).describe('Directory of the append-only checkpoint log (checkpoints.jsonl), outside the store; relative to the config file\'s folder.'),
   everyEvents: z.number().int().min(1).default(1000).describe('Cut a checkpoint once this many events were appended since the last one.'),
   every: durationSetting('10s', 'Cut a checkpoint this often when events were appended since the last one.'),
   stdout: z.boolean().default(false).describe('Also print each checkpoint to standard output, for log shipping.'),
   url: z.string().url().optional().describe('Also POST each checkpoint (text/plain signed note) to this URL, off this host.'),
   maxLag: durationSetting('5m', 'When no sink has accepted a checkpoint of newer events for this long, refuse new executions (reads keep working) until one does.'),
+  witness: z.strictObject({
+    url: z.string().url().describe('The witness\'s submission prefix: checkpoints are POSTed to <url>/add-checkpoint (C2SP tlog-witness).'),
+    key: z.string().min(1).describe('The witness\'s public key, <name>+<key id>+<base64(0x04 || Ed25519 key)> (C2SP tlog-cosignature).'),
+  }).optional().describe('Optional: ask this C2SP tlog-witness to cosign each checkpoint; its cosignature is kept with the checkpoint. A witness that fails is alerted on and the checkpoint is published without it.'),
 }).describe('Signed checkpoints of the audit trail\'s Merkle tree, published outside the store (docs/audit.md).');
 
 const audit = z.strictObject({

@@ -75,6 +75,6 @@ describe('portcullis demo', () => {
     const { stdout } = await portcullis(['approvals', 'approve', proposal.id, '--reason', 'ok'], { PORTCULLIS_URL: url, PORTCULLIS_TOKEN: value('PORTCULLIS_TOKEN') });
     expect(stdout).toContain(`${proposal.id} is now succeeded`);
     const verify = await portcullis(['audit', 'verify', '--db', join(dir, 'portcullis.db')]);
-    expect(verify.stdout).toMatch(/audit chain OK/);
+    expect(verify.stdout).toMatch(/audit trail OK/);
   });
 });

@@ -2,7 +2,7 @@
 import { AUDIT_EVENT_TYPES, PROPOSAL_STATUSES } from '@portcullis/core';
 import { z } from 'zod';
 
-export { auditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from '../service/contracts.js';
+export { auditEventView, provenAuditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from '../service/contracts.js';
 import { RESOLUTIONS } from '../service/contracts.js';
 
 const name = z.string().min(1).max(200);
@@ -55,5 +55,6 @@ export const auditQuery = z.object({
   to: z.iso.datetime({ offset: true }).optional().describe('ISO 8601; events before'),
   after: z.coerce.number().int().min(0).optional().describe('cursor: return events with a sequence number greater than this'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
+  proof: z.enum(['true', 'false']).default('false').describe('true: each event carries its RFC 6962 inclusion proof against the newest published signed checkpoint (docs/audit.md), or why it has none yet'),
 });
 

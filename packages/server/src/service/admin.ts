@@ -7,7 +7,7 @@
  * retention below 90 days is refused. The wiring opens it over a store (and, with a config,
  * the vault and the connectors); the CLI only parses arguments and prints.
  */
-import { PortcullisError, type Actor, type ChainVerification, type Clock } from '@portcullis/core';
+import { PortcullisError, type Actor, type Clock } from '@portcullis/core';
 import type { CompiledConfig } from '../config/compiled.js';
 import { NAME_PATTERN } from '../config/system-common.js';
 import { NOTIFICATIONS_VAULT_SYSTEM } from '../config/notifications.js';
@@ -18,8 +18,8 @@ import { classifyTool } from '../connectors/mcp/mcp-tools.js';
 import type { AuditFilter, StoredAuditEvent, Store } from '../store/store.js';
 import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
-import { verifyStoredChain, type ParallelVerify } from './audit.js';
-import { proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type TreeVerification } from './audit-checkpoints.js';
+import { proveAuditEvents, verifyStoredTrail, type EventProof, type ParallelVerify } from './audit.js';
+import { newestCheckpoint, proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type PublicKeys, type TreeVerification } from './audit-checkpoints.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
@@ -44,8 +44,8 @@ export interface ListedTool {
 
 /** The audit trail, offline. */
 export interface AuditAdmin {
-  /** Verifies the whole chain (in worker threads for a long SQLite chain when `parallel` says so). */
-  verify(onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<ChainVerification>;
+  /** Verifies the whole trail: the tree rebuilt from the bodies against the stored tree and head (in worker threads for a long SQLite trail when `parallel` says so). */
+  verify(onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<TreeVerification>;
   /** Pages of events, oldest first, `pageSize` at a time. */
   pages(filter: Omit<AuditFilter, 'limit' | 'afterSeq'>, pageSize?: number): AsyncGenerator<StoredAuditEvent[]>;
   /**
@@ -54,11 +54,13 @@ export interface AuditAdmin {
    */
   purge(days: number): Promise<{ purged: number; anchorSeq: number }>;
   /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
-  verifyCheckpoints(location: string, publicKey: string, onProgress?: (verified: number) => void): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
+  verifyCheckpoints(location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
   /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
   checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
   /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
-  prove(seq: number, location: string, publicKey: string): Promise<Outcome<{ proof: AuditInclusionProof }>>;
+  prove(seq: number, location: string, publicKey: PublicKeys): Promise<Outcome<{ proof: AuditInclusionProof }>>;
+  /** A prover of events against the newest checkpoint at `location` (for an export with proofs), or why there is none. */
+  prover(location: string, publicKey: PublicKeys): Promise<Outcome<{ prove: (events: readonly StoredAuditEvent[]) => Promise<Map<number, EventProof>> }>>;
   /**
    * Accepts the store as the trail from now on after it disagreed with the newest published
    * checkpoint: audited (`audit.recovered`), then a new checkpoint is signed and published.
@@ -124,7 +126,7 @@ export interface AdminDeps {
 export function createAdminService(deps: AdminDeps): AdminService {
   const { store, clock, config, vault, connectors } = deps;
   const audit: AuditAdmin = {
-    verify: (onProgress, parallel) => verifyStoredChain(store, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
+    verify: (onProgress, parallel) => verifyStoredTrail(store, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
     async *pages(filter, pageSize = 1000) {
       let afterSeq = 0;
       for (;;) {
@@ -143,9 +145,14 @@ export function createAdminService(deps: AdminDeps): AdminService {
       const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, CLI_ACTOR.id);
       return { purged, anchorSeq: anchor.seq };
     },
-    verifyCheckpoints: (location, publicKey, onProgress) => verifyAgainstCheckpoints(store, location, publicKey, onProgress),
+    verifyCheckpoints: (location, publicKey, onProgress, parallel) => verifyAgainstCheckpoints(store, location, publicKey, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
     checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),
     prove: (seq, location, publicKey) => proveAuditEvent(store, seq, location, publicKey),
+    async prover(location, publicKey) {
+      const newest = await newestCheckpoint(location, publicKey);
+      if (!newest.ok) return newest;
+      return { ok: true, prove: (events) => proveAuditEvents({ store, latestCheckpoint: () => newest.checkpoint }, events) };
+    },
     async recover(reason) {
       const settings = config?.audit.checkpoints;
       if (settings === undefined) throw new PortcullisError('INVALID_REQUEST', `audit recover needs audit.checkpoints in ${config?.source ?? 'the config'} (pass --config)`);

@@ -8,32 +8,71 @@
 import { createMerkleFrontier } from '@portcullis/core';
 import type { Store } from '../store/store.js';
 import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.js';
-import { appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
+import { appendCheckpointLog, parseCheckpointLog, readCheckpointLog, type CheckpointsRead } from '../audit-log/checkpoint-log.js';
 import { checkInclusionProofDocument, proveEvent, ProofUnavailable, type AuditInclusionProof, type ProofCheck } from '../audit-log/proof.js';
 import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
 import { readSigningKeyFile } from '../audit-log/signing-key.js';
-import { verifyTrailAgainstCheckpoints, type TreeVerification } from '../audit-log/tree-verify.js';
+import type { TreeVerification } from '../audit-log/tree-verify.js';
+import { verifyStoredTrail, type ParallelVerify } from './audit.js';
 
 export type { AuditInclusionProof, ProofCheck, TreeVerification };
 
 /** An outcome, or the problem that prevented it. */
 export type Outcome<T> = ({ readonly ok: true } & T) | { readonly ok: false; readonly problem: string };
 
-function verifierFrom(publicKey: string): Outcome<{ verifier: NoteVerifier }> {
-  try {
-    return { ok: true, verifier: parseNoteVerifier(publicKey, 'the public key (--key)') };
-  } catch (error) {
-    return { ok: false, problem: `${(error as Error).message}; pass the log's public key, as \`portcullis audit new-key\` printed it, or a file holding it` };
+/** The public keys given (several after a key rotation: each checkpoint verifies with the key of its key id). */
+export type PublicKeys = string | readonly string[];
+
+function verifiersFrom(publicKeys: PublicKeys): Outcome<{ verifiers: NoteVerifier[] }> {
+  const texts = typeof publicKeys === 'string' ? [publicKeys] : publicKeys;
+  if (texts.length === 0) return { ok: false, problem: 'no public key was given; pass the log\'s public key with --key' };
+  const verifiers: NoteVerifier[] = [];
+  for (const text of texts) {
+    try {
+      verifiers.push(parseNoteVerifier(text, 'the public key (--key)'));
+    } catch (error) {
+      return { ok: false, problem: `${(error as Error).message}; pass the log's public key, as \`portcullis audit new-key\` printed it, or a file holding it` };
+    }
   }
+  return { ok: true, verifiers };
 }
 
-/** Verifies the stored trail against the checkpoints at `location` (file or directory), checked with `publicKey`. */
-export async function verifyAgainstCheckpoints(store: Store, location: string, publicKey: string, onProgress?: (verified: number) => void): Promise<TreeVerification | { ok: false; count: 0; problem: string }> {
-  const verifier = verifierFrom(publicKey);
+/** Whether a checkpoint location is an http(s) URL rather than a file or directory. */
+export function isCheckpointUrl(location: string): boolean {
+  return /^https?:\/\//i.test(location);
+}
+
+/** How long fetching a checkpoint log over HTTP may take. */
+const FETCH_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads and checks the checkpoints at `location`: a log file, its directory, or an http(s) URL
+ * serving the log's text (e.g. the off-host copy the HTTP sink fed). Never throws: an
+ * unreachable URL or an HTTP error is the problem.
+ */
+export async function readCheckpoints(location: string, verifiers: readonly NoteVerifier[]): Promise<CheckpointsRead> {
+  if (!isCheckpointUrl(location)) return readCheckpointLog(location, verifiers);
+  let response: Response;
+  try {
+    response = await fetch(location, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    return { ok: false, problem: `cannot fetch the checkpoints at ${location}: ${cause?.code ?? cause?.message ?? (error as Error).message}` };
+  }
+  if (!response.ok) return { ok: false, problem: `cannot fetch the checkpoints at ${location}: HTTP ${response.status} ${response.statusText}`.trimEnd() };
+  return parseCheckpointLog(await response.text(), location, verifiers);
+}
+
+/**
+ * Verifies the stored trail against the checkpoints at `location` (file, directory or http(s) URL), checked
+ * with `publicKey`; `parallel` (see audit.ts) rebuilds a long trail in worker threads.
+ */
+export async function verifyAgainstCheckpoints(store: Store, location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: ParallelVerify): Promise<TreeVerification | { ok: false; count: 0; problem: string }> {
+  const verifier = verifiersFrom(publicKey);
   if (!verifier.ok) return { ok: false, count: 0, problem: verifier.problem };
-  const read = readCheckpointLog(location, [verifier.verifier]);
+  const read = await readCheckpoints(location, verifier.verifiers);
   if (!read.ok) return { ok: false, count: 0, problem: read.problem };
-  return verifyTrailAgainstCheckpoints(store, read.checkpoints, onProgress);
+  return verifyStoredTrail(store, onProgress, parallel, read.checkpoints);
 }
 
 /** Signs the store's current tree head as a checkpoint of `origin` with `signer`. */
@@ -56,10 +95,10 @@ export async function publishCheckpoint(store: Store, keyFile: string, origin: s
 }
 
 /** The proof of event `seq` against the newest checkpoint at `location` that covers it. */
-export async function proveAuditEvent(store: Store, seq: number, location: string, publicKey: string): Promise<Outcome<{ proof: AuditInclusionProof }>> {
-  const verifier = verifierFrom(publicKey);
+export async function proveAuditEvent(store: Store, seq: number, location: string, publicKey: PublicKeys): Promise<Outcome<{ proof: AuditInclusionProof }>> {
+  const verifier = verifiersFrom(publicKey);
   if (!verifier.ok) return verifier;
-  const read = readCheckpointLog(location, [verifier.verifier]);
+  const read = await readCheckpoints(location, verifier.verifiers);
   if (!read.ok) return read;
   const newest = read.checkpoints.at(-1) as SignedCheckpoint;
   try {
@@ -70,9 +109,18 @@ export async function proveAuditEvent(store: Store, seq: number, location: strin
   }
 }
 
+/** The newest checkpoint at `location` (file, directory or URL), its signature checked with `publicKey`. */
+export async function newestCheckpoint(location: string, publicKey: PublicKeys): Promise<Outcome<{ checkpoint: SignedCheckpoint }>> {
+  const verifier = verifiersFrom(publicKey);
+  if (!verifier.ok) return verifier;
+  const read = await readCheckpoints(location, verifier.verifiers);
+  if (!read.ok) return read;
+  return { ok: true, checkpoint: read.checkpoints.at(-1) as SignedCheckpoint };
+}
+
 /** Checks a proof document's text with only `publicKey`. */
-export function checkAuditProof(text: string, publicKey: string): ProofCheck {
-  const verifier = verifierFrom(publicKey);
+export function checkAuditProof(text: string, publicKey: PublicKeys): ProofCheck {
+  const verifier = verifiersFrom(publicKey);
   if (!verifier.ok) return verifier;
   let document: unknown;
   try {
@@ -80,5 +128,5 @@ export function checkAuditProof(text: string, publicKey: string): ProofCheck {
   } catch {
     return { ok: false, problem: 'the proof file is not JSON' };
   }
-  return checkInclusionProofDocument(document, [verifier.verifier]);
+  return checkInclusionProofDocument(document, verifier.verifiers);
 }

@@ -2,7 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { chainHash, createMerkleFrontier, merkleLeafHash } from '@portcullis/core';
+import { createMerkleFrontier, merkleLeafHash, merkleRoot } from '@portcullis/core';
+import { writeLegacyTrail } from '../testing/legacy-trail.js';
 import { generateNoteKey, parseNoteSigner } from '../audit-log/signed-note.js';
 import type { CheckpointsConfig, CompiledConfig } from '../config/compiled.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
@@ -14,11 +15,12 @@ import { makeTempDir } from '../testing/temp-dir.js';
 import { openGateway, type Gateway } from '../wiring/gateway.js';
 import { createAdminService } from './admin.js';
 import { startAuditPublishing } from './audit-publishing.js';
+import { checkAuditProof } from './audit-checkpoints.js';
 
 const key = generateNoteKey('portcullis.test/audit');
 
 function settings(dir: string, overrides: Partial<CheckpointsConfig> = {}): CheckpointsConfig {
-  return { origin: 'portcullis.test/audit', envKey: key.signer, dir, everyEvents: 1000, everyMs: 10_000, stdout: false, maxLagMs: 60_000, ...overrides };
+  return { origin: 'portcullis.test/audit', envKey: key.signer, previousKeys: [], dir, everyEvents: 1000, everyMs: 10_000, stdout: false, maxLagMs: 60_000, ...overrides };
 }
 
 const withCheckpoints = (config: CompiledConfig): CompiledConfig => ({ ...config, audit: { ...config.audit, checkpoints: settings(join(dirname(config.source), 'checkpoints')) } });
@@ -35,7 +37,7 @@ function rollBack(path: string, count: number): void {
   raw.prepare('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1').run(last?.seq, last?.hash);
   raw.prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
   raw.close();
-  expect(chainHash('0'.repeat(64), rows[0]?.body ?? '')).toBe(rows[0]?.hash);
+  expect(Buffer.from(merkleLeafHash(rows[0]?.body ?? '')).toString('hex')).toBe(rows[0]?.hash);
 }
 
 describe('the gateway with signed checkpoints', () => {
@@ -82,6 +84,106 @@ describe('the gateway with signed checkpoints', () => {
     gateways.push(restarted);
     expect((await restarted.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+  });
+
+  it('gives each event of GET /v1/audit?proof=true its inclusion proof against the newest published checkpoint, which check-proof accepts', async () => {
+    harness = await openHarness({ adjustConfig: withCheckpoints });
+    const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };
+    expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
+    const asDana = { authorization: `Bearer ${harness.secrets.dana}` };
+    const before = (await harness.gateway.app.inject({ method: 'GET', url: '/v1/audit?proof=true', headers: asDana })).json() as { events: { proofUnavailable?: string }[] };
+    expect(before.events[0]?.proofUnavailable).toBe('no signed checkpoint has been published yet');
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+
+    const reopened = await openGateway(config, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(reopened);
+    const plain = (await reopened.app.inject({ method: 'GET', url: '/v1/audit', headers: asDana })).json() as { events: Record<string, unknown>[] };
+    const first = plain.events[0] as { seq: number };
+    expect(first).toMatchObject({ treeIndex: first.seq - 1, leafHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(plain.events[0]).not.toHaveProperty('proof');
+    expect((await reopened.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+    const response = await reopened.app.inject({ method: 'GET', url: '/v1/audit?proof=true&limit=1000', headers: asDana });
+    expect(response.statusCode).toBe(200);
+    const { events } = response.json() as { events: { seq: number; type: string; proof?: { treeSize: number }; proofUnavailable?: string }[] };
+    const proven = events.filter((e) => e.proof !== undefined);
+    expect(proven.length).toBeGreaterThan(2);
+    for (const event of proven) {
+      const checked = checkAuditProof(JSON.stringify(event.proof), key.verifier);
+      expect(checked, `event ${event.seq}`).toMatchObject({ ok: true, event: { seq: event.seq, type: event.type } });
+    }
+    // The events of this start came after the newest checkpoint: no proof yet, and why.
+    const newer = events.filter((e) => e.proof === undefined);
+    expect(newer.length).toBeGreaterThan(0);
+    for (const event of newer) expect(event.proofUnavailable).toMatch(/newer than the newest checkpoint/);
+    expect((await reopened.app.inject({ method: 'GET', url: '/v1/audit?proof=maybe', headers: asDana })).statusCode).toBe(400);
+  });
+
+  it('rotates the signing key: the old key\'s checkpoints still verify with its public key, at start and in audit verify with several --key', async () => {
+    harness = await openHarness({ adjustConfig: withCheckpoints });
+    const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };
+    expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const checkpoints = config.audit.checkpoints as CheckpointsConfig;
+    const next = generateNoteKey('portcullis.test/audit');
+    const keyId = (text: string): string => text.split('+')[1] as string;
+    expect(keyId(next.verifier)).not.toBe(keyId(key.verifier));
+
+    // The new key alone cannot read the old checkpoints: the gateway refuses to start on a log it cannot check.
+    const withoutOld = { ...config, audit: { ...config.audit, checkpoints: { ...checkpoints, envKey: next.signer } } };
+    const refused = await openGateway(withoutOld, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(refused);
+    expect((await refused.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ checks: { audit: expect.stringMatching(new RegExp(`the checkpoint log cannot be trusted: .*checkpoints.jsonl:1 is refused: no signature by portcullis.test/audit \\(key ${keyId(next.verifier)}\\)`)) } });
+    await gateways.pop()?.close();
+
+    const rotated = { ...config, audit: { ...config.audit, checkpoints: { ...checkpoints, envKey: next.signer, previousKeys: [key.verifier] } } };
+    const restarted = await openGateway(rotated, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(restarted);
+    expect((await restarted.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+    await gateways.pop()?.close();
+    const lines = readFileSync(join(checkpoints.dir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { note: string }).note);
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain(`— portcullis.test/audit `);
+
+    const store = createSqliteStore({ path: harness.storePath });
+    await store.migrate();
+    const admin = createAdminService({ store, clock: harness.clock, storeLocation: config.store, config });
+    expect(await admin.audit.verifyCheckpoints(checkpoints.dir, [key.verifier, next.verifier])).toMatchObject({ ok: true, matched: 2 });
+    expect(await admin.audit.verifyCheckpoints(checkpoints.dir, [next.verifier])).toMatchObject({ ok: false, problem: expect.stringMatching(/checkpoints.jsonl:1 is refused: no signature by portcullis.test\/audit \(key [0-9a-f]{8}\)/) });
+    await store.close();
+  });
+
+  it('signs and publishes a first checkpoint over a trail migrated from the old chain when first started with a signing key, audited as audit.upgraded, once', async () => {
+    harness = await openHarness({});
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const legacyPath = join(harness.dir, 'legacy.db');
+    const chained = writeLegacyTrail(legacyPath, Array.from({ length: 40 }, (_, i) => makeEvent({ data: { i } })), 5);
+    const upgraded = withCheckpoints({ ...config, store: { kind: 'sqlite', path: legacyPath } });
+    const logDir = (upgraded.audit.checkpoints as CheckpointsConfig).dir;
+    const first = await openGateway(upgraded, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(first);
+    const log = readFileSync(join(logDir, 'checkpoints.jsonl'), 'utf8').trim().split('\n');
+    expect(log).toHaveLength(1);
+    const note = (JSON.parse(log[0] as string) as { note: string }).note;
+    const root = merkleRoot(chained.map((e) => merkleLeafHash(e.body)));
+    expect(note.split('\n').slice(0, 3)).toEqual(['portcullis.test/audit', '40', Buffer.from(root).toString('base64')]);
+    const [event] = await first.store.queryAudit({ limit: 1, types: ['audit.upgraded'] });
+    expect(event).toMatchObject({ seq: 41, actor: { kind: 'system', id: 'gateway' }, data: { chainThrough: 40, treeSize: 40, treeRoot: Buffer.from(root).toString('base64'), origin: 'portcullis.test/audit', keyId: key.verifier.split('+')[1] } });
+    expect((await first.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    await gateways.pop()?.close();
+
+    const again = await openGateway(upgraded, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(again);
+    expect(await again.store.queryAudit({ limit: 10, types: ['audit.upgraded'] })).toHaveLength(1);
+    await gateways.pop()?.close();
+    const store = createSqliteStore({ path: legacyPath });
+    await store.migrate();
+    const admin = createAdminService({ store, clock: harness.clock, storeLocation: { kind: 'sqlite', path: legacyPath }, config: upgraded });
+    expect(await admin.audit.verifyCheckpoints(logDir, key.verifier)).toMatchObject({ ok: true, matched: 3 });
+    await store.close();
   });
 
   it('refuses to start with a missing or wrong signing key', async () => {

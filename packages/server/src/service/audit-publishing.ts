@@ -12,10 +12,12 @@ import { join } from 'node:path';
 import { PortcullisError, createMerkleFrontier, type Actor, type Clock } from '@portcullis/core';
 import type { CheckpointsConfig } from '../config/compiled.js';
 import type { Store } from '../store/store.js';
-import { signCheckpoint } from '../audit-log/checkpoint.js';
+import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { CHECKPOINT_LOG_FILE, appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
 import { createCheckpointCutter, createFileSink, createHttpSink, createStdoutSink, type CheckpointCutter, type CheckpointSink } from '../audit-log/checkpoint-cutter.js';
-import type { NoteSigner } from '../audit-log/signed-note.js';
+import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
+import { proveConsistency } from '../audit-log/proof.js';
+import { parseWitnessKey, requestCosignature, type WitnessKey } from '../audit-log/witness.js';
 import { parseSigningKey, readSigningKeyFile } from '../audit-log/signing-key.js';
 import { verifyTrailAgainstCheckpoints } from '../audit-log/tree-verify.js';
 
@@ -38,6 +40,21 @@ export function loadSigningKey(settings: CheckpointsConfig): NoteSigner {
   return read.key;
 }
 
+/**
+ * The keys the checkpoint log is read with: the signing key's own, and the earlier keys of a
+ * rotation (`audit.checkpoints.previousKeys`), each told apart by its key id.
+ * @throws PortcullisError CONFIG_INVALID naming a previous key that is not a public key.
+ */
+export function logVerifiers(settings: CheckpointsConfig, signer: NoteSigner): NoteVerifier[] {
+  return [signer.verifier, ...settings.previousKeys.map((text, i) => {
+    try {
+      return parseNoteVerifier(text, `audit.checkpoints.previousKeys[${i}]`);
+    } catch (error) {
+      throw new PortcullisError('CONFIG_INVALID', `${(error as Error).message}; give the public key as \`portcullis audit new-key\` printed it`);
+    }
+  })];
+}
+
 /** The running publisher. */
 export interface AuditPublishing {
   /** Why executions are refused now, if they are. */
@@ -48,6 +65,8 @@ export interface AuditPublishing {
   close(): Promise<void>;
   /** The store's disagreement with the newest checkpoint found at start, if any. */
   readonly startProblem: string | undefined;
+  /** The newest checkpoint published (read from the log at start, or cut since), which proofs lead to. */
+  latest(): SignedCheckpoint | undefined;
 }
 
 /** Options of the publisher. */
@@ -69,26 +88,32 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
   const { store, settings, clock, signer } = options;
   let startProblem: string | undefined;
   let publishedSize = 0;
+  let published: SignedCheckpoint | undefined;
+  const verifiers = logVerifiers(settings, signer);
   if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
-    const read = readCheckpointLog(settings.dir, [signer.verifier]);
+    const read = readCheckpointLog(settings.dir, verifiers);
     if (!read.ok) startProblem = `the checkpoint log cannot be trusted: ${read.problem}`;
     else {
       const newest = read.checkpoints.at(-1);
       if (newest !== undefined) {
         const check = await verifyTrailAgainstCheckpoints(store, [newest]);
-        if (check.ok) publishedSize = newest.size;
+        if (check.ok) { publishedSize = newest.size; published = newest; }
         else startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
       }
     }
   }
   if (startProblem !== undefined) options.warn(`${startProblem}; run \`portcullis audit recover\` once investigated (docs/audit.md)`);
   const sinks: CheckpointSink[] = [createFileSink(settings.dir), ...(settings.stdout ? [createStdoutSink(options.stdout)] : []), ...(settings.url === undefined ? [] : [createHttpSink(settings.url)]), ...(options.sinks ?? [])];
+  const cosign = settings.witness === undefined ? undefined : witnessCosigner(store, settings.witness, publishedSize, options.warn);
   const cutter: CheckpointCutter = createCheckpointCutter({
     store, signer, origin: settings.origin, sinks, clock, everyEvents: settings.everyEvents, everyMs: settings.everyMs,
+    ...(cosign === undefined ? {} : { cosign }),
     onAlert: (sink, error) => options.warn(`audit checkpoint sink ${sink} failed: ${(error as Error).message ?? String(error)}; the other sinks still got it`),
-  }, publishedSize);
+  }, publishedSize, published);
+  if (startProblem === undefined && published === undefined) await signUpgradedTrail(store, cutter, signer, clock);
   return {
     startProblem,
+    latest: () => (startProblem === undefined ? cutter.latest() : undefined),
     gate() {
       if (startProblem !== undefined) return startProblem;
       const status = cutter.status();
@@ -107,6 +132,57 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
 }
 
 /**
+ * Asks the configured C2SP tlog-witness to cosign each checkpoint, with the consistency proof
+ * from the newest size it cosigned (learned from a 409 when unknown). A witness that fails is
+ * alerted on, and the checkpoint goes out without its cosignature.
+ * @throws PortcullisError CONFIG_INVALID for a malformed witness key.
+ */
+function witnessCosigner(store: Store, witness: { url: string; key: string }, startSize: number, warn: (message: string) => void): (checkpoint: SignedCheckpoint) => Promise<SignedCheckpoint> {
+  let key: WitnessKey;
+  try {
+    key = parseWitnessKey(witness.key, 'audit.checkpoints.witness.key');
+  } catch (error) {
+    throw new PortcullisError('CONFIG_INVALID', `${(error as Error).message}; give the witness's public key as its operator publishes it`);
+  }
+  let witnessSize = startSize;
+  return async (checkpoint) => {
+    let cosigned: Awaited<ReturnType<typeof requestCosignature>>;
+    try {
+      cosigned = await requestCosignature({ url: witness.url, key, checkpoint, oldSize: witnessSize, consistency: (old) => proveConsistency(store, old, checkpoint.size) });
+    } catch (error) {
+      cosigned = { ok: false, problem: `no consistency proof could be made: ${(error as Error).message}` };
+    }
+    if (!cosigned.ok) {
+      warn(`audit witness gave no cosignature of the checkpoint of ${checkpoint.size} events: ${cosigned.problem}; it is published without one`);
+      return checkpoint;
+    }
+    witnessSize = checkpoint.size;
+    return cosigned.checkpoint;
+  };
+}
+
+/**
+ * The first start with a signing key of a store whose trail began under the old hash chain
+ * (verified link by link when the store was migrated, then built into the tree), with no
+ * checkpoint published yet: signs and publishes the tree over the migrated trail at once, and
+ * records `audit.upgraded` naming that checkpoint (covered by the next one). Nothing when the
+ * trail began with the tree, or when no sink accepted the checkpoint (the lag gate then applies).
+ */
+async function signUpgradedTrail(store: Store, cutter: CheckpointCutter, signer: NoteSigner, clock: Clock): Promise<void> {
+  const tree = await store.auditTree();
+  if (tree.chainThrough === 0) return;
+  const checkpoint = await cutter.cutNow();
+  if (checkpoint === undefined || cutter.latest() !== checkpoint) return;
+  await store.appendAudit([{
+    type: 'audit.upgraded', at: clock.now(), actor: { kind: 'system', id: 'gateway' },
+    data: {
+      chainThrough: tree.chainThrough, treeSize: checkpoint.size, treeRoot: Buffer.from(checkpoint.root).toString('base64'),
+      origin: checkpoint.origin, keyId: signer.verifier.text.split('+')[1] ?? '',
+    },
+  }]);
+}
+
+/**
  * The documented recovery when the store disagrees with the newest published checkpoint (a
  * restored backup an admin accepts as the trail from now on): records `audit.recovered` with
  * the reason, what disagreed and who ran it, then signs the store's tree and appends it to the
@@ -118,7 +194,7 @@ export async function recoverAuditTrail(store: Store, settings: CheckpointsConfi
   const signer = loadSigningKey(settings);
   let problem: string | undefined;
   if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
-    const read = readCheckpointLog(settings.dir, [signer.verifier]);
+    const read = readCheckpointLog(settings.dir, logVerifiers(settings, signer));
     if (!read.ok) problem = read.problem;
     else {
       const newest = read.checkpoints.at(-1);

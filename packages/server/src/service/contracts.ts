@@ -5,9 +5,9 @@
  * nothing from the store, the config internals, a connector or the wiring; the layering check
  * (.dependency-cruiser.cjs) holds that line.
  */
-export { auditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from './views.js';
+export { auditEventView, provenAuditEventView, proposalView, toAuditEventView, toProposalView, type AuditEventView, type ProposalView } from './views.js';
 export { formatCheckTable } from './preflight.js';
-export { MAX_WORKERS } from './audit.js';
+export { MAX_WORKERS, type EventProof } from './audit.js';
 export { checkAuditProof, type AuditInclusionProof, type ProofCheck, type TreeVerification } from './audit-checkpoints.js';
 export type { AdminService, AuditAdmin, ListedTool, VaultAdmin } from './admin.js';
 export type { DeadLetterView, NotificationsAdmin, ReplayView } from './notifications-admin.js';

@@ -3,6 +3,7 @@ import { PortcullisError, type Actor, type ChangeFeed, type MetricsRecorder, typ
 import type { CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
 import type { Connector, ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 
 export interface ServiceDeps {
   readonly config: CompiledConfig;
@@ -22,6 +23,8 @@ export interface ServiceDeps {
   readonly notifier?: Notifier;
   /** Counts proposals' moves for GET /metrics; none: nothing is counted. */
   readonly metrics?: MetricsRecorder;
+  /** The newest published signed checkpoint, which inclusion proofs of audit events lead to (absent: checkpoints are not configured). */
+  readonly latestCheckpoint?: () => SignedCheckpoint | undefined;
 }
 
 /**

@@ -3,12 +3,13 @@
  * (HTTP, MCP, CLI, later the dashboard, Slack, email) calls these, so the rules hold the same
  * everywhere; a face never reaches the store, a connector or the wiring.
  */
-import { PortcullisError, FINAL_STATUSES, type MetricsRecorder, type Notifier, type ChainVerification, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
+import { PortcullisError, FINAL_STATUSES, type MetricsRecorder, type Notifier, type ChangeFeed, type Clock, type IdGenerator } from '@portcullis/core';
 import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
 import type { Connector } from '../connectors/connector.js';
 import type { ProposalRecord, Store, StoredAuditEvent } from '../store/store.js';
 import type { AgentTool } from './agent-tools.js';
-import { verifyStoredChain } from './audit.js';
+import { proveAuditEvents, verifyStoredTrail, type EventProof, type TreeVerification } from './audit.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { actorOf, identify, visibleWorkflows, type Caller } from './callers.js';
 import { recordStart } from './gateway-start.js';
 import { listProposals, listWorkflows, proposalFor, queryAudit, visibleSystems, type AuditQuery, type ProposalListQuery, type WorkflowView } from './queries.js';
@@ -57,8 +58,13 @@ export interface GatewayService {
   listWorkflows(caller: Caller): WorkflowView[];
   /** Audit events of the caller's workflows (people only). @throws PortcullisError FORBIDDEN */
   queryAudit(caller: Caller, query: AuditQuery): Promise<StoredAuditEvent[]>;
+  /**
+   * The inclusion proof of each event (by seq) against the newest published signed checkpoint,
+   * or why there is none (checkpoints not configured, none published yet, the event newer than it).
+   */
+  proveAuditEvents(events: readonly StoredAuditEvent[]): Promise<Map<number, EventProof>>;
   /** Verifies the whole stored audit chain. */
-  verifyAudit(): Promise<ChainVerification>;
+  verifyAudit(): Promise<TreeVerification>;
   /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
   waitForChange(id: string, status: string, timeoutMs: number): Promise<ProposalRecord>;
   /** Records the approval, then executes the proposal. */
@@ -150,6 +156,8 @@ export interface GatewayServiceOptions {
   readonly notifier?: Notifier;
   /** Counts proposals' moves for GET /metrics. */
   readonly metrics?: MetricsRecorder;
+  /** The newest published signed checkpoint, for inclusion proofs. */
+  readonly latestCheckpoint?: () => SignedCheckpoint | undefined;
 }
 
 /** How often a long-poll re-reads the store, to see changes made by another gateway instance. */
@@ -181,7 +189,8 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     listProposals: (caller, query) => listProposals(deps, caller, query),
     listWorkflows: (caller) => listWorkflows(deps, caller),
     queryAudit: (caller, query) => queryAudit(deps, caller, query),
-    verifyAudit: () => verifyStoredChain(deps.store),
+    verifyAudit: () => verifyStoredTrail(deps.store),
+    proveAuditEvents: (events) => proveAuditEvents(deps, events),
     async waitForChange(id, status, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       let current = await get(id);

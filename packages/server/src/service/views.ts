@@ -66,12 +66,28 @@ export const auditEventView = z.object({
   workflow: z.string().optional(),
   proposalId: z.string().optional(),
   data: z.record(z.string(), z.unknown()),
-  prevHash: z.string(),
-  hash: z.string(),
-  treeIndex: z.number().optional().describe('The event\'s leaf index in the audit Merkle tree (docs/audit.md); `portcullis audit prove` gives its inclusion proof.'),
+  leafHash: z.string().describe('The RFC 6962 leaf hash of the event\'s canonical body, SHA-256(0x00 || body), lowercase hex (docs/audit.md).'),
+  treeIndex: z.number().describe('The event\'s leaf index in the audit Merkle tree (docs/audit.md); `?proof=true` or `portcullis audit prove` gives its inclusion proof.'),
 }).describe('AuditEvent');
 
 export type AuditEventView = z.infer<typeof auditEventView>;
+
+/** An event's inclusion proof as the API gives it: a document `portcullis audit check-proof` accepts (docs/audit.md). */
+export const auditEventProofView = z.object({
+  format: z.literal('portcullis-audit-proof/1'),
+  seq: z.number(),
+  body: z.string().describe('The event\'s canonical body (RFC 8785), exactly as hashed'),
+  leafIndex: z.number(),
+  treeSize: z.number().describe('The tree size of the signed checkpoint the proof leads to'),
+  inclusionProof: z.array(z.string()).describe('RFC 6962 / RFC 9162 inclusion proof: base64 SHA-256 hashes from the leaf up'),
+  checkpoint: z.string().describe('The signed checkpoint (C2SP tlog-checkpoint in a C2SP signed note)'),
+}).describe('AuditEventProof');
+
+/** An audit event with its inclusion proof, or why it has none yet. */
+export const provenAuditEventView = auditEventView.extend({
+  proof: auditEventProofView.optional(),
+  proofUnavailable: z.string().optional().describe('Why the event has no proof yet (e.g. it is newer than the newest published checkpoint)'),
+}).describe('ProvenAuditEvent');
 
 /** The API view of an audit event. */
 export function toAuditEventView(e: StoredAuditEvent): AuditEventView {
@@ -79,7 +95,6 @@ export function toAuditEventView(e: StoredAuditEvent): AuditEventView {
     seq: e.seq, at: iso(e.at), type: e.type, actor: { kind: e.actor.kind, id: e.actor.id },
     ...(e.workflow === undefined ? {} : { workflow: e.workflow }),
     ...(e.proposalId === undefined ? {} : { proposalId: e.proposalId }),
-    data: e.data, prevHash: e.prevHash, hash: e.hash,
-    ...(e.treeIndex === undefined ? {} : { treeIndex: e.treeIndex }),
+    data: e.data, leafHash: e.leafHash, treeIndex: e.treeIndex,
   };
 }

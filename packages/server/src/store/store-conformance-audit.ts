@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  GENESIS_HASH, chainHash, createMerkleFrontier, merkleLeafHash, merkleRoot, parseAuditBody, type AuditEventDraft, type MerkleFrontierState, type SealedAuditEvent,
+  createMerkleFrontier, merkleLeafHash, merkleRoot, parseAuditBody, type AuditEventDraft, type MerkleFrontierState, type SealedAuditEvent,
 } from '@portcullis/core';
 import type { Store } from './store.js';
 import { DAY, T0, collectChain, makeEvent, rejectionCode, verifyStore } from './store-conformance-fixtures.js';
@@ -14,17 +14,16 @@ const hex = (h: Uint8Array): string => Buffer.from(h).toString('hex');
 /** Registers the audit tests inside the current describe; `getStore` returns a migrated store. */
 export function describeAuditConformance(getStore: () => Store): void {
   describe('audit trail', () => {
-    it('seals appended events in order after the head', async () => {
+    it('seals appended events in order after the head, each with one hash: its body\'s leaf hash, no chain link', async () => {
       const store = getStore();
       const sealed = await store.appendAudit([makeEvent({ data: { i: 1 } }), makeEvent({ data: { i: 2 } })]);
       expect(sealed.map((e) => e.seq)).toEqual([1, 2]);
-      expect(sealed[0]?.prevHash).toBe(GENESIS_HASH);
-      expect(sealed[1]?.prevHash).toBe(sealed[0]?.hash);
-      expect(sealed[1]?.hash).toBe(chainHash(sealed[0]?.hash ?? '', sealed[1]?.body ?? ''));
+      for (const event of sealed) expect(hex(event.leafHash)).toBe(hex(merkleLeafHash(event.body)));
       expect(parseAuditBody(sealed[1]?.body ?? '')).toMatchObject({ seq: 2, data: { i: 2 }, type: 'proposal.received' });
-      expect(await store.auditHead()).toEqual({ seq: 2, hash: sealed[1]?.hash });
+      expect(await store.auditHead()).toEqual({ seq: 2, hash: hex(sealed[1]?.leafHash ?? new Uint8Array()) });
       expect(await store.appendAudit([])).toEqual([]);
-      expect(await collectChain(store.readAuditChain())).toEqual(sealed);
+      expect(await collectChain(store.readAuditTrail())).toEqual(sealed.map((e) => ({ seq: e.seq, body: e.body, prevHash: '', hash: hex(e.leafHash) })));
+      expect((await store.auditTree()).chainThrough).toBe(0);
     });
 
     it('keeps a verifiable chain under 500 concurrent appends', async () => {
@@ -69,9 +68,10 @@ export function describeAuditConformance(getStore: () => Store): void {
       const [event] = await store.queryAudit({ limit: 1, types: ['gateway.started'] });
       expect(event).toMatchObject({ seq: 4, v: 1, type: 'gateway.started', at: T0 + 30, actor: { kind: 'system', id: 'gateway' }, data: {} });
       expect(event).not.toHaveProperty('workflow');
-      const chain = await collectChain(store.readAuditChain());
-      expect(event?.hash).toBe(chain[3]?.hash);
-      expect(event?.prevHash).toBe(chain[2]?.hash);
+      const chain = await collectChain(store.readAuditTrail());
+      expect(event?.leafHash).toBe(chain[3]?.hash);
+      expect(event?.leafHash).toBe(hex(merkleLeafHash(chain[3]?.body ?? '')));
+      expect(event?.treeIndex).toBe(3);
     });
 
     it('pages the audit trail by sequence, ascending and descending', async () => {
@@ -99,7 +99,7 @@ export function describeAuditConformance(getStore: () => Store): void {
       const store = getStore();
       await store.appendAudit(Array.from({ length: 20 }, (_, i) => makeEvent({ data: { i } })));
       for (const size of [1, 7, 20, 21, 500]) {
-        expect((await collectChain(store.readAuditChain(size))).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+        expect((await collectChain(store.readAuditTrail(size))).map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
       }
     });
 
@@ -108,13 +108,16 @@ export function describeAuditConformance(getStore: () => Store): void {
       const sealed = await store.appendAudit(Array.from({ length: 10 }, (_, i) => makeEvent({ at: T0 + i * DAY, data: { i } })));
       const at = T0 + 200 * DAY;
       const result = await store.purgeAudit(T0 + 5 * DAY, at, 'retention');
-      expect(result).toEqual({ purged: 5, anchor: { seq: 5, hash: sealed[4]?.hash } });
+      expect(result).toEqual({ purged: 5, anchor: { seq: 5, hash: hex(sealed[4]?.leafHash ?? new Uint8Array()) } });
       expect(await store.auditAnchor()).toEqual(result.anchor);
-      const chain = await collectChain(store.readAuditChain(3));
+      const chain = await collectChain(store.readAuditTrail(3));
       expect(chain.map((e) => e.seq)).toEqual([6, 7, 8, 9, 10, 11]);
       expect(await verifyStore(store)).toMatchObject({ ok: true, count: 6 });
       const [purgedEvent] = await store.queryAudit({ limit: 1, order: 'desc' });
-      expect(purgedEvent).toMatchObject({ seq: 11, type: 'audit.purged', at, data: { throughSeq: 5, anchorHash: sealed[4]?.hash, purged: 5 } });
+      expect(purgedEvent).toMatchObject({
+        seq: 11, type: 'audit.purged', at,
+        data: { throughSeq: 5, anchorHash: hex(sealed[4]?.leafHash ?? new Uint8Array()), purged: 5, treeSize: 5, treeRoot: hex(merkleRoot(sealed.map((e) => e.leafHash), 5)) },
+      });
       expect(await store.queryAudit({ limit: 100, to: T0 + 4 * DAY })).toEqual([]);
 
       // Nothing more to purge: nothing is written.
@@ -143,21 +146,38 @@ export function describeAuditConformance(getStore: () => Store): void {
       const store = getStore();
       const sealed = await store.appendAudit([makeEvent({ at: T0 }), makeEvent({ at: T0 + 1 })]);
       const result = await store.purgeAudit(T0 + DAY, T0 + 100 * DAY, 'retention');
-      expect(result).toEqual({ purged: 2, anchor: { seq: 2, hash: sealed[1]?.hash } });
+      expect(result).toEqual({ purged: 2, anchor: { seq: 2, hash: hex(sealed[1]?.leafHash ?? new Uint8Array()) } });
       expect(await verifyStore(store)).toMatchObject({ ok: true, count: 1 });
     });
 
     it('keeps the Merkle tree over every event body, appended in the same transaction as the events', async () => {
       const store = getStore();
-      expect(await store.auditTree()).toEqual({ baseSeq: 0, frontier: { size: 0, hashes: [] } });
+      expect(await store.auditTree()).toEqual({ baseSeq: 0, chainThrough: 0, frontier: { size: 0, hashes: [] } });
       await Promise.all(Array.from({ length: 13 }, (_, i) => store.appendAudit([makeEvent({ data: { i } }), makeEvent({ data: { i, again: true } })])));
-      const chain = await collectChain(store.readAuditChain());
+      const chain = await collectChain(store.readAuditTrail());
       const leaves = chain.map((e) => merkleLeafHash(e.body));
       const tree = await store.auditTree();
       expect(tree.baseSeq).toBe(0);
       expect(tree.frontier.size).toBe(26);
       expect(hex(createMerkleFrontier(tree.frontier).root())).toBe(hex(merkleRoot(leaves)));
       expect((await store.queryAudit({ limit: 3, afterSeq: 10 })).map((e) => e.treeIndex)).toEqual([10, 11, 12]);
+    });
+
+    it('keeps the tree\'s interior nodes of 256 leaves and more as they complete, for proofs', async () => {
+      const store = getStore();
+      const sealed: SealedAuditEvent[] = [];
+      for (let i = 0; i < 6; i += 1) sealed.push(...await store.appendAudit(Array.from({ length: 100 }, (_, k) => makeEvent({ data: { i, k } }))));
+      const leaves = sealed.map((e) => e.leafHash);
+      const node = async (height: number, index: number): Promise<string | undefined> => {
+        const hash = await store.auditTreeNode(height, index);
+        return hash === undefined ? undefined : hex(hash);
+      };
+      expect(await node(8, 0)).toBe(hex(merkleRoot(leaves.slice(0, 256))));
+      expect(await node(8, 1)).toBe(hex(merkleRoot(leaves.slice(256, 512))));
+      expect(await node(9, 0)).toBe(hex(merkleRoot(leaves.slice(0, 512))));
+      // Not complete yet (leaves 512–599 of 768), or below the kept height.
+      expect(await node(8, 2)).toBeUndefined();
+      expect(await node(7, 0)).toBeUndefined();
     });
 
     it('keeps the tree through a purge, with the frontier at the purge point', async () => {
@@ -173,7 +193,7 @@ export function describeAuditConformance(getStore: () => Store): void {
       expect(tree.frontier.size).toBe(11);
       // A purge removes bodies, not leaves: the events that stay keep their tree index.
       expect((await store.queryAudit({ limit: 2 })).map((e) => [e.seq, e.treeIndex])).toEqual([[6, 5], [7, 6]]);
-      const purgedEvent = (await collectChain(store.readAuditChain())).at(-1);
+      const purgedEvent = (await collectChain(store.readAuditTrail())).at(-1);
       const all = [...leaves, merkleLeafHash(purgedEvent?.body ?? '')];
       expect(hex(createMerkleFrontier(tree.frontier).root())).toBe(hex(merkleRoot(all)));
     });

@@ -2,7 +2,7 @@
  * Builders and helpers for the store conformance suite (store-conformance.ts). Test-only;
  * nothing here touches a particular adapter.
  */
-import { verifyAuditChain, type AuditEventDraft, type ChainVerification } from '@portcullis/core';
+import { createMerkleFrontier, createTrailChecker, sameHash, type AuditEventDraft } from '@portcullis/core';
 import type { ProposalRecord, Store } from './store.js';
 
 /** One day in milliseconds. */
@@ -42,21 +42,43 @@ export function makeEvent(overrides: Partial<AuditEventDraft> = {}): AuditEventD
   };
 }
 
-/** Every event of a chain read in pages, checking no page is empty. */
+/** Every event of a trail read in pages, checking no page is empty. */
 export async function collectChain<T>(pages: AsyncIterable<readonly T[]>): Promise<T[]> {
   const out: T[] = [];
   for await (const page of pages) {
-    if (page.length === 0) throw new Error('readAuditChain yielded an empty page');
+    if (page.length === 0) throw new Error('readAuditTrail yielded an empty page');
     out.push(...page);
   }
   return out;
 }
 
-/** Verifies the store's whole chain from its anchor to its recorded head. */
-export async function verifyStore(store: Store, batchSize = 64): Promise<ChainVerification> {
-  const anchor = await store.auditAnchor();
-  const events = await collectChain(store.readAuditChain(batchSize));
-  return verifyAuditChain(events, anchor, await store.auditHead());
+/** A trail checked by `verifyStore`. */
+export type StoreVerification =
+  | { readonly ok: true; readonly count: number; readonly last: { readonly seq: number } }
+  | { readonly ok: false; readonly count: number; readonly break: { readonly seq: number; readonly problem: string } };
+
+/**
+ * Verifies the store's whole trail through the port only, as `audit verify` does: each stored
+ * event against its body (leaf hash, or legacy chain link), the tree rebuilt from the bodies
+ * against the stored tree, and the recorded head.
+ */
+export async function verifyStore(store: Store, batchSize = 64): Promise<StoreVerification> {
+  const [anchor, head, tree, purges] = await Promise.all([store.auditAnchor(), store.auditHead(), store.auditTree(), store.auditPurges()]);
+  const start = purges.filter((p) => p.throughSeq > tree.baseSeq && p.frontier !== undefined).at(-1);
+  const frontier = createMerkleFrontier(start?.frontier);
+  const check = createTrailChecker(tree.chainThrough, anchor, tree.baseSeq + frontier.size + 1);
+  let count = 0;
+  for (const event of await collectChain(store.readAuditTrail(batchSize))) {
+    const leaf = check(event);
+    if (typeof leaf === 'string') return { ok: false, count, break: { seq: Number(/^event (\d+)/.exec(leaf)?.[1] ?? event.seq), problem: leaf } };
+    frontier.append(leaf);
+    count += 1;
+  }
+  const end = tree.baseSeq + frontier.size;
+  if (head.seq !== end) return { ok: false, count, break: { seq: Math.min(head.seq, end) + 1, problem: `the trail ends at event ${end} but its recorded head is ${head.seq}` } };
+  const stored = createMerkleFrontier(tree.frontier);
+  if (stored.size !== frontier.size || !sameHash(stored.root(), frontier.root())) return { ok: false, count, break: { seq: end, problem: 'the stored tree is not the tree of the stored events' } };
+  return { ok: true, count, last: { seq: end } };
 }
 
 /** The code of a rejection, or 'resolved' if the promise resolved. */

@@ -7,10 +7,10 @@
  * decoders here accept both.
  */
 import {
-  PROPOSAL_STATUSES, PortcullisError, canonicalJson, parseAuditBody,
+  PROPOSAL_STATUSES, PortcullisError, canonicalJson, merkleLeafHash, parseAuditBody,
   type AuditEventDraft, type Decision, type JsonValue, type ProposalStatus, type SealedAuditEvent,
 } from '@portcullis/core';
-import type { ApprovalDecision, ProposalPatch, ProposalRecord, RecordedError, StoredAuditEvent } from './store.js';
+import type { ApprovalDecision, ProposalPatch, ProposalRecord, RecordedError, StoredAuditEvent, StoredAuditRecord } from './store.js';
 
 /** An integer column as a driver returns it (PostgreSQL returns bigint as a string). */
 type IntegerColumn = number | string | bigint;
@@ -137,21 +137,29 @@ export function patchToColumns(patch: ProposalPatch): ProposalPatchColumns {
   };
 }
 
-/** The row that stores a sealed event; its indexed columns repeat fields of the body. */
+/** A leaf hash as lowercase hex, without copying its bytes. */
+export function hashHex(hash: Uint8Array): string {
+  return Buffer.from(hash.buffer, hash.byteOffset, hash.byteLength).toString('hex');
+}
+
+/**
+ * The row that stores a sealed event; its indexed columns repeat fields of the body. `hash` is
+ * the body's leaf hash in hex and `prev_hash` is empty: the tree, not a chain, links events.
+ */
 export function auditEventToRow(draft: AuditEventDraft, sealed: SealedAuditEvent): AuditEventRow {
   return {
     seq: sealed.seq, at: draft.at, type: draft.type, workflow: draft.workflow ?? null,
     proposal_id: draft.proposalId ?? null, actor_id: draft.actor.id,
-    body: sealed.body, prev_hash: sealed.prevHash, hash: sealed.hash,
+    body: sealed.body, prev_hash: '', hash: hashHex(sealed.leafHash),
   };
 }
 
-/** The sealed event a row stores. */
-export function rowToSealedEvent(row: { seq: IntegerColumn; body: string; prev_hash: string; hash: string }): SealedAuditEvent {
+/** The stored record a row holds. */
+export function rowToAuditRecord(row: { seq: IntegerColumn; body: string; prev_hash: string; hash: string }): StoredAuditRecord {
   return { seq: decodeInteger(row.seq), body: row.body, prevHash: row.prev_hash, hash: row.hash };
 }
 
-/** The parsed event a row stores, with its chain links. */
-export function rowToStoredEvent(row: { body: string; prev_hash: string; hash: string }): StoredAuditEvent {
-  return { ...parseAuditBody(row.body), prevHash: row.prev_hash, hash: row.hash };
+/** The parsed event a row stores, with its leaf hash (recomputed from the body, whatever the row's hash column says) and tree index. */
+export function rowToStoredEvent(row: { body: string; tree_index: IntegerColumn }): StoredAuditEvent {
+  return { ...parseAuditBody(row.body), leafHash: hashHex(merkleLeafHash(row.body)), treeIndex: decodeInteger(row.tree_index) };
 }

@@ -6,10 +6,10 @@
  * - proposal updates are compare-and-set on status, so two callers cannot both move a
  *   proposal out of the same state (a proposal is executed at most once);
  * - the audit trail is append-only: there is no method to update or delete an event, except
- *   `purgeAudit` past the retention period, which leaves a verifiable checkpoint.
+ *   `purgeAudit` past the retention period, which keeps the Merkle tree's frontier at the purge point.
  */
 import type {
-  AuditEvent, AuditEventDraft, AuditEventType, ChainAnchor, Decision, JsonValue, MerkleFrontierState, ProposalStatus, SealedAuditEvent,
+  AuditEvent, AuditEventDraft, AuditEventType, ChainAnchor, Decision, JsonValue, MerkleFrontierState, MerkleHash, ProposalStatus, SealedAuditEvent,
 } from '@portcullis/core';
 
 /** A person's decision on a proposal, bound to the digest of what they saw. */
@@ -98,7 +98,7 @@ export interface AuditFilter {
   readonly beforeSeq?: number;
 }
 
-/** Part of the chain: the events after `afterSeq` (default: the anchor) through `throughSeq` (default: the newest). */
+/** Part of the trail: the events after `afterSeq` (default: the anchor) through `throughSeq` (default: the newest). */
 export interface ChainRange {
   readonly afterSeq?: number;
   readonly throughSeq?: number;
@@ -110,12 +110,24 @@ export interface ProposalUpdateExtras {
   readonly advanceCall?: { readonly call: string; readonly from: number };
 }
 
-/** An audit event as stored: its parsed body and its chain links. */
+/** An audit event as queried: its parsed body, its leaf hash and its place in the tree. */
 export interface StoredAuditEvent extends AuditEvent {
+  /** The RFC 6962 leaf hash of its body, SHA-256(0x00 || body), lowercase hex: derived from the body when read. */
+  readonly leafHash: string;
+  /** Its leaf index in the trail's Merkle tree (seq less the tree's base, less 1). */
+  readonly treeIndex: number;
+}
+
+/**
+ * An event as stored, read in sequence order (verification, proofs). For an event appended with
+ * the tree (seq above `AuditTreeState.chainThrough`), `hash` is its body's leaf hash in hex and
+ * `prevHash` is empty; for an older event, they are its legacy chain link (core audit-chain.ts).
+ */
+export interface StoredAuditRecord {
+  readonly seq: number;
+  readonly body: string;
   readonly prevHash: string;
   readonly hash: string;
-  /** Its leaf index in the trail's Merkle tree (seq less the tree's base, less 1). */
-  readonly treeIndex?: number;
 }
 
 /**
@@ -125,6 +137,11 @@ export interface StoredAuditEvent extends AuditEvent {
  */
 export interface AuditTreeState {
   readonly baseSeq: number;
+  /**
+   * The last event sealed into the legacy hash chain, before the tree replaced it (0 for a
+   * trail that began with the tree): events up to it carry chain links, later ones leaf hashes.
+   */
+  readonly chainThrough: number;
   readonly frontier: MerkleFrontierState;
 }
 
@@ -278,17 +295,20 @@ export interface Store {
   /** Proposals left in `executing` (e.g. by a crash), to flag as outcome_unknown. */
   listExecuting(): Promise<ProposalRecord[]>;
 
-  /** Appends events durably, in order; resolves with them sealed into the chain. */
+  /**
+   * Appends events durably, in order, each a new leaf of the trail's Merkle tree (one hash per
+   * event: its body's leaf hash); resolves with them sealed.
+   */
   appendAudit(events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]>;
   queryAudit(filter: AuditFilter): Promise<StoredAuditEvent[]>;
   /**
-   * The sealed chain in sequence order from the anchor, as pages of up to `batchSize` events
+   * The stored trail in sequence order from the anchor, as pages of up to `batchSize` events
    * (pages, not single events: verifying a long trail awaits once per page, not per event).
    */
-  readAuditChain(batchSize?: number, range?: ChainRange): AsyncIterable<readonly SealedAuditEvent[]>;
-  /** The newest event's seq and hash, as recorded apart from the events. */
+  readAuditTrail(batchSize?: number, range?: ChainRange): AsyncIterable<readonly StoredAuditRecord[]>;
+  /** The newest event's seq and stored hash, as recorded apart from the events. */
   auditHead(): Promise<ChainAnchor>;
-  /** Where the chain starts: genesis, or the checkpoint of the last retention purge. */
+  /** Where the stored trail starts: genesis, or the last event removed by a retention purge (its seq and stored hash). */
   auditAnchor(): Promise<ChainAnchor>;
   /**
    * Deletes events older than `before` (never newer), records a checkpoint anchoring the
@@ -297,10 +317,16 @@ export interface Store {
   purgeAudit(before: number, at: number, actor: string): Promise<{ purged: number; anchor: ChainAnchor }>;
   /** The trail's Merkle tree: its base and frontier, moved with every append. */
   auditTree(): Promise<AuditTreeState>;
+  /**
+   * An interior node of the tree, if the store keeps it: the root of the 2^height leaves from
+   * index × 2^height (adapters keep heights 8 and more). An accelerator for inclusion proofs,
+   * never trusted: a proof is checked against a signed root before it is given out.
+   */
+  auditTreeNode(height: number, index: number): Promise<MerkleHash | undefined>;
   /** Every retention purge, oldest first. */
   auditPurges(): Promise<AuditPurge[]>;
-  /** The first event (in seq order) whose stored columns disagree with its body, if any. */
-  findAuditColumnMismatch(): Promise<AuditColumnMismatch | undefined>;
+  /** The first event (in seq order, within `range` if given) whose stored columns disagree with its body, if any. */
+  findAuditColumnMismatch(range?: ChainRange): Promise<AuditColumnMismatch | undefined>;
 
   /** A workflow's rollout, if it was ever deployed or seeded. */
   getRollout(workflow: string): Promise<RolloutRecord | undefined>;

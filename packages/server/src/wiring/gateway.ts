@@ -188,7 +188,8 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   });
   const notifier = options.notifier ?? channelNotifier;
   const service = createGatewayService({
-    config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }),
+    config, store, connectors, clock, ids,
+    ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate(), latestCheckpoint: () => gatedPublishing.latest() }),
     ...(notifier === undefined ? {} : { notifier }),
     metrics: options.metrics ?? createPrometheusMetrics(),
   });

@@ -1,13 +1,19 @@
 /**
  * The audit trail in SQLite. Invariants:
  * - events are sealed and inserted only inside a write of the write queue, after the head
- *   read in that same transaction, and `audit_head` moves with them, so the chain never forks
- *   and its newest link is recorded apart from the events;
- * - the only statement that deletes events is in `purge`, which first verifies the part it
- *   removes (it refuses to hide a break) and leaves a checkpoint anchoring the rest.
- * - every appended event is a leaf of the trail's RFC 6962 Merkle tree (its body's leaf hash),
- *   appended to the stored frontier in the same transaction: O(log n) hashes per event, and
- *   the tree's size always equals the head's seq less its base, or appends are refused.
+ *   read in that same transaction, and `audit_head` moves with them, so the trail never forks
+ *   and its newest event is recorded apart from the events;
+ * - every appended event is a leaf of the trail's RFC 6962 Merkle tree, and sealing it costs
+ *   one hash, its body's leaf hash (stored in `hash` as hex; `prev_hash` stays empty), appended
+ *   to the stored frontier in the same transaction: O(log n) node hashes per event, the tree's
+ *   size always equals the head's seq less its base, or appends are refused. Interior nodes of
+ *   height NODE_MIN_HEIGHT and more are kept in `audit_tree_nodes` as they complete, so an
+ *   inclusion proof needs no full read of the trail;
+ * - events up to `audit_tree.chain_through` were sealed into the legacy hash chain; they are
+ *   verified link by link before the tree is built over them (`catchUpTree`), and never rewritten;
+ * - the only statement that deletes events is in `purge`, which first verifies the whole stored
+ *   trail against the stored tree (it refuses to hide a break) and keeps the tree's frontier at
+ *   the purge point.
  * The head and the tree are cached in memory only for the length of a batch: the write queue calls
  * `resetHead` at every batch start and after every rollback, and `flushHead` before every
  * commit (and after each write when it isolates writes in savepoints), so `audit_head` and
@@ -15,12 +21,15 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  GENESIS_ANCHOR, PortcullisError, createChainVerifier, createMerkleFrontier, merkleLeafHash, sealAuditEvent, verifyAuditChain,
-  type AuditEventDraft, type ChainAnchor, type MerkleFrontier, type MerkleFrontierState, type SealedAuditEvent,
+  GENESIS_ANCHOR, PortcullisError, createChainVerifier, createTrailChecker, createMerkleFrontier, merkleLeafHash, sealAuditEvent,
+  type AuditEventDraft, type ChainAnchor, type MerkleFrontier, type MerkleFrontierState, type MerkleHash, type SealedAuditEvent,
 } from '@portcullis/core';
-import { auditEventToRow, rowToSealedEvent, rowToStoredEvent } from '../store-rows.js';
+import { auditEventToRow, hashHex, rowToAuditRecord, rowToStoredEvent } from '../store-rows.js';
 import { clampLimit } from '../store-guards.js';
-import type { AuditColumnMismatch, AuditFilter, AuditPurge, AuditTreeState, StoredAuditEvent } from '../store.js';
+import type { AuditColumnMismatch, AuditFilter, AuditPurge, AuditTreeState, StoredAuditEvent, StoredAuditRecord } from '../store.js';
+
+/** The lowest height of the interior nodes kept in `audit_tree_nodes`: subtrees of 256 leaves and more. */
+export const NODE_MIN_HEIGHT = 8;
 
 /** Prepares (and caches) a statement. */
 export type Prepare = (sql: string) => Database.Statement;
@@ -35,21 +44,25 @@ export interface SqliteAuditLog {
   flushHead(): void;
   /** The head as recorded in `audit_head`. */
   head(): ChainAnchor;
-  /** The latest checkpoint, or the genesis. */
+  /** The last purge's anchor, or the genesis. */
   anchor(): ChainAnchor;
   query(filter: AuditFilter): StoredAuditEvent[];
-  /** Up to `limit` sealed events after `afterSeq` and through `throughSeq`, in order. */
-  chainPage(afterSeq: number, limit: number, throughSeq: number): SealedAuditEvent[];
-  /** Deletes events older than `before` as a prefix of the chain. Call only inside a write. */
+  /** Up to `limit` stored events after `afterSeq` and through `throughSeq`, in order. */
+  trailPage(afterSeq: number, limit: number, throughSeq: number): StoredAuditRecord[];
+  /** Deletes events older than `before` as a prefix of the trail. Call only inside a write. */
   purge(before: number, at: number, actor: string): { purged: number; anchor: ChainAnchor };
   /** The stored tree. */
   tree(): AuditTreeState;
+  /** A stored interior node (height ≥ NODE_MIN_HEIGHT), if kept. */
+  treeNode(height: number, index: number): MerkleHash | undefined;
   /** Every purge, oldest first. */
   purges(): AuditPurge[];
-  /** Adds the events the tree does not cover yet (a trail from before the tree). Call only inside a write, right after migrating. */
+  /** Adds the events the tree does not cover yet (a trail from before the tree), verifying their chain first. Call only inside a write, right after migrating. */
   catchUpTree(): number;
-  /** The first event whose columns disagree with its body. */
-  columnMismatch(): AuditColumnMismatch | undefined;
+  /** Records the interior nodes of the tree over the stored events (a tree from before nodes were kept). Call only inside a write, right after migrating. */
+  fillTreeNodes(): number;
+  /** The first event after `afterSeq` through `throughSeq` whose columns disagree with its body. */
+  columnMismatch(afterSeq: number, throughSeq: number): AuditColumnMismatch | undefined;
 }
 
 /** A frontier as one blob: its hashes, 32 bytes each, largest subtree first. */
@@ -81,7 +94,7 @@ const COLUMN_CHECK = `CASE
   WHEN actor_id IS NOT json_extract(body, '$.actor.id') THEN 'actor_id'
   END`;
 
-interface SealedRow {
+interface TrailRow {
   seq: number;
   body: string;
   prev_hash: string;
@@ -97,10 +110,10 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   let cachedTree: { baseSeq: number; frontier: MerkleFrontier } | undefined;
 
   const readTree = (): AuditTreeState => {
-    const row = prepare('SELECT base_seq, size, frontier FROM audit_tree WHERE id = 1').get() as { base_seq: number; size: number; frontier: Buffer } | undefined;
+    const row = prepare('SELECT base_seq, size, frontier, chain_through FROM audit_tree WHERE id = 1').get() as { base_seq: number; size: number; frontier: Buffer; chain_through: number } | undefined;
     if (row === undefined) throw new PortcullisError('STORE_UNAVAILABLE', 'the audit tree is missing: the store was not migrated; run migrate() first; nothing was executed');
     try {
-      return { baseSeq: row.base_seq, frontier: blobToFrontier(row.size, row.frontier) };
+      return { baseSeq: row.base_seq, chainThrough: row.chain_through, frontier: blobToFrontier(row.size, row.frontier) };
     } catch (error) {
       throw new PortcullisError('STORE_UNAVAILABLE', `the audit tree's stored frontier is damaged (${(error as Error).message}): the store was edited; run \`portcullis audit verify\`; nothing was executed`);
     }
@@ -129,22 +142,30 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return row === undefined ? GENESIS_ANCHOR : { seq: row.through_seq, hash: row.anchor_hash };
   };
 
+  /** Keeps a completed interior node if it is tall enough (INSERT OR IGNORE: a node is the same whenever it is recomputed). */
+  const keepNode = (height: number, index: number, hash: MerkleHash): void => {
+    if (height >= NODE_MIN_HEIGHT) prepare('INSERT OR IGNORE INTO audit_tree_nodes (height, idx, hash) VALUES (?, ?, ?)').run(height, index, hash);
+  };
+
   function append(drafts: readonly AuditEventDraft[]): SealedAuditEvent[] {
     if (drafts.length === 0) return [];
-    let head = cachedHead ?? readHead();
+    const head = cachedHead ?? readHead();
+    let seq = head.seq;
     const tree = liveTree(head).frontier;
     // Positional parameters: binding by name costs a lookup per column per event.
     const insert = prepare(`INSERT INTO audit_events (seq, at, type, workflow, proposal_id, actor_id, body, prev_hash, hash)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    let hash = '';
     const sealed = drafts.map((draft) => {
-      const event = sealAuditEvent(draft, head.seq + 1, head.hash);
+      seq += 1;
+      const event = sealAuditEvent(draft, seq);
       const row = auditEventToRow(draft, event);
       insert.run(row.seq, row.at, row.type, row.workflow, row.proposal_id, row.actor_id, row.body, row.prev_hash, row.hash);
-      tree.append(merkleLeafHash(event.body));
-      head = { seq: event.seq, hash: event.hash };
+      tree.append(event.leafHash, keepNode);
+      hash = row.hash;
       return event;
     });
-    cachedHead = head;
+    cachedHead = { seq, hash };
     headMoved = true;
     return sealed;
   }
@@ -182,56 +203,25 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     const byWorkflowAndTime = filter.workflows !== undefined && (filter.from !== undefined || filter.to !== undefined)
       && filter.types === undefined && filter.proposalId === undefined && filter.actorId === undefined;
     const sql = byWorkflowAndTime
-      ? `SELECT body, prev_hash, hash, ${TREE_INDEX} FROM audit_events WHERE seq IN (
+      ? `SELECT body, ${TREE_INDEX} FROM audit_events WHERE seq IN (
           SELECT seq FROM audit_events INDEXED BY audit_events_workflow_at${filters} ORDER BY seq ${order} LIMIT ?
         ) ORDER BY seq ${order}`
-      : `SELECT body, prev_hash, hash, ${TREE_INDEX} FROM audit_events${filters} ORDER BY seq ${order} LIMIT ?`;
-    const rows = prepare(sql).all(...args, limit) as (SealedRow & { tree_index: number })[];
-    return rows.map((row) => ({ ...rowToStoredEvent(row), treeIndex: row.tree_index }));
+      : `SELECT body, ${TREE_INDEX} FROM audit_events${filters} ORDER BY seq ${order} LIMIT ?`;
+    const rows = prepare(sql).all(...args, limit) as { body: string; tree_index: number }[];
+    return rows.map(rowToStoredEvent);
   }
 
-  function chainPage(afterSeq: number, limit: number, throughSeq: number): SealedAuditEvent[] {
+  function trailPage(afterSeq: number, limit: number, throughSeq: number): StoredAuditRecord[] {
     // Rows as arrays, not objects: verifying reads every event, and the per-row object showed
     // in profiles. This statement is prepared only here, so its raw mode affects no one else.
     const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
       .raw().all(afterSeq, throughSeq, limit) as [number, string, string, string][];
-    const page: SealedAuditEvent[] = new Array<SealedAuditEvent>(rows.length);
+    const page: StoredAuditRecord[] = new Array<StoredAuditRecord>(rows.length);
     for (let i = 0; i < rows.length; i += 1) {
       const row = rows[i] as [number, string, string, string];
       page[i] = { seq: row[0], body: row[1], prevHash: row[2], hash: row[3] };
     }
     return page;
-  }
-
-  function purge(before: number, at: number, actor: string): { purged: number; anchor: ChainAnchor } {
-    const anchor = readAnchor();
-    const head = cachedHead ?? readHead();
-    // Only a prefix of the chain can go: stop at the first event at or after `before`, even if
-    // a later one carries an older time.
-    const firstKept = (prepare('SELECT seq FROM audit_events WHERE at >= ? ORDER BY seq LIMIT 1').get(before) as { seq: number } | undefined)?.seq;
-    const through = firstKept === undefined ? head.seq : firstKept - 1;
-    if (through <= anchor.seq) return { purged: 0, anchor };
-
-    // Verify what is removed, and its link to what stays, before the evidence is gone.
-    const segment = (prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq')
-      .iterate(anchor.seq, through + 1) as IterableIterator<SealedRow>);
-    const check = verifyAuditChain(mapIterable(segment, rowToSealedEvent), anchor, firstKept === undefined ? head : undefined);
-    if (!check.ok) {
-      throw new PortcullisError('INTERNAL', `refusing to purge the audit trail: it does not verify (${check.break.problem}); a purge would hide the break, so investigate it first; nothing was deleted`, { break: check.break });
-    }
-    const anchorHash = (prepare('SELECT hash FROM audit_events WHERE seq = ?').get(through) as { hash: string }).hash;
-    const purgeFrontier = frontierAt(through);
-
-    prepare('INSERT INTO audit_purge_permit (through_seq) VALUES (?)').run(through);
-    const purged = prepare('DELETE FROM audit_events WHERE seq <= ?').run(through).changes;
-    prepare('DELETE FROM audit_purge_permit').run();
-    prepare('INSERT INTO audit_purges (through_seq, anchor_hash, purged_at, actor, tree_frontier) VALUES (?, ?, ?, ?, ?)')
-      .run(through, anchorHash, at, actor, purgeFrontier === undefined ? null : frontierToBlob(purgeFrontier));
-    append([{
-      type: 'audit.purged', at, actor: { kind: 'system', id: actor },
-      data: { throughSeq: through, anchorHash, purged, before },
-    }]);
-    return { purged, anchor: { seq: through, hash: anchorHash } };
   }
 
   function purges(): AuditPurge[] {
@@ -240,48 +230,112 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return rows.map((row) => (row.tree_frontier === null ? { throughSeq: row.through_seq } : { throughSeq: row.through_seq, frontier: blobToFrontier(row.through_seq - base, row.tree_frontier) }));
   }
 
-  /**
-   * The tree's frontier after event `through`, rebuilt from the last purge's frontier (or the
-   * tree's base) and the bodies still stored; undefined when the tree starts after `through`.
-   */
-  function frontierAt(through: number): MerkleFrontierState | undefined {
-    const base = readTree().baseSeq;
-    if (through <= base) return undefined;
-    const last = purges().filter((p) => p.frontier !== undefined && p.throughSeq <= through).at(-1);
-    const frontier = createMerkleFrontier(last?.frontier);
-    const rows = prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq').raw().iterate(base + frontier.size, through) as IterableIterator<[string]>;
-    for (const [body] of rows) frontier.append(merkleLeafHash(body));
-    return frontier.state();
+  /** The frontier the stored events start from: the last purge's kept frontier, or the empty tree at the base. */
+  function startFrontier(state: AuditTreeState): MerkleFrontier {
+    const last = purges().filter((p) => p.throughSeq > state.baseSeq && p.frontier !== undefined).at(-1);
+    return createMerkleFrontier(last?.frontier);
+  }
+
+  function purge(before: number, at: number, actor: string): { purged: number; anchor: ChainAnchor } {
+    const anchor = readAnchor();
+    const head = cachedHead ?? readHead();
+    // Only a prefix of the trail can go: stop at the first event at or after `before`, even if
+    // a later one carries an older time.
+    const firstKept = (prepare('SELECT seq FROM audit_events WHERE at >= ? ORDER BY seq LIMIT 1').get(before) as { seq: number } | undefined)?.seq;
+    const through = firstKept === undefined ? head.seq : firstKept - 1;
+    if (through <= anchor.seq) return { purged: 0, anchor };
+
+    // Verify the whole stored trail against the stored tree before any evidence is gone, and
+    // keep the tree's frontier at the purge point.
+    const state = readTree();
+    const base = state.baseSeq;
+    const frontier = startFrontier(state);
+    const check = createTrailChecker(state.chainThrough, anchor, base + frontier.size + 1);
+    let purgeFrontier: MerkleFrontierState | undefined;
+    let anchorHash = anchor.hash;
+    const refuse = (problem: string): never => {
+      throw new PortcullisError('INTERNAL', `refusing to purge the audit trail: it does not verify (${problem}); a purge would hide the break, so investigate it with \`portcullis audit verify\` first; nothing was deleted`, { problem });
+    };
+    const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq').iterate(base + frontier.size) as IterableIterator<TrailRow>;
+    for (const row of rows) {
+      const checked = check(rowToAuditRecord(row));
+      if (typeof checked === 'string') refuse(checked);
+      else frontier.append(checked);
+      if (row.seq === through) { purgeFrontier = frontier.state(); anchorHash = row.hash; }
+    }
+    if (base + frontier.size !== head.seq) refuse(`the trail ends at event ${base + frontier.size} but its head is event ${head.seq}`);
+    const stored = cachedTree?.frontier ?? createMerkleFrontier(state.frontier);
+    if (stored.size !== frontier.size || hashHex(stored.root()) !== hashHex(frontier.root())) refuse('the stored tree is not the tree of the stored events');
+    const treeRoot = purgeFrontier === undefined ? undefined : hashHex(createMerkleFrontier(purgeFrontier).root());
+
+    prepare('INSERT INTO audit_purge_permit (through_seq) VALUES (?)').run(through);
+    const purged = prepare('DELETE FROM audit_events WHERE seq <= ?').run(through).changes;
+    prepare('DELETE FROM audit_purge_permit').run();
+    prepare('INSERT INTO audit_purges (through_seq, anchor_hash, purged_at, actor, tree_frontier) VALUES (?, ?, ?, ?, ?)')
+      .run(through, anchorHash, at, actor, purgeFrontier === undefined ? null : frontierToBlob(purgeFrontier));
+    append([{
+      type: 'audit.purged', at, actor: { kind: 'system', id: actor },
+      data: { throughSeq: through, anchorHash, purged, before, ...(treeRoot === undefined ? {} : { treeSize: through - base, treeRoot }) },
+    }]);
+    return { purged, anchor: { seq: through, hash: anchorHash } };
   }
 
   function catchUpTree(): number {
     const state = readTree();
     const frontier = createMerkleFrontier(state.frontier);
     const from = state.baseSeq + frontier.size;
-    if (from >= readHead().seq) return 0;
+    const head = readHead();
+    if (from >= head.seq) return 0;
+    if (from >= state.chainThrough) {
+      throw new PortcullisError('STORE_UNAVAILABLE', `the audit tree ends at event ${from} but the trail's head is event ${head.seq}, and those events were not sealed into the old chain: the store was edited; run \`portcullis audit verify\`; nothing was changed`);
+    }
     // The old chain is verified first: the tree is never built over a trail that was already edited.
     const anchorRow = from === 0 ? undefined : prepare('SELECT hash FROM audit_events WHERE seq = ?').get(from) as { hash: string } | undefined;
     const anchor = from === 0 ? GENESIS_ANCHOR : from === readAnchor().seq ? readAnchor() : { seq: from, hash: anchorRow?.hash ?? '' };
     const chain = createChainVerifier(anchor);
-    const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq').iterate(from) as IterableIterator<SealedRow>;
+    const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? ORDER BY seq').iterate(from) as IterableIterator<TrailRow>;
     let added = 0;
+    // Nodes are written after the read: a connection cannot write while it iterates a query.
+    const nodes: [number, number, MerkleHash][] = [];
+    const collect = (height: number, index: number, hash: MerkleHash): void => { if (height >= NODE_MIN_HEIGHT) nodes.push([height, index, hash]); };
     for (const row of rows) {
-      const broken = chain.push(rowToSealedEvent(row));
+      const broken = chain.push(rowToAuditRecord(row));
       if (broken !== undefined) {
         throw new PortcullisError('STORE_UNAVAILABLE', `cannot build the audit tree over the existing trail: ${broken.problem}; investigate with \`portcullis audit verify\`; nothing was changed`, { break: broken });
       }
-      frontier.append(merkleLeafHash(row.body));
+      frontier.append(merkleLeafHash(row.body), collect);
       added += 1;
     }
-    const finished = chain.finish(readHead());
+    for (const [height, index, hash] of nodes) keepNode(height, index, hash);
+    const finished = chain.finish(head);
     if (!finished.ok) throw new PortcullisError('STORE_UNAVAILABLE', `cannot build the audit tree over the existing trail: ${finished.break.problem}; nothing was changed`, { break: finished.break });
     prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
     cachedTree = undefined;
     return added;
   }
 
-  function columnMismatch(): AuditColumnMismatch | undefined {
-    const rows = prepare(`SELECT seq, ${COLUMN_CHECK} AS col FROM audit_events WHERE ${COLUMN_PREFILTER} ORDER BY seq`).raw().iterate() as IterableIterator<[number, string | null]>;
+  function fillTreeNodes(): number {
+    const state = readTree();
+    const frontier = startFrontier(state);
+    const rows = prepare('SELECT body FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq').raw()
+      .iterate(state.baseSeq + frontier.size, state.baseSeq + state.frontier.size) as IterableIterator<[string]>;
+    const nodes: [number, number, MerkleHash][] = [];
+    for (const [body] of rows) frontier.append(merkleLeafHash(body), (height, index, hash) => { if (height >= NODE_MIN_HEIGHT) nodes.push([height, index, hash]); });
+    // Nodes are kept only from a trail that rebuilds the stored tree: an edited trail gets none
+    // (its proofs are refused) and `audit verify` names the edit.
+    const stored = createMerkleFrontier(state.frontier);
+    if (frontier.size !== stored.size || hashHex(frontier.root()) !== hashHex(stored.root())) return 0;
+    for (const [height, index, hash] of nodes) keepNode(height, index, hash);
+    return nodes.length;
+  }
+
+  function treeNode(height: number, index: number): MerkleHash | undefined {
+    const row = prepare('SELECT hash FROM audit_tree_nodes WHERE height = ? AND idx = ?').get(height, index) as { hash: Buffer } | undefined;
+    return row === undefined ? undefined : new Uint8Array(row.hash);
+  }
+
+  function columnMismatch(afterSeq: number, throughSeq: number): AuditColumnMismatch | undefined {
+    const rows = prepare(`SELECT seq, ${COLUMN_CHECK} AS col FROM audit_events WHERE seq > ? AND seq <= ? AND ${COLUMN_PREFILTER} ORDER BY seq`).raw().iterate(afterSeq, throughSeq) as IterableIterator<[number, string | null]>;
     for (const [seq, column] of rows) if (column !== null) return { seq, column };
     return undefined;
   }
@@ -299,17 +353,15 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
       headMoved = false;
     },
     tree: readTree,
+    treeNode,
     purges,
     catchUpTree,
+    fillTreeNodes,
     columnMismatch,
     head: readHead,
     anchor: readAnchor,
     query,
-    chainPage,
+    trailPage,
     purge,
   };
-}
-
-function* mapIterable<A, B>(items: Iterable<A>, map: (item: A) => B): Generator<B> {
-  for (const item of items) yield map(item);
 }

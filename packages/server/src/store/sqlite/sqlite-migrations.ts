@@ -10,7 +10,8 @@
  * row, and it deletes it again inside the same transaction, so a permit is never committed
  * and never visible to another connection. (A trigger in the main schema cannot see TEMP
  * tables, hence an ordinary table.) The triggers stop mistakes and naive SQL; someone with
- * the file can drop them, which the hash chain and the separately kept head then reveal.
+ * the file can drop them, which the Merkle tree, its published signed checkpoints and the
+ * separately kept head then reveal.
  */
 import type Database from 'better-sqlite3';
 import { GENESIS_HASH, PortcullisError } from '@portcullis/core';
@@ -261,6 +262,35 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
         error TEXT,
         PRIMARY KEY (delivery_id, attempt)
       ) STRICT;
+    `,
+  },
+  {
+    version: 9,
+    name: 'audit tree replaces the hash chain',
+    // From here on an event is sealed with one hash, its body's RFC 6962 leaf hash, kept in
+    // \`hash\` (hex) with an empty \`prev_hash\`; the tree, not a chain, links events. Events up
+    // to \`chain_through\` (the head at this upgrade) keep their chain links, verified once by the
+    // store right after migrating (sqlite-audit.ts \`catchUpTree\`) and still by \`audit verify\`;
+    // no stored row is rewritten. \`audit_tree_nodes\` keeps the tree's interior nodes of height
+    // 8 and more (one row per 128 events), so an inclusion proof reads O(log n) nodes and at
+    // most two blocks of 256 leaves instead of the whole trail; the store fills it for the
+    // existing trail right after migrating.
+    sql: `
+      ALTER TABLE audit_tree ADD COLUMN chain_through INTEGER NOT NULL DEFAULT 0;
+      UPDATE audit_tree SET chain_through = (SELECT seq FROM audit_head WHERE id = 1) WHERE id = 1;
+      CREATE TRIGGER audit_tree_chain_fixed BEFORE UPDATE ON audit_tree
+      WHEN NEW.chain_through <> OLD.chain_through
+      BEGIN SELECT RAISE(ABORT, 'the end of the legacy audit chain never moves'); END;
+      CREATE TABLE audit_tree_nodes (
+        height INTEGER NOT NULL,
+        idx INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (height, idx)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TRIGGER audit_tree_nodes_no_update BEFORE UPDATE ON audit_tree_nodes
+      BEGIN ${APPEND_ONLY}; END;
+      CREATE TRIGGER audit_tree_nodes_no_delete BEFORE DELETE ON audit_tree_nodes
+      BEGIN ${APPEND_ONLY}; END;
     `,
   },
 ];

@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { createMerkleFrontier, merkleLeafHash, merkleRoot, verifyAuditChain, type SealedAuditEvent } from '@portcullis/core';
+import { createMerkleFrontier, merkleLeafHash, merkleRoot, type SealedAuditEvent } from '@portcullis/core';
+import { writeLegacyTrail } from '../../testing/legacy-trail.js';
 import { makeTempDir } from '../../testing/temp-dir.js';
 import { describeStoreConformance } from '../store-conformance.js';
 import { T0, collectChain, makeEvent, makeProposal, rejectionCode, verifyStore } from '../store-conformance-fixtures.js';
@@ -41,12 +42,13 @@ describe('SQLite store', () => {
     return { store, sealed };
   };
 
+  const attacker = (path: string): Database.Database => {
+    const raw = connect(path);
+    raw.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;');
+    return raw;
+  };
+
   describe('tamper evidence (an attacker with the file drops the triggers and edits rows)', () => {
-    const attacker = (path: string): Database.Database => {
-      const raw = connect(path);
-      raw.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;');
-      return raw;
-    };
 
     it('names the event whose body lost or changed one byte', async () => {
       const { store } = await withTenEvents();
@@ -70,8 +72,7 @@ describe('SQLite store', () => {
     it('detects the deletion of the newest event through the recorded head', async () => {
       const { store } = await withTenEvents();
       attacker(store.path).exec('DELETE FROM audit_events WHERE seq = 10');
-      const events = await collectChain(store.readAuditChain());
-      expect(verifyAuditChain(events, await store.auditAnchor()).ok).toBe(true);
+      expect((await collectChain(store.readAuditTrail())).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
       const result = await verifyStore(store);
       expect(result).toMatchObject({ ok: false, break: { seq: 10 } });
       expect(!result.ok && result.break.problem).toMatch(/recorded head is 10/);
@@ -200,30 +201,59 @@ describe('SQLite store', () => {
   });
 
   describe('the Merkle tree', () => {
-    it('is built over an existing trail when a store from before the tree is migrated', async () => {
-      const { store, sealed } = await withTenEvents();
-      const root = createMerkleFrontier((await store.auditTree()).frontier).root();
-      // Turn the file back into one from before migration 6.
-      store.database.exec(`DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_no_delete; DROP TABLE audit_tree;
-        ALTER TABLE audit_purges DROP COLUMN tree_frontier; ALTER TABLE audit_purges RENAME TO audit_checkpoints;
-        DELETE FROM schema_migrations WHERE version >= 6; DROP TABLE workflow_rollout; DROP TABLE rollout_seeded; DROP TABLE notification_attempts; DROP TABLE notification_deliveries;`);
-      await store.migrate();
-      const tree = await store.auditTree();
-      expect(tree.frontier.size).toBe(10);
-      expect(Buffer.from(createMerkleFrontier(tree.frontier).root()).equals(Buffer.from(root))).toBe(true);
-      expect(Buffer.from(root).equals(Buffer.from(merkleRoot(sealed.map((e) => merkleLeafHash(e.body)))))).toBe(true);
-      await store.appendAudit([makeEvent()]);
-      expect((await store.auditTree()).frontier.size).toBe(11);
-    });
+    const legacyDrafts = Array.from({ length: 600 }, (_, i) => makeEvent({ data: { i } }));
+    const hexOf = (h: Uint8Array): string => Buffer.from(h).toString('hex');
+
+    for (const schema of [5, 6] as const) {
+      it(`upgrades a chained trail (schema ${schema}): verifies the old chain, builds the tree and its nodes, then seals new events with one leaf hash`, async () => {
+        const path = nextPath();
+        const chained = writeLegacyTrail(path, legacyDrafts, schema);
+        const store = await open({ path });
+        const tree = await store.auditTree();
+        expect(tree.chainThrough).toBe(600);
+        expect(hexOf(createMerkleFrontier(tree.frontier).root())).toBe(hexOf(merkleRoot(chained.map((e) => merkleLeafHash(e.body)))));
+        // Interior nodes of height 8 and 9 (256 and 512 leaves) are kept for proofs.
+        expect(store.database.prepare('SELECT height, idx FROM audit_tree_nodes ORDER BY height, idx').all()).toEqual([{ height: 8, idx: 0 }, { height: 8, idx: 1 }, { height: 9, idx: 0 }]);
+        expect(hexOf(await store.auditTreeNode(9, 0) ?? new Uint8Array())).toBe(hexOf(merkleRoot(chained.slice(0, 512).map((e) => merkleLeafHash(e.body)))));
+        // No stored row was rewritten.
+        const first = store.database.prepare('SELECT body, prev_hash, hash FROM audit_events WHERE seq = 600').get();
+        expect(first).toEqual({ body: chained[599]?.body, prev_hash: chained[599]?.prevHash, hash: chained[599]?.hash });
+        const [next] = await store.appendAudit([makeEvent()]);
+        expect(store.database.prepare('SELECT prev_hash, hash FROM audit_events WHERE seq = 601').get()).toEqual({ prev_hash: '', hash: hexOf(next?.leafHash ?? new Uint8Array()) });
+        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 601 });
+        expect(await store.purgeAudit(T0 + 1, T0 + 100 * 86_400_000, 'retention')).toMatchObject({ purged: 601 });
+        expect(await verifyStore(store)).toMatchObject({ ok: true, count: 1 });
+      });
+    }
 
     it('verifies the old chain before building the tree at upgrade, and refuses to build it over a broken one', async () => {
-      const { store } = await withTenEvents();
-      store.database.exec(`DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_no_delete; DROP TABLE audit_tree;
-        ALTER TABLE audit_purges DROP COLUMN tree_frontier; ALTER TABLE audit_purges RENAME TO audit_checkpoints;
-        DELETE FROM schema_migrations WHERE version >= 6; DROP TABLE workflow_rollout; DROP TABLE rollout_seeded; DROP TABLE notification_attempts; DROP TABLE notification_deliveries; DROP TRIGGER audit_events_no_update;
-        UPDATE audit_events SET body = replace(body, '"i":4', '"i":9') WHERE seq = 5;`);
+      const path = nextPath();
+      writeLegacyTrail(path, legacyDrafts.slice(0, 10));
+      const raw = connect(path);
+      raw.exec(`DROP TRIGGER audit_events_no_update; UPDATE audit_events SET body = replace(body, '"i":4', '"i":9') WHERE seq = 5;`);
+      const store = createSqliteStore({ path });
+      opened.push(store);
       await expect(store.migrate()).rejects.toThrow(/cannot build the audit tree over the existing trail: event 5 was edited/);
       expect(store.database.prepare('SELECT MAX(version) AS v FROM schema_migrations').get()).toEqual({ v: 5 });
+    });
+
+    it('names an edited old event by its chain link, and an edited new one by its leaf hash', async () => {
+      const path = nextPath();
+      writeLegacyTrail(path, legacyDrafts.slice(0, 10), 6);
+      const store = await open({ path });
+      await store.appendAudit(legacyDrafts.slice(10, 20));
+      const raw = attacker(store.path);
+      raw.exec(`UPDATE audit_events SET body = replace(body, '"i":14', '"i":41') WHERE seq = 15;`);
+      expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 15, problem: 'event 15 was edited: its body no longer matches its stored leaf hash' } });
+      raw.exec(`UPDATE audit_events SET body = replace(body, '"i":3', '"i":7') WHERE seq = 4;`);
+      expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 4, problem: 'event 4 was edited: its content no longer matches its hash' } });
+    });
+
+    it('refuses to move the end of the legacy chain', async () => {
+      const store = await open();
+      expect(() => store.database.prepare('UPDATE audit_tree SET chain_through = 5').run()).toThrow(/legacy audit chain never moves/);
+      expect(() => store.database.prepare("INSERT INTO audit_tree_nodes (height, idx, hash) VALUES (8, 0, x'00')").run()).not.toThrow();
+      expect(() => store.database.prepare('UPDATE audit_tree_nodes SET hash = x\'01\'').run()).toThrow(/append-only/);
     });
 
     it('refuses appends when the tree does not end at the head (events deleted and the head moved back)', async () => {

@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
+  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, StoredAuditRecord, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -93,7 +93,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     database: db,
     stats: () => queue.stats(),
 
-    migrate: () => write((conn) => { migrateSqlite(conn, Date.now()); audit.catchUpTree(); }),
+    migrate: () => write((conn) => {
+      const applied = migrateSqlite(conn, Date.now());
+      audit.catchUpTree();
+      if (applied.includes(9)) audit.fillTreeNodes();
+    }),
 
     // async: an encoding error (a value JSON cannot carry) rejects instead of throwing.
     async insertProposal(proposal: ProposalRecord, events: readonly AuditEventDraft[]) {
@@ -169,12 +173,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     appendAudit: (events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]> => write(() => audit.append(events)),
     queryAudit: (filter: AuditFilter): Promise<StoredAuditEvent[]> => read(() => audit.query(filter)),
-    async *readAuditChain(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly SealedAuditEvent[]> {
+    async *readAuditTrail(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly StoredAuditRecord[]> {
       const size = clampLimit(batchSize, 500) || 1;
       let after = range.afterSeq ?? (await read(() => audit.anchor())).seq;
       const through = range.throughSeq ?? Number.MAX_SAFE_INTEGER;
       for (;;) {
-        const page = await read(() => audit.chainPage(after, size, through));
+        const page = await read(() => audit.trailPage(after, size, through));
         if (page.length > 0) yield page;
         const last = page.at(-1);
         if (last === undefined || page.length < size) return;
@@ -184,8 +188,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     auditHead: (): Promise<ChainAnchor> => read(() => audit.head()),
     auditAnchor: (): Promise<ChainAnchor> => read(() => audit.anchor()),
     auditTree: (): Promise<AuditTreeState> => read(() => audit.tree()),
+    auditTreeNode: (height: number, index: number) => read(() => audit.treeNode(height, index)),
     auditPurges: (): Promise<AuditPurge[]> => read(() => audit.purges()),
-    findAuditColumnMismatch: (): Promise<AuditColumnMismatch | undefined> => read(() => audit.columnMismatch()),
+    findAuditColumnMismatch: (range: ChainRange = {}): Promise<AuditColumnMismatch | undefined> => read(() => audit.columnMismatch(range.afterSeq ?? 0, range.throughSeq ?? Number.MAX_SAFE_INTEGER)),
     async purgeAudit(before: number, at: number, actor: string) {
       assertPurgeOutsideRetention(before, at);
       return write(() => audit.purge(before, at, actor));
