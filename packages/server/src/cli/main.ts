@@ -19,6 +19,7 @@ import type { CliHost } from './host.js';
 import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
 import { registerRollbackCommand } from './rollback-command.js';
+import { registerSimulateCommand } from './simulate-command.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import { processOutput, type Output } from './output.js';
 
@@ -123,6 +124,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   registerReportCommand(program, host, output, setExit);
   registerRollbackCommand(program, host, output, setExit);
   registerCheckCommand(program, host, output, setExit);
+  registerSimulateCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);
   registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
   addExamples(program);
