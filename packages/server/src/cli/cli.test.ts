@@ -277,6 +277,8 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['rollback: both a proposal and --run', ['rollback', 'prop_x', '--run', 'run_y', '--reason', 'r', '--token', 't'], 2, /rollback needs a PROPOSAL_ID or --run RUN_ID \(one of them\)/],
     ['rollback: the gateway cannot be reached', ['rollback', '--run', 'run_y', '--reason', 'r', '--token', 't', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1/],
     ['proposals resolve: a bad option', ['proposals', 'resolve', 'prop_x', '--bogus'], 2, /unknown option '--bogus'/],
+    ['simulate: a missing script', ['simulate', 'MISSING'], 2, /missing\.yaml: no such file; pass the path of a simulation script/],
+    ['simulate: an invalid script', ['simulate', 'INVALID'], 2, /invalid\.yaml:2:1 surprise: unknown key[\s\S]*nothing was run/],
   ];
   it('covers every command of the program and of the table in docs/cli.md', () => {
     const docs = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');

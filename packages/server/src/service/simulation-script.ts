@@ -15,6 +15,7 @@ import { configErrorMap, formatPath, fromZodIssues, type ConfigIssue, type PathS
 import { locatePath } from '../config/locate.js';
 import { didYouMean } from '../config/suggest.js';
 import type { SystemKinds } from '../config/system-kind.js';
+import { explainYamlErrors } from '../config/yaml-errors.js';
 
 /** The script format's version. */
 export const SIMULATION_VERSION = 1;
@@ -141,7 +142,7 @@ export function parseSimulationScript(text: string, options: { source: string; b
   const counter = new LineCounter();
   const doc = parseDocument(text, { lineCounter: counter, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => { const [line, column] = e.linePos?.[0] === undefined ? [1, 1] : [e.linePos[0].line, e.linePos[0].col]; return `${source}:${line}:${column} ${e.message.split('\n')[0] ?? ''}`; }) };
+    return { ok: false, errors: explainYamlErrors(doc, text, counter).map((p) => `${source}:${p.line}:${p.column} ${p.message}`) };
   }
   const located = (issues: readonly ConfigIssue[]): ParsedScript => ({
     ok: false,
