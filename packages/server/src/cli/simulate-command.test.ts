@@ -119,3 +119,45 @@ describe('portcullis simulate: a bad script', () => {
     expect(busy.err).toMatch(/is not empty: a simulation starts from a fresh store/);
   });
 });
+
+describe('portcullis simulate: failures', () => {
+  it('a day the CRM refuses writes: three approved routings fail, the breaker trips and disables the workflow; a person enables it the next day', async () => {
+    dir = makeTempDir('portcullis-simulate-outage');
+    const base = readFileSync(example('promotion.yaml'), 'utf8');
+    const script = `${base.slice(0, base.indexOf('\ndays:\n'))}
+days:
+  - day: 0
+    deploy: [route-leads]
+    activity:
+      route-leads: { propose: { route: 2 }, approve: 2 }
+  - day: 1
+    crmRefusesWrites: true
+    activity:
+      route-leads: { propose: { route: 4 }, approve: 4 }
+  - day: 2
+    activity:
+      route-leads: { propose: { route: 1 } }
+  - day: 3
+    enable: [route-leads]
+    activity:
+      route-leads: { propose: { route: 2 }, approve: 2 }
+`.replace('lastDay: 30', 'lastDay: 3').replace('start: 2026-11-02', 'start: 2027-02-30');
+    const file = join(dir.path, 'outage.yaml');
+    writeFileSync(file, script);
+    const invalid = await runCli(['simulate', file]);
+    expect(invalid.code).toBe(2);
+    expect(invalid.err).toMatch(/outage\.yaml:\d+:8 start: is not a calendar day; write YYYY-MM-DD/);
+    writeFileSync(file, script.replace('start: 2027-02-30', 'start: 2027-02-27'));
+    const run = await runCli(['simulate', file, '--json']);
+    expect(run.err).toBe('');
+    const result = JSON.parse(run.out) as SimulationResult;
+    const day = (n: number) => result.days[n]?.workflows[0];
+    expect(result.days[1]?.crmRefusesWrites).toBe(true);
+    // The third failure trips the breaker, which cancels the fourth, still waiting.
+    expect(day(1)).toMatchObject({ approved: 3, failed: 3, alerts: ['breaker_tripped'] });
+    expect(day(1)?.events.join('; ')).toMatch(/approve by dana: refused \(ILLEGAL_TRANSITION: .*cancelled/);
+    expect(day(2)).toMatchObject({ proposals: 1, approved: 0 });
+    expect(day(2)?.events).toEqual(['1 route proposal(s) denied by policy']);
+    expect(day(3)).toMatchObject({ approved: 2, failed: 0, events: ['enable by dana: done'] });
+  }, 120_000);
+});

@@ -53,7 +53,8 @@ const step = z.strictObject({
 const proposalKind = z.strictObject({ action: z.string(), params: z.unknown(), reason: z.string().optional() });
 const scriptSchema = z.strictObject({
   version: z.literal(SIMULATION_VERSION, { error: `expected version: ${SIMULATION_VERSION}` }),
-  start: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected the start day as YYYY-MM-DD' }).default('2026-11-02'),
+  start: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected the start day as YYYY-MM-DD' })
+    .refine((day) => { const d = new Date(`${day}T00:00:00Z`); return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(day); }, { error: 'is not a calendar day; write YYYY-MM-DD' }).default('2026-11-02'),
   lastDay: z.number().int().min(0).max(MAX_SIMULATION_DAY).optional(),
   config: z.record(z.string(), z.unknown()),
   proposals: z.record(z.string(), z.record(z.string(), proposalKind)).default({}),
