@@ -109,16 +109,24 @@ async function act(world: SimulationWorld, script: SimulationScript, workflow: C
   const agent = service.config.agents.get(workflow.agent);
   if (agent === undefined) return;
   const denied = new Map<string, number>();
+  const refusedProposals = new Set<string>();
   for (const { kind, count } of activity.propose) {
     const spec = script.proposals.get(workflow.id)?.get(kind);
     if (spec === undefined) continue;
     for (let i = 0; i < count; i += 1) {
       world.setTime(at());
-      const proposal = await service.propose(agent, { workflow: workflow.id, action: spec.action, params: spec.params, ...(spec.reason === undefined ? {} : { reason: spec.reason }) });
-      if (proposal.status === 'denied') denied.set(kind, (denied.get(kind) ?? 0) + 1);
+      try {
+        const proposal = await service.propose(agent, { workflow: workflow.id, action: spec.action, params: spec.params, ...(spec.reason === undefined ? {} : { reason: spec.reason }) });
+        if (proposal.status === 'denied') denied.set(kind, (denied.get(kind) ?? 0) + 1);
+      } catch (error) {
+        // A request the service refuses outright (params that do not fit the action…) is the script's to fix: said once a day.
+        if (!(error instanceof PortcullisError)) throw error;
+        refusedProposals.add(`${kind} proposal refused (${refusal(error)})`);
+      }
     }
   }
   for (const [kind, n] of denied) events.push(`${n} ${kind} proposal(s) denied by policy`);
+  events.push(...refusedProposals);
   if (activity.approve + activity.reject === 0) return;
   const person = approverOf(world, workflow);
   if (person === undefined) { events.push('nobody may decide its proposals'); return; }
