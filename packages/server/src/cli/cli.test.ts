@@ -289,6 +289,8 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['notifications failed: an invalid config', ['notifications', 'failed', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['notifications replay: neither an ID nor --all', ['notifications', 'replay', '-c', 'GOOD'], 2, /replay takes one delivery ID or --all/],
     ['notifications replay: a missing config', ['notifications', 'replay', '--all', '-c', 'MISSING'], 2, /no such file/],
+    ['simulate: a missing script', ['simulate', 'MISSING'], 2, /missing\.yaml: no such file; pass the path of a simulation script/],
+    ['simulate: an invalid script', ['simulate', 'INVALID'], 2, /invalid\.yaml:2:1 surprise: unknown key[\s\S]*nothing was run/],
   ];
   it('covers every command of the program and of the table in docs/cli.md', () => {
     const docs = readFileSync(new URL('../../../../docs/cli.md', import.meta.url), 'utf8');

@@ -47,6 +47,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'report': ['PORTCULLIS_TOKEN=... portcullis report', 'PORTCULLIS_TOKEN=... portcullis report --metrics', 'portcullis report --metrics --workflow route-leads --from 2026-11-01 --to 2026-11-07 --json'],
   'status': ['PORTCULLIS_TOKEN=... portcullis status', 'portcullis status --json'],
   'rollback': ['PORTCULLIS_TOKEN=... portcullis rollback prop_123 --reason "routed to the wrong rep"', 'portcullis rollback --run run_456 --reason "the agent used last week\'s rota" --json'],
+  'simulate': ['portcullis simulate examples/simulate/promotion.yaml', 'portcullis simulate examples/simulate/rollout.yaml --dir /tmp/rollout-sim   # keep the store: portcullis audit verify --db …'],
   'check': ['portcullis check', 'portcullis check -c /etc/portcullis/portcullis.yaml --json --timeout 5'],
   'vault': ['portcullis vault new-key --out master.key', 'portcullis vault set crm api_key < key.txt'],
   'vault set': ['portcullis vault set crm api_key < key.txt', 'printf %s "$TOKEN" | portcullis vault set tickets token'],

@@ -4,7 +4,7 @@
  * itself. Types come from the service's contracts only.
  */
 import type { Readable, Writable } from 'node:stream';
-import type { AdminService, AgentConfig, CompiledConfig, GatewayService } from '../service/contracts.js';
+import type { AdminService, AgentConfig, CompiledConfig, GatewayService, SimulationOutcome } from '../service/contracts.js';
 import type { Output } from './output.js';
 
 /** A gateway opened by the CLI. */
@@ -71,6 +71,12 @@ export interface CliHost {
    * of the files exists, writes nothing and says which in `exists`.
    */
   writeStarter(path: string, kind: string): { ok: true; files: readonly string[]; agent: string; workflow: string; agentKey: string; leadToken: string } | { ok: false; exists: string };
+  /**
+   * Replays a simulation script (docs/simulate.md) on a fresh store in `dir` (kept; it must be
+   * new or empty) or in a temporary directory (removed after). A script that cannot be read or
+   * is invalid, or a `dir` that is not empty, is refused with every problem, and nothing runs.
+   */
+  simulate(script: string, options: { dir?: string }): Promise<SimulationOutcome>;
   /** Runs the lead-routing demo; serves until closed. */
   runDemo(options: { dir: string; port: number; output: Output }): Promise<{ close(): Promise<void> }>;
 }

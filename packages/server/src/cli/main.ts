@@ -21,6 +21,7 @@ import { registerVaultCommands } from './vault-commands.js';
 import { registerMcpCommands } from './mcp-commands.js';
 import { registerNotificationCommands } from './notification-commands.js';
 import { registerRollbackCommand } from './rollback-command.js';
+import { registerSimulateCommand } from './simulate-command.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import { processOutput, type Output } from './output.js';
 
@@ -126,6 +127,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
   registerWorkflowCommands(program, host, output, setExit);
   registerRollbackCommand(program, host, output, setExit);
   registerCheckCommand(program, host, output, setExit);
+  registerSimulateCommand(program, host, output, setExit);
   registerVaultCommands(program, host, output, setExit, input);
   registerMcpCommands(program, host, output, setExit, { stdin: input, stdout: process.stdout }, untilStopped);
   registerNotificationCommands(program, host, output, setExit);

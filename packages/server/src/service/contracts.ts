@@ -21,6 +21,7 @@ export type { ToolCallKey, ToolCallOutcome } from './tool-calls.js';
 export type { SystemCheck } from './preflight.js';
 export type { MetricsQuery, WorkflowMetrics } from './daily-metrics.js';
 export type { RolloutInput, RolloutView } from './rollout.js';
+export type { SimulatedChange, SimulatedDay, SimulatedWorkflowDay, SimulationOutcome, SimulationResult } from './simulation.js';
 export { STAGES, type Criterion, type Stage } from '@portcullis/core';
 export type { DailyFigures } from '@portcullis/core';
 export type { AgentStatus, DisabledView, GatewayStatus, SwitchInput, SwitchOutcome, WorkflowStatus } from './switches.js';

@@ -29,6 +29,7 @@ import { writeNewSigningKeyFile } from '../audit-log/signing-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { systemClock } from './clock.js';
 import { connectSystems, listOnlineActions, openGateway, openStore, openVault, startProblems } from './gateway.js';
+import { simulate } from './simulate.js';
 
 /** Loads a config file with the registered system kinds; errors formatted for people. */
 export function loadConfig(path: string, env?: Env): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean } {
@@ -166,6 +167,7 @@ export function createCliHost(): CliHost {
       const { config } = gateway.service;
       return serveMcpStdio({ service: gateway.service, gatewayUrl: `http://${config.server.host}:${config.server.port}` }, agent, io, stop);
     },
+    simulate: (script, options) => simulate(script, options),
     runDemo(options) {
       const wiring: DemoHost = {
         loadConfig: (path, env) => loadConfig(path, env),
