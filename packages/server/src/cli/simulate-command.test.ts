@@ -66,7 +66,7 @@ describe('portcullis simulate: the shipped examples', () => {
     expect(row(22, 'chase-invoices')).toMatch(/refused \(ROLLOUT_GATE_CLOSED: .*"chase-invoices" is not adjacent to a stable workflow \(no stable workflow in department "finance"\)/);
     const verify = await runCli(['audit', 'verify', '--db', join(kept, '.portcullis', 'portcullis.db')]);
     expect(verify.code).toBe(0);
-    expect(verify.out).toMatch(/audit chain OK/);
+    expect(verify.out).toMatch(/audit trail OK/);
   }, 120_000);
 });
 
