@@ -133,7 +133,7 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
       ...(config.vault.keyFile === undefined ? {} : { keyFile: resolveConfigPath(context.baseDir, config.vault.keyFile) }),
       ...(context.masterKey === undefined || context.masterKey === '' ? {} : { envKey: context.masterKey }),
     }),
-    mcp: Object.freeze({ holdMs: durationMs(config.mcp.holdTime), aliases: new Map(Object.entries(config.mcp.aliases)) }),
+    mcp: Object.freeze({ holdMs: durationMs(config.mcp.holdTime), progressMs: durationMs(config.mcp.progressInterval), aliases: new Map(Object.entries(config.mcp.aliases)) }),
     systems: context.systems,
     actions: context.actions,
     agents,

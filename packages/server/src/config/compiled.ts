@@ -107,6 +107,8 @@ export interface CompiledConfig {
   /** The MCP gateway's settings (the top-level `mcp:` section). */
   readonly mcp: {
     readonly holdMs: number;
+    /** How often a held call sends a progress notification (`mcp.progressInterval`), in milliseconds. */
+    readonly progressMs: number;
     /** Tool names by action name (`mcp.aliases`). */
     readonly aliases: ReadonlyMap<string, string>;
   };

@@ -104,6 +104,9 @@ const vault = z.strictObject({
 /** How long an MCP call that needs approval is held open by default: below the common 60 s client timeout. */
 export const DEFAULT_MCP_HOLD = '50s';
 
+/** How often a held MCP call sends a progress notification by default. */
+export const DEFAULT_MCP_PROGRESS = '5s';
+
 /** The top-level `mcp:` section: how the MCP gateway treats its clients. */
 /**
  * The names MCP tools may have: what every common client accepts (the OpenAI function-name
@@ -115,6 +118,7 @@ const mcpGateway = z.strictObject({
   aliases: z.record(z.string().min(1), z.string().regex(TOOL_NAME_PATTERN, { error: 'a tool name is 1 to 64 letters, digits, _ or -' })).default({})
     .describe('Tool names by action name, e.g. { "crm.leads.update": route_lead }: renames a tool the MCP gateway offers (to resolve two tools that would share a name).'),
   holdTime: durationSetting(DEFAULT_MCP_HOLD, 'How long a tool call that needs approval is held open (with progress notifications) before it answers "pending"; keep it below your MCP clients\' request timeout (often 60s).'),
+  progressInterval: durationSetting(DEFAULT_MCP_PROGRESS, 'How often a held tool call sends a progress notification to a client that asked for them (sent a progress token); clients that reset their timeout on progress need one well within it.'),
 }).prefault({});
 
 /** A system's settings as the rest of the config sees them: `kind` names the kind, whose own schema checks the rest. */

@@ -51,8 +51,11 @@ export interface GatewayService {
   queryAudit(caller: Caller, query: AuditQuery): Promise<StoredAuditEvent[]>;
   /** Verifies the whole stored audit chain. */
   verifyAudit(): Promise<ChainVerification>;
-  /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
-  waitForChange(id: string, status: string, timeoutMs: number): Promise<ProposalRecord>;
+  /**
+   * Waits up to `timeoutMs` for the proposal to leave `status`, or until `signal` aborts (the
+   * gateway is stopping); returns it as it was last read.
+   */
+  waitForChange(id: string, status: string, timeoutMs: number, signal?: AbortSignal): Promise<ProposalRecord>;
   /** Records the approval, then executes the proposal. */
   approve(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
   recordApproval(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
@@ -128,14 +131,21 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     listWorkflows: (caller) => listWorkflows(deps, caller),
     queryAudit: (caller, query) => queryAudit(deps, caller, query),
     verifyAudit: () => verifyStoredChain(deps.store),
-    async waitForChange(id, status, timeoutMs) {
+    async waitForChange(id, status, timeoutMs, signal) {
       const deadline = Date.now() + timeoutMs;
+      const aborted = signal === undefined ? undefined : new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      const stopped = (): boolean => signal?.aborted === true;
       let current = await get(id);
       while (current.status === status && !FINAL_STATUSES.includes(current.status)) {
         const left = deadline - Date.now();
-        if (left <= 0) break;
+        if (left <= 0 || stopped()) break;
         // A change is a hint: re-read the proposal either way (another process may have moved it).
-        await deps.changes.next('proposal', id, Math.min(left, POLL_MS));
+        const next = deps.changes.next('proposal', id, Math.min(left, POLL_MS));
+        await (aborted === undefined ? next : Promise.race([next, aborted]));
+        if (stopped()) break;
         current = await get(id);
       }
       return current;

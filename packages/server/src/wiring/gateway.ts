@@ -30,7 +30,7 @@ export interface Gateway {
   readonly vault: Vault;
   /** What starting found wrong but served around (an MCP upstream that could not be listed, a tool not offered, a grant naming no tool). */
   readonly warnings: readonly string[];
-  /** Stops timers, the HTTP server, the connectors and the store. */
+  /** Answers held MCP calls "pending", then stops timers, the HTTP server, the connectors and the store. */
   close(): Promise<void>;
 }
 
@@ -155,9 +155,11 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   const service = createGatewayService({ config, store, connectors, clock, ids, ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate() }) });
   await service.recordStart();
   if (options.recover !== false) await service.recoverInterrupted();
+  // Aborted first when the gateway closes: held MCP calls answer "pending" instead of holding the close.
+  const stopping = new AbortController();
   const app = await buildApp({
     service, ...(options.logger === undefined ? {} : { logger: options.logger }),
-    extraRoutes: (fastify) => registerMcpRoute(fastify, { service, agentOf: (request) => requireAgent(request.principal) }),
+    extraRoutes: (fastify) => registerMcpRoute(fastify, { service, shutdown: stopping.signal, agentOf: (request) => requireAgent(request.principal) }),
   });
   const interval = options.expiryIntervalMs ?? 5000;
   const timer = interval > 0 ? setInterval(() => { service.expireDue().catch((error: unknown) => app.log.error({ err: error }, 'expiring pending proposals failed')); }, interval) : undefined;
@@ -169,6 +171,7 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   return {
     config, store, service, app, connectors, vault, warnings: listed.warnings,
     async close() {
+      stopping.abort();
       if (timer !== undefined) clearInterval(timer);
       if (cutTimer !== undefined) clearInterval(cutTimer);
       await app.close();
