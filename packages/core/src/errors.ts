@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   WORKFLOW_NOT_FOUND: { fault: 'caller', when: 'the workflow named in a proposal does not exist' },
   ACTION_NOT_FOUND: { fault: 'caller', when: 'the action named in a proposal does not exist on the workflow\'s systems' },
   INVALID_PARAMS: { fault: 'caller', when: 'the params do not match the action\'s parameter schema' },
+  PARAMS_TOO_LARGE: { fault: 'caller', when: 'the params of a proposal or tool call are larger than limits.paramsBytes (their JSON in UTF-8 bytes), on any face; nothing was stored' },
   PROPOSAL_NOT_FOUND: { fault: 'caller', when: 'no proposal has this id' },
   IDEMPOTENCY_CONFLICT: { fault: 'caller', when: 'an Idempotency-Key was reused with a different proposal' },
   ILLEGAL_TRANSITION: { fault: 'caller', when: 'the proposal is not in a state that allows this (e.g. approving twice)' },

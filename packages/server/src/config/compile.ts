@@ -124,6 +124,7 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
   return Object.freeze({
     source: context.source,
     server: Object.freeze({ ...config.server }),
+    limits: Object.freeze({ ...config.limits }),
     store: Object.freeze(store),
     audit: Object.freeze({
       retentionDays: config.audit.retentionDays,

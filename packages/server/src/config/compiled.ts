@@ -100,6 +100,8 @@ export interface CompiledConfig {
   /** Absolute path of the file it came from, or '<inline>'. */
   readonly source: string;
   readonly server: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
+  /** Size limits that hold on every face (`limits:`), in UTF-8 bytes of JSON. */
+  readonly limits: { readonly paramsBytes: number; readonly resultBytes: number };
   readonly store: StoreConfig;
   readonly audit: { readonly retentionDays: number; readonly checkpoints?: CheckpointsConfig };
   /** The vault's master-key source. */

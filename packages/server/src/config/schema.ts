@@ -32,6 +32,8 @@ export const CONFIG_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 7300,
   bodyLimitBytes: 65_536,
+  paramsBytes: 65_536,
+  resultBytes: 1_048_576,
   storePath: './.portcullis/portcullis.db',
   retentionDays: 365,
   primaryKey: 'id',
@@ -62,6 +64,12 @@ const server = z.strictObject({
   host: z.string().min(1).default(CONFIG_DEFAULTS.host).describe('Interface the HTTP API listens on.'),
   port: z.number().int().min(0).max(65_535, { error: 'a port is at most 65535' }).default(CONFIG_DEFAULTS.port),
   bodyLimitBytes: positiveInt.default(CONFIG_DEFAULTS.bodyLimitBytes).describe('Largest request body accepted, in bytes.'),
+}).prefault({});
+
+/** The top-level `limits:` section: what one agent may send and be sent back, the same on every face. */
+const limits = z.strictObject({
+  paramsBytes: positiveInt.default(CONFIG_DEFAULTS.paramsBytes).describe('Largest params of one proposal or tool call (their JSON, in UTF-8 bytes), on every face (POST /v1/actions, /mcp, `portcullis mcp`); larger ones are refused with PARAMS_TOO_LARGE before anything is stored.'),
+  resultBytes: positiveInt.default(CONFIG_DEFAULTS.resultBytes).describe('Largest result of an upstream MCP tool kept and returned (its JSON, in UTF-8 bytes); a larger one is replaced by a marker saying so and keeping the first part of its text.'),
 }).prefault({});
 
 const store = z.discriminatedUnion('kind', [
@@ -201,6 +209,7 @@ function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.inp
     version: z.literal(CONFIG_VERSION, { error: `expected version: ${CONFIG_VERSION} (the only config format this Portcullis reads)` }),
     envFile: z.string().min(1).optional().describe('A file of NAME=value lines (mode 0600), relative to this file: the variables the config names (keyEnv, tokenEnv, a system\'s env…) are read from it when the environment does not set them. So an MCP client launching `portcullis mcp` passes only PORTCULLIS_AGENT_KEY.'),
     server,
+    limits: limits.describe('Size limits that hold on every face: params of a call, results of upstream tools.'),
     store,
     audit,
     vault,

@@ -21,18 +21,19 @@ const notAllowed = (reply: FastifyReply): FastifyReply => reply.status(405).head
 });
 
 /**
- * Registers `/mcp` on the HTTP API. `agentOf` is the API's authentication: the calling agent,
+ * Registers `/mcp` on the HTTP API. `bodyLimit` (bytes) is the wiring's room for a call's params (http/app.ts callBodyLimit). `agentOf` is the API's authentication: the calling agent,
  * or a throw (no key, or a person's token) that the API answers and audits. Call before the app is ready.
  */
-export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'> & { agentOf(request: FastifyRequest): AgentConfig }): void {
+export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'> & { agentOf(request: FastifyRequest): AgentConfig; bodyLimit?: number }): void {
   app.route({
     method: ['GET', 'POST', 'DELETE'],
     url: MCP_PATH,
+    ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     schema: { hide: true },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const agent = deps.agentOf(request);
       if (request.method !== 'POST') return notAllowed(reply);
-      const { agentOf: _agentOf, ...served } = deps;
+      const { agentOf: _agentOf, bodyLimit: _bodyLimit, ...served } = deps;
       const server = createMcpGatewayServer({ ...served, gatewayUrl: `${request.protocol}://${request.host}` }, agent);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       reply.hijack();

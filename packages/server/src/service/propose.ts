@@ -1,5 +1,6 @@
 /**
- * Proposing an action. Invariants: bad input is refused before anything is stored (and
+ * Proposing an action. Invariants: bad input (params above limits.paramsBytes included, the
+ * same limit for every face) is refused before anything is stored (and
  * audited as `request.invalid` when the agent is known); a proposal is stored with its
  * `proposal.received` and `proposal.decided` events atomically; an allowed proposal is
  * stored as `executing` together with its `execution.started` event, durably, before the
@@ -38,6 +39,11 @@ export interface ProposeOptions {
   readonly advanceCall?: { readonly call: string; readonly from: number };
 }
 
+/** The size of params as JSON, in UTF-8 bytes: what `limits.paramsBytes` bounds on every face. */
+export function paramsBytes(params: unknown): number {
+  return Buffer.byteLength(JSON.stringify(params ?? null), 'utf8');
+}
+
 /** Formats zod issues as `params.path: message` lines. */
 export function describeIssues(prefix: string, issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
@@ -67,7 +73,7 @@ async function refuseInput(deps: ServiceDeps, agent: AgentConfig, input: Partial
 
 /**
  * Validates, decides, stores and (when allowed) executes a proposal.
- * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
+ * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, PARAMS_TOO_LARGE, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
  */
 export async function propose(deps: ServiceDeps, agent: AgentConfig, input: ProposeInput, options: ProposeOptions = {}): Promise<ProposalRecord> {
   const { idempotencyKey } = options;
@@ -78,6 +84,10 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
     action = resolveAction(deps, workflow, input.action);
   } catch (error) {
     return refuseInput(deps, agent, input, error as PortcullisError);
+  }
+  const size = paramsBytes(input.params);
+  if (size > deps.config.limits.paramsBytes) {
+    return refuseInput(deps, agent, input, new PortcullisError('PARAMS_TOO_LARGE', `params of ${size} bytes (as JSON) are larger than the ${deps.config.limits.paramsBytes} bytes this gateway accepts (limits.paramsBytes); send less (a reference to the data rather than the data), or ask its operator to raise limits.paramsBytes. Nothing was stored`, { bytes: size, limit: deps.config.limits.paramsBytes }));
   }
   if (input.runId !== undefined) {
     try {

@@ -67,13 +67,14 @@ export const yamlList = (items: readonly string[]): string => `[${items.map((i) 
  * A config with the memory server (`memory`) and the everything server (`everything`) behind
  * the gateway, for agent `bot` (key env K_AGENT; workflow `notes`, approval-first) and agent
  * `auto-bot` (key env K_OTHER; workflow `tidy`, whose writes run without approval).
- * `MEM_FILE` names the memory server's file; `progressInterval` sets `mcp.progressInterval`. `extraSystems` and `extraGrants` add more;
+ * `MEM_FILE` names the memory server's file; `progressInterval` sets `mcp.progressInterval`; `limits` is the `limits:` section as a YAML flow map. `extraSystems` and `extraGrants` add more;
  * `actions` adds `actions:` overrides, action name → YAML flow value (e.g. `{ risk: write }`).
  */
-export function mcpConfig(options: { holdTime?: string; progressInterval?: string; extraSystems?: string; extraGrants?: readonly string[]; autoGrants?: readonly string[]; timeout?: string; actions?: Readonly<Record<string, string>> } = {}): string {
+export function mcpConfig(options: { holdTime?: string; progressInterval?: string; limits?: string; extraSystems?: string; extraGrants?: readonly string[]; autoGrants?: readonly string[]; timeout?: string; actions?: Readonly<Record<string, string>> } = {}): string {
   return `
 version: 1
 store: { kind: sqlite, path: ./portcullis.db }
+${options.limits === undefined ? '' : `limits: ${options.limits}`}
 mcp: { holdTime: ${options.holdTime ?? '5s'}${options.progressInterval === undefined ? '' : `, progressInterval: ${options.progressInterval}`} }
 systems:
   memory:

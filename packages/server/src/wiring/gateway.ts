@@ -9,6 +9,7 @@ import type { CompiledConfig, StoreConfig } from '../config/compiled.js';
 import type { Connector, ConnectorDeps } from '../connectors/connector.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { buildApp, type App } from '../http/app.js';
+import { callBodyLimit } from '../http/limits.js';
 import { requireAgent } from '../http/auth.js';
 import { registerMcpRoute } from '../mcp-gateway/http-route.js';
 import { toolNameProblems } from '../service/agent-tools.js';
@@ -77,7 +78,7 @@ export function connectSystems(config: CompiledConfig, deps: ConnectorDeps = {})
   for (const system of config.systems.values()) {
     const kind = SYSTEM_KINDS.get(system.kind);
     if (kind === undefined) throw new PortcullisError('CONFIG_INVALID', `system "${system.name}" is of kind "${system.kind}", which this gateway does not know`);
-    connectors.set(system.name, kind.connect(system, deps));
+    connectors.set(system.name, kind.connect(system, { maxResultBytes: config.limits.resultBytes, ...deps }));
   }
   return connectors;
 }
@@ -159,7 +160,7 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   const stopping = new AbortController();
   const app = await buildApp({
     service, ...(options.logger === undefined ? {} : { logger: options.logger }),
-    extraRoutes: (fastify) => registerMcpRoute(fastify, { service, shutdown: stopping.signal, agentOf: (request) => requireAgent(request.principal) }),
+    extraRoutes: (fastify) => registerMcpRoute(fastify, { service, shutdown: stopping.signal, bodyLimit: callBodyLimit(config), agentOf: (request) => requireAgent(request.principal) }),
   });
   const interval = options.expiryIntervalMs ?? 5000;
   const timer = interval > 0 ? setInterval(() => { service.expireDue().catch((error: unknown) => app.log.error({ err: error }, 'expiring pending proposals failed')); }, interval) : undefined;
