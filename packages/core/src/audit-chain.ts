@@ -23,6 +23,7 @@ export const AUDIT_EVENT_TYPES = [
   'run.started', 'run.refused',
   'vault.secret_set', 'vault.key_rotated',
   'mcp.tools_listed', 'mcp.tool_blocked', 'mcp.tools_pinned', 'mcp.upstream_failed',
+  'alert.raised',
 ] as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
 

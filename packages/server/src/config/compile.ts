@@ -124,7 +124,11 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
   return Object.freeze({
     source: context.source,
     server: Object.freeze({ ...config.server }),
-    limits: Object.freeze({ ...config.limits }),
+    limits: Object.freeze({
+      paramsBytes: config.limits.paramsBytes, resultBytes: config.limits.resultBytes, proposalsPerMinute: config.limits.proposalsPerMinute,
+      maxPendingPerAgent: config.limits.maxPendingPerAgent, maxPendingPerWorkflow: config.limits.maxPendingPerWorkflow,
+      rejectionCooldownMs: durationMs(config.limits.rejectionCooldown),
+    }),
     store: Object.freeze(store),
     audit: Object.freeze({
       retentionDays: config.audit.retentionDays,

@@ -101,7 +101,15 @@ export interface CompiledConfig {
   readonly source: string;
   readonly server: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
   /** Size limits that hold on every face (`limits:`), in UTF-8 bytes of JSON. */
-  readonly limits: { readonly paramsBytes: number; readonly resultBytes: number };
+  readonly limits: {
+    readonly paramsBytes: number;
+    readonly resultBytes: number;
+    readonly proposalsPerMinute: number;
+    readonly maxPendingPerAgent: number;
+    readonly maxPendingPerWorkflow: number;
+    /** `limits.rejectionCooldown`, in milliseconds. */
+    readonly rejectionCooldownMs: number;
+  };
   readonly store: StoreConfig;
   readonly audit: { readonly retentionDays: number; readonly checkpoints?: CheckpointsConfig };
   /** The vault's master-key source. */

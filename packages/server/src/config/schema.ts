@@ -34,6 +34,10 @@ export const CONFIG_DEFAULTS = Object.freeze({
   bodyLimitBytes: 65_536,
   paramsBytes: 65_536,
   resultBytes: 1_048_576,
+  proposalsPerMinute: 120,
+  maxPendingPerAgent: 50,
+  maxPendingPerWorkflow: 100,
+  rejectionCooldown: '1h',
   storePath: './.portcullis/portcullis.db',
   retentionDays: 365,
   primaryKey: 'id',
@@ -70,6 +74,10 @@ const server = z.strictObject({
 const limits = z.strictObject({
   paramsBytes: positiveInt.default(CONFIG_DEFAULTS.paramsBytes).describe('Largest params of one proposal or tool call (their JSON, in UTF-8 bytes), on every face (POST /v1/actions, /mcp, `portcullis mcp`); larger ones are refused with PARAMS_TOO_LARGE before anything is stored.'),
   resultBytes: positiveInt.default(CONFIG_DEFAULTS.resultBytes).describe('Largest result of an upstream MCP tool kept and returned (its JSON, in UTF-8 bytes); a larger one is replaced by a marker saying so and keeping the first part of its text.'),
+  proposalsPerMinute: positiveInt.default(CONFIG_DEFAULTS.proposalsPerMinute).describe('Most proposals (MCP tool calls included) one agent may make in any 60 seconds, on every face together; more are refused with RATE_LIMITED (HTTP 429 with Retry-After). Per gateway process.'),
+  maxPendingPerAgent: positiveInt.default(CONFIG_DEFAULTS.maxPendingPerAgent).describe('Most proposals of one agent waiting for approval at once; a new one that needs approval is refused with TOO_MANY_PENDING and an alert is audited.'),
+  maxPendingPerWorkflow: positiveInt.default(CONFIG_DEFAULTS.maxPendingPerWorkflow).describe('Most proposals of one workflow waiting for approval at once; a new one that needs approval is refused with TOO_MANY_PENDING and an alert is audited.'),
+  rejectionCooldown: durationSetting(CONFIG_DEFAULTS.rejectionCooldown, 'After a rejected MCP tool call was answered, the same call (same tool, same arguments) answers that rejection again, with its reason, for this long instead of asking for approval again.'),
 }).prefault({});
 
 const store = z.discriminatedUnion('kind', [

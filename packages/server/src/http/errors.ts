@@ -13,7 +13,7 @@ import { MAX_ID_LENGTH } from './schemas.js';
 const STATUS: Record<ErrorCode, number> = {
   INVALID_REQUEST: 400, INVALID_JSON: 400, BODY_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, EXPECTATION_FAILED: 417,
   ROUTE_NOT_FOUND: 404, UNAUTHENTICATED: 401, FORBIDDEN: 403,
-  WORKFLOW_NOT_FOUND: 404, ACTION_NOT_FOUND: 404, INVALID_PARAMS: 422, PARAMS_TOO_LARGE: 413, PROPOSAL_NOT_FOUND: 404,
+  WORKFLOW_NOT_FOUND: 404, ACTION_NOT_FOUND: 404, INVALID_PARAMS: 422, PARAMS_TOO_LARGE: 413, RATE_LIMITED: 429, TOO_MANY_PENDING: 429, PROPOSAL_NOT_FOUND: 404,
   IDEMPOTENCY_CONFLICT: 409, ILLEGAL_TRANSITION: 409, APPROVER_NOT_AUTHORISED: 403,
   APPROVAL_DIGEST_MISMATCH: 409, APPROVAL_ALREADY_USED: 409, APPROVAL_EXPIRED: 410, APPROVAL_WRONG_PROPOSAL: 500,
   STORE_UNAVAILABLE: 503, CONFIG_INVALID: 503, UPSTREAM_FAILED: 502, OUTCOME_UNKNOWN: 502, INTERNAL: 500,
@@ -34,6 +34,12 @@ export type ErrorBody = z.infer<typeof errorBody>;
 /** HTTP status of a PortcullisError. */
 export function httpStatus(error: PortcullisError): number {
   return STATUS[error.code];
+}
+
+/** Headers an error response carries besides its body: `Retry-After` (seconds) when the error says when to retry (RATE_LIMITED). */
+export function errorHeaders(error: PortcullisError): Record<string, string> {
+  const retry = error.details.retryAfterSeconds;
+  return typeof retry === 'number' ? { 'retry-after': String(retry) } : {};
 }
 
 /** What toPortcullisError may use of the request to word its message. */

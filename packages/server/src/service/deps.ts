@@ -3,6 +3,7 @@ import { PortcullisError, type Actor, type ChangeFeed, type AuditEventDraft, typ
 import type { CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
 import type { Connector, ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
+import type { ProposalRateLimiter } from './flood-control.js';
 
 export interface ServiceDeps {
   readonly config: CompiledConfig;
@@ -13,6 +14,8 @@ export interface ServiceDeps {
   readonly ids: IdGenerator;
   /** Where saved state changes are announced (proposal moves; later workflow and agent switches). */
   readonly changes: ChangeFeed;
+  /** Proposals per agent per minute (flood-control.ts). */
+  readonly rateLimiter: ProposalRateLimiter;
   /**
    * Why executions are refused now, if they are: the store disagrees with the newest published
    * checkpoint, or no sink has accepted a checkpoint for too long. Reads keep working.

@@ -17,6 +17,7 @@ import { callTool, listTools, markToolCallDelivered, type ToolCallKey, type Tool
 import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
 import type { ServiceDeps } from './deps.js';
 import { createInProcessChangeFeed } from './change-feed.js';
+import { createProposalRateLimiter } from './flood-control.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
 import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { resolveOutcome, type ResolveInput } from './resolve.js';
@@ -106,7 +107,7 @@ const POLL_MS = 1000;
 
 /** Creates the gateway service. */
 export function createGatewayService(options: GatewayServiceOptions): GatewayService {
-  const deps: ServiceDeps = { ...options, changes: options.changes ?? createInProcessChangeFeed() };
+  const deps: ServiceDeps = { ...options, changes: options.changes ?? createInProcessChangeFeed(), rateLimiter: createProposalRateLimiter() };
   const get = async (id: string): Promise<ProposalRecord> => {
     const proposal = await deps.store.getProposal(id);
     if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`, { proposalId: id });

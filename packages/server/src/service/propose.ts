@@ -15,6 +15,7 @@ import type { AgentConfig, CompiledAction, CompiledWorkflow } from '../config/co
 import type { ProposalRecord } from '../store/store.js';
 import { assertTrailTrusted, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { decideNow } from './policy-check.js';
+import { assertPendingRoom, takeProposalSlot } from './flood-control.js';
 import { auditRefusal } from './refusals.js';
 import { runExecution } from './execute.js';
 import { assertRunStarted } from './runs.js';
@@ -73,7 +74,7 @@ async function refuseInput(deps: ServiceDeps, agent: AgentConfig, input: Partial
 
 /**
  * Validates, decides, stores and (when allowed) executes a proposal.
- * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, PARAMS_TOO_LARGE, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
+ * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, PARAMS_TOO_LARGE, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, RATE_LIMITED, TOO_MANY_PENDING, STORE_UNAVAILABLE
  */
 export async function propose(deps: ServiceDeps, agent: AgentConfig, input: ProposeInput, options: ProposeOptions = {}): Promise<ProposalRecord> {
   const { idempotencyKey } = options;
@@ -108,6 +109,12 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
     const existing = await deps.store.findProposalByIdempotencyKey(agent.id, idempotencyKey);
     if (existing !== undefined) return sameOrConflict(existing, digest, idempotencyKey);
   }
+  // A retry that attaches to its proposal (above) is not a new proposal: only new ones count.
+  try {
+    takeProposalSlot(deps, agent);
+  } catch (error) {
+    return refuseInput(deps, agent, input, error as PortcullisError);
+  }
 
   const id = deps.ids.next('prop');
   const decision: Decision = await decideNow(deps, workflow, action, {
@@ -118,6 +125,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   const event = decision.outcome === 'deny' ? 'deny' : decision.outcome === 'allow' ? 'auto_approve' : 'require_approval';
   let status = step('proposed', event);
   if (status === 'approved') status = step(status, 'start_execution');
+  if (status === 'pending_approval') await assertPendingRoom(deps, agent, workflow);
   const record: ProposalRecord = {
     id, workflow: workflow.id, action: action.name, agent: agent.id, params, digest, status, decision, createdAt: now, updatedAt: now,
     ...(input.reason === undefined ? {} : { reason: input.reason }),
