@@ -3,7 +3,7 @@ import { PortcullisError, type Actor, type ChangeFeed, type AuditEventDraft, typ
 import type { CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
 import type { Connector, ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
-import type { ProposalRateLimiter } from './flood-control.js';
+import type { ProposalRateLimiter } from './rate-limiter.js';
 
 export interface ServiceDeps {
   readonly config: CompiledConfig;

@@ -17,7 +17,7 @@ import { callTool, listTools, markToolCallDelivered, type ToolCallKey, type Tool
 import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
 import type { ServiceDeps } from './deps.js';
 import { createInProcessChangeFeed } from './change-feed.js';
-import { createProposalRateLimiter } from './flood-control.js';
+import { createProposalRateLimiter } from './rate-limiter.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
 import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { resolveOutcome, type ResolveInput } from './resolve.js';
