@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   APPROVAL_ALREADY_USED: { fault: 'caller', when: 'an approval was presented a second time' },
   APPROVAL_EXPIRED: { fault: 'caller', when: 'the approval or the pending proposal expired' },
   APPROVAL_WRONG_PROPOSAL: { fault: 'gateway', when: 'an approval was presented for a proposal it does not cover' },
+  STORE_IN_USE: { fault: 'gateway', when: 'a serving process (portcullis start, or portcullis mcp --standalone) was started on a store another live process serves (its lease file names it); the operator connects to that gateway instead or stops it' },
   STORE_UNAVAILABLE: { fault: 'gateway', when: 'the store cannot be written; the gateway fails closed and executes nothing' },
   CONFIG_INVALID: { fault: 'gateway', when: 'portcullis.yaml failed validation, or a setting was found invalid at run time; its operator fixes the file, the request was not at fault' },
   UPSTREAM_FAILED: { fault: 'upstream', when: 'the system the action runs on returned an error, or could not be reached before the request was sent: nothing took effect' },

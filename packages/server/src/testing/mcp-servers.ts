@@ -159,12 +159,13 @@ export function harnessEnv(harness: Harness, extra: Readonly<Record<string, stri
 
 /**
  * An SDK client that launches `portcullis mcp --agent AGENT -c CONFIG` (from its sources) over
- * stdio with `env` plus the agent's key in PORTCULLIS_AGENT_KEY, as an MCP client's launch does.
+ * stdio with `env` plus the agent's key in PORTCULLIS_AGENT_KEY, as an MCP client's launch does:
+ * bridged to the gateway at `url` when given (`--url`), else `--standalone` (its own upstreams).
  * What the process writes on standard error is kept in `stderr` (for failure messages).
  */
-export async function stdioAgent(launch: { config: string; agent: string; key: string; env: Readonly<Record<string, string>> }, options: AgentClientOptions = {}): Promise<Client & { stderr: () => string }> {
+export async function stdioAgent(launch: { config: string; agent: string; key: string; env: Readonly<Record<string, string>>; url?: string }, options: AgentClientOptions = {}): Promise<Client & { stderr: () => string }> {
   const client = newClient(options);
-  const cli = cliFromSources(['mcp', '--agent', launch.agent, '-c', launch.config]);
+  const cli = cliFromSources(['mcp', '--agent', launch.agent, '-c', launch.config, ...(launch.url === undefined ? ['--standalone'] : ['--url', launch.url])]);
   const transport = new StdioClientTransport({
     command: cli.command,
     args: cli.args,
@@ -183,12 +184,12 @@ export async function stdioAgent(launch: { config: string; agent: string; key: s
 
 /**
  * An SDK client of the harness's gateway as agent `agent` (holding `key`), over `transport`:
- * /mcp at `baseUrl`, or a `portcullis mcp` process on the harness's config and store.
+ * /mcp at `baseUrl`, or a `portcullis mcp` process bridged to it (the documented set-up).
  * `env` adds to the launch environment (e.g. MEM_FILE).
  */
 export function connectAgent(transport: AgentTransport, target: { harness: Harness; baseUrl: string; agent: string; key: string; env?: Readonly<Record<string, string>> }, options: AgentClientOptions = {}): Promise<Client> {
   if (transport === 'http') return httpAgent(target.baseUrl, target.key, options);
-  return stdioAgent({ config: join(target.harness.dir, 'portcullis.yaml'), agent: target.agent, key: target.key, env: harnessEnv(target.harness, target.env) }, options);
+  return stdioAgent({ config: join(target.harness.dir, 'portcullis.yaml'), agent: target.agent, key: target.key, env: harnessEnv(target.harness, target.env), url: target.baseUrl }, options);
 }
 
 /** A tool call the gateway holds until a person decides. */
