@@ -13,7 +13,7 @@ import {
 import type { z } from 'zod';
 import type { AgentConfig, CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord } from '../store/store.js';
-import { assertTrailTrusted, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { assertTrailTrusted, auditPayload, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { decideNow } from './policy-check.js';
 import { assertPendingRoom, takeProposalSlot } from './flood-control.js';
 import { auditRefusal } from './refusals.js';
@@ -136,7 +136,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   const actor: Actor = { kind: 'agent', id: agent.id };
   const events = [
     proposalEvent('proposal.received', now, actor, record, {
-      action: action.name, params, reason: input.reason, runId: input.runId, risk: action.risk, riskWhy: action.riskWhy, digest, reversible: action.reversible,
+      action: action.name, params: auditPayload(params, 'proposal.params'), reason: input.reason, runId: input.runId, risk: action.risk, riskWhy: action.riskWhy, digest, reversible: action.reversible,
     }),
     proposalEvent('proposal.decided', now, { kind: 'system', id: 'policy' }, record, {
       outcome: decision.outcome, reasons: [...decision.reasons], code: decision.code, status: status === 'executing' ? 'approved' : status,
