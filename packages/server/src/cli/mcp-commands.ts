@@ -50,7 +50,8 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
       // Checked before anything starts (no upstream is launched for a wrong key).
       if (host.identifyAgent(config, key)?.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
       if (opts.standalone !== true) {
-        await bridge(`http://${reachable(config.server.host)}:${config.server.port}`, key, config.mcp.holdMs);
+        // The address `portcullis start` listens on by the same rule (PORT, else server.port).
+        await bridge(`http://${reachable(config.server.host)}:${host.environment().port ?? config.server.port}`, key, config.mcp.holdMs);
         return;
       }
       let gateway;

@@ -7,8 +7,9 @@
  * vault, check, approvals) take no lease and are never refused by one. SQLite only: the lease
  * is the file `<store>.serving` beside the database, created exclusively.
  */
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname } from 'node:path';
 import { PortcullisError } from '@portcullis/core';
 import type { StoreConfig } from '../config/compiled.js';
 
@@ -45,6 +46,8 @@ function readHolder(file: string): LeaseHolder | undefined {
 export function acquireServingLease(store: StoreConfig, command: string): () => void {
   if (store.kind !== 'sqlite') return () => undefined;
   const file = `${store.path}.serving`;
+  // The store's folder may not exist yet (the store creates it when it opens, after this).
+  mkdirSync(dirname(file), { recursive: true });
   const me: LeaseHolder = { pid: process.pid, host: hostname(), command, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
