@@ -9,6 +9,8 @@ export const ACTION = { workflow: 'route-leads', action: 'crm.leads.update', par
 export const CONFIG = `
 version: 1
 store: { kind: sqlite, path: ./portcullis.db }
+# The benchmark's load is one agent far above any sensible rate: lift the flood limits.
+limits: { proposalsPerMinute: 100000000, maxPendingPerAgent: 100000000, maxPendingPerWorkflow: 100000000 }
 systems:
   crm:
     kind: sql

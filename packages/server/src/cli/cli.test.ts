@@ -259,6 +259,8 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     ['mcp: no --agent', ['mcp', '-c', 'GOOD'], 2, /--agent ID is required/],
     ['mcp: a wrong key', ['mcp', '-c', 'GOOD', '--agent', 'lead-router', '--key', 'wrong'], 2, /the key given is not the API key of agent "lead-router"/],
     ['mcp: an invalid config', ['mcp', '-c', 'INVALID', '--agent', 'lead-router', '--key', 'k'], 1, /surprise: unknown key/],
+    ['mcp: --url with --standalone', ['mcp', '--agent', 'lead-router', '--key', 'k', '--url', 'http://127.0.0.1:1', '--standalone'], 2, /--url and --standalone exclude each other/],
+    ['mcp: no gateway to bridge to', ['mcp', '--agent', 'lead-router', '--key', 'k', '--url', 'http://127.0.0.1:1'], 1, /cannot reach the gateway at http:\/\/127\.0\.0\.1:1\/mcp: .*start it \(`portcullis start`\), name its address with --url, or run this process with --standalone/],
     ['mcp pin: an invalid config', ['mcp', 'pin', '-c', 'INVALID'], 1, /surprise: unknown key/],
     ['mcp pin: a missing config', ['mcp', 'pin', '-c', 'MISSING'], 2, /no such file/],
     ['mcp pin: no MCP system', ['mcp', 'pin', '-c', 'GOOD'], 2, /has no mcp systems/],

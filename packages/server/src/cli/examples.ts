@@ -54,7 +54,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   'vault list': ['portcullis vault list --json'],
   'vault rotate-key': ['portcullis vault new-key --out master-2.key && portcullis vault rotate-key --new-key-file master-2.key'],
   'vault new-key': ['portcullis vault new-key --out /etc/portcullis/master.key'],
-  'mcp': ['PORTCULLIS_AGENT_KEY=agent_... portcullis mcp --agent notes-bot -c /etc/portcullis/portcullis.yaml', 'portcullis mcp pin --dry-run'],
+  'mcp': ['PORTCULLIS_AGENT_KEY=agent_... portcullis mcp --agent notes-bot -c /etc/portcullis/portcullis.yaml', 'PORTCULLIS_AGENT_KEY=agent_... portcullis mcp --agent notes-bot --url http://127.0.0.1:7300', 'PORTCULLIS_AGENT_KEY=agent_... portcullis mcp --agent notes-bot -c /etc/portcullis/portcullis.yaml --standalone', 'portcullis mcp pin --dry-run'],
   'notifications': ['portcullis notifications failed', 'portcullis notifications replay --all'],
   'notifications failed': ['portcullis notifications failed', 'portcullis notifications failed -c /etc/portcullis/portcullis.yaml --json'],
   'notifications replay': ['portcullis notifications replay ntf_42_webhook-ops    # after fixing the receiver', 'portcullis notifications replay --all'],

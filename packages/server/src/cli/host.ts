@@ -47,8 +47,12 @@ export interface CliHost {
   checkOnline(config: CompiledConfig): Promise<string[]>;
   /** The JSON Schema of portcullis.yaml. */
   configJsonSchema(): Record<string, unknown>;
-  /** Opens a gateway (`recover: false` for a second process beside a running one). */
-  openGateway(config: CompiledConfig, options: { logger: boolean; recover: boolean }): Promise<RunningGateway>;
+  /**
+   * Opens a gateway (`recover: false` for a second process beside a running one). With `serve`
+   * (the command's name), it first takes the store's serving lease, released when it closes.
+   * @throws PortcullisError STORE_IN_USE when another live process serves the store (naming it)
+   */
+  openGateway(config: CompiledConfig, options: { logger: boolean; recover: boolean; serve?: string }): Promise<RunningGateway>;
   /**
    * Opens the operator's use cases over a config's store, or straight over an audit database
    * file (audit commands only). Close it when done.
@@ -61,6 +65,12 @@ export interface CliHost {
   writeNewMasterKeyFile(path: string): { id: string };
   /** Writes a new Ed25519 checkpoint signing key named `name` to a new file with mode 0600; returns its public key's text. @throws Error when the file exists */
   writeNewSigningKeyFile(path: string, name: string): string;
+  /**
+   * Connects to a running gateway's /mcp with an agent's key, for `portcullis mcp` to bridge
+   * stdio to it (`serve` until the client closes or `stop` resolves).
+   * @throws Error naming the URL and the fix when it cannot be reached or refuses the key
+   */
+  connectMcpBridge(target: { url: string; key: string; timeoutMs: number }): Promise<{ serve(io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void> }>;
   /** Serves the MCP gateway for `agent` over stdio until `stop` resolves. */
   serveMcpStdio(gateway: RunningGateway, agent: AgentConfig, io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void>;
   /** The system kinds `portcullis init` can start from. */

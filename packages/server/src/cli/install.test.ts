@@ -9,7 +9,7 @@
  * users do): it brings the repository's build up to date first (`tsc -b`, incremental).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -70,6 +70,9 @@ describe('portcullis on the PATH', () => {
     expect((await portcullis('validate', 'portcullis.yaml')).stdout).toMatch(/portcullis\.yaml is valid/);
 
     const port = await freePort();
+    // `portcullis mcp` bridges to the gateway at the config's server address: the port this test gateway listens on.
+    const configPath = join(work.path, 'portcullis.yaml');
+    writeFileSync(configPath, readFileSync(configPath, 'utf8').replace(/^ {2}port: 7300$/m, `  port: ${port}`));
     gateway = spawn('portcullis', ['start', '-c', 'portcullis.yaml', '-p', String(port)], { cwd: work.path, env, stdio: ['ignore', 'ignore', 'pipe'] });
     await new Promise<void>((resolve, reject) => {
       let said = '';

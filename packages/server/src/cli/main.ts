@@ -58,7 +58,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
     .action(async (opts: { config: string; port?: string; host?: string }) => {
       const config = loadConfigOrExit(host, opts.config, output, setExit);
       if (config === undefined) return;
-      const gateway = await host.openGateway(config, { logger: true, recover: true });
+      const gateway = await host.openGateway(config, { logger: true, recover: true, serve: 'portcullis start' });
       for (const warning of gateway.warnings) output.err(`portcullis: warning: ${warning}`);
       const port = opts.port === undefined ? host.environment().port ?? config.server.port : Number(opts.port);
       const listenHost = opts.host ?? config.server.host;

@@ -1,9 +1,12 @@
 /**
  * `portcullis mcp`: the MCP gateway over stdio for one agent (what MCP clients launch), and
- * `portcullis mcp pin`: an admin accepts the upstream tools as they are now. Invariants: the
- * stdio gateway serves only an agent whose API key was given (--key or PORTCULLIS_AGENT_KEY)
- * and matches the config; it writes nothing but JSON-RPC to standard output; pinning records
- * every listed tool's digest of the chosen systems, replacing their old pins, with an audit event.
+ * `portcullis mcp pin`: an admin accepts the upstream tools as they are now. Invariants: by
+ * default the stdio process bridges to the running gateway's /mcp (--url, else the config's
+ * server address), so one process serves each store and runs each upstream; `--standalone`
+ * serves from this process (its own upstreams), under the store's serving lease; either way
+ * only an agent whose API key was given (--key or PORTCULLIS_AGENT_KEY) is served; it writes
+ * nothing but JSON-RPC to standard output; pinning records every listed tool's digest of the
+ * chosen systems, replacing their old pins, with an audit event.
  */
 import type { Readable, Writable } from 'node:stream';
 import { isPortcullisError } from '@portcullis/core';
@@ -12,35 +15,76 @@ import type { CliHost } from './host.js';
 import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
 
-interface ServeOptions { config: string; agent?: string; key?: string }
+interface ServeOptions { config: string; agent?: string; key?: string; url?: string; standalone?: boolean }
+
+/** How long a bridged call may wait without progress beyond the hold time, in ms. */
+const BRIDGE_MARGIN_MS = 60_000;
+
+/** The address a client of a gateway listening on `host` connects to. */
+const reachable = (host: string): string => (host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host);
 
 /** Registers `mcp` and `mcp pin`. `stdio` is where the stdio gateway reads and writes JSON-RPC. */
 export function registerMcpCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void, stdio: { stdin: Readable; stdout: Writable }, stop: () => Promise<unknown>): void {
   const mcp = program.command('mcp')
-    .description('serve the MCP gateway over stdio for one agent (MCP clients launch this); `mcp pin` accepts the upstream tools')
+    .description('serve the MCP gateway over stdio for one agent (MCP clients launch this), bridged to the running gateway (--url, else the config\'s server address), or --standalone; `mcp pin` accepts the upstream tools')
     .option('-c, --config <file>', 'the config file', 'portcullis.yaml')
     .option('--agent <id>', 'the agent this process serves (required)')
     .option('--key <key>', 'the agent\'s API key; prefer the environment variable PORTCULLIS_AGENT_KEY, which `ps` does not show')
+    .option('--url <url>', 'the running gateway to bridge to (default: the config\'s server.host and server.port); the config is then not read')
+    .option('--standalone', 'serve from this process, with its own upstream processes, when no gateway runs on the store (it takes the store\'s serving lease)')
     .action(async (opts: ServeOptions) => {
       const fail = (message: string, code = 2): void => { output.err(`portcullis mcp: ${message}`); setExit(code); };
       if (opts.agent === undefined) { fail('--agent ID is required: the agent whose tools this process serves'); return; }
       const key = opts.key ?? host.environment().agentKey;
       if (key === undefined) { fail('no agent key: set PORTCULLIS_AGENT_KEY (or pass --key) to the API key of the agent'); return; }
+      if (opts.standalone === true && opts.url !== undefined) { fail('--url and --standalone exclude each other: bridge to the gateway at --url, or serve standalone'); return; }
+      if (opts.standalone !== true && opts.url !== undefined) {
+        // The gateway checks the key: the bridge needs no config (nor its secrets).
+        await bridge(opts.url, key, undefined);
+        return;
+      }
       const config = loadConfigOrExit(host, opts.config, output, setExit);
       if (config === undefined) return;
       const agent = config.agents.get(opts.agent);
       if (agent === undefined) { fail(`no agent "${opts.agent}" in ${config.source}; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`); return; }
       // Checked before anything starts (no upstream is launched for a wrong key).
       if (host.identifyAgent(config, key)?.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
-      const gateway = await host.openGateway(config, { logger: false, recover: false });
+      if (opts.standalone !== true) {
+        // The address `portcullis start` listens on by the same rule (PORT, else server.port).
+        await bridge(`http://${reachable(config.server.host)}:${host.environment().port ?? config.server.port}`, key, config.mcp.holdMs);
+        return;
+      }
+      let gateway;
+      try {
+        gateway = await host.openGateway(config, { logger: false, recover: false, serve: 'portcullis mcp --standalone' });
+      } catch (error) {
+        if (!isPortcullisError(error, 'STORE_IN_USE')) throw error;
+        fail(error.message, 1);
+        return;
+      }
       try {
         for (const warning of gateway.warnings) output.err(`portcullis mcp: warning: ${warning}`);
-        output.err(`portcullis mcp: serving agent "${agent.id}" over stdio (config ${config.source})`);
+        output.err(`portcullis mcp: serving agent "${agent.id}" over stdio, standalone (config ${config.source})`);
         await host.serveMcpStdio(gateway, agent, stdio, stop());
       } finally {
         await gateway.close();
       }
     });
+
+  /** Bridges stdio to the gateway at `url`; fails with exit 1 when it cannot be reached or refuses the key. */
+  async function bridge(url: string, key: string, holdMs: number | undefined): Promise<void> {
+    const target = { url, key, timeoutMs: (holdMs ?? 50_000) + BRIDGE_MARGIN_MS };
+    let connected;
+    try {
+      connected = await host.connectMcpBridge(target);
+    } catch (error) {
+      output.err(`portcullis mcp: ${(error as Error).message}`);
+      setExit(1);
+      return;
+    }
+    output.err(`portcullis mcp: bridging stdio to the gateway at ${url}`);
+    await connected.serve(stdio, stop());
+  }
 
   mcp.command('pin')
     .description('list the tools of the MCP systems now and record their digests as accepted; a tool that differs later is blocked until pinned again')

@@ -127,6 +127,11 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
   return Object.freeze({
     source: context.source,
     server: Object.freeze({ ...config.server }),
+    limits: Object.freeze({
+      paramsBytes: config.limits.paramsBytes, resultBytes: config.limits.resultBytes, proposalsPerMinute: config.limits.proposalsPerMinute,
+      maxPendingPerAgent: config.limits.maxPendingPerAgent, maxPendingPerWorkflow: config.limits.maxPendingPerWorkflow,
+      rejectionCooldownMs: durationMs(config.limits.rejectionCooldown),
+    }),
     store: Object.freeze(store),
     audit: Object.freeze({
       retentionDays: config.audit.retentionDays,
@@ -144,7 +149,7 @@ function build(config: PortcullisConfig, context: BuildContext): CompiledConfig 
       outcomeUnknownAfterMs: durationMs(config.alerts.outcomeUnknownAfter),
       evaluateEveryMs: durationMs(config.alerts.evaluateEvery),
     }),
-    mcp: Object.freeze({ holdMs: durationMs(config.mcp.holdTime), aliases: new Map(Object.entries(config.mcp.aliases)) }),
+    mcp: Object.freeze({ holdMs: durationMs(config.mcp.holdTime), progressMs: durationMs(config.mcp.progressInterval), aliases: new Map(Object.entries(config.mcp.aliases)) }),
     systems: context.systems,
     actions: context.actions,
     agents,

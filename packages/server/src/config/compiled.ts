@@ -113,6 +113,16 @@ export interface CompiledConfig {
   /** Absolute path of the file it came from, or '<inline>'. */
   readonly source: string;
   readonly server: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
+  /** Size limits that hold on every face (`limits:`), in UTF-8 bytes of JSON. */
+  readonly limits: {
+    readonly paramsBytes: number;
+    readonly resultBytes: number;
+    readonly proposalsPerMinute: number;
+    readonly maxPendingPerAgent: number;
+    readonly maxPendingPerWorkflow: number;
+    /** `limits.rejectionCooldown`, in milliseconds. */
+    readonly rejectionCooldownMs: number;
+  };
   readonly store: StoreConfig;
   readonly audit: { readonly retentionDays: number; readonly checkpoints?: CheckpointsConfig };
   /** The vault's master-key source. */
@@ -131,6 +141,8 @@ export interface CompiledConfig {
   /** The MCP gateway's settings (the top-level `mcp:` section). */
   readonly mcp: {
     readonly holdMs: number;
+    /** How often a held call sends a progress notification (`mcp.progressInterval`), in milliseconds. */
+    readonly progressMs: number;
     /** Tool names by action name (`mcp.aliases`). */
     readonly aliases: ReadonlyMap<string, string>;
   };

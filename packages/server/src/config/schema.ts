@@ -33,6 +33,12 @@ export const CONFIG_DEFAULTS = Object.freeze({
   host: '127.0.0.1',
   port: 7300,
   bodyLimitBytes: 65_536,
+  paramsBytes: 65_536,
+  resultBytes: 1_048_576,
+  proposalsPerMinute: 120,
+  maxPendingPerAgent: 50,
+  maxPendingPerWorkflow: 100,
+  rejectionCooldown: '1h',
   storePath: './.portcullis/portcullis.db',
   retentionDays: 365,
   primaryKey: 'id',
@@ -70,6 +76,16 @@ const server = z.strictObject({
   host: z.string().min(1).default(CONFIG_DEFAULTS.host).describe('Interface the HTTP API listens on.'),
   port: z.number().int().min(0).max(65_535, { error: 'a port is at most 65535' }).default(CONFIG_DEFAULTS.port),
   bodyLimitBytes: positiveInt.default(CONFIG_DEFAULTS.bodyLimitBytes).describe('Largest request body accepted, in bytes.'),
+}).prefault({});
+
+/** The top-level `limits:` section: what one agent may send and be sent back, the same on every face. */
+const limits = z.strictObject({
+  paramsBytes: positiveInt.default(CONFIG_DEFAULTS.paramsBytes).describe('Largest params of one proposal or tool call (their JSON, in UTF-8 bytes), on every face (POST /v1/actions, /mcp, `portcullis mcp`); larger ones are refused with PARAMS_TOO_LARGE before anything is stored.'),
+  resultBytes: positiveInt.default(CONFIG_DEFAULTS.resultBytes).describe('Largest result of an upstream MCP tool kept and returned (its JSON, in UTF-8 bytes); a larger one is replaced by a marker saying so and keeping the first part of its text.'),
+  proposalsPerMinute: positiveInt.default(CONFIG_DEFAULTS.proposalsPerMinute).describe('Most proposals (MCP tool calls included) one agent may make in any 60 seconds, on every face together; more are refused with RATE_LIMITED (HTTP 429 with Retry-After). Per gateway process.'),
+  maxPendingPerAgent: positiveInt.default(CONFIG_DEFAULTS.maxPendingPerAgent).describe('Most proposals of one agent waiting for approval at once; a new one that needs approval is refused with TOO_MANY_PENDING and an alert is audited.'),
+  maxPendingPerWorkflow: positiveInt.default(CONFIG_DEFAULTS.maxPendingPerWorkflow).describe('Most proposals of one workflow waiting for approval at once; a new one that needs approval is refused with TOO_MANY_PENDING and an alert is audited.'),
+  rejectionCooldown: durationSetting(CONFIG_DEFAULTS.rejectionCooldown, 'After a rejected MCP tool call was answered, the same call (same tool, same arguments) answers that rejection again, with its reason, for this long instead of asking for approval again.'),
 }).prefault({});
 
 const store = z.discriminatedUnion('kind', [
@@ -146,6 +162,9 @@ const vault = z.strictObject({
 /** How long an MCP call that needs approval is held open by default: below the common 60 s client timeout. */
 export const DEFAULT_MCP_HOLD = '50s';
 
+/** How often a held MCP call sends a progress notification by default. */
+export const DEFAULT_MCP_PROGRESS = '5s';
+
 /** The top-level `mcp:` section: how the MCP gateway treats its clients. */
 /**
  * The names MCP tools may have: what every common client accepts (the OpenAI function-name
@@ -157,6 +176,7 @@ const mcpGateway = z.strictObject({
   aliases: z.record(z.string().min(1), z.string().regex(TOOL_NAME_PATTERN, { error: 'a tool name is 1 to 64 letters, digits, _ or -' })).default({})
     .describe('Tool names by action name, e.g. { "crm.leads.update": route_lead }: renames a tool the MCP gateway offers (to resolve two tools that would share a name).'),
   holdTime: durationSetting(DEFAULT_MCP_HOLD, 'How long a tool call that needs approval is held open (with progress notifications) before it answers "pending"; keep it below your MCP clients\' request timeout (often 60s).'),
+  progressInterval: durationSetting(DEFAULT_MCP_PROGRESS, 'How often a held tool call sends a progress notification to a client that asked for them (sent a progress token); clients that reset their timeout on progress need one well within it.'),
 }).prefault({});
 
 /** A system's settings as the rest of the config sees them: `kind` names the kind, whose own schema checks the rest. */
@@ -265,6 +285,7 @@ function buildConfigSchema<S extends z.ZodType<z.output<typeof anySystem>, z.inp
     version: z.literal(CONFIG_VERSION, { error: `expected version: ${CONFIG_VERSION} (the only config format this Portcullis reads)` }),
     envFile: z.string().min(1).optional().describe('A file of NAME=value lines (mode 0600), relative to this file: the variables the config names (keyEnv, tokenEnv, a system\'s env…) are read from it when the environment does not set them. So an MCP client launching `portcullis mcp` passes only PORTCULLIS_AGENT_KEY.'),
     server,
+    limits: limits.describe('Size limits that hold on every face: params of a call, results of upstream tools.'),
     store,
     audit,
     timeZone,

@@ -96,6 +96,8 @@ export interface ConnectorDeps {
   readonly clock?: Clock;
   /** Where MCP tool pins are read and MCP events audited. */
   readonly store?: Store;
+  /** The largest upstream MCP tool result kept, in UTF-8 bytes of JSON (`limits.resultBytes`; default 1 MiB). */
+  readonly maxResultBytes?: number;
 }
 
 /**

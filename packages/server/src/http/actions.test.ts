@@ -116,7 +116,8 @@ describe('bad input: a clear 4xx naming the problem, nothing executed, the attem
     ['params failing the schema', (h) => proposeAs(h, 'agent', { ...route(1), params: { ids: 'one', set: { owner_id: 'x' } } }), 422, 'INVALID_PARAMS', /params\.ids/],
     ['an unknown column', (h) => proposeAs(h, 'agent', { ...route(1), params: { ids: [1], set: { colour: 'red' } } }), 422, 'INVALID_PARAMS', /params\.set: unknown field\(s\) "colour"/],
     ['a missing field', (h) => proposeAs(h, 'agent', { workflow: 'route-leads', params: {} }), 400, 'INVALID_REQUEST', /body\.action/],
-    ['an oversized body', (h) => proposeAs(h, 'agent', { ...route(1), reason: 'x'.repeat(70_000) }), 413, 'BODY_TOO_LARGE', /larger than/],
+    ['an oversized body', (h) => proposeAs(h, 'agent', { ...route(1), reason: 'x'.repeat(300_000) }), 413, 'BODY_TOO_LARGE', /larger than/],
+    ['params above limits.paramsBytes', (h) => proposeAs(h, 'agent', { ...route(1), params: { ids: [1], set: { owner_id: 'x'.repeat(70_000) } } }), 413, 'PARAMS_TOO_LARGE', /params of 70[0-9]+ bytes \(as JSON\) are larger than the 65536 bytes this gateway accepts \(limits.paramsBytes\)/],
   ];
   for (const [name, send, status, code, message] of cases) {
     it(`${name} → ${status} ${code}`, async () => {

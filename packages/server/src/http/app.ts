@@ -12,7 +12,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { GatewayService } from '../service/contracts.js';
 import { authenticate, type Principal } from './auth.js';
-import { expectationFailed, httpStatus, routeNotFound, toErrorBody, toPortcullisError } from './errors.js';
+import { errorHeaders, expectationFailed, httpStatus, routeNotFound, toErrorBody, toPortcullisError } from './errors.js';
 import { JSON_CONTENT_TYPE, parseJsonBody } from './json-body.js';
 import { registerActionRoutes } from './routes-actions.js';
 import { registerApprovalRoutes } from './routes-approvals.js';
@@ -99,7 +99,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     const body = toErrorBody(failure);
     // A refused request of a known caller is audited once, by the service (it skips what it audited itself).
     if (principal !== undefined) await service.auditRefusal(principal, failure, { route: `${request.method} ${request.routeOptions.url ?? 'unknown route'}` });
-    return reply.status(httpStatus(failure)).send(body);
+    return reply.status(httpStatus(failure)).headers(errorHeaders(failure)).send(body);
   });
 
   app.setNotFoundHandler(async (request, reply) => {

@@ -13,10 +13,10 @@ import { MAX_ID_LENGTH } from './schemas.js';
 const STATUS: Record<ErrorCode, number> = {
   INVALID_REQUEST: 400, INVALID_JSON: 400, BODY_TOO_LARGE: 413, UNSUPPORTED_MEDIA_TYPE: 415, EXPECTATION_FAILED: 417,
   ROUTE_NOT_FOUND: 404, UNAUTHENTICATED: 401, FORBIDDEN: 403,
-  WORKFLOW_NOT_FOUND: 404, ACTION_NOT_FOUND: 404, INVALID_PARAMS: 422, PROPOSAL_NOT_FOUND: 404, AGENT_NOT_FOUND: 404, WORKFLOW_IN_DRAFT: 409, ROLLOUT_GATE_CLOSED: 409, PROMOTION_NOT_READY: 409,
+  WORKFLOW_NOT_FOUND: 404, ACTION_NOT_FOUND: 404, INVALID_PARAMS: 422, PROPOSAL_NOT_FOUND: 404, AGENT_NOT_FOUND: 404, WORKFLOW_IN_DRAFT: 409, ROLLOUT_GATE_CLOSED: 409, PROMOTION_NOT_READY: 409, PARAMS_TOO_LARGE: 413, RATE_LIMITED: 429, TOO_MANY_PENDING: 429,
   IDEMPOTENCY_CONFLICT: 409, ILLEGAL_TRANSITION: 409, APPROVER_NOT_AUTHORISED: 403,
   APPROVAL_DIGEST_MISMATCH: 409, APPROVAL_ALREADY_USED: 409, APPROVAL_EXPIRED: 410, APPROVAL_WRONG_PROPOSAL: 500,
-  STORE_UNAVAILABLE: 503, CONFIG_INVALID: 503, UPSTREAM_FAILED: 502, OUTCOME_UNKNOWN: 502, INTERNAL: 500,
+  STORE_UNAVAILABLE: 503, STORE_IN_USE: 503, CONFIG_INVALID: 503, UPSTREAM_FAILED: 502, OUTCOME_UNKNOWN: 502, INTERNAL: 500,
   SYSTEM_CHECK_FAILED: 503, RUN_NOT_STARTED: 409, SECRET_UNAVAILABLE: 503,
   NOT_REVERSIBLE: 409, RUN_NOT_FOUND: 404,
 };
@@ -35,6 +35,12 @@ export type ErrorBody = z.infer<typeof errorBody>;
 /** HTTP status of a PortcullisError. */
 export function httpStatus(error: PortcullisError): number {
   return STATUS[error.code];
+}
+
+/** Headers an error response carries besides its body: `Retry-After` (seconds) when the error says when to retry (RATE_LIMITED). */
+export function errorHeaders(error: PortcullisError): Record<string, string> {
+  const retry = error.details.retryAfterSeconds;
+  return typeof retry === 'number' ? { 'retry-after': String(retry) } : {};
 }
 
 /** What toPortcullisError may use of the request to word its message. */
@@ -65,7 +71,7 @@ export function toPortcullisError(error: unknown, context: ErrorContext = {}): P
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new PortcullisError('INVALID_JSON', `the request body is not valid JSON: ${fastifyError.message ?? ''}`.trim());
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new PortcullisError('BODY_TOO_LARGE', 'the request body is larger than the gateway accepts (server.bodyLimitBytes); send smaller params');
+      return new PortcullisError('BODY_TOO_LARGE', 'the request body is larger than the gateway accepts (server.bodyLimitBytes; POST /v1/actions and /mcp take twice limits.paramsBytes and 64 KiB more); send smaller params');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new PortcullisError('UNSUPPORTED_MEDIA_TYPE', `a body sent as ${mediaType(context.contentType)} is not accepted; send it as JSON with Content-Type: ${JSON_CONTENT_TYPE}`);
     case 'FST_ERR_BAD_URL':

@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import type { GatewayService, ProposalRecord } from '../service/contracts.js';
 import { requireAgent, requireCaller } from './auth.js';
+import { callBodyLimit } from './limits.js';
 import { errorBody } from './errors.js';
 import { idParam, idempotencyHeaders, proposalView, proposeBody, toProposalView, waitQuery } from './schemas.js';
 import type { TypedApp } from './typed-app.js';
@@ -15,6 +16,7 @@ export function registerActionRoutes(app: TypedApp, deps: { service: GatewayServ
   const undo = (p: ProposalRecord): string | undefined => config.actions.get(p.action)?.spec.undo;
 
   app.post('/v1/actions', {
+    bodyLimit: callBodyLimit(config),
     schema: {
       summary: 'Propose an action',
       description: 'The gateway validates the params, decides (allow, deny or needs_approval) and, when allowed, executes at once. A proposal that needs approval waits for a department lead; poll GET /v1/actions/{id}?wait=30 for the outcome.',

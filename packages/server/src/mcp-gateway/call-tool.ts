@@ -2,8 +2,10 @@
  * One `tools/call` of an agent on the wire: the service makes it a proposal or refuses it
  * (service/tool-calls.ts: keying, at-most-once, refusals audited). Invariants held here: a call
  * that needs approval is held at most the hold time, with progress notifications when the
- * client asked for them, then answered "pending"; approval never comes through the agent's own
- * client (no elicitation); the outcome is marked delivered only when it is answered.
+ * client asked for them (one at once, then one every progress interval until the hold ends),
+ * then answered "pending"; when the gateway stops (`shutdown` aborts) every held call is
+ * answered "pending" at once, without waiting out its hold time; approval never comes through
+ * the agent's own client (no elicitation); the outcome is marked delivered only when it is answered.
  */
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
@@ -16,22 +18,28 @@ export interface McpGatewayDeps {
   readonly service: GatewayService;
   /** How long a call that needs approval is held before it is answered "pending" (default the config's `mcp.holdTime`). */
   readonly holdMs?: number;
-  /** How often a held call sends a progress notification (default 5 s). */
+  /** How often a held call sends a progress notification, in ms (default the config's `mcp.progressInterval`). */
   readonly progressEveryMs?: number;
+  /** Aborted when the gateway stops: held calls are answered "pending" at once. */
+  readonly shutdown?: AbortSignal;
   /** The gateway's HTTP address people approve at, for the pending answer. */
   readonly gatewayUrl: string;
 }
 
 export type CallExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 
-/** Waits for a proposal to settle, at most until `deadline`, telling the client it is waiting. */
+/**
+ * Waits for a proposal to settle, at most until `deadline` (ms since the epoch), telling the
+ * client it is waiting every progress interval; returns early, unsettled, when the client
+ * cancels the call or the gateway stops.
+ */
 async function hold(deps: McpGatewayDeps, proposal: ProposalRecord, extra: CallExtra, deadline: number): Promise<ProposalRecord> {
   const token = extra._meta?.progressToken;
-  const every = deps.progressEveryMs ?? 5000;
+  const every = deps.progressEveryMs ?? deps.service.config.mcp.progressMs;
   const started = Date.now();
   let current = proposal;
   let progress = 0;
-  while (!isSettled(current.status) && !extra.signal.aborted) {
+  while (!isSettled(current.status) && !extra.signal.aborted && deps.shutdown?.aborted !== true) {
     const left = deadline - Date.now();
     if (left <= 0) break;
     if (token !== undefined) {
@@ -42,7 +50,7 @@ async function hold(deps: McpGatewayDeps, proposal: ProposalRecord, extra: CallE
         params: { progressToken: token, progress, message: `proposal ${current.id} is ${current.status.replace('_', ' ')} (waited ${waited}s); a person decides through Portcullis` },
       }).catch(() => undefined);
     }
-    current = await deps.service.waitForChange(current.id, current.status, Math.min(left, every));
+    current = await deps.service.waitForChange(current.id, current.status, Math.min(left, every), deps.shutdown);
   }
   return current;
 }

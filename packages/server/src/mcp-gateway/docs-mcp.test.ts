@@ -89,10 +89,11 @@ const configEnv = (): Record<string, string> => ({ K_AGENT: harness.secrets.agen
 /**
  * The harness's config naming its variables' file (envFile, mode 0600), as section 4 of the
  * page says: then a client launching `portcullis mcp` passes the agent's key and nothing else.
+ * Its `server` is the harness's running gateway, which `portcullis mcp` bridges to.
  */
 function clientConfig(): string {
   const config = join(harness.dir, 'client.yaml');
-  writeFileSync(config, `envFile: ./client.env\n${readFileSync(join(harness.dir, 'portcullis.yaml'), 'utf8')}`);
+  writeFileSync(config, `envFile: ./client.env\nserver: { host: 127.0.0.1, port: ${new URL(baseUrl).port} }\n${readFileSync(join(harness.dir, 'portcullis.yaml'), 'utf8')}`);
   writeFileSync(join(harness.dir, 'client.env'), Object.entries(configEnv()).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 });
   return config;
 }

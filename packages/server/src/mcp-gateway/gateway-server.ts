@@ -35,10 +35,22 @@ export async function listAgentTools(deps: McpGatewayDeps, agent: AgentConfig): 
   return (await deps.service.listTools(agent)).map(describeTool);
 }
 
-/** Creates the MCP server an agent connects to. Connect it to a transport (stdio or Streamable HTTP). */
-export function createMcpGatewayServer(deps: McpGatewayDeps, agent: AgentConfig): Server {
+/**
+ * Creates the MCP server an agent connects to. Connect it to a transport (stdio or Streamable
+ * HTTP). Each call being served is in `inFlight` until it is answered, so a stopping process can
+ * wait for the answers (held calls answer "pending" once `deps.shutdown` aborts) before it closes.
+ */
+export function createMcpGatewayServer(deps: McpGatewayDeps, agent: AgentConfig, inFlight?: Set<Promise<unknown>>): Server {
   const server = new Server(GATEWAY_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({ tools: await listAgentTools(deps, agent) }));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => callTool(deps, agent, request.params.name, request.params.arguments, extra));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const answer = callTool(deps, agent, request.params.name, request.params.arguments, extra);
+    if (inFlight === undefined) return answer;
+    // Removed once the SDK has written the answer (it does so when this handler's promise settles).
+    const tracked = answer.then(() => new Promise((resolve) => setImmediate(resolve)), () => undefined);
+    inFlight.add(tracked);
+    void tracked.finally(() => inFlight.delete(tracked));
+    return answer;
+  });
   return server;
 }

@@ -4,7 +4,8 @@
  * names (authentication is the API's own, in app.ts's onRequest hook). Invariants: only an
  * agent's key is accepted (a person's token is refused: people approve, they do not call
  * tools); the key is used to pick the agent and goes no further; GET and DELETE (streams and
- * sessions, which a stateless endpoint has none of) answer 405.
+ * sessions, which a stateless endpoint has none of) answer 405; once `deps.shutdown` aborts (the
+ * gateway is stopping), held calls answer "pending" at once, so closing never waits out a hold.
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,18 +21,20 @@ const notAllowed = (reply: FastifyReply): FastifyReply => reply.status(405).head
 });
 
 /**
- * Registers `/mcp` on the HTTP API. `agentOf` is the API's authentication: the calling agent,
+ * Registers `/mcp` on the HTTP API. `bodyLimit` (bytes) is the wiring's room for a call's params (http/app.ts callBodyLimit). `agentOf` is the API's authentication: the calling agent,
  * or a throw (no key, or a person's token) that the API answers and audits. Call before the app is ready.
  */
-export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'> & { agentOf(request: FastifyRequest): AgentConfig }): void {
+export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'> & { agentOf(request: FastifyRequest): AgentConfig; bodyLimit?: number }): void {
   app.route({
     method: ['GET', 'POST', 'DELETE'],
     url: MCP_PATH,
+    ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     schema: { hide: true },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
       const agent = deps.agentOf(request);
       if (request.method !== 'POST') return notAllowed(reply);
-      const server = createMcpGatewayServer({ service: deps.service, ...(deps.holdMs === undefined ? {} : { holdMs: deps.holdMs }), ...(deps.progressEveryMs === undefined ? {} : { progressEveryMs: deps.progressEveryMs }), gatewayUrl: `${request.protocol}://${request.host}` }, agent);
+      const { agentOf: _agentOf, bodyLimit: _bodyLimit, ...served } = deps;
+      const server = createMcpGatewayServer({ ...served, gatewayUrl: `${request.protocol}://${request.host}` }, agent);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       reply.hijack();
       reply.raw.on('close', () => {

@@ -22,7 +22,8 @@ export function createInProcessChangeFeed(): ChangeFeed {
           emitter.off(name, done);
           resolve(value);
         };
-        const timer = setTimeout(() => done(undefined), timeoutMs);
+        // A waiter never keeps a stopping process alive.
+        const timer = setTimeout(() => done(undefined), timeoutMs).unref();
         emitter.on(name, done);
       });
     },

@@ -1,9 +1,10 @@
 /** What the use cases need, wired once in the server's entry point. */
-import { PortcullisError, type Actor, type ChangeFeed, type MetricsRecorder, type Notifier, type AuditEventDraft, type AuditEventType, type Clock, type IdGenerator, type JsonValue } from '@portcullis/core';
+import { canonicalJson, PortcullisError, sha256Hex, type Actor, type ChangeFeed, type MetricsRecorder, type Notifier, type AuditEventDraft, type AuditEventType, type Clock, type IdGenerator, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledConfig, CompiledWorkflow } from '../config/compiled.js';
 import type { Connector, ExecutionContext } from '../connectors/connector.js';
 import type { ProposalRecord, Store } from '../store/store.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
+import type { ProposalRateLimiter } from './rate-limiter.js';
 
 export interface ServiceDeps {
   readonly config: CompiledConfig;
@@ -14,6 +15,8 @@ export interface ServiceDeps {
   readonly ids: IdGenerator;
   /** Where saved state changes are announced (proposal moves; later workflow and agent switches). */
   readonly changes: ChangeFeed;
+  /** Proposals per agent per minute (flood-control.ts). */
+  readonly rateLimiter: ProposalRateLimiter;
   /**
    * Why executions are refused now, if they are: the store disagrees with the newest published
    * checkpoint, or no sink has accepted a checkpoint for too long. Reads keep working.
@@ -34,6 +37,20 @@ export interface ServiceDeps {
 export function assertTrailTrusted(deps: ServiceDeps): void {
   const problem = deps.trailGate?.();
   if (problem !== undefined) throw new PortcullisError('STORE_UNAVAILABLE', `${problem}; the gateway executes nothing until it is resolved (see docs/audit.md); nothing was executed`);
+}
+
+/** Params or results larger than this many bytes of canonical JSON are stored once, in the proposal; audit events refer to them. */
+export const INLINE_PAYLOAD_BYTES = 4096;
+
+/**
+ * A proposal's params or result as an audit event carries it: itself when small; else a
+ * reference `{ storedIn, sha256, bytes }` to the copy in the proposal (`sha256` of its canonical
+ * JSON, which the event's hash then vouches for), so a large payload is stored once.
+ */
+export function auditPayload(value: JsonValue, storedIn: 'proposal.params' | 'proposal.result'): JsonValue {
+  const text = canonicalJson(value);
+  const bytes = Buffer.byteLength(text, 'utf8');
+  return bytes <= INLINE_PAYLOAD_BYTES ? value : { storedIn, sha256: sha256Hex(text), bytes };
 }
 
 /** An audit event about a proposal. */

@@ -12,7 +12,7 @@
 import { PortcullisError, checkApprovalForExecution, transition, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord, ProposalUpdateExtras } from '../store/store.js';
-import { assertTrailTrusted, executionContext, proposalEvent, type ServiceDeps } from './deps.js';
+import { assertTrailTrusted, auditPayload, executionContext, proposalEvent, type ServiceDeps } from './deps.js';
 import { decideNow } from './policy-check.js';
 import { moveProposal } from './proposal-moves.js';
 import { tripBreakerIfFailing } from './switches.js';
@@ -62,7 +62,7 @@ export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, 
     saved = outcome.kind === 'succeeded'
       ? await moveProposal(deps, proposal, 'succeed', {
         updatedAt: now, result: outcome.result, ...(outcome.undo === undefined ? {} : { undo: outcome.undo }),
-      }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: outcome.result, undo: outcome.undo ?? null, reversible: action.reversible })], also)
+      }, [proposalEvent('execution.succeeded', now, GATEWAY, proposal, { result: auditPayload(outcome.result, 'proposal.result'), undo: outcome.undo ?? null, reversible: action.reversible })], also)
       : outcome.kind === 'unknown'
         ? await moveProposal(deps, proposal, 'lose_outcome', {
           updatedAt: now, error: { code: outcome.code, message: outcome.message },

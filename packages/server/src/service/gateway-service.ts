@@ -18,6 +18,7 @@ import { callTool, listTools, markToolCallDelivered, type ToolCallKey, type Tool
 import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
 import type { ServiceDeps } from './deps.js';
 import { createInProcessChangeFeed } from './change-feed.js';
+import { createProposalRateLimiter } from './rate-limiter.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
 import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { resolveOutcome, type ResolveInput } from './resolve.js';
@@ -65,8 +66,11 @@ export interface GatewayService {
   proveAuditEvents(events: readonly StoredAuditEvent[]): Promise<Map<number, EventProof>>;
   /** Verifies the whole stored audit chain. */
   verifyAudit(): Promise<TreeVerification>;
-  /** Waits up to `timeoutMs` for the proposal to leave `status`; returns it as it is then. */
-  waitForChange(id: string, status: string, timeoutMs: number): Promise<ProposalRecord>;
+  /**
+   * Waits up to `timeoutMs` for the proposal to leave `status`, or until `signal` aborts (the
+   * gateway is stopping); returns it as it was last read.
+   */
+  waitForChange(id: string, status: string, timeoutMs: number, signal?: AbortSignal): Promise<ProposalRecord>;
   /** Records the approval, then executes the proposal. */
   approve(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
   recordApproval(person: PersonConfig, id: string, input: DecisionInput): Promise<ProposalRecord>;
@@ -165,7 +169,7 @@ const POLL_MS = 1000;
 
 /** Creates the gateway service. */
 export function createGatewayService(options: GatewayServiceOptions): GatewayService {
-  const deps: ServiceDeps = { ...options, changes: options.changes ?? createInProcessChangeFeed() };
+  const deps: ServiceDeps = { ...options, changes: options.changes ?? createInProcessChangeFeed(), rateLimiter: createProposalRateLimiter() };
   const get = async (id: string): Promise<ProposalRecord> => {
     const proposal = await deps.store.getProposal(id);
     if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`, { proposalId: id });
@@ -191,14 +195,21 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     queryAudit: (caller, query) => queryAudit(deps, caller, query),
     verifyAudit: () => verifyStoredTrail(deps.store),
     proveAuditEvents: (events) => proveAuditEvents(deps, events),
-    async waitForChange(id, status, timeoutMs) {
+    async waitForChange(id, status, timeoutMs, signal) {
       const deadline = Date.now() + timeoutMs;
+      const aborted = signal === undefined ? undefined : new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      const stopped = (): boolean => signal?.aborted === true;
       let current = await get(id);
       while (current.status === status && !FINAL_STATUSES.includes(current.status)) {
         const left = deadline - Date.now();
-        if (left <= 0) break;
+        if (left <= 0 || stopped()) break;
         // A change is a hint: re-read the proposal either way (another process may have moved it).
-        await deps.changes.next('proposal', id, Math.min(left, POLL_MS));
+        const next = deps.changes.next('proposal', id, Math.min(left, POLL_MS));
+        await (aborted === undefined ? next : Promise.race([next, aborted]));
+        if (stopped()) break;
         current = await get(id);
       }
       return current;

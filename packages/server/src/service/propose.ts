@@ -1,5 +1,6 @@
 /**
- * Proposing an action. Invariants: bad input is refused before anything is stored (and
+ * Proposing an action. Invariants: bad input (params above limits.paramsBytes included, the
+ * same limit for every face) is refused before anything is stored (and
  * audited as `request.invalid` when the agent is known); a proposal is stored with its
  * `proposal.received` and `proposal.decided` events atomically; an allowed proposal is
  * stored as `executing` together with its `execution.started` event, durably, before the
@@ -12,8 +13,9 @@ import {
 import type { z } from 'zod';
 import type { AgentConfig, CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord } from '../store/store.js';
-import { assertTrailTrusted, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
+import { assertTrailTrusted, auditPayload, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { decideNow } from './policy-check.js';
+import { assertPendingRoom, takeProposalSlot } from './flood-control.js';
 import { auditRefusal } from './refusals.js';
 import { runExecution } from './execute.js';
 import { assertRunStarted } from './runs.js';
@@ -36,6 +38,11 @@ export interface ProposeOptions {
    * call generation in the outcome's transaction: the caller delivers that outcome at once.
    */
   readonly advanceCall?: { readonly call: string; readonly from: number };
+}
+
+/** The size of params as JSON, in UTF-8 bytes: what `limits.paramsBytes` bounds on every face. */
+export function paramsBytes(params: unknown): number {
+  return Buffer.byteLength(JSON.stringify(params ?? null), 'utf8');
 }
 
 /** Formats zod issues as `params.path: message` lines. */
@@ -67,7 +74,7 @@ async function refuseInput(deps: ServiceDeps, agent: AgentConfig, input: Partial
 
 /**
  * Validates, decides, stores and (when allowed) executes a proposal.
- * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, STORE_UNAVAILABLE
+ * @throws PortcullisError WORKFLOW_NOT_FOUND, ACTION_NOT_FOUND, PARAMS_TOO_LARGE, RUN_NOT_STARTED, INVALID_PARAMS, IDEMPOTENCY_CONFLICT, RATE_LIMITED, TOO_MANY_PENDING, STORE_UNAVAILABLE
  */
 export async function propose(deps: ServiceDeps, agent: AgentConfig, input: ProposeInput, options: ProposeOptions = {}): Promise<ProposalRecord> {
   const { idempotencyKey } = options;
@@ -78,6 +85,10 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
     action = resolveAction(deps, workflow, input.action);
   } catch (error) {
     return refuseInput(deps, agent, input, error as PortcullisError);
+  }
+  const size = paramsBytes(input.params);
+  if (size > deps.config.limits.paramsBytes) {
+    return refuseInput(deps, agent, input, new PortcullisError('PARAMS_TOO_LARGE', `params of ${size} bytes (as JSON) are larger than the ${deps.config.limits.paramsBytes} bytes this gateway accepts (limits.paramsBytes); send less (a reference to the data rather than the data), or ask its operator to raise limits.paramsBytes. Nothing was stored`, { bytes: size, limit: deps.config.limits.paramsBytes }));
   }
   if (input.runId !== undefined) {
     try {
@@ -98,6 +109,12 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
     const existing = await deps.store.findProposalByIdempotencyKey(agent.id, idempotencyKey);
     if (existing !== undefined) return sameOrConflict(existing, digest, idempotencyKey);
   }
+  // A retry that attaches to its proposal (above) is not a new proposal: only new ones count.
+  try {
+    takeProposalSlot(deps, agent);
+  } catch (error) {
+    return refuseInput(deps, agent, input, error as PortcullisError);
+  }
 
   const id = deps.ids.next('prop');
   const decision: Decision = await decideNow(deps, workflow, action, {
@@ -108,6 +125,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   const event = decision.outcome === 'deny' ? 'deny' : decision.outcome === 'allow' ? 'auto_approve' : 'require_approval';
   let status = step('proposed', event);
   if (status === 'approved') status = step(status, 'start_execution');
+  if (status === 'pending_approval') await assertPendingRoom(deps, agent, workflow);
   const record: ProposalRecord = {
     id, workflow: workflow.id, action: action.name, agent: agent.id, params, digest, status, decision, createdAt: now, updatedAt: now,
     ...(input.reason === undefined ? {} : { reason: input.reason }),
@@ -118,7 +136,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   const actor: Actor = { kind: 'agent', id: agent.id };
   const events = [
     proposalEvent('proposal.received', now, actor, record, {
-      action: action.name, params, reason: input.reason, runId: input.runId, risk: action.risk, riskWhy: action.riskWhy, digest, reversible: action.reversible,
+      action: action.name, params: auditPayload(params, 'proposal.params'), reason: input.reason, runId: input.runId, risk: action.risk, riskWhy: action.riskWhy, digest, reversible: action.reversible,
     }),
     proposalEvent('proposal.decided', now, { kind: 'system', id: 'policy' }, record, {
       outcome: decision.outcome, reasons: [...decision.reasons], code: decision.code, status: status === 'executing' ? 'approved' : status,

@@ -4,7 +4,9 @@
  * Invariants: a call is keyed by the agent and the core's proposal digest of its workflow,
  * action and canonical arguments, plus a generation, so a retry of a call whose outcome the
  * agent has not yet been given attaches to the same proposal (it runs at most once) while the
- * same call made after its outcome was delivered is a new proposal; a granted tool the gateway
+ * same call made after its outcome was delivered is a new proposal — except a call whose
+ * delivered outcome was a rejection, which is answered that rejection again for
+ * `limits.rejectionCooldown` after it; a granted tool the gateway
  * does not offer (its upstream failed at start, its schema is invalid, an override would lower
  * its risk) is refused saying why, and audited with that reason.
  */
@@ -85,6 +87,14 @@ export async function callTool(deps: ServiceDeps, agent: AgentConfig, name: stri
   const action = tool.action.name;
   const call = proposalDigest({ workflow, action, params });
   const generation = await deps.store.getCallGeneration(agent.id, call);
+  // A rejection already answered is answered again, with its reason, for the cool-down: a
+  // looping agent cannot put the same call before the approvers again at once.
+  if (generation > 0) {
+    const previous = await deps.store.findProposalByIdempotencyKey(agent.id, `mcp:${call}:${generation - 1}`);
+    if (previous?.status === 'rejected' && deps.clock.now() - previous.updatedAt < deps.config.limits.rejectionCooldownMs) {
+      return { kind: 'proposed', proposal: previous, call: { agent: agent.id, call, generation: generation - 1 } };
+    }
+  }
   try {
     // A call run at once advances its generation in its outcome's commit (one fsync fewer per call).
     const proposal = await propose(deps, agent, { workflow, action, params }, { idempotencyKey: `mcp:${call}:${generation}`, advanceCall: { call, from: generation } });

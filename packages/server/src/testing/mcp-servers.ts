@@ -67,14 +67,15 @@ export const yamlList = (items: readonly string[]): string => `[${items.map((i) 
  * A config with the memory server (`memory`) and the everything server (`everything`) behind
  * the gateway, for agent `bot` (key env K_AGENT; workflow `notes`, approval-first) and agent
  * `auto-bot` (key env K_OTHER; workflow `tidy`, whose writes run without approval).
- * `MEM_FILE` names the memory server's file. `extraSystems` and `extraGrants` add more;
+ * `MEM_FILE` names the memory server's file; `progressInterval` sets `mcp.progressInterval`; `limits` is the `limits:` section as a YAML flow map. `extraSystems` and `extraGrants` add more;
  * `actions` adds `actions:` overrides, action name → YAML flow value (e.g. `{ risk: write }`).
  */
-export function mcpConfig(options: { holdTime?: string; extraSystems?: string; extraGrants?: readonly string[]; autoGrants?: readonly string[]; timeout?: string; actions?: Readonly<Record<string, string>> } = {}): string {
+export function mcpConfig(options: { holdTime?: string; progressInterval?: string; limits?: string; extraSystems?: string; extraGrants?: readonly string[]; autoGrants?: readonly string[]; timeout?: string; actions?: Readonly<Record<string, string>> } = {}): string {
   return `
 version: 1
 store: { kind: sqlite, path: ./portcullis.db }
-mcp: { holdTime: ${options.holdTime ?? '5s'} }
+${options.limits === undefined ? '' : `limits: ${options.limits}`}
+mcp: { holdTime: ${options.holdTime ?? '5s'}${options.progressInterval === undefined ? '' : `, progressInterval: ${options.progressInterval}`} }
 systems:
   memory:
     kind: mcp
@@ -160,12 +161,13 @@ export function harnessEnv(harness: Harness, extra: Readonly<Record<string, stri
 
 /**
  * An SDK client that launches `portcullis mcp --agent AGENT -c CONFIG` (from its sources) over
- * stdio with `env` plus the agent's key in PORTCULLIS_AGENT_KEY, as an MCP client's launch does.
+ * stdio with `env` plus the agent's key in PORTCULLIS_AGENT_KEY, as an MCP client's launch does:
+ * bridged to the gateway at `url` when given (`--url`), else `--standalone` (its own upstreams).
  * What the process writes on standard error is kept in `stderr` (for failure messages).
  */
-export async function stdioAgent(launch: { config: string; agent: string; key: string; env: Readonly<Record<string, string>> }, options: AgentClientOptions = {}): Promise<Client & { stderr: () => string }> {
+export async function stdioAgent(launch: { config: string; agent: string; key: string; env: Readonly<Record<string, string>>; url?: string }, options: AgentClientOptions = {}): Promise<Client & { stderr: () => string }> {
   const client = newClient(options);
-  const cli = cliFromSources(['mcp', '--agent', launch.agent, '-c', launch.config]);
+  const cli = cliFromSources(['mcp', '--agent', launch.agent, '-c', launch.config, ...(launch.url === undefined ? ['--standalone'] : ['--url', launch.url])]);
   const transport = new StdioClientTransport({
     command: cli.command,
     args: cli.args,
@@ -184,12 +186,12 @@ export async function stdioAgent(launch: { config: string; agent: string; key: s
 
 /**
  * An SDK client of the harness's gateway as agent `agent` (holding `key`), over `transport`:
- * /mcp at `baseUrl`, or a `portcullis mcp` process on the harness's config and store.
+ * /mcp at `baseUrl`, or a `portcullis mcp` process bridged to it (the documented set-up).
  * `env` adds to the launch environment (e.g. MEM_FILE).
  */
 export function connectAgent(transport: AgentTransport, target: { harness: Harness; baseUrl: string; agent: string; key: string; env?: Readonly<Record<string, string>> }, options: AgentClientOptions = {}): Promise<Client> {
   if (transport === 'http') return httpAgent(target.baseUrl, target.key, options);
-  return stdioAgent({ config: join(target.harness.dir, 'portcullis.yaml'), agent: target.agent, key: target.key, env: harnessEnv(target.harness, target.env) }, options);
+  return stdioAgent({ config: join(target.harness.dir, 'portcullis.yaml'), agent: target.agent, key: target.key, env: harnessEnv(target.harness, target.env), url: target.baseUrl }, options);
 }
 
 /** A tool call the gateway holds until a person decides. */

@@ -19,6 +19,7 @@ import { SYSTEM_KINDS } from '../connectors/registry.js';
 import type { CliHost, RunningGateway } from '../cli/host.js';
 import { runDemo, type DemoHost } from '../demo/demo.js';
 import { serveMcpStdio } from '../mcp-gateway/stdio.js';
+import { connectBridge, serveMcpBridge } from '../mcp-gateway/stdio-bridge.js';
 import { createAdminService } from '../service/admin.js';
 import { createConfiguredNotificationsAdmin } from '../channels/build.js';
 import { identify } from '../service/callers.js';
@@ -28,8 +29,9 @@ import { readMasterKeyFile, writeNewMasterKeyFile } from '../vault/master-key.js
 import { writeNewSigningKeyFile } from '../audit-log/signing-key.js';
 import { createVault, type Vault } from '../vault/vault.js';
 import { systemClock } from './clock.js';
-import { connectSystems, listOnlineActions, openGateway, openStore, openVault, startProblems } from './gateway.js';
+import { connectSystems, listOnlineActions, openGateway, openStore, openVault, startProblems, type Gateway } from './gateway.js';
 import { simulate } from './simulate.js';
+import { acquireServingLease } from './serving-lease.js';
 
 /** Loads a config file with the registered system kinds; errors formatted for people. */
 export function loadConfig(path: string, env?: Env): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean } {
@@ -50,13 +52,27 @@ function writeStarter(path: string, kind: string): ReturnType<CliHost['writeStar
 }
 
 /** Opens a gateway as the CLI and the demo use it. */
-async function open(config: CompiledConfig, options: { logger: boolean; recover: boolean }): Promise<RunningGateway> {
-  const gateway = await openGateway(config, { recover: options.recover, ...(options.logger ? { logger: { level: 'info' } } : {}) });
+async function open(config: CompiledConfig, options: { logger: boolean; recover: boolean; serve?: string }): Promise<RunningGateway> {
+  // Taken before anything is connected: a refused second process starts no upstream.
+  const release = options.serve === undefined ? () => undefined : acquireServingLease(config.store, options.serve);
+  let gateway: Gateway;
+  try {
+    gateway = await openGateway(config, { recover: options.recover, ...(options.logger ? { logger: { level: 'info' } } : {}) });
+  } catch (error) {
+    release();
+    throw error;
+  }
   return {
     service: gateway.service,
     warnings: gateway.warnings,
     listen: (port, host) => gateway.app.listen({ port, host }),
-    close: () => gateway.close(),
+    close: async () => {
+      try {
+        await gateway.close();
+      } finally {
+        release();
+      }
+    },
   };
 }
 
@@ -163,6 +179,10 @@ export function createCliHost(): CliHost {
     writeStarter,
     writeNewMasterKeyFile: (path) => ({ id: writeNewMasterKeyFile(path).id }),
     writeNewSigningKeyFile,
+    async connectMcpBridge(target) {
+      const upstream = await connectBridge(target);
+      return { serve: (io, stop) => serveMcpBridge(upstream, target, io, stop) };
+    },
     serveMcpStdio: (gateway, agent, io, stop) => {
       const { config } = gateway.service;
       return serveMcpStdio({ service: gateway.service, gatewayUrl: `http://${config.server.host}:${config.server.port}` }, agent, io, stop);

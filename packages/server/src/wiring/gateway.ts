@@ -15,6 +15,7 @@ import type { CompiledConfig, StoreConfig } from '../config/compiled.js';
 import type { Connector, ConnectorDeps } from '../connectors/connector.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { buildApp, type App } from '../http/app.js';
+import { callBodyLimit } from '../http/limits.js';
 import { requireAgent } from '../http/auth.js';
 import { registerMcpRoute } from '../mcp-gateway/http-route.js';
 import { toolNameProblems } from '../service/agent-tools.js';
@@ -38,7 +39,7 @@ export interface Gateway {
   readonly warnings: readonly string[];
   /** The notifier built from the config's `notifications:` section, if any (tests wait on its `idle()`). */
   readonly notifier?: ChannelNotifier;
-  /** Stops timers, the HTTP server, the connectors and the store. */
+  /** Answers held MCP calls "pending", then stops timers, the HTTP server, the connectors and the store. */
   close(): Promise<void>;
 }
 
@@ -93,7 +94,7 @@ export function connectSystems(config: CompiledConfig, deps: ConnectorDeps = {})
   for (const system of config.systems.values()) {
     const kind = SYSTEM_KINDS.get(system.kind);
     if (kind === undefined) throw new PortcullisError('CONFIG_INVALID', `system "${system.name}" is of kind "${system.kind}", which this gateway does not know`);
-    connectors.set(system.name, kind.connect(system, deps));
+    connectors.set(system.name, kind.connect(system, { maxResultBytes: config.limits.resultBytes, ...deps }));
   }
   return connectors;
 }
@@ -197,9 +198,11 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   await service.recordStart();
   await channelNotifier?.start();
   if (options.recover !== false) await service.recoverInterrupted();
+  // Aborted first when the gateway closes: held MCP calls answer "pending" instead of holding the close.
+  const stopping = new AbortController();
   const app = await buildApp({
     service, ...(options.logger === undefined ? {} : { logger: options.logger }),
-    extraRoutes: (fastify) => registerMcpRoute(fastify, { service, agentOf: (request) => requireAgent(request.principal) }),
+    extraRoutes: (fastify) => registerMcpRoute(fastify, { service, shutdown: stopping.signal, bodyLimit: callBodyLimit(config), agentOf: (request) => requireAgent(request.principal) }),
   });
   const interval = options.expiryIntervalMs ?? 5000;
   const timer = interval > 0 ? setInterval(() => { service.expireDue().catch((error: unknown) => app.log.error({ err: error }, 'expiring pending proposals failed')); }, interval) : undefined;
@@ -214,6 +217,7 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
   return {
     config, store, service, app, connectors, vault, warnings: listed.warnings, ...(channelNotifier === undefined ? {} : { notifier: channelNotifier }),
     async close() {
+      stopping.abort();
       if (timer !== undefined) clearInterval(timer);
       if (alertsTimer !== undefined) clearInterval(alertsTimer);
       if (cutTimer !== undefined) clearInterval(cutTimer);

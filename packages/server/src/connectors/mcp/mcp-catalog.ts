@@ -52,7 +52,7 @@ export async function pinsOf(store: Pick<Store, 'getToolPins'>, system: string):
 }
 
 /** Creates the connector of an MCP system, its pins read from `store` and its events audited there. */
-export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault; store?: Store; clock?: Clock }): McpConnector {
+export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault; store?: Store; clock?: Clock; maxResultBytes?: number }): McpConnector {
   const { store, clock } = deps;
   const onEvent = store === undefined || clock === undefined ? undefined : (event: McpConnectorEvent): void => {
     if (event.kind === 'upstream_failed') {
@@ -67,6 +67,7 @@ export function connectMcpSystem(system: McpSystemConfig, deps: { vault?: Vault;
   };
   const connector = createMcpConnector(system, {
     ...(deps.vault === undefined ? {} : { vault: deps.vault }),
+    ...(deps.maxResultBytes === undefined ? {} : { maxResultBytes: deps.maxResultBytes }),
     ...(store === undefined ? {} : { pins: () => pinsOf(store, system.name) }),
     ...(onEvent === undefined ? {} : { onEvent }),
   });

@@ -36,6 +36,29 @@ export interface McpConnectorDeps extends McpUpstreamDeps {
   readonly onEvent?: (event: McpConnectorEvent) => void;
   /** Replaces the SDK connection (tests). */
   readonly upstream?: McpUpstream;
+  /** The largest result kept, in UTF-8 bytes of its JSON (default 1 MiB): a larger one is replaced by a marker (limitResult). */
+  readonly maxResultBytes?: number;
+}
+
+/** The default of `limits.resultBytes`. */
+const DEFAULT_MAX_RESULT_BYTES = 1_048_576;
+
+/**
+ * An upstream tool's result as kept and returned: itself when its JSON is at most `limit`
+ * UTF-8 bytes; else a text result that starts with `RESULT TRUNCATED` and says the tool ran, its
+ * size and the limit, followed by the start of its text (about half the limit), so the
+ * proposal's stored result and the agent's answer stay within the limit.
+ */
+export function limitResult(result: JsonValue, limit: number, where: string): JsonValue {
+  const size = Buffer.byteLength(JSON.stringify(result), 'utf8');
+  if (size <= limit) return result;
+  const marker = `RESULT TRUNCATED by Portcullis: ${where} ran and answered ${size} bytes, more than the ${limit} bytes kept (limits.resultBytes); ask for less (a page, a filter), or ask the gateway's operator to raise limits.resultBytes. The start of its text follows.\n`;
+  let kept = textOf(result as { content?: unknown });
+  // Cut by characters, then by bytes: the marker and the kept text fit in the limit.
+  const room = Math.max(0, Math.floor(limit / 2) - Buffer.byteLength(marker, 'utf8'));
+  kept = kept.slice(0, room);
+  while (Buffer.byteLength(kept, 'utf8') > room) kept = kept.slice(0, Math.floor(kept.length * 0.9));
+  return { content: [{ type: 'text', text: `${marker}${kept}` }] };
 }
 
 /** The connector of an MCP system, with what only MCP systems have. */
@@ -176,7 +199,9 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
       }
       const recorded = JSON.parse(JSON.stringify(result)) as JsonValue;
       const compensation = compensationOf(tool.resource);
-      return { result: recorded, ...(compensation === undefined || tool.verb === 'read' ? {} : { undo: compensatingCall(compensation, params, recorded) }) };
+      const kept = limitResult(recorded, deps.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES, `tool "${tool.resource}" of MCP system "${system.name}"`);
+      // The compensating call is derived from the whole result, even when the agent is given it truncated.
+      return { result: kept, ...(compensation === undefined || tool.verb === 'read' ? {} : { undo: compensatingCall(compensation, params, recorded) }) };
     },
     async rollback(spec, _params, undo) {
       const tool = mcpSpec(spec);

@@ -59,4 +59,26 @@ describe('MCP tool action specs', () => {
     const reordered = tool({ inputSchema: { additionalProperties: false, required: ['title'], properties: tool().inputSchema.properties, type: 'object' } });
     expect(toolDigest(reordered)).toBe(digest);
   });
+
+  it('runs upstream patterns on a linear-time engine: a catastrophic pattern answers at once on a long argument', () => {
+    // On a backtracking engine `(a+)+$` against 40 000 "a"s and a "!" never finishes: this test would time out.
+    const built = toolActionSpec('s', tool({ inputSchema: { type: 'object', properties: { text: { type: 'string', pattern: '(a+)+$' } }, patternProperties: { '^(x+x+)+y$': { type: 'string' } } } }));
+    if (!built.ok) throw new Error(built.problem);
+    const long = `${'a'.repeat(40_000)}!`;
+    const bad = built.spec.params.safeParse({ text: long });
+    expect(bad.error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['text: must match pattern "(a+)+$"']);
+    expect(built.spec.params.safeParse({ text: 'aaaa' }).success).toBe(true);
+    expect(built.spec.params.safeParse({ [`${'x'.repeat(40_000)}`]: 1 }).success).toBe(true);
+    // JSON Schema's pattern is unanchored, as on ECMAScript's engine.
+    const digits = toolActionSpec('s', tool({ inputSchema: { type: 'object', properties: { code: { type: 'string', pattern: '\\d{3}' } } } }));
+    expect(digits.ok && digits.spec.params.safeParse({ code: 'ab123cd' }).success).toBe(true);
+    expect(digits.ok && digits.spec.params.safeParse({ code: 'ab12cd' }).success).toBe(false);
+  });
+
+  it('refuses a tool whose pattern the linear-time engine cannot run, naming the pattern', () => {
+    for (const pattern of ['^(a)\\1$', 'x(?=y)']) {
+      const built = toolActionSpec('s', tool({ inputSchema: { type: 'object', properties: { text: { type: 'string', pattern } } } }));
+      expect(built.ok === false && built.problem).toContain(`tool "create_note": its inputSchema's pattern ${JSON.stringify(pattern)} cannot be run by the gateway's linear-time regular-expression engine`);
+    }
+  });
 });

@@ -13,6 +13,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { z } from 'zod';
 import type { ActionSpec } from '../../config/action-spec.js';
+import { linearRegExp, UnsafePatternError } from './safe-regexp.js';
 
 /** A tool as an upstream lists it (the fields the gateway uses; others are kept as they came). */
 export interface McpToolDefinition {
@@ -62,7 +63,8 @@ export function classifyTool(annotations: McpToolDefinition['annotations']): { v
 }
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-const ajvOptions = { strict: false, allErrors: true, validateSchema: true, logger: false } as const;
+// Upstream patterns run on RE2 (linear time): a catastrophic `pattern` cannot stall the gateway.
+const ajvOptions = { strict: false, allErrors: true, validateSchema: true, logger: false, code: { regExp: linearRegExp } } as const;
 let validators: { draft07: Ajv; draft2020: Ajv } | undefined;
 
 function ajvFor(schema: Readonly<Record<string, unknown>>): Ajv {
@@ -95,7 +97,9 @@ function displaySchema(schema: Readonly<Record<string, unknown>>): Record<string
 /**
  * The params validator of a tool: a zod type that accepts what the tool's input schema accepts
  * and reports each JSON Schema error as an issue at its path.
- * @throws Error naming the problem when the schema is not a usable JSON Schema of an object.
+ * Its `pattern`s run on RE2 (linear time, see safe-regexp.ts).
+ * @throws Error naming the problem when the schema is not a usable JSON Schema of an object,
+ *   or has a pattern RE2 cannot run (a backreference, a lookahead).
  */
 export function toolParams(tool: McpToolDefinition): z.ZodType {
   const schema = tool.inputSchema;
@@ -104,6 +108,7 @@ export function toolParams(tool: McpToolDefinition): z.ZodType {
   try {
     validate = ajvFor(schema).compile(schema);
   } catch (error) {
+    if (error instanceof UnsafePatternError) throw new Error(`its inputSchema's ${error.message}; ask its maintainer for a pattern without them`);
     throw new Error(`its inputSchema is not a valid JSON Schema: ${(error as Error).message}`);
   }
   return z.unknown().superRefine((value, ctx) => {

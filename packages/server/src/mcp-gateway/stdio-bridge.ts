@@ -1,0 +1,76 @@
+/**
+ * `portcullis mcp` as a bridge: MCP over stdio (what clients launch) carried to a running
+ * gateway's Streamable HTTP endpoint (`/mcp`) with the agent's key, so that the gateway's own
+ * upstream processes and store serve every call: one upstream per system, one state. Invariants:
+ * the bridge holds no config secret, no store and no upstream; it forwards tools/list and
+ * tools/call (their progress notifications and cancellations included) and nothing else; the
+ * agent is the one the gateway finds for the key; standard output carries JSON-RPC only.
+ */
+import type { Readable, Writable } from 'node:stream';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { GATEWAY_INFO } from './gateway-server.js';
+import { MCP_PATH } from './http-route.js';
+import { ProtocolError } from './results.js';
+
+/** The gateway's protocol error passed on as it came (the SDK's McpError would prefix its message again). */
+const passOn = (error: unknown): never => {
+  if (error instanceof McpError) throw new ProtocolError(error.code, error.message.replace(/^MCP error -?\d+: /, ''));
+  throw error;
+};
+
+/** Where the bridge connects, and how long one call may take (the gateway's hold time and a margin, reset by progress). */
+export interface BridgeTarget {
+  /** The gateway's base URL, e.g. http://127.0.0.1:7300. */
+  readonly url: string;
+  /** The agent's API key, sent as the Bearer token. */
+  readonly key: string;
+  /** How long one forwarded request may take without progress, in ms. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Connects to the gateway's `/mcp` as the key's agent.
+ * @throws Error naming the URL and the fix when the gateway cannot be reached or refuses the key.
+ */
+export async function connectBridge(target: BridgeTarget): Promise<Client> {
+  const endpoint = new URL(MCP_PATH, target.url);
+  const client = new Client({ name: 'portcullis-mcp-bridge', version: GATEWAY_INFO.version });
+  try {
+    await client.connect(new StreamableHTTPClientTransport(endpoint, { requestInit: { headers: { authorization: `Bearer ${target.key}` } } }));
+  } catch (error) {
+    throw new Error(`cannot reach the gateway at ${endpoint.href}: ${(error as Error).message}; start it (\`portcullis start\`), name its address with --url, or run this process with --standalone (its own upstreams: see docs/mcp.md)`);
+  }
+  return client;
+}
+
+/** Serves stdio by forwarding to `upstream` (from connectBridge) until the client closes its end or `stop` resolves. */
+export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io: { stdin: Readable; stdout: Writable }, stop?: Promise<unknown>): Promise<void> {
+  const instructions = upstream.getInstructions();
+  const server = new Server(GATEWAY_INFO, { capabilities: { tools: {} }, ...(instructions === undefined ? {} : { instructions }) });
+  server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => upstream.listTools(request.params, { signal: extra.signal }).catch(passOn));
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    const token = extra._meta?.progressToken;
+    return upstream.callTool(request.params, undefined, {
+      signal: extra.signal, timeout: target.timeoutMs, resetTimeoutOnProgress: true,
+      ...(token === undefined ? {} : {
+        onprogress: (progress) => {
+          void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }).catch(() => undefined);
+        },
+      }),
+    }).catch(passOn) as Promise<CallToolResult>;
+  });
+  const closed = new Promise<void>((resolve) => { server.onclose = () => resolve(); });
+  const end = (): void => { void server.close(); };
+  io.stdin.once('end', end);
+  io.stdin.once('close', end);
+  void stop?.then(end);
+  await server.connect(new StdioServerTransport(io.stdin, io.stdout));
+  await closed;
+  io.stdin.off('end', end);
+  io.stdin.off('close', end);
+  await upstream.close();
+}

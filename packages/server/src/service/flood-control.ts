@@ -1,0 +1,47 @@
+/**
+ * Flood control: what keeps one looping agent from flooding the approvers or the gateway, the
+ * same on every face (it is applied in propose and in MCP tool calls). Invariants: an agent
+ * makes at most `limits.proposalsPerMinute` proposals in any 60 s of the injected clock (per
+ * gateway process; a refused one does not count); a proposal that needs approval is refused
+ * while its agent or its workflow already has its cap of pending approvals, and each such
+ * refusal audits an `alert.raised` event (the notifier, once it exists, is told from there).
+ */
+import { PortcullisError } from '@portcullis/core';
+import type { AgentConfig, CompiledWorkflow } from '../config/compiled.js';
+import type { ServiceDeps } from './deps.js';
+import { markAudited } from './refusals.js';
+
+
+/**
+ * Counts a proposal of `agent` against `limits.proposalsPerMinute`.
+ * @throws PortcullisError RATE_LIMITED with `details.retryAfterSeconds` (whole seconds, at least 1).
+ */
+export function takeProposalSlot(deps: ServiceDeps, agent: AgentConfig): void {
+  const perMinute = deps.config.limits.proposalsPerMinute;
+  const taken = deps.rateLimiter.take(agent.id, deps.clock.now(), perMinute);
+  if (taken.ok) return;
+  const retryAfterSeconds = Math.ceil(taken.retryAfterMs / 1000);
+  throw new PortcullisError('RATE_LIMITED', `agent "${agent.id}" made ${perMinute} proposals in the last minute, the most this gateway takes (limits.proposalsPerMinute); retry after ${retryAfterSeconds} s, and do not loop on a call that keeps failing`, { retryAfterSeconds });
+}
+
+/**
+ * Refuses a proposal that needs approval while `agent` or `workflow` already has its cap of
+ * pending approvals, after auditing an `alert.raised` event naming the cap.
+ * @throws PortcullisError TOO_MANY_PENDING naming the cap and the fix.
+ */
+export async function assertPendingRoom(deps: ServiceDeps, agent: AgentConfig, workflow: CompiledWorkflow): Promise<void> {
+  const { maxPendingPerAgent, maxPendingPerWorkflow } = deps.config.limits;
+  const byAgent = await deps.store.listProposals({ status: 'pending_approval', agent: agent.id, limit: maxPendingPerAgent });
+  const byWorkflow = byAgent.length >= maxPendingPerAgent ? [] : await deps.store.listProposals({ status: 'pending_approval', workflows: [workflow.id], limit: maxPendingPerWorkflow });
+  const full = byAgent.length >= maxPendingPerAgent
+    ? { who: `agent "${agent.id}"`, cap: maxPendingPerAgent, key: 'limits.maxPendingPerAgent' }
+    : byWorkflow.length >= maxPendingPerWorkflow ? { who: `workflow "${workflow.id}"`, cap: maxPendingPerWorkflow, key: 'limits.maxPendingPerWorkflow' } : undefined;
+  if (full === undefined) return;
+  const message = `${full.who} already has ${full.cap} proposals waiting for approval, the most this gateway holds (${full.key}); nothing new is queued until people decide some (\`portcullis approvals list\`), so stop proposing and wait for their decisions`;
+  await deps.store.appendAudit([{
+    type: 'alert.raised', at: deps.clock.now(), actor: { kind: 'system', id: 'gateway' }, workflow: workflow.id,
+    data: { alert: 'pending_cap', agent: agent.id, cap: full.cap, setting: full.key, message },
+  }]);
+  // The alert is this refusal's audit event: faces do not audit it again.
+  throw markAudited(new PortcullisError('TOO_MANY_PENDING', message, { cap: full.cap, setting: full.key }));
+}
