@@ -51,9 +51,14 @@ describe('caps of pending approvals', () => {
     const trail = await auditTrail(harness);
     const alerts = trail.filter((e) => e.type === 'alert.raised');
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]?.data).toMatchObject({ alert: 'pending_cap', agent: 'lead-router', cap: 2, setting: 'limits.maxPendingPerAgent' });
+    expect(alerts[0]?.data).toMatchObject({ kind: 'pending_cap_reached', agent: 'lead-router', cap: 2, setting: 'limits.maxPendingPerAgent' });
     // The alert is the refusal's one audit event.
     expect(trail.filter((e) => e.type === 'request.invalid')).toHaveLength(0);
+    // A looping agent raises one alert an hour, not one per refusal; each later refusal is audited.
+    expect((await proposeAs(harness, 'agent', route(4))).statusCode).toBe(429);
+    const after = await auditTrail(harness);
+    expect(after.filter((e) => e.type === 'alert.raised')).toHaveLength(1);
+    expect(after.filter((e) => e.type === 'request.invalid').map((e) => e.data.code)).toEqual(['TOO_MANY_PENDING']);
     expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
     // Once a lead decides one, there is room again.
     const pending = await harness.gateway.store.listProposals({ status: 'pending_approval', agent: 'lead-router' });

@@ -4,12 +4,13 @@
  * makes at most `limits.proposalsPerMinute` proposals in any 60 s of the injected clock (per
  * gateway process; a refused one does not count); a proposal that needs approval is refused
  * while its agent or its workflow already has its cap of pending approvals, and each such
- * refusal audits an `alert.raised` event (the notifier, once it exists, is told from there).
+ * cap reached raises a `pending_cap_reached` alert (audited, then told through the notifier), once an hour per cap and agent.
  */
 import { PortcullisError } from '@portcullis/core';
 import type { AgentConfig, CompiledWorkflow } from '../config/compiled.js';
 import type { ServiceDeps } from './deps.js';
 import { markAudited } from './refusals.js';
+import { raiseAlert } from './alerts.js';
 
 
 /**
@@ -26,7 +27,7 @@ export function takeProposalSlot(deps: ServiceDeps, agent: AgentConfig): void {
 
 /**
  * Refuses a proposal that needs approval while `agent` or `workflow` already has its cap of
- * pending approvals, after auditing an `alert.raised` event naming the cap.
+ * pending approvals, after raising a `pending_cap_reached` alert naming the cap (once an hour per cap and agent).
  * @throws PortcullisError TOO_MANY_PENDING naming the cap and the fix.
  */
 export async function assertPendingRoom(deps: ServiceDeps, agent: AgentConfig, workflow: CompiledWorkflow): Promise<void> {
@@ -38,10 +39,15 @@ export async function assertPendingRoom(deps: ServiceDeps, agent: AgentConfig, w
     : byWorkflow.length >= maxPendingPerWorkflow ? { who: `workflow "${workflow.id}"`, cap: maxPendingPerWorkflow, key: 'limits.maxPendingPerWorkflow' } : undefined;
   if (full === undefined) return;
   const message = `${full.who} already has ${full.cap} proposals waiting for approval, the most this gateway holds (${full.key}); nothing new is queued until people decide some (\`portcullis approvals list\`), so stop proposing and wait for their decisions`;
-  await deps.store.appendAudit([{
-    type: 'alert.raised', at: deps.clock.now(), actor: { kind: 'system', id: 'gateway' }, workflow: workflow.id,
-    data: { alert: 'pending_cap', agent: agent.id, cap: full.cap, setting: full.key, message },
-  }]);
+  const refusal = new PortcullisError('TOO_MANY_PENDING', message, { cap: full.cap, setting: full.key });
+  // One alert per cap and agent an hour, however often a looping agent hits it; later refusals are audited by the face.
+  const now = deps.clock.now();
+  const recent = await deps.store.queryAudit({ workflows: [workflow.id], types: ['alert.raised'], from: now - 3_600_000, order: 'desc', limit: 200 });
+  if (recent.some((e) => e.data.kind === 'pending_cap_reached' && e.data.setting === full.key && e.data.agent === agent.id)) throw refusal;
+  await raiseAlert(deps, {
+    kind: 'pending_cap_reached', workflow, title: `${full.who} has ${full.cap} proposals waiting for approval`,
+    message, data: { agent: agent.id, cap: full.cap, setting: full.key },
+  });
   // The alert is this refusal's audit event: faces do not audit it again.
-  throw markAudited(new PortcullisError('TOO_MANY_PENDING', message, { cap: full.cap, setting: full.key }));
+  throw markAudited(refusal);
 }
