@@ -62,6 +62,7 @@ describe('promotion and demotion', () => {
     expect(early.statusCode).toBe(409);
     expect(early.json().error).toMatchObject({ code: 'PROMOTION_NOT_READY', message: expect.stringMatching(/approval_first_days 13 days approval-first since deployment \(needs ≥ 14 days\)/) });
     expect((await write(h)).json().status).toBe('pending_approval');
+    expect((await auditTrail(h)).filter((e) => e.type === 'request.invalid' && e.data.code === 'PROMOTION_NOT_READY').map((e) => e.actor.id)).toEqual(['dana']);
 
     day(h, start, 14);
     const before = (await h.request('dana', { method: 'GET', url: '/v1/workflows/route-leads/rollout' })).json();
@@ -175,6 +176,7 @@ describe('the rollout gate', () => {
     expect(parallel.json()).toMatchObject({ stage: 'pilot' });
     const notAdjacent = await deploy(h, 'w6', 'ada');
     expect(notAdjacent.json().error.message).toMatch(/not adjacent to a stable workflow \(no stable workflow in department "finance"\)/);
+    expect((await auditTrail(h)).filter((e) => e.type === 'request.invalid' && e.data.code === 'ROLLOUT_GATE_CLOSED').map((e) => e.actor.id)).toEqual(['dana', 'dana', 'ada']);
     expect((await deploy(h, 'w6', 'ada', { override: true })).statusCode).toBe(400);
     expect((await deploy(h, 'w6', 'ada', { override: true, reason: 'finance asked for a pilot; ticket FIN-3' })).json().stage).toBe('pilot');
     const deployed = (await auditTrail(h)).filter((e) => e.type === 'workflow.deployed' && e.actor.kind === 'person');
