@@ -197,22 +197,29 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     proveAuditEvents: (events) => proveAuditEvents(deps, events),
     async waitForChange(id, status, timeoutMs, signal) {
       const deadline = Date.now() + timeoutMs;
+      // The listener is removed when the wait ends, so a long-running gateway does not gather one per held call.
+      let onAbort: (() => void) | undefined;
       const aborted = signal === undefined ? undefined : new Promise<void>((resolve) => {
+        onAbort = () => resolve();
         if (signal.aborted) resolve();
-        else signal.addEventListener('abort', () => resolve(), { once: true });
+        else signal.addEventListener('abort', onAbort, { once: true });
       });
       const stopped = (): boolean => signal?.aborted === true;
-      let current = await get(id);
-      while (current.status === status && !FINAL_STATUSES.includes(current.status)) {
-        const left = deadline - Date.now();
-        if (left <= 0 || stopped()) break;
-        // A change is a hint: re-read the proposal either way (another process may have moved it).
-        const next = deps.changes.next('proposal', id, Math.min(left, POLL_MS));
-        await (aborted === undefined ? next : Promise.race([next, aborted]));
-        if (stopped()) break;
-        current = await get(id);
+      try {
+        let current = await get(id);
+        while (current.status === status && !FINAL_STATUSES.includes(current.status)) {
+          const left = deadline - Date.now();
+          if (left <= 0 || stopped()) break;
+          // A change is a hint: re-read the proposal either way (another process may have moved it).
+          const next = deps.changes.next('proposal', id, Math.min(left, POLL_MS));
+          await (aborted === undefined ? next : Promise.race([next, aborted]));
+          if (stopped()) break;
+          current = await get(id);
+        }
+        return current;
+      } finally {
+        if (signal !== undefined && onAbort !== undefined) signal.removeEventListener('abort', onAbort);
       }
-      return current;
     },
     async approve(person, id, input) {
       await recordApproval(deps, person, id, input);
