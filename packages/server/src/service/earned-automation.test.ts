@@ -74,6 +74,9 @@ describe('promotion and demotion', () => {
     const del = await proposeAs(h, 'agent', { workflow: 'route-leads', action: 'crm.leads.delete', params: { ids: [3] } });
     expect(del.json().status).toBe('pending_approval');
     expect((await auditTrail(h)).find((e) => e.type === 'workflow.promoted')).toMatchObject({ actor: { id: 'dana' }, data: { reason: 'earned it' } });
+    const twice = await promote(h);
+    expect(twice.json().error).toMatchObject({ code: 'ILLEGAL_TRANSITION', message: expect.stringMatching(/writes are automated already/) });
+    expect((await auditTrail(h)).filter((e) => e.type === 'workflow.promoted')).toHaveLength(1);
 
     day(h, start, 15);
     await decide(h, 16, 2); // 16 of 18: 88.9%, over the 10 decisions an approval-rate day needs
@@ -118,6 +121,16 @@ describe('promotion and demotion', () => {
     expect(forced.statusCode).toBe(200);
     expect(forced.json().modes.write).toBe('auto');
     expect((await auditTrail(h)).find((e) => e.type === 'workflow.promoted')?.data).toMatchObject({ readinessOverride: true, reason: 'the COO asked; ticket OPS-7' });
+  });
+
+  it('demotes on the alert schedule a workflow promoted on a day already under 90%', async () => {
+    const h = await open(base());
+    await decide(h, 16, 2);
+    expect((await promote(h, 'ada', { reason: 'the COO asked', override: true })).json().modes.write).toBe('auto');
+    expect((await write(h)).json().status).toBe('succeeded');
+    await h.gateway.service.evaluateAlerts();
+    expect((await write(h)).json().status).toBe('pending_approval');
+    expect((await auditTrail(h)).filter((e) => e.type === 'workflow.demoted')).toHaveLength(1);
   });
 });
 
