@@ -7,7 +7,7 @@
  * agent's technical owner of.
  */
 import { PortcullisError, sha256Hex, type Actor } from '@portcullis/core';
-import type { AgentConfig, CompiledConfig, PersonConfig } from '../config/compiled.js';
+import type { AgentConfig, CompiledConfig, CompiledWorkflow, PersonConfig } from '../config/compiled.js';
 
 /** An identified caller: an agent (by its API key) or a person (by their token). */
 export type Caller =
@@ -42,4 +42,12 @@ export function visibleWorkflows(config: CompiledConfig, caller: Caller): string
   return all
     .filter((w) => w.owner === person.id || w.approvers.approvers.has(person.id) || w.approvers.technicalOwner === person.id)
     .map((w) => w.id);
+}
+
+/**
+ * Whether a person answers for a workflow, and so may stop it or roll back what it did: an
+ * admin, a lead or delegate of its department, or its agent's technical owner (SPEC rules 9, 10).
+ */
+export function answersForWorkflow(person: PersonConfig, workflow: CompiledWorkflow): boolean {
+  return person.admin || workflow.approvers.approvers.has(person.id) || workflow.approvers.technicalOwner === person.id;
 }

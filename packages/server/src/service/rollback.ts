@@ -15,7 +15,7 @@ import { PortcullisError, isSettled, transition, type Actor, type JsonValue } fr
 import type { CompiledAction, CompiledWorkflow, PersonConfig } from '../config/compiled.js';
 import type { DriftedRecord } from '../connectors/connector.js';
 import type { ProposalRecord } from '../store/store.js';
-import { visibleWorkflows } from './callers.js';
+import { answersForWorkflow, visibleWorkflows } from './callers.js';
 import { assertTrailTrusted, executionContext, proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
 import { markAudited } from './refusals.js';
@@ -73,13 +73,8 @@ async function holding<T>(deps: ServiceDeps, ids: readonly string[], work: () =>
   }
 }
 
-/** Whether a person may roll back the workflow's proposals (today's roles; see the module header). */
-function mayRollBack(person: PersonConfig, workflow: CompiledWorkflow): boolean {
-  return person.admin || workflow.approvers.approvers.has(person.id) || workflow.approvers.technicalOwner === person.id;
-}
-
 function assertRole(deps: ServiceDeps, person: PersonConfig, workflow: CompiledWorkflow, what: string): void {
-  if (mayRollBack(person, workflow)) return;
+  if (answersForWorkflow(person, workflow)) return;
   const department = deps.config.departments.get(workflow.department);
   const leads = [...(department?.leads ?? []), ...(department?.delegates ?? [])];
   throw new PortcullisError('FORBIDDEN', `${person.id} may not roll back ${what}: only a lead or delegate of department "${workflow.department}" (${leads.join(', ') || 'none'}), the agent's technical owner (${workflow.approvers.technicalOwner}) or an admin rolls back workflow "${workflow.id}"; nothing was changed`, { workflow: workflow.id });

@@ -15,7 +15,7 @@
 import { PortcullisError, breakerTrips, consecutiveFailures, type Actor, type AuditEventDraft, type BreakerEntry, type JsonValue } from '@portcullis/core';
 import type { CompiledWorkflow, PersonConfig } from '../config/compiled.js';
 import type { DisabledState, ProposalRecord, StoredAuditEvent, SubjectKind } from '../store/store.js';
-import { visibleWorkflows, type Caller } from './callers.js';
+import { answersForWorkflow, visibleWorkflows, type Caller } from './callers.js';
 import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
 import { raiseAlert } from './alerts.js';
@@ -86,37 +86,33 @@ function workflowsOf(deps: ServiceDeps, agent: string): CompiledWorkflow[] {
   return [...deps.config.workflows.values()].filter((w) => w.agent === agent);
 }
 
-/** Who may stop or restart a workflow or agent (see the module's invariants); the names, for messages. */
-function answerable(deps: ServiceDeps, kind: SubjectKind, id: string): { people: Set<string>; departments: string[] } {
+/**
+ * Whether `person` may stop or restart a workflow or agent (callers.ts answersForWorkflow; for
+ * an agent, any of its workflows, or its own department's leads and delegates, or its owner),
+ * and the departments concerned, for the refusal's message.
+ * @throws PortcullisError WORKFLOW_NOT_FOUND, AGENT_NOT_FOUND
+ */
+function answers(deps: ServiceDeps, person: PersonConfig, kind: SubjectKind, id: string): { ok: boolean; departments: string[] } {
   const { config } = deps;
-  const people = new Set<string>();
-  const departments: string[] = [];
-  const addDepartment = (name: string): void => {
-    const department = config.departments.get(name);
-    if (!departments.includes(name)) departments.push(name);
-    for (const person of [...(department?.leads ?? []), ...(department?.delegates ?? [])]) people.add(person);
-  };
   if (kind === 'workflow') {
     const workflow = workflowOf(config, id);
-    addDepartment(workflow.department);
-    const owner = config.agents.get(workflow.agent)?.owner;
-    if (owner !== undefined) people.add(owner);
-  } else {
-    const agent = config.agents.get(id);
-    if (agent === undefined) {
-      throw new PortcullisError('AGENT_NOT_FOUND', `unknown agent "${id}"; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`, { agent: id });
-    }
-    addDepartment(agent.department);
-    for (const workflow of workflowsOf(deps, id)) addDepartment(workflow.department);
-    people.add(agent.owner);
+    return { ok: answersForWorkflow(person, workflow), departments: [workflow.department] };
   }
-  return { people, departments };
+  const agent = config.agents.get(id);
+  if (agent === undefined) {
+    throw new PortcullisError('AGENT_NOT_FOUND', `unknown agent "${id}"; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`, { agent: id });
+  }
+  const workflows = workflowsOf(deps, id);
+  const home = config.departments.get(agent.department);
+  const ok = person.admin || agent.owner === person.id || [...(home?.leads ?? []), ...(home?.delegates ?? [])].includes(person.id)
+    || workflows.some((w) => answersForWorkflow(person, w));
+  return { ok, departments: [...new Set([agent.department, ...workflows.map((w) => w.department)])] };
 }
 
 /** @throws PortcullisError AGENT_NOT_FOUND, WORKFLOW_NOT_FOUND, FORBIDDEN, INVALID_REQUEST */
 function checkSwitch(deps: ServiceDeps, person: PersonConfig, kind: SubjectKind, id: string, verb: 'disable' | 'enable', input: SwitchInput): string {
-  const { people, departments } = answerable(deps, kind, id);
-  if (!person.admin && !people.has(person.id)) {
+  const { ok, departments } = answers(deps, person, kind, id);
+  if (!ok) {
     throw new PortcullisError('FORBIDDEN', `${person.id} may not ${verb} ${kind} "${id}": only an admin, a lead or delegate of ${departments.map((d) => `"${d}"`).join(' or ')}, or the agent's technical owner may`, { [kind]: id });
   }
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
