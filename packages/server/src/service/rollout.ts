@@ -12,7 +12,7 @@
  */
 import {
   PortcullisError, ROLLOUT_RULES, approvalRateLow, grantKey, readiness, rolloutGate, stageOf, windowRate,
-  type Criterion, type Mode, type RolloutFacts, type Stage, type WindowFigures,
+  type Criterion, type GateEntry, type Mode, type RolloutFacts, type Stage, type WindowFigures,
 } from '@portcullis/core';
 import type { CompiledWorkflow, PersonConfig } from '../config/compiled.js';
 import type { RolloutRecord } from '../store/store.js';
@@ -85,19 +85,29 @@ export interface RolloutView {
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-async function stageAndWindow(deps: ServiceDeps, workflow: CompiledWorkflow) {
-  const { facts, record } = await (async () => {
-    const r = await deps.store.getRollout(workflow.id);
-    return { facts: factsOf(workflow, r), record: r };
-  })();
-  const window = await windowOf(deps, workflow);
-  const stage = stageOf(facts, deps.clock.now(), window.figures, deps.config.rollout.minDecisions);
-  return { facts, record, window, stage };
+/** What a workflow's rollout is now: its stored facts, the window's figures and the stage they give. */
+interface RolloutState {
+  readonly facts: RolloutFacts;
+  readonly window: Awaited<ReturnType<typeof windowOf>>;
+  readonly stage: Stage;
 }
 
-/** Every configured workflow's stage, for the rollout gate. */
-async function allStages(deps: ServiceDeps): Promise<Array<{ id: string; department: string; stage: Stage }>> {
-  return Promise.all([...deps.config.workflows.values()].map(async (w) => ({ id: w.id, department: w.department, stage: (await stageAndWindow(deps, w)).stage })));
+async function stateOf(deps: ServiceDeps, workflow: CompiledWorkflow): Promise<RolloutState> {
+  const [record, window] = await Promise.all([deps.store.getRollout(workflow.id), windowOf(deps, workflow)]);
+  const facts = factsOf(workflow, record);
+  return { facts, window, stage: stageOf(facts, deps.clock.now(), window.figures, deps.config.rollout.minDecisions) };
+}
+
+/** Every configured workflow's state, by id, read once for a report or the rollout gate. */
+async function allStates(deps: ServiceDeps): Promise<Map<string, RolloutState>> {
+  const workflows = [...deps.config.workflows.values()];
+  const states = await Promise.all(workflows.map((w) => stateOf(deps, w)));
+  return new Map(workflows.map((w, i) => [w.id, states[i] as RolloutState]));
+}
+
+/** The rollout gate's view of every workflow. */
+function gateEntries(deps: ServiceDeps, states: ReadonlyMap<string, RolloutState>): GateEntry[] {
+  return [...deps.config.workflows.values()].map((w) => ({ id: w.id, department: w.department, stage: states.get(w.id)?.stage ?? 'draft' }));
 }
 
 function whyWrite(workflow: CompiledWorkflow, facts: RolloutFacts): string {
@@ -108,11 +118,11 @@ function whyWrite(workflow: CompiledWorkflow, facts: RolloutFacts): string {
   return 'approval-first: writes wait for a person until the workflow is promoted';
 }
 
-/** The rollout report of one workflow. */
-export async function rolloutView(deps: ServiceDeps, workflow: CompiledWorkflow, stages?: Array<{ id: string; department: string; stage: Stage }>): Promise<RolloutView> {
-  const { facts, window, stage } = await stageAndWindow(deps, workflow);
+/** The report of one workflow from its state; a draft's gate from every workflow's stage. */
+function viewOf(deps: ServiceDeps, workflow: CompiledWorkflow, state: RolloutState, entries: readonly GateEntry[]): RolloutView {
+  const { facts, window, stage } = state;
   const criteria = readiness(facts, deps.clock.now(), window.figures, deps.config.rollout.minDecisions, { uncovered: uncoveredWrites(deps, workflow) });
-  const gate = stage === 'draft' ? rolloutGate({ id: workflow.id, department: workflow.department, stage }, stages ?? await allStages(deps)) : undefined;
+  const gate = stage === 'draft' ? rolloutGate({ id: workflow.id, department: workflow.department, stage }, entries) : undefined;
   return {
     workflow: workflow.id, department: workflow.department, stage,
     modes: { read: workflow.mode.read, write: facts.writeMode, high: 'approval' },
@@ -127,10 +137,18 @@ export async function rolloutView(deps: ServiceDeps, workflow: CompiledWorkflow,
   };
 }
 
+/** The rollout report of one workflow (every workflow's stage is read only for a draft's gate). */
+export async function rolloutView(deps: ServiceDeps, workflow: CompiledWorkflow): Promise<RolloutView> {
+  const state = await stateOf(deps, workflow);
+  const entries = state.stage === 'draft' ? gateEntries(deps, await allStates(deps)) : [];
+  return viewOf(deps, workflow, state, entries);
+}
+
 /** The rollout reports of the workflows the caller may see. */
 export async function rolloutReport(deps: ServiceDeps, caller: Caller): Promise<RolloutView[]> {
-  const stages = await allStages(deps);
-  return Promise.all(visibleWorkflows(deps.config, caller).map((id) => rolloutView(deps, workflowOf(deps.config, id), stages)));
+  const states = await allStates(deps);
+  const entries = gateEntries(deps, states);
+  return visibleWorkflows(deps.config, caller).map((id) => viewOf(deps, workflowOf(deps.config, id), states.get(id) as RolloutState, entries));
 }
 
 /** One workflow's rollout report for a caller who may see it. @throws PortcullisError WORKFLOW_NOT_FOUND, FORBIDDEN */
@@ -169,7 +187,7 @@ function checkPerson(deps: ServiceDeps, person: PersonConfig, workflow: Compiled
 export async function deployWorkflow(deps: ServiceDeps, person: PersonConfig, id: string, input: RolloutInput): Promise<RolloutView> {
   const workflow = workflowOf(deps.config, id);
   const reason = checkPerson(deps, person, workflow, 'deploy', input, false);
-  const stages = await allStages(deps);
+  const stages = gateEntries(deps, await allStates(deps));
   const stage = stages.find((s) => s.id === workflow.id)?.stage ?? 'draft';
   if (stage !== 'draft') throw new PortcullisError('ILLEGAL_TRANSITION', `workflow "${id}" is deployed already (${stage}); nothing was changed`, { workflow: id });
   const gate = rolloutGate({ id: workflow.id, department: workflow.department, stage }, stages);
