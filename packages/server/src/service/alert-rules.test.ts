@@ -5,9 +5,7 @@
  */
 import { PortcullisError, type Alert } from '@portcullis/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connector } from '../connectors/connector.js';
-import { auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
-import { connectSystems } from '../wiring/gateway.js';
+import { aroundExecute, auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
@@ -60,14 +58,10 @@ describe('the waiting unknown outcome alert', () => {
     harness = await openHarness({
       configYaml: config(10),
       gateway: {
-        connect: (c, deps) => new Map([...connectSystems(c, deps)].map(([name, real]): [string, Connector] => [name, {
-          ...real,
-          precheck: real.precheck.bind(real), check: real.check.bind(real), close: real.close.bind(real),
-          async execute(spec, params, context) {
-            await real.execute(spec, params, context);
-            throw new PortcullisError('OUTCOME_UNKNOWN', 'the connection dropped before the CRM answered; whether it took effect is unknown');
-          },
-        }])),
+        connect: aroundExecute(async (real, spec, params, context) => {
+          await real.execute(spec, params, context);
+          throw new PortcullisError('OUTCOME_UNKNOWN', 'the connection dropped before the CRM answered; whether it took effect is unknown');
+        }),
       },
     });
     const id = (await proposeAs(harness, 'agent', route(1, 'rep-amara'))).json().id as string;

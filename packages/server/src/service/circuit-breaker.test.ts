@@ -6,28 +6,13 @@
  * maintenance would.
  */
 import type { Alert } from '@portcullis/core';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connector } from '../connectors/connector.js';
-import { connectSystems } from '../wiring/gateway.js';
-import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
+import { aroundExecute, auditTrail, crmRefusesWrites, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
 
 const route = (id: number, owner = 'rep-amara') => ({ workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [id], set: { owner_id: owner } } });
-
-/** Makes the CRM refuse (or accept again) every update of a lead. */
-function crmRefusesWrites(h: Harness, refuse: boolean): void {
-  const db = new Database(h.crmPath);
-  try {
-    db.exec(refuse
-      ? "CREATE TRIGGER IF NOT EXISTS maintenance BEFORE UPDATE ON leads BEGIN SELECT RAISE(ABORT, 'the CRM is in maintenance'); END"
-      : 'DROP TRIGGER IF EXISTS maintenance');
-  } finally {
-    db.close();
-  }
-}
 
 async function statusOf(h: Harness, who: 'dana' | 'ada' = 'dana') {
   const res = await h.request(who, { method: 'GET', url: '/v1/status' });
@@ -138,16 +123,12 @@ describe('the circuit breaker', () => {
     harness = await openHarness({
       configYaml: harnessConfig().replace('    approvalTimeout: 1h', '    approvalTimeout: 1h\n    breaker: { failures: 1 }'),
       gateway: {
-        connect: (config, deps) => new Map([...connectSystems(config, deps)].map(([name, real]): [string, Connector] => [name, {
-          ...real,
-          precheck: real.precheck.bind(real), check: real.check.bind(real), close: real.close.bind(real),
-          async execute(spec, params, context) {
-            // Dana pulls the switch while the write is on its way; then the CRM refuses it.
-            expect((await harness.request('dana', { method: 'POST', url: '/v1/workflows/route-leads/disable', payload: { reason: 'stop' } })).statusCode).toBe(200);
-            crmRefusesWrites(harness, true);
-            return real.execute(spec, params, context);
-          },
-        }])),
+        connect: aroundExecute(async (real, spec, params, context) => {
+          // Dana pulls the switch while the write is on its way; then the CRM refuses it.
+          expect((await harness.request('dana', { method: 'POST', url: '/v1/workflows/route-leads/disable', payload: { reason: 'stop' } })).statusCode).toBe(200);
+          crmRefusesWrites(harness, true);
+          return real.execute(spec, params, context);
+        }),
       },
     });
     const pending = await proposeAs(harness, 'agent', route(1));

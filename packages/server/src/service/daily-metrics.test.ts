@@ -4,11 +4,8 @@
  * out of the approval rate, and an event at 00:30 Paris time counts on the Paris day.
  */
 import { PortcullisError } from '@portcullis/core';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connector } from '../connectors/connector.js';
-import { harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
-import { connectSystems } from '../wiring/gateway.js';
+import { aroundExecute, crmRefusesWrites, harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
@@ -17,26 +14,11 @@ const route = (id: number, owner = 'rep-amara') => ({ workflow: 'route-leads', a
 const SECOND = 1000;
 
 /** The real CRM connector, except that the answer to a write for `owner_id: lost` is lost after the write ran. */
-function losingAnswers(config: Parameters<typeof connectSystems>[0], deps: Parameters<typeof connectSystems>[1]): Map<string, Connector> {
-  return new Map([...connectSystems(config, deps)].map(([name, real]): [string, Connector] => [name, {
-    ...real,
-    precheck: real.precheck.bind(real), check: real.check.bind(real), close: real.close.bind(real),
-    async execute(spec, params, context) {
-      const done = await real.execute(spec, params, context);
-      if (JSON.stringify(params).includes('"lost"')) throw new PortcullisError('OUTCOME_UNKNOWN', 'the CRM connection dropped before it answered; whether it took effect is unknown');
-      return done;
-    },
-  }]));
-}
-
-function crmRefusesWrites(h: Harness, refuse: boolean): void {
-  const db = new Database(h.crmPath);
-  try {
-    db.exec(refuse ? "CREATE TRIGGER maintenance BEFORE UPDATE ON leads BEGIN SELECT RAISE(ABORT, 'maintenance'); END" : 'DROP TRIGGER maintenance');
-  } finally {
-    db.close();
-  }
-}
+const losingAnswers = aroundExecute(async (real, spec, params, context) => {
+  const done = await real.execute(spec, params, context);
+  if (JSON.stringify(params).includes('"lost"')) throw new PortcullisError('OUTCOME_UNKNOWN', 'the CRM connection dropped before it answered; whether it took effect is unknown');
+  return done;
+});
 
 function metricsConfig(extra = ''): string {
   return `${harnessConfig().replace('within: 24h', 'within: 30d')}timeZone: Europe/Paris\n${extra}`;

@@ -5,9 +5,7 @@
  * refused and audited; nothing changes.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Connector } from '../connectors/connector.js';
-import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
-import { connectSystems } from '../wiring/gateway.js';
+import { aroundExecute, auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
@@ -87,15 +85,11 @@ describe('the kill switch', () => {
     harness = await openHarness({
       gateway: {
         // The real CRM connector, with the lead's switch thrown while the write is executing.
-        connect: (config, deps) => new Map([...connectSystems(config, deps)].map(([name, real]): [string, Connector] => [name, {
-          ...real,
-          precheck: real.precheck.bind(real), check: real.check.bind(real), close: real.close.bind(real),
-          async execute(spec, params, context) {
-            switched ??= post(harness, 'dana', '/v1/workflows/route-leads/disable', 'stop now').then((r) => r.json());
-            expect((await switched as { cancelled: string[] }).cancelled).toEqual([waiting]);
-            return real.execute(spec, params, context);
-          },
-        }])),
+        connect: aroundExecute(async (real, spec, params, context) => {
+          switched ??= post(harness, 'dana', '/v1/workflows/route-leads/disable', 'stop now').then((r) => r.json());
+          expect((await switched as { cancelled: string[] }).cancelled).toEqual([waiting]);
+          return real.execute(spec, params, context);
+        }),
       },
     });
     const first = await proposeAs(harness, 'agent', route(1));

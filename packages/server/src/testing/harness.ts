@@ -13,7 +13,9 @@ import type { CompiledConfig } from '../config/compiled.js';
 import { formatConfigErrors, parseConfigText } from '../config/load.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { createSampleCrm } from '../demo/sample-crm.js';
-import { openGateway, type Gateway, type GatewayOptions } from '../wiring/gateway.js';
+import type { Connector, ExecutionContext, ExecutionResult } from '../connectors/connector.js';
+import type { ActionSpec } from '../config/action-spec.js';
+import { connectSystems, openGateway, type Gateway, type GatewayOptions } from '../wiring/gateway.js';
 import { createFakeClock, type FakeClock } from './fake-clock.js';
 
 /** The config the harness uses unless a test passes its own: the demo's lead-routing workflow plus a second department. */
@@ -144,4 +146,29 @@ export function proposeAs(harness: Harness, who: keyof Harness['secrets'], body:
     method: 'POST', url: '/v1/actions', payload: body as Record<string, unknown>,
     ...(idempotencyKey === undefined ? {} : { headers: { 'idempotency-key': idempotencyKey } }),
   });
+}
+
+/** Makes the harness's CRM refuse every update of a lead (or accept them again), as a system under maintenance would: a SQLite trigger. */
+export function crmRefusesWrites(harness: Harness, refuse: boolean): void {
+  const db = new Database(harness.crmPath);
+  try {
+    db.exec(refuse
+      ? "CREATE TRIGGER IF NOT EXISTS maintenance BEFORE UPDATE ON leads BEGIN SELECT RAISE(ABORT, 'the CRM is in maintenance'); END"
+      : 'DROP TRIGGER IF EXISTS maintenance');
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The real connectors, each execution going through `around` (which calls `real` when it
+ * chooses): for faults at the connector boundary, such as an answer lost after the write ran,
+ * or a person acting while an execution is under way.
+ */
+export function aroundExecute(around: (real: Connector, spec: ActionSpec, params: unknown, context: ExecutionContext) => Promise<ExecutionResult>): NonNullable<GatewayOptions['connect']> {
+  return (config, deps) => new Map([...connectSystems(config, deps)].map(([name, real]): [string, Connector] => [name, {
+    ...real,
+    precheck: real.precheck.bind(real), check: real.check.bind(real), close: real.close.bind(real),
+    execute: (spec, params, context) => around(real, spec, params, context),
+  }]));
 }
