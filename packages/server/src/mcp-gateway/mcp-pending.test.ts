@@ -4,35 +4,26 @@
  * the outcome, having run once. Against the reference memory server, over Streamable HTTP and
  * over stdio (the built `portcullis mcp --agent` command on the same config and store).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
+import { auditTrail, type Harness } from '../testing/harness.js';
 import type { SqliteStore } from '../store/sqlite/sqlite-store.js';
-import { TRANSPORTS, connectAgent, mcpConfig, proposalIdOf, resultText } from '../testing/mcp-servers.js';
+import { TRANSPORTS, proposalIdOf, resultText, openMemoryAgent } from '../testing/mcp-servers.js';
 
 const entity = { entities: [{ name: 'Grace', entityType: 'person', observations: ['found a moth'] }] };
 
 // One gateway (and store) per transport, so each sees only its own calls.
 describe.each(TRANSPORTS)('over %s', (transport) => {
+  let opened: Awaited<ReturnType<typeof openMemoryAgent>> | undefined;
   let harness: Harness;
   let bot: Client;
-  const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 
   beforeAll(async () => {
-    const env = { MEM_FILE: join(memDir, 'memory.jsonl') };
-    harness = await openHarness({ configYaml: mcpConfig({ holdTime: '1s' }), env });
-    const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    bot = await connectAgent(transport, { harness, baseUrl, agent: 'bot', key: harness.secrets.agent, env });
+    opened = await openMemoryAgent(transport, { holdTime: '1s' });
+    ({ harness, bot } = opened);
   }, 60_000);
 
-  afterAll(async () => {
-    await bot?.close();
-    await harness?.close();
-    rmSync(memDir, { recursive: true, force: true });
-  });
+  afterAll(async () => opened?.close());
 
   describe('a call still waiting after the hold time', () => {
     it('answers pending with the approval id and where to approve, attaches retries, and returns the outcome once decided', async () => {

@@ -4,34 +4,23 @@
  * time ends (counted against hold / interval, not timed), over both transports, in front of
  * the reference memory server.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openHarness, type Harness } from '../testing/harness.js';
-import { TRANSPORTS, connectAgent, heldCall, mcpConfig, resultText } from '../testing/mcp-servers.js';
+import { TRANSPORTS, heldCall, resultText, openMemoryAgent } from '../testing/mcp-servers.js';
 
 const HOLD_S = 5;
 const INTERVAL_S = 1;
 
 describe.each(TRANSPORTS)('over %s', (transport) => {
-  let harness: Harness;
+  let opened: Awaited<ReturnType<typeof openMemoryAgent>> | undefined;
   let bot: Client;
-  const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 
   beforeAll(async () => {
-    const env = { MEM_FILE: join(memDir, 'memory.jsonl') };
-    harness = await openHarness({ configYaml: mcpConfig({ holdTime: `${HOLD_S}s`, progressInterval: `${INTERVAL_S}s` }), env });
-    const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    bot = await connectAgent(transport, { harness, baseUrl, agent: 'bot', key: harness.secrets.agent, env });
+    opened = await openMemoryAgent(transport, { holdTime: `${HOLD_S}s`, progressInterval: `${INTERVAL_S}s` });
+    ({ bot } = opened);
   }, 60_000);
 
-  afterAll(async () => {
-    await bot?.close();
-    await harness?.close();
-    rmSync(memDir, { recursive: true, force: true });
-  });
+  afterAll(async () => opened?.close());
 
   it('sends a progress notification every interval throughout the hold, then answers pending', async () => {
     const call = heldCall(bot, 'create_entities', { entities: [{ name: 'Ada', entityType: 'person', observations: [] }] });

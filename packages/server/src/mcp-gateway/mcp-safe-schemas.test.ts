@@ -7,13 +7,10 @@
  * call would hold the event loop and neither would ever be answered), and the second tool is
  * not offered, saying why.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
-import { FAULTY_SERVER, TRANSPORTS, connectAgent, mcpConfig, resultText, yamlList } from '../testing/mcp-servers.js';
+import { auditTrail, type Harness } from '../testing/harness.js';
+import { FAULTY_SERVER, TRANSPORTS, resultText, yamlList, openMemoryAgent } from '../testing/mcp-servers.js';
 
 const patterns = `
   patterns:
@@ -25,22 +22,16 @@ const patterns = `
 `;
 
 describe.each(TRANSPORTS)('over %s', (transport) => {
+  let opened: Awaited<ReturnType<typeof openMemoryAgent>> | undefined;
   let harness: Harness;
   let bot: Client;
-  const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
 
   beforeAll(async () => {
-    const env = { MEM_FILE: join(memDir, 'memory.jsonl'), PATTERN_TOOLS: '1' };
-    harness = await openHarness({ configYaml: mcpConfig({ extraSystems: patterns, extraGrants: ['patterns:match:read', 'patterns:lookahead:read', 'patterns:ping:read'] }), env });
-    const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
-    bot = await connectAgent(transport, { harness, baseUrl, agent: 'bot', key: harness.secrets.agent, env });
+    opened = await openMemoryAgent(transport, { extraSystems: patterns, extraGrants: ['patterns:match:read', 'patterns:lookahead:read', 'patterns:ping:read'] }, { PATTERN_TOOLS: '1' });
+    ({ harness, bot } = opened);
   }, 60_000);
 
-  afterAll(async () => {
-    await bot?.close();
-    await harness?.close();
-    rmSync(memDir, { recursive: true, force: true });
-  });
+  afterAll(async () => opened?.close());
 
   it('refuses a long argument that misses a catastrophic pattern at once, and answers a call started after it', async () => {
     const answered: string[] = [];

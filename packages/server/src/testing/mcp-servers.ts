@@ -5,7 +5,8 @@
  * stdio by launching `portcullis mcp --agent` (from its sources) as an MCP client does.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +15,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult, ClientCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import { cliFromSources } from './cli-from-sources.js';
-import type { Harness } from './harness.js';
+import { openHarness, type Harness } from './harness.js';
 import { freePort } from './json-server.js';
 
 const require = createRequire(import.meta.url);
@@ -233,4 +234,25 @@ export function resultText(result: unknown): string {
 /** The proposal id a gateway answer carries in its `_meta`. */
 export function proposalIdOf(result: unknown): string | undefined {
   return ((result as CallToolResult)._meta?.['portcullis/proposal'] as { id?: string } | undefined)?.id;
+}
+
+/**
+ * A gateway serving `mcpConfig(config)` in front of the reference memory server (its file in a
+ * fresh folder), and the agent `bot` connected to it over `transport`. `close` stops both and
+ * removes the folder.
+ */
+export async function openMemoryAgent(transport: AgentTransport, config: Parameters<typeof mcpConfig>[0], env: Readonly<Record<string, string>> = {}): Promise<{ harness: Harness; bot: Client; close(): Promise<void> }> {
+  const memDir = mkdtempSync(join(tmpdir(), 'portcullis-memory-'));
+  const withMemory = { MEM_FILE: join(memDir, 'memory.jsonl'), ...env };
+  const harness = await openHarness({ configYaml: mcpConfig(config), env: withMemory });
+  const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
+  const bot = await connectAgent(transport, { harness, baseUrl, agent: 'bot', key: harness.secrets.agent, env: withMemory });
+  return {
+    harness, bot,
+    async close() {
+      await bot.close();
+      await harness.close();
+      rmSync(memDir, { recursive: true, force: true });
+    },
+  };
 }
