@@ -1,10 +1,11 @@
 /**
  * Flood control on the HTTP API (the MCP faces share it: mcp-flood.test.ts): proposals per
- * agent per minute answer 429 RATE_LIMITED with Retry-After, on the injected clock; the caps of
+ * agent per minute answer 429 RATE_LIMITED with Retry-After (the limiter counts real time:
+ * the test fakes `Date` and moves it with the injected clock); the caps of
  * pending approvals per agent and per workflow refuse new proposals that need approval with
  * TOO_MANY_PENDING and an audited `alert.raised` event, and storing nothing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { auditTrail, harnessConfig, openHarness, proposeAs, type Harness } from '../testing/harness.js';
 
 const route = (id: number) => ({ workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [id], set: { owner_id: 'rep-kenji' } }, reason: 'region match' });
@@ -12,26 +13,33 @@ const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };
 const withLimits = (limits: string): string => harnessConfig().replace('version: 1\n', `version: 1\nlimits: ${limits}\n`);
 
 let harness: Harness;
-afterEach(async () => { await harness?.close(); });
+afterEach(async () => { vi.useRealTimers(); await harness?.close(); });
+
+/** Moves the injected clock and the real one the rate limiter reads. */
+const advance = (ms: number): void => {
+  harness.clock.advance(ms);
+  vi.setSystemTime(Date.now() + ms);
+};
 
 describe('proposals per minute per agent', () => {
   it('answers 429 RATE_LIMITED with Retry-After past the limit, and takes proposals again once the minute has passed', async () => {
     harness = await openHarness({ configYaml: withLimits('{ proposalsPerMinute: 3 }') });
+    vi.useFakeTimers({ toFake: ['Date'] });
     for (let i = 0; i < 3; i += 1) {
       expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
-      harness.clock.advance(10_000);
+      advance(10_000);
     }
     const limited = await proposeAs(harness, 'agent', read);
     expect(limited.statusCode).toBe(429);
     expect(limited.json().error).toMatchObject({ code: 'RATE_LIMITED' });
     expect(limited.json().error.message).toContain('agent "lead-router" made 3 proposals in the last minute, the most this gateway takes (limits.proposalsPerMinute); retry after 30 s');
-    // The first of the three was 30 s ago: one more is allowed 30 s from now.
+    // The window opened at the first of the three, 30 s ago: it closes 30 s from now.
     expect(limited.headers['retry-after']).toBe('30');
     // A retry of a proposal already made (same Idempotency-Key) is not a new one.
-    harness.clock.advance(30_000);
+    advance(30_000);
     expect((await proposeAs(harness, 'agent', read, 'k1')).statusCode).toBe(200);
     expect((await proposeAs(harness, 'agent', read, 'k1')).statusCode).toBe(200);
-    harness.clock.advance(60_000);
+    advance(60_000);
     expect((await proposeAs(harness, 'agent', read)).statusCode).toBe(200);
     const refused = (await auditTrail(harness)).filter((e) => e.type === 'request.invalid').map((e) => e.data.code);
     expect(refused).toEqual(['RATE_LIMITED']);

@@ -1,8 +1,8 @@
 /**
  * Flood control: what keeps one looping agent from flooding the approvers or the gateway, the
  * same on every face (it is applied in propose and in MCP tool calls). Invariants: an agent
- * makes at most `limits.proposalsPerMinute` proposals in any 60 s of the injected clock (per
- * gateway process; a refused one does not count); a proposal that needs approval is refused
+ * makes at most `limits.proposalsPerMinute` proposals in one minute (rate-limiter.ts: per
+ * gateway process, on real time); a proposal that needs approval is refused
  * while its agent or its workflow already has its cap of pending approvals, and each such
  * cap reached raises a `pending_cap_reached` alert (audited, then told through the notifier), once an hour per cap and agent.
  */
@@ -17,9 +17,9 @@ import { raiseAlert } from './alerts.js';
  * Counts a proposal of `agent` against `limits.proposalsPerMinute`.
  * @throws PortcullisError RATE_LIMITED with `details.retryAfterSeconds` (whole seconds, at least 1).
  */
-export function takeProposalSlot(deps: ServiceDeps, agent: AgentConfig): void {
+export async function takeProposalSlot(deps: ServiceDeps, agent: AgentConfig): Promise<void> {
   const perMinute = deps.config.limits.proposalsPerMinute;
-  const taken = deps.rateLimiter.take(agent.id, deps.clock.now(), perMinute);
+  const taken = await deps.rateLimiter.take(agent.id, perMinute);
   if (taken.ok) return;
   const retryAfterSeconds = Math.ceil(taken.retryAfterMs / 1000);
   throw new PortcullisError('RATE_LIMITED', `agent "${agent.id}" made ${perMinute} proposals in the last minute, the most this gateway takes (limits.proposalsPerMinute); retry after ${retryAfterSeconds} s, and do not loop on a call that keeps failing`, { retryAfterSeconds });

@@ -18,7 +18,7 @@ import { callTool, listTools, markToolCallDelivered, type ToolCallKey, type Tool
 import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
 import type { ServiceDeps } from './deps.js';
 import { createInProcessChangeFeed } from './change-feed.js';
-import { createProposalRateLimiter } from './rate-limiter.js';
+import { createProposalRateLimiter, type ProposalRateLimiter } from './rate-limiter.js';
 import { executeApproved, recoverInterrupted } from './execute.js';
 import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { resolveOutcome, type ResolveInput } from './resolve.js';
@@ -154,6 +154,8 @@ export interface GatewayServiceOptions {
   readonly ids: IdGenerator;
   /** Where state changes are announced; default an in-process feed. */
   readonly changes?: ChangeFeed;
+  /** Counts proposals per agent per minute; default this process's limiter (rate-limiter.ts). */
+  readonly rateLimiter?: ProposalRateLimiter;
   /** Why executions are refused now (the audit trail cannot be vouched for), if they are. */
   readonly trailGate?: () => string | undefined;
   /** Who tells people about alerts; none: alerts are only audited (and shown by GET /v1/status). */
@@ -169,7 +171,7 @@ const POLL_MS = 1000;
 
 /** Creates the gateway service. */
 export function createGatewayService(options: GatewayServiceOptions): GatewayService {
-  const deps: ServiceDeps = { ...options, changes: options.changes ?? createInProcessChangeFeed(), rateLimiter: createProposalRateLimiter() };
+  const deps: ServiceDeps = { ...options, changes: options.changes ?? createInProcessChangeFeed(), rateLimiter: options.rateLimiter ?? createProposalRateLimiter() };
   const get = async (id: string): Promise<ProposalRecord> => {
     const proposal = await deps.store.getProposal(id);
     if (proposal === undefined) throw new PortcullisError('PROPOSAL_NOT_FOUND', `no proposal has id "${id}"`, { proposalId: id });

@@ -111,7 +111,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   }
   // A retry that attaches to its proposal (above) is not a new proposal: only new ones count.
   try {
-    takeProposalSlot(deps, agent);
+    await takeProposalSlot(deps, agent);
   } catch (error) {
     return refuseInput(deps, agent, input, error as PortcullisError);
   }

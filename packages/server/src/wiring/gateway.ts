@@ -20,6 +20,7 @@ import { requireAgent } from '../http/auth.js';
 import { registerMcpRoute } from '../mcp-gateway/http-route.js';
 import { toolNameProblems } from '../service/agent-tools.js';
 import { createGatewayService, type GatewayService } from '../service/gateway-service.js';
+import type { ProposalRateLimiter } from '../service/rate-limiter.js';
 import { loadSigningKey, startAuditPublishing, type AuditPublishing } from '../service/audit-publishing.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import type { Store } from '../store/store.js';
@@ -59,6 +60,8 @@ export interface GatewayOptions {
   readonly notifier?: Notifier;
   /** How the configured notifier schedules retries and draws jitter (tests drive retries with a manual scheduler). */
   readonly notifications?: { readonly scheduler?: Scheduler; readonly random?: () => number };
+  /** Counts proposals per agent per minute; default this process's limiter (`portcullis simulate` takes every proposal). */
+  readonly rateLimiter?: ProposalRateLimiter;
   /** Creates the connectors instead of `connectSystems` (tests; wrapping connectors). */
   readonly connect?: (config: CompiledConfig, deps: ConnectorDeps) => Map<string, Connector>;
   /**
@@ -193,6 +196,7 @@ export async function openGateway(compiled: CompiledConfig, options: GatewayOpti
     ...(gatedPublishing === undefined ? {} : { trailGate: () => gatedPublishing.gate(), latestCheckpoint: () => gatedPublishing.latest() }),
     ...(notifier === undefined ? {} : { notifier }),
     metrics: options.metrics ?? createPrometheusMetrics(),
+    ...(options.rateLimiter === undefined ? {} : { rateLimiter: options.rateLimiter }),
   });
   built.service = service;
   await service.recordStart();

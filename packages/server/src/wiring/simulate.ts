@@ -14,6 +14,7 @@ import type { CompiledConfig } from '../config/compiled.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
 import { createSampleCrm } from '../demo/sample-crm.js';
 import { dayBounds } from '../service/daily-metrics.js';
+import { unlimitedProposals } from '../service/rate-limiter.js';
 import { runSimulation, type SimulationOutcome } from '../service/simulation.js';
 import { parseSimulationScript } from '../service/simulation-script.js';
 import { openGateway } from './gateway.js';
@@ -61,8 +62,8 @@ export async function simulate(scriptPath: string, options: { dir?: string } = {
     createSampleCrm(join(dir, CRM_FILE), startMs);
     // The store's first start predates the workflows: they begin as drafts.
     const setUp: CompiledConfig = Object.freeze({ ...script.config, workflows: new Map() });
-    await (await openGateway(setUp, { clock, expiryIntervalMs: 0, alertsIntervalMs: 0 })).close();
-    const gateway = await openGateway(script.config, { clock, expiryIntervalMs: 0, alertsIntervalMs: 0 });
+    await (await openGateway(setUp, { clock, expiryIntervalMs: 0, alertsIntervalMs: 0, rateLimiter: unlimitedProposals })).close();
+    const gateway = await openGateway(script.config, { clock, expiryIntervalMs: 0, alertsIntervalMs: 0, rateLimiter: unlimitedProposals });
     try {
       const result = await runSimulation(script, {
         service: gateway.service,
