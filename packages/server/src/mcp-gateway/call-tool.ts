@@ -55,10 +55,18 @@ async function hold(deps: McpGatewayDeps, proposal: ProposalRecord, extra: CallE
   return current;
 }
 
+/**
+ * The request `_meta` key with which a client asks not to be held: `false` answers a call that
+ * needs approval "pending" at once (the bridging `portcullis mcp` asks so for its held calls
+ * when it is stopped). Any other value, or none, holds the call up to the hold time.
+ */
+export const WAIT_META_KEY = 'portcullis/wait';
+
 /** Handles one tools/call of `agent`. Never throws for a call's outcome; throws McpError for protocol errors (failureAnswer). */
 export async function callTool(deps: McpGatewayDeps, agent: AgentConfig, name: string, args: Record<string, unknown> | undefined, extra: CallExtra): Promise<CallToolResult> {
   const { service } = deps;
-  const deadline = Date.now() + (deps.holdMs ?? service.config.mcp.holdMs);
+  const holdMs = extra._meta?.[WAIT_META_KEY] === false ? 0 : deps.holdMs ?? service.config.mcp.holdMs;
+  const deadline = Date.now() + holdMs;
   const outcome = await service.callTool(agent, name, args);
   if (outcome.kind === 'refused') return failureAnswer(outcome.error, outcome.hint);
   const proposal = await hold(deps, outcome.proposal, extra, deadline);

@@ -108,4 +108,17 @@ describe.each(TRANSPORTS)('over %s', (transport) => {
       }
     });
   });
+
+  it('answers pending at once, holding nothing, a call sent with _meta["portcullis/wait"]: false', async () => {
+    const progress: string[] = [];
+    const onprogress = (p: { message?: string }): void => { progress.push(p.message ?? ''); };
+    const args = { entities: [{ name: 'Wait-less', entityType: 'person', observations: [] }] };
+    const answered = await bot.callTool({ name: 'create_entities', arguments: args, _meta: { 'portcullis/wait': false } }, undefined, { onprogress });
+    expect(resultText(answered)).toMatch(/^PENDING - not done yet/);
+    expect(progress).toEqual([]);
+    // Without it, the same call is held: the gateway says so at once in a progress notification.
+    const held = await bot.callTool({ name: 'create_entities', arguments: args }, undefined, { onprogress });
+    expect(proposalIdOf(held)).toBe(proposalIdOf(answered));
+    expect(progress[0]).toContain(`proposal ${proposalIdOf(answered)} is pending approval`);
+  });
 });

@@ -35,20 +35,33 @@ const exited = (child: ChildProcess): Promise<{ code: number | null; signal: str
   child.once('exit', (code, signal) => resolve({ code, signal }));
 });
 
+/** Starts `portcullis start` on a free port; resolves once it listens. */
+async function startGateway(): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const { command, args, env: extra } = cliFromSources(['start', '-c', config, '-p', String(port), '--host', '127.0.0.1']);
+  const child = spawn(command, args, { env: { ...process.env, ...extra, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let said = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (chunk: Buffer) => {
+      said += chunk.toString();
+      if (said.includes('gateway listening on')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`portcullis start exited with ${code}: ${said}`)));
+  });
+  return { child, url: `http://127.0.0.1:${port}` };
+}
+
+/** The process id of a stdio client's `portcullis mcp`. */
+const pidOf = (bot: Client): number => {
+  const pid = (bot.transport as StdioClientTransport | undefined)?.pid;
+  if (pid === undefined || pid === null) throw new Error('the stdio gateway has no process id');
+  return pid;
+};
+
 describe('SIGTERM during a hold', () => {
   it('portcullis start answers the held HTTP call pending with its approval id, and exits', async () => {
-    const port = await freePort();
-    const { command, args, env: extra } = cliFromSources(['start', '-c', config, '-p', String(port), '--host', '127.0.0.1']);
-    const child = spawn(command, args, { env: { ...process.env, ...extra, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let said = '';
-    await new Promise<void>((resolve, reject) => {
-      child.stderr?.on('data', (chunk: Buffer) => {
-        said += chunk.toString();
-        if (said.includes('gateway listening on')) resolve();
-      });
-      child.once('exit', (code) => reject(new Error(`portcullis start exited with ${code}: ${said}`)));
-    });
-    const bot: Client = await httpAgent(`http://127.0.0.1:${port}`, env.K_AGENT ?? '');
+    const { child, url } = await startGateway();
+    const bot: Client = await httpAgent(url, env.K_AGENT ?? '');
     try {
       const call = heldCall(bot, 'create_entities', entity);
       const id = await call.proposal;
@@ -67,8 +80,7 @@ describe('SIGTERM during a hold', () => {
 
   it('portcullis mcp answers the held stdio call pending with its approval id, and exits', async () => {
     const bot = await stdioAgent({ config, agent: 'bot', key: env.K_AGENT ?? '', env });
-    const pid = (bot.transport as StdioClientTransport | undefined)?.pid;
-    if (pid === undefined || pid === null) throw new Error('the stdio gateway has no process id');
+    const pid = pidOf(bot);
     try {
       const call = heldCall(bot, 'create_entities', entity);
       const id = await call.proposal;
@@ -82,6 +94,41 @@ describe('SIGTERM during a hold', () => {
       expect(() => process.kill(pid, 0)).toThrow();
     } finally {
       await bot.close();
+    }
+  }, 60_000);
+
+  it('a portcullis mcp bridging to a running gateway answers its held call pending with the approval id, and exits; the gateway keeps it', async () => {
+    const { child, url } = await startGateway();
+    try {
+      const bot = await stdioAgent({ config, agent: 'bot', key: env.K_AGENT ?? '', env, url });
+      const pid = pidOf(bot);
+      let id = '';
+      try {
+        const call = heldCall(bot, 'create_entities', { entities: [{ name: 'Carol', entityType: 'person', observations: [] }] });
+        id = await call.proposal;
+        const gone = new Promise<void>((resolve) => { bot.onclose = () => resolve(); });
+        process.kill(pid, 'SIGTERM');
+        const result = await call.result;
+        expect(resultText(result)).toMatch(/^PENDING - not done yet/);
+        expect(resultText(result)).toContain(`Approval id: ${id}`);
+        expect(proposalIdOf(result)).toBe(id);
+        await gone;
+        expect(() => process.kill(pid, 0)).toThrow();
+      } finally {
+        await bot.close();
+      }
+      // The proposal still waits at the gateway, which still serves.
+      const again = await httpAgent(url, env.K_AGENT ?? '');
+      try {
+        const held = heldCall(again, 'create_entities', { entities: [{ name: 'Carol', entityType: 'person', observations: [] }] });
+        // The same call made again attaches to the same proposal, still held.
+        expect(await held.proposal).toBe(id);
+      } finally {
+        await again.close();
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await exited(child);
     }
   }, 60_000);
 });

@@ -4,7 +4,10 @@
  * upstream processes and store serve every call: one upstream per system, one state. Invariants:
  * the bridge holds no config secret, no store and no upstream; it forwards tools/list and
  * tools/call (their progress notifications and cancellations included) and nothing else; the
- * agent is the one the gateway finds for the key; standard output carries JSON-RPC only.
+ * agent is the one the gateway finds for the key; standard output carries JSON-RPC only. When
+ * it is stopped (SIGTERM), each call the gateway is holding for approval is answered "pending"
+ * at once with its approval id (the same call asked again with `_meta["portcullis/wait"]: false`,
+ * which attaches to the same proposal), calls not held are let finish, and then it closes.
  */
 import type { Readable, Writable } from 'node:stream';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -12,6 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { WAIT_META_KEY } from './call-tool.js';
 import { GATEWAY_INFO } from './gateway-server.js';
 import { MCP_PATH } from './http-route.js';
 import { ProtocolError } from './results.js';
@@ -47,27 +51,67 @@ export async function connectBridge(target: BridgeTarget): Promise<Client> {
   return client;
 }
 
+/** A tools/call being forwarded. */
+interface Forwarded {
+  /** Whether the gateway holds it for approval (it sends progress only while it holds a call). */
+  held: boolean;
+  /** Settles when the call's answer has been written, or it failed. */
+  readonly answered: Promise<unknown>;
+  /** Answers the call with the gateway's answer to the same call made without waiting, and stops forwarding the held one. */
+  answerWithoutWaiting(): Promise<unknown>;
+}
+
 /** Serves stdio by forwarding to `upstream` (from connectBridge) until the client closes its end or `stop` resolves. */
 export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io: { stdin: Readable; stdout: Writable }, stop?: Promise<unknown>): Promise<void> {
   const instructions = upstream.getInstructions();
   const server = new Server(GATEWAY_INFO, { capabilities: { tools: {} }, ...(instructions === undefined ? {} : { instructions }) });
+  const calls = new Set<Forwarded>();
   server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => upstream.listTools(request.params, { signal: extra.signal }).catch(passOn));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const token = extra._meta?.progressToken;
-    return upstream.callTool(request.params, undefined, {
-      signal: extra.signal, timeout: target.timeoutMs, resetTimeoutOnProgress: true,
-      ...(token === undefined ? {} : {
-        onprogress: (progress) => {
-          void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }).catch(() => undefined);
-        },
-      }),
-    }).catch(passOn) as Promise<CallToolResult>;
+    const forwarding = new AbortController();
+    const cancel = (): void => forwarding.abort();
+    extra.signal.addEventListener('abort', cancel);
+    let answerWith = (_answer: Promise<CallToolResult>): void => undefined;
+    const released = new Promise<CallToolResult>((resolve, reject) => { answerWith = (answer) => { answer.then(resolve, reject); }; });
+    const held = upstream.callTool(request.params, undefined, {
+      signal: forwarding.signal, timeout: target.timeoutMs, resetTimeoutOnProgress: true,
+      // Always asked for: progress is how the bridge knows the gateway holds the call.
+      onprogress: (progress) => {
+        call.held = true;
+        if (token !== undefined) void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }).catch(() => undefined);
+      },
+    }) as Promise<CallToolResult>;
+    let releasing = false;
+    const answer = Promise.race([held.catch((error: unknown) => (releasing ? released : Promise.reject(error))), released]);
+    const call: Forwarded = {
+      held: false,
+      // Settled once the SDK has written the answer (it does so when the handler's promise settles).
+      answered: answer.then(() => new Promise((resolve) => setImmediate(resolve)), () => undefined),
+      answerWithoutWaiting() {
+        releasing = true;
+        const params = { ...request.params, _meta: { ...request.params._meta, [WAIT_META_KEY]: false } };
+        answerWith(upstream.callTool(params, undefined, { timeout: target.timeoutMs }) as Promise<CallToolResult>);
+        void released.finally(() => forwarding.abort()).catch(() => undefined);
+        return call.answered;
+      },
+    };
+    calls.add(call);
+    try {
+      return await answer.catch(passOn);
+    } finally {
+      calls.delete(call);
+      extra.signal.removeEventListener('abort', cancel);
+    }
   });
   const closed = new Promise<void>((resolve) => { server.onclose = () => resolve(); });
   const end = (): void => { void server.close(); };
   io.stdin.once('end', end);
   io.stdin.once('close', end);
-  void stop?.then(end);
+  void stop?.then(async () => {
+    await Promise.allSettled([...calls].map((call) => (call.held ? call.answerWithoutWaiting() : call.answered)));
+    end();
+  });
   await server.connect(new StdioServerTransport(io.stdin, io.stdout));
   await closed;
   io.stdin.off('end', end);
