@@ -15,7 +15,7 @@ import {
   appendFrontier, createMerkleFrontier, createTrailChecker, sameHash,
   type MerkleFrontier, type MerkleFrontierState, type MerkleHash,
 } from '@portcullis/core';
-import type { Store } from '../store/store.js';
+import type { AuditPurge, Store } from '../store/store.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 
 const PAGE = 5000;
@@ -31,7 +31,7 @@ export type TreeVerification =
     readonly count: number;
     /** Checkpoints whose root was rebuilt and matched. */
     readonly matched: number;
-    /** Checkpoints older than the last purge, which the kept frontier cannot rebuild. */
+    /** Checkpoints older than the last purge that no kept leaf hashes rebuild (purges made before leaf hashes were kept). */
     readonly beforePurge: number;
     readonly treeSize: number;
     readonly root: MerkleHash;
@@ -190,10 +190,9 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
   // Start from the newest purge's kept frontier, or the tree's base.
   const start = purges.filter((p) => p.throughSeq > base && p.frontier !== undefined).at(-1);
   let frontier: MerkleFrontier = createMerkleFrontier(start?.frontier);
-  const beforePurge = sorted.filter((c) => c.size < frontier.size);
   const pending = sorted.filter((c) => c.size >= frontier.size);
   let matched = 0;
-  let lastMatched = frontier.size;
+  let lastMatched = 0;
   /** Compares the tree's root at a checkpoint's size with the signed root. */
   const checkRoot = (checkpoint: SignedCheckpoint, root: MerkleHash): TreeVerification | undefined => {
     if (!sameHash(root, checkpoint.root)) {
@@ -204,6 +203,13 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
     lastMatched = checkpoint.size;
     return undefined;
   };
+  // The purged part: rebuilt from the leaf hashes the purges kept, which must rebuild every
+  // purge's kept frontier and the checkpoints published before the newest purge.
+  const purged = await rebuildPurged(store, base, purges.filter((p) => p.throughSeq > base), sorted.filter((c) => c.size < frontier.size), checkRoot);
+  if ('problem' in purged) return fail(purged.problem, { seq: purged.seq, ...(purged.checkpoint === undefined ? {} : { checkpoint: purged.checkpoint }) });
+  const rebuiltFrom = purged.to > purged.from ? purged.from - base : frontier.size;
+  const beforePurge = sorted.filter((c) => c.size < rebuiltFrom);
+  lastMatched = frontier.size;
   while (pending[0] !== undefined && pending[0].size === frontier.size) {
     const mismatch = checkRoot(pending.shift() as SignedCheckpoint, frontier.root());
     if (mismatch !== undefined) return mismatch;
@@ -291,12 +297,61 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
     if (anchored && (newest === undefined || event.seq > base + newest.size)) {
       return fail(`the purge of events through ${purge.throughSeq} (event ${event.seq}) is not yet covered by a published checkpoint (the newest covers ${newest?.size ?? 0} events): cut a checkpoint after a purge`, { seq: event.seq });
     }
+    if ((event.data as { leavesKept?: unknown }).leavesKept === true && !(purge.throughSeq > purged.from && purge.throughSeq <= purged.to)) {
+      return fail(`the purge of events through ${purge.throughSeq} (event ${event.seq}) kept the leaf hashes of the events it deleted, but they are missing from the store: they were deleted`, { seq: purge.throughSeq });
+    }
   }
   const stored = createMerkleFrontier(tree.frontier);
   if (stored.size !== frontier.size || !sameHash(stored.root(), frontier.root())) {
     return fail(`the stored tree (${stored.size} events, root ${b64(stored.root())}) is not the tree of the stored events (${frontier.size}, root ${b64(frontier.root())}): it was edited`);
   }
   return { ok: true, count, matched, beforePurge: beforePurge.length, treeSize: frontier.size, root: frontier.root(), lastSeq: end };
+}
+
+/** The purged part of the trail, rebuilt from kept leaf hashes: events after `from` through `to` (from = to: none kept). */
+type PurgedPart = { readonly from: number; readonly to: number } | { readonly problem: string; readonly seq: number; readonly checkpoint?: number };
+
+/**
+ * Rebuilds the tree over the leaf hashes purges kept (events `from`+1 through `to`, starting
+ * at the tree's base or at the frontier a purge kept), checking the root at each checkpoint in
+ * `older` it reaches (with `checkRoot`) and each purge's kept frontier on the way.
+ */
+async function rebuildPurged(
+  store: Store, base: number, purges: readonly AuditPurge[], older: readonly SignedCheckpoint[],
+  checkRoot: (checkpoint: SignedCheckpoint, root: MerkleHash) => TreeVerification | undefined,
+): Promise<PurgedPart> {
+  let frontier: MerkleFrontier | undefined;
+  let from = 0;
+  let next = 0;
+  const waiting = [...older];
+  const boundaries = new Map(purges.map((p) => [p.throughSeq, p]));
+  for await (const page of store.readPurgedLeaves(PAGE, { afterSeq: base })) {
+    for (const { seq, leafHash } of page) {
+      if (frontier === undefined) {
+        from = seq - 1;
+        const after = boundaries.get(from);
+        if (from !== base && after?.frontier === undefined) return { problem: `the leaf hashes kept for purged events start at event ${seq}, not after the trail's base or a purge: the kept leaf hashes were edited`, seq };
+        frontier = createMerkleFrontier(from === base ? undefined : after?.frontier);
+        next = seq;
+        while (waiting[0] !== undefined && waiting[0].size <= from - base) waiting.shift();
+      }
+      if (seq !== next) return { problem: `the leaf hash kept for purged event ${next} is missing: the kept leaf hashes were edited`, seq: next };
+      frontier.append(leafHash);
+      next += 1;
+      while (waiting[0] !== undefined && waiting[0].size === frontier.size) {
+        const checkpoint = waiting.shift() as SignedCheckpoint;
+        const mismatch = checkRoot(checkpoint, frontier.root());
+        if (mismatch !== undefined && !mismatch.ok) return { problem: `${mismatch.problem} (rebuilt from the leaf hashes kept by the purges)`, seq: mismatch.seq ?? seq, checkpoint: checkpoint.size };
+      }
+      const kept = boundaries.get(seq)?.frontier;
+      if (kept !== undefined && !sameHash(createMerkleFrontier(kept).root(), frontier.root())) {
+        return { problem: `the leaf hashes kept for purged events ${from + 1}–${seq} do not rebuild the tree the purge through ${seq} kept: a kept leaf hash was edited`, seq };
+      }
+    }
+  }
+  if (frontier === undefined) return { from: 0, to: 0 };
+  if (!boundaries.has(next - 1)) return { problem: `the leaf hashes kept for purged events end at event ${next - 1}, which no purge ends at: the kept leaf hashes were edited`, seq: next - 1 };
+  return { from, to: next - 1 };
 }
 
 /** The problem of an event whose stored column disagrees with its body. */

@@ -80,7 +80,8 @@ function attacker(db: string): Database.Database {
   const raw = new Database(db);
   raw.exec(`DROP TRIGGER IF EXISTS audit_events_no_update; DROP TRIGGER IF EXISTS audit_events_no_delete;
     DROP TRIGGER IF EXISTS audit_head_forward_only; DROP TRIGGER IF EXISTS audit_tree_grows_only;
-    DROP TRIGGER IF EXISTS audit_checkpoints_no_update; DROP TRIGGER IF EXISTS audit_checkpoints_no_delete;`);
+    DROP TRIGGER IF EXISTS audit_checkpoints_no_update; DROP TRIGGER IF EXISTS audit_checkpoints_no_delete;
+    DROP TRIGGER IF EXISTS audit_purged_leaves_no_update; DROP TRIGGER IF EXISTS audit_purged_leaves_no_delete;`);
   return raw;
 }
 
@@ -322,6 +323,59 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     const fails = await verify(backup, k);
     expect(fails.code).toBe(1);
     expect(fails.err).toMatch(/checkpoint 30 covers events through 30, but the store's trail ends at event 20: events 21–30 were deleted, or the store was rolled back/);
+  });
+});
+
+describe('a retention purge keeps the leaf hashes of the events it deleted', () => {
+  /** Checkpoints at 7 and 19 (unaligned sizes), then events through 30, all purged (event 31 records it), and a checkpoint at 31. */
+  async function purgedTrail(): Promise<{ db: string; k: Awaited<ReturnType<typeof keys>> }> {
+    const db = await storeFile(7);
+    const k = await keys();
+    await checkpoint(db, k);
+    await append(db, 12);
+    await checkpoint(db, k);
+    await append(db, 11);
+    const purged = await cli('audit', 'purge', '--db', db, '--older-than-days', '90');
+    expect(purged.code).toBe(0);
+    await checkpoint(db, k);
+    return { db, k };
+  }
+
+  it('proves the checkpoints published before the purge consistent with today\'s tree', async () => {
+    const { db, k } = await purgedTrail();
+    const result = await verify(db, k);
+    expect(result.err).toBe('');
+    expect(result.out).toMatch(/audit trail OK: 1 event verified; tree of 31 events consistent with 3 signed checkpoints$/m);
+  });
+
+  it('names an edited kept leaf hash, by the checkpoint before the purge that covers it or by the purge\'s kept tree', async () => {
+    const { db, k } = await purgedTrail();
+    const covered = attacker(db);
+    covered.prepare('UPDATE audit_purged_leaves SET leaf_hash = ? WHERE seq = 10').run(Buffer.alloc(32, 7));
+    covered.close();
+    const first = await verify(db, k);
+    expect(first.code).toBe(1);
+    expect(first.err).toMatch(/checkpoint 19 \(root .*\) does not match the trail, whose first 19 events hash to .*: an event among 8–19 was edited, deleted, inserted or re-hashed \(rebuilt from the leaf hashes kept by the purges\)/);
+
+    const { db: other, k: k2 } = await purgedTrail();
+    const uncovered = attacker(other);
+    uncovered.prepare('UPDATE audit_purged_leaves SET leaf_hash = ? WHERE seq = 25').run(Buffer.alloc(32, 7));
+    uncovered.close();
+    const second = await verify(other, k2);
+    expect(second.code).toBe(1);
+    expect(second.err).toMatch(/the leaf hashes kept for purged events 1–30 do not rebuild the tree the purge through 30 kept: a kept leaf hash was edited/);
+  });
+
+  it('names kept leaf hashes that were deleted, one or all', async () => {
+    const { db, k } = await purgedTrail();
+    const one = attacker(db);
+    one.exec('DELETE FROM audit_purged_leaves WHERE seq = 12');
+    one.close();
+    expect((await verify(db, k)).err).toMatch(/the leaf hash kept for purged event 12 is missing: the kept leaf hashes were edited/);
+    const all = attacker(db);
+    all.exec('DELETE FROM audit_purged_leaves');
+    all.close();
+    expect((await verify(db, k)).err).toMatch(/the purge of events through 30 \(event 31\) kept the leaf hashes of the events it deleted, but they are missing from the store: they were deleted/);
   });
 });
 

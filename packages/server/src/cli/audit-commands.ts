@@ -68,6 +68,9 @@ function write(stream: Writable, text: string): Promise<void> {
   });
 }
 
+/** "1 event", "2 events". */
+const events = (n: number): string => `${n} event${n === 1 ? '' : 's'}`;
+
 export function registerAuditCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {
   const audit = program.command('audit').description('verify and export the audit trail');
   const withStore = (cmd: Command): Command => cmd
@@ -102,7 +105,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           const result = await admin.audit.verifyCheckpoints(opts.checkpoints, opts.key.map(keyText), (n) => output.err(`verified ${n} events…`), parallel);
           if (result.ok) {
             const older = result.beforePurge > 0 ? `; ${result.beforePurge} older than the last purge not rebuilt` : '';
-            output.out(`audit trail OK: ${result.count} events verified; tree of ${result.treeSize} events consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}`);
+            output.out(`audit trail OK: ${events(result.count)} verified; tree of ${events(result.treeSize)} consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}`);
           } else {
             output.err(`audit trail BROKEN: ${result.problem}`);
             setExit(1);
@@ -110,7 +113,7 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           return;
         }
         const result = await admin.audit.verify((n) => output.err(`verified ${n} events…`), parallel);
-        if (result.ok) output.out(`audit trail OK: ${result.count} events verified${result.count > 0 ? ` (through event ${result.lastSeq})` : ''}; tree of ${result.treeSize} events matches the stored tree`);
+        if (result.ok) output.out(`audit trail OK: ${events(result.count)} verified${result.count > 0 ? ` (through event ${result.lastSeq})` : ''}; tree of ${events(result.treeSize)} matches the stored tree`);
         else {
           output.err(`audit trail BROKEN${result.seq === undefined ? '' : ` at event ${result.seq}`}: ${result.problem} (${result.count} events before it verified)`);
           setExit(1);

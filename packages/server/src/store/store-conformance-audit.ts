@@ -196,6 +196,10 @@ export function describeAuditConformance(getStore: () => Store): void {
       const purgedEvent = (await collectChain(store.readAuditTrail())).at(-1);
       const all = [...leaves, merkleLeafHash(purgedEvent?.body ?? '')];
       expect(hex(createMerkleFrontier(tree.frontier).root())).toBe(hex(merkleRoot(all)));
+      // The deleted events' leaf hashes are kept, and the purge event says so.
+      const kept = (await collectChain(store.readPurgedLeaves(2))).map((l) => [l.seq, hex(l.leafHash)]);
+      expect(kept).toEqual(leaves.slice(0, 5).map((leaf, i) => [i + 1, hex(leaf)]));
+      expect(purgedEvent?.body).toContain('"leavesKept":true');
     });
 
     it('finds no column mismatch in a trail written through the port, whatever its strings hold', async () => {

@@ -151,6 +151,13 @@ export interface AuditPurge {
   readonly frontier?: MerkleFrontierState;
 }
 
+/** A deleted event's leaf hash, kept by the retention purge that deleted it. */
+export interface PurgedLeaf {
+  readonly seq: number;
+  /** RFC 6962 leaf hash: SHA-256(0x00 || the event's canonical body). */
+  readonly leafHash: MerkleHash;
+}
+
 /** An event whose stored column (which queries filter on) disagrees with its hashed body. */
 export interface AuditColumnMismatch {
   readonly seq: number;
@@ -325,6 +332,12 @@ export interface Store {
   auditTreeNode(height: number, index: number): Promise<MerkleHash | undefined>;
   /** Every retention purge, oldest first. */
   auditPurges(): Promise<AuditPurge[]>;
+  /**
+   * The leaf hashes a retention purge kept of the events it deleted, in seq order, as pages of
+   * up to `batchSize` (purges made before the store kept them have none). Never trusted: they
+   * must rebuild each purge's kept frontier and the published checkpoints before the purge.
+   */
+  readPurgedLeaves(batchSize?: number, range?: ChainRange): AsyncIterable<readonly PurgedLeaf[]>;
   /** The first event (in seq order, within `range` if given) whose stored columns disagree with its body, if any. */
   findAuditColumnMismatch(range?: ChainRange): Promise<AuditColumnMismatch | undefined>;
 

@@ -26,7 +26,7 @@ import {
 } from '@portcullis/core';
 import { auditEventToRow, hashHex, rowToAuditRecord, rowToStoredEvent } from '../store-rows.js';
 import { clampLimit } from '../store-guards.js';
-import type { AuditColumnMismatch, AuditFilter, AuditPurge, AuditTreeState, StoredAuditEvent, StoredAuditRecord } from '../store.js';
+import type { AuditColumnMismatch, AuditFilter, AuditPurge, AuditTreeState, PurgedLeaf, StoredAuditEvent, StoredAuditRecord } from '../store.js';
 
 /** The lowest height of the interior nodes kept in `audit_tree_nodes`: subtrees of 256 leaves and more. */
 export const NODE_MIN_HEIGHT = 8;
@@ -57,6 +57,8 @@ export interface SqliteAuditLog {
   treeNode(height: number, index: number): MerkleHash | undefined;
   /** Every purge, oldest first. */
   purges(): AuditPurge[];
+  /** Up to `limit` leaf hashes kept by purges, after `afterSeq` and through `throughSeq`, in order. */
+  purgedLeavesPage(afterSeq: number, limit: number, throughSeq: number): PurgedLeaf[];
   /** Adds the events the tree does not cover yet (a trail from before the tree), verifying their chain first. Call only inside a write, right after migrating. */
   catchUpTree(): number;
   /** Records the interior nodes of the tree over the stored events (a tree from before nodes were kept). Call only inside a write, right after migrating. */
@@ -230,6 +232,12 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return rows.map((row) => (row.tree_frontier === null ? { throughSeq: row.through_seq } : { throughSeq: row.through_seq, frontier: blobToFrontier(row.through_seq - base, row.tree_frontier) }));
   }
 
+  function purgedLeavesPage(afterSeq: number, limit: number, throughSeq: number): PurgedLeaf[] {
+    const rows = prepare('SELECT seq, leaf_hash FROM audit_purged_leaves WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
+      .raw().all(afterSeq, throughSeq, limit) as [number, Buffer][];
+    return rows.map(([seq, leaf]) => ({ seq, leafHash: new Uint8Array(leaf) }));
+  }
+
   /** The frontier the stored events start from: the last purge's kept frontier, or the empty tree at the base. */
   function startFrontier(state: AuditTreeState): MerkleFrontier {
     const last = purges().filter((p) => p.throughSeq > state.baseSeq && p.frontier !== undefined).at(-1);
@@ -253,6 +261,8 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     const check = createTrailChecker(state.chainThrough, anchor, base + frontier.size + 1);
     let purgeFrontier: MerkleFrontierState | undefined;
     let anchorHash = anchor.hash;
+    // The deleted events' leaf hashes are kept: every checkpoint published before the purge stays provable.
+    const leaves: [number, Buffer][] = [];
     const refuse = (problem: string): never => {
       throw new PortcullisError('INTERNAL', `refusing to purge the audit trail: it does not verify (${problem}); a purge would hide the break, so investigate it with \`portcullis audit verify\` first; nothing was deleted`, { problem });
     };
@@ -260,7 +270,10 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     for (const row of rows) {
       const checked = check(rowToAuditRecord(row));
       if (typeof checked === 'string') refuse(checked);
-      else frontier.append(checked);
+      else {
+        frontier.append(checked);
+        if (row.seq <= through) leaves.push([row.seq, Buffer.from(checked.buffer, checked.byteOffset, checked.byteLength)]);
+      }
       if (row.seq === through) { purgeFrontier = frontier.state(); anchorHash = row.hash; }
     }
     if (base + frontier.size !== head.seq) refuse(`the trail ends at event ${base + frontier.size} but its head is event ${head.seq}`);
@@ -268,6 +281,8 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     if (stored.size !== frontier.size || hashHex(stored.root()) !== hashHex(frontier.root())) refuse('the stored tree is not the tree of the stored events');
     const treeRoot = purgeFrontier === undefined ? undefined : hashHex(createMerkleFrontier(purgeFrontier).root());
 
+    const keepLeaf = prepare('INSERT INTO audit_purged_leaves (seq, leaf_hash) VALUES (?, ?)');
+    for (const [seq, leaf] of leaves) keepLeaf.run(seq, leaf);
     prepare('INSERT INTO audit_purge_permit (through_seq) VALUES (?)').run(through);
     const purged = prepare('DELETE FROM audit_events WHERE seq <= ?').run(through).changes;
     prepare('DELETE FROM audit_purge_permit').run();
@@ -275,7 +290,7 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
       .run(through, anchorHash, at, actor, purgeFrontier === undefined ? null : frontierToBlob(purgeFrontier));
     append([{
       type: 'audit.purged', at, actor: { kind: 'system', id: actor },
-      data: { throughSeq: through, anchorHash, purged, before, ...(treeRoot === undefined ? {} : { treeSize: through - base, treeRoot }) },
+      data: { throughSeq: through, anchorHash, purged, before, leavesKept: true, ...(treeRoot === undefined ? {} : { treeSize: through - base, treeRoot }) },
     }]);
     return { purged, anchor: { seq: through, hash: anchorHash } };
   }
@@ -355,6 +370,7 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     tree: readTree,
     treeNode,
     purges,
+    purgedLeavesPage,
     catchUpTree,
     fillTreeNodes,
     columnMismatch,

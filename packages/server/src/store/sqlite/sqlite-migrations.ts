@@ -293,6 +293,23 @@ export const SQLITE_MIGRATIONS: readonly SqliteMigration[] = [
       BEGIN ${APPEND_ONLY}; END;
     `,
   },
+  {
+    version: 10,
+    name: 'a retention purge keeps the leaf hashes of the events it deletes',
+    // A purge deletes event bodies but keeps each deleted event's RFC 6962 leaf hash (32 bytes),
+    // so the tree at every checkpoint published before the purge can still be rebuilt and proven
+    // consistent with today's tree. Purges made before this version kept only their frontier.
+    sql: `
+      CREATE TABLE audit_purged_leaves (
+        seq INTEGER PRIMARY KEY,
+        leaf_hash BLOB NOT NULL
+      ) STRICT;
+      CREATE TRIGGER audit_purged_leaves_no_update BEFORE UPDATE ON audit_purged_leaves
+      BEGIN ${APPEND_ONLY}; END;
+      CREATE TRIGGER audit_purged_leaves_no_delete BEFORE DELETE ON audit_purged_leaves
+      BEGIN ${APPEND_ONLY}; END;
+    `,
+  },
 ];
 
 /**

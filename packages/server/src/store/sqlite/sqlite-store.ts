@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, StoredAuditRecord, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
+  AuditColumnMismatch, AuditPurge, AuditTreeState, PurgedLeaf, ChainRange, AuditFilter, StoredAuditRecord, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -23,6 +23,19 @@ import { createSqliteNotificationTables } from './sqlite-notifications.js';
 import { toReadError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { createSqliteWriteQueue, type WriteOperation, type WriteQueueStats } from './sqlite-write-queue.js';
+
+/** Rows after `after` through `range.throughSeq`, in pages of up to `batchSize` fetched one at a time by seq. */
+async function* pagesBySeq<T extends { readonly seq: number }>(after: number, batchSize: number, range: ChainRange, fetch: (after: number, size: number, through: number) => Promise<T[]>): AsyncIterable<readonly T[]> {
+  const size = clampLimit(batchSize, 500) || 1;
+  const through = range.throughSeq ?? Number.MAX_SAFE_INTEGER;
+  for (let from = after; ;) {
+    const page = await fetch(from, size, through);
+    if (page.length > 0) yield page;
+    const last = page.at(-1);
+    if (last === undefined || page.length < size) return;
+    from = last.seq;
+  }
+}
 
 /** Options of `createSqliteStore`. */
 export interface SqliteStoreOptions {
@@ -174,22 +187,16 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     appendAudit: (events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]> => write(() => audit.append(events)),
     queryAudit: (filter: AuditFilter): Promise<StoredAuditEvent[]> => read(() => audit.query(filter)),
     async *readAuditTrail(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly StoredAuditRecord[]> {
-      const size = clampLimit(batchSize, 500) || 1;
-      let after = range.afterSeq ?? (await read(() => audit.anchor())).seq;
-      const through = range.throughSeq ?? Number.MAX_SAFE_INTEGER;
-      for (;;) {
-        const page = await read(() => audit.trailPage(after, size, through));
-        if (page.length > 0) yield page;
-        const last = page.at(-1);
-        if (last === undefined || page.length < size) return;
-        after = last.seq;
-      }
+      const after = range.afterSeq ?? (await read(() => audit.anchor())).seq;
+      yield* pagesBySeq(after, batchSize, range, (from, size, through) => read(() => audit.trailPage(from, size, through)));
     },
     auditHead: (): Promise<ChainAnchor> => read(() => audit.head()),
     auditAnchor: (): Promise<ChainAnchor> => read(() => audit.anchor()),
     auditTree: (): Promise<AuditTreeState> => read(() => audit.tree()),
     auditTreeNode: (height: number, index: number) => read(() => audit.treeNode(height, index)),
     auditPurges: (): Promise<AuditPurge[]> => read(() => audit.purges()),
+    readPurgedLeaves: (batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly PurgedLeaf[]> =>
+      pagesBySeq(range.afterSeq ?? 0, batchSize, range, (from, size, through) => read(() => audit.purgedLeavesPage(from, size, through))),
     findAuditColumnMismatch: (range: ChainRange = {}): Promise<AuditColumnMismatch | undefined> => read(() => audit.columnMismatch(range.afterSeq ?? 0, range.throughSeq ?? Number.MAX_SAFE_INTEGER)),
     async purgeAudit(before: number, at: number, actor: string) {
       assertPurgeOutsideRetention(before, at);
