@@ -5,7 +5,7 @@
  * RFC 9162 2.1.4.2 consistency check and Ed25519 code from node:crypto, not the product's.
  */
 import { createHash, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { startAuditPublishing } from '../service/audit-publishing.js';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
 import { makeEvent } from '../store/store-conformance-fixtures.js';
 import { createFakeClock } from '../testing/fake-clock.js';
+import { runCli } from '../testing/run-cli.js';
 import { makeTempDir } from '../testing/temp-dir.js';
 import { generateNoteKey, parseNoteSigner } from './signed-note.js';
 import { findCosignature, parseWitnessKey } from './witness.js';
@@ -164,5 +165,52 @@ describe('the optional C2SP tlog-witness', () => {
     await expect(startAuditPublishing({ store, settings: settings(logDir, { url: witness.url, key: 'nope' }), clock: createFakeClock(), signer: parseNoteSigner(logKey.signer), stdout: () => undefined, warn: () => undefined }))
       .rejects.toThrow(/audit.checkpoints.witness.key must look like/);
     await store.close();
+  });
+
+  it('audit verify --witness-key names the newest checkpoint the witnesses cosigned, and fails when none carries their cosignatures', async () => {
+    const witness = await startWitness(logKey.verifier);
+    const stranger = await startWitness(logKey.verifier);
+    await new Promise((resolve) => stranger.server.close(resolve));
+    const db = join(dir.path, 'witnessed.db');
+    const logDir = join(dir.path, 'log3');
+    const store = createSqliteStore({ path: db });
+    await store.migrate();
+    try {
+      const publishing = await startAuditPublishing({ store, settings: settings(logDir, witness), clock: createFakeClock(), signer: parseNoteSigner(logKey.signer), stdout: () => undefined, warn: () => undefined });
+      await store.appendAudit([makeEvent(), makeEvent()]);
+      await publishing.poll();
+      // The witness goes away: the next checkpoint is published without its cosignature.
+      await new Promise((resolve) => witness.server.close(resolve));
+      await store.appendAudit([makeEvent()]);
+      await publishing.poll();
+    } finally {
+      await store.close();
+    }
+    const verify = (log: string, ...more: string[]) => runCli(['audit', 'verify', '--db', db, '--checkpoints', log, '--key', logKey.verifier, ...more]);
+    const ok = await verify(logDir, '--witness-key', witness.key);
+    expect(ok.err).toBe('');
+    expect(ok.out).toMatch(/audit trail OK: 3 events verified; tree of 3 events consistent with 2 signed checkpoints; witnessed through checkpoint 2 by witness\.test\/w1$/m);
+    // One of two witnesses is enough with a quorum of 1, not by default (all of them).
+    expect((await verify(logDir, '--witness-key', witness.key, '--witness-key', stranger.key, '--witness-quorum', '1')).out).toMatch(/witnessed through checkpoint 2 by witness\.test\/w1$/m);
+    const both = await verify(logDir, '--witness-key', witness.key, '--witness-key', stranger.key);
+    expect(both.code).toBe(1);
+    expect(both.err).toMatch(/no checkpoint in .* carries cosignatures of 2 of the 2 witnesses given \(witness\.test\/w1, witness\.test\/w1\): it was not witnessed, or the witnesses' lines were removed/);
+    // The log with the witness's lines removed: its own signatures still verify, the witness's are gone.
+    const stripped = join(dir.path, 'stripped.jsonl');
+    const lines = readFileSync(join(logDir, 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((line) => {
+      const entry = JSON.parse(line) as { note: string };
+      return JSON.stringify({ ...entry, note: entry.note.split('\n').filter((l) => !l.startsWith('\u2014 witness.test/')).join('\n') });
+    });
+    writeFileSync(stripped, `${lines.join('\n')}\n`);
+    expect((await verify(stripped)).code).toBe(0);
+    const gone = await verify(stripped, '--witness-key', witness.key);
+    expect(gone.code).toBe(1);
+    expect(gone.err).toMatch(/no checkpoint in .*stripped\.jsonl carries cosignatures of 1 of the 1 witness given/);
+    // Bad input changes nothing and says what is wrong.
+    expect((await runCli(['audit', 'verify', '--db', db, '--witness-key', witness.key])).err).toMatch(/--witness-key and --witness-quorum go with --checkpoints and --key/);
+    const quorum = await verify(logDir, '--witness-key', witness.key, '--witness-quorum', '2');
+    expect(quorum.code).toBe(2);
+    expect(quorum.err).toMatch(/--witness-quorum must be a whole number from 1 to the number of --witness-key given \(1\), not "2"/);
+    expect((await verify(logDir, '--witness-key', 'nope')).err).toMatch(/the witness key "nope" must look like <name>\+<8 hex digits>\+<base64 key>/);
   });
 });

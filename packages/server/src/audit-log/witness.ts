@@ -62,6 +62,17 @@ export function findCosignature(note: string, key: WitnessKey): { line: string; 
   return undefined;
 }
 
+/** The newest of `checkpoints` that at least `quorum` of `keys` cosigned, with those witnesses' names; undefined when none was. */
+export function newestWitnessed(checkpoints: readonly SignedCheckpoint[], keys: readonly WitnessKey[], quorum: number): { readonly size: number; readonly by: readonly string[] } | undefined {
+  let newest: { size: number; by: string[] } | undefined;
+  for (const checkpoint of checkpoints) {
+    if (newest !== undefined && checkpoint.size <= newest.size) continue;
+    const by = keys.filter((key) => findCosignature(checkpoint.note, key) !== undefined).map((key) => key.name);
+    if (by.length >= quorum) newest = { size: checkpoint.size, by };
+  }
+  return newest;
+}
+
 /** A cosignature asked for: the checkpoint with the witness's line added, or why not. */
 export type Cosigned =
   | { readonly ok: true; readonly checkpoint: SignedCheckpoint; readonly timestamp: bigint }

@@ -81,7 +81,9 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
     .option('--workers <n>', 'verify a long trail in this many threads at once (default: one per core for trails of 100,000 events or more; 1: no threads)')
     .option('--checkpoints <file|dir|url>', 'the published checkpoint log: a checkpoints.jsonl file, its directory, one signed checkpoint, or an http(s) URL serving the log')
     .option('--key <public-key>', 'the checkpoints\' public key (its text, or a file holding it); needed with --checkpoints; repeat it after a key rotation (each checkpoint verifies with the key of its key id)', collect)
-    .action(async (opts: StoreOptions & { workers?: string; checkpoints?: string; key?: string[] }) => {
+    .option('--witness-key <key>', 'a C2SP tlog-witness\'s cosignature/v1 public key (its text, or a file holding it), with --checkpoints; repeat it for several witnesses: some checkpoint must carry their cosignatures, and the answer names the newest one', collect)
+    .option('--witness-quorum <n>', 'how many of the --witness-key witnesses must have cosigned (default: all of them)')
+    .action(async (opts: StoreOptions & { workers?: string; checkpoints?: string; key?: string[]; witnessKey?: string[]; witnessQuorum?: string }) => {
       const workers = opts.workers === undefined ? undefined : Number(opts.workers);
       if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || workers > MAX_WORKERS)) {
         output.err(`--workers must be a whole number from 1 to ${MAX_WORKERS}, not "${opts.workers}"; nothing was verified`);
@@ -90,6 +92,17 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       }
       if ((opts.checkpoints === undefined) !== (opts.key === undefined)) {
         output.err('--checkpoints and --key go together: the checkpoints are trusted only through their public key; nothing was verified');
+        setExit(2);
+        return;
+      }
+      if (opts.checkpoints === undefined && (opts.witnessKey !== undefined || opts.witnessQuorum !== undefined)) {
+        output.err('--witness-key and --witness-quorum go with --checkpoints and --key: witnesses cosign the published checkpoints; nothing was verified');
+        setExit(2);
+        return;
+      }
+      const quorum = opts.witnessQuorum === undefined ? undefined : Number(opts.witnessQuorum);
+      if (quorum !== undefined && (opts.witnessKey === undefined || !Number.isInteger(quorum) || quorum < 1 || quorum > opts.witnessKey.length)) {
+        output.err(`--witness-quorum must be a whole number from 1 to the number of --witness-key given (${opts.witnessKey?.length ?? 0}), not "${opts.witnessQuorum}"; nothing was verified`);
         setExit(2);
         return;
       }
@@ -102,10 +115,12 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           onSplit: (events: number, threads: number) => output.err(`verifying ${events} events in ${threads} worker threads…`),
         };
         if (opts.checkpoints !== undefined && opts.key !== undefined) {
-          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, opts.key.map(keyText), (n) => output.err(`verified ${n} events…`), parallel);
+          const witnesses = opts.witnessKey === undefined ? undefined : { keys: opts.witnessKey.map(keyText), ...(quorum === undefined ? {} : { quorum }) };
+          const result = await admin.audit.verifyCheckpoints(opts.checkpoints, opts.key.map(keyText), (n) => output.err(`verified ${n} events…`), parallel, witnesses);
           if (result.ok) {
             const older = result.beforePurge > 0 ? `; ${result.beforePurge} older than the last purge not rebuilt` : '';
-            output.out(`audit trail OK: ${events(result.count)} verified; tree of ${events(result.treeSize)} consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}`);
+            const witnessed = result.witnessed === undefined ? '' : `; witnessed through checkpoint ${result.witnessed.size} by ${result.witnessed.by.join(', ')}`;
+            output.out(`audit trail OK: ${events(result.count)} verified; tree of ${events(result.treeSize)} consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}${witnessed}`);
           } else {
             output.err(`audit trail BROKEN: ${result.problem}`);
             setExit(1);

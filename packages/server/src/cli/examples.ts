@@ -19,6 +19,7 @@ const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'portcullis audit verify                           # the store of ./portcullis.yaml',
     'portcullis audit verify --db /var/lib/portcullis/portcullis.db --workers 4',
     'portcullis audit verify --checkpoints https://audit-copies.example.com/gateway/checkpoints.jsonl --key "$PUBLIC_KEY"',
+    'portcullis audit verify --checkpoints /srv/audit-copies --key "$PUBLIC_KEY" --witness-key "$WITNESS_KEY"',
     'portcullis audit verify --checkpoints /var/log/portcullis-checkpoints --key old-key.pub --key new-key.pub   # after a key rotation',
   ],
   'audit purge': ['portcullis audit purge                            # older than audit.retentionDays', 'portcullis audit purge --older-than-days 180'],

@@ -19,7 +19,7 @@ import type { AuditFilter, StoredAuditEvent, Store } from '../store/store.js';
 import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
 import { proveAuditEvents, verifyStoredTrail, type EventProof, type ParallelVerify } from './audit.js';
-import { newestCheckpoint, proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type Outcome, type PublicKeys, type TreeVerification } from './audit-checkpoints.js';
+import { newestCheckpoint, proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type CheckpointVerification, type Outcome, type PublicKeys, type TreeVerification, type WitnessPolicy } from './audit-checkpoints.js';
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
@@ -54,7 +54,7 @@ export interface AuditAdmin {
    */
   purge(days: number): Promise<{ purged: number; anchorSeq: number }>;
   /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
-  verifyCheckpoints(location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>): Promise<TreeVerification | { ok: false; count: 0; problem: string }>;
+  verifyCheckpoints(location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>, witnesses?: WitnessPolicy): Promise<CheckpointVerification>;
   /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
   checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
   /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
@@ -145,7 +145,7 @@ export function createAdminService(deps: AdminDeps): AdminService {
       const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, CLI_ACTOR.id);
       return { purged, anchorSeq: anchor.seq };
     },
-    verifyCheckpoints: (location, publicKey, onProgress, parallel) => verifyAgainstCheckpoints(store, location, publicKey, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }),
+    verifyCheckpoints: (location, publicKey, onProgress, parallel, witnesses) => verifyAgainstCheckpoints(store, location, publicKey, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }, witnesses),
     checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),
     prove: (seq, location, publicKey) => proveAuditEvent(store, seq, location, publicKey),
     async prover(location, publicKey) {

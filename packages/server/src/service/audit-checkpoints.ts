@@ -13,6 +13,7 @@ import { checkInclusionProofDocument, proveEvent, ProofUnavailable, type AuditIn
 import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
 import { readSigningKeyFile } from '../audit-log/signing-key.js';
 import type { TreeVerification } from '../audit-log/tree-verify.js';
+import { newestWitnessed, parseWitnessKey, type WitnessKey } from '../audit-log/witness.js';
 import { verifyStoredTrail, type ParallelVerify } from './audit.js';
 
 export type { AuditInclusionProof, ProofCheck, TreeVerification };
@@ -63,16 +64,46 @@ export async function readCheckpoints(location: string, verifiers: readonly Note
   return parseCheckpointLog(await response.text(), location, verifiers);
 }
 
+/** The C2SP tlog-witnesses an auditor trusts: their cosignature/v1 public keys, and how many must have cosigned (default all). */
+export interface WitnessPolicy {
+  readonly keys: readonly string[];
+  readonly quorum?: number;
+}
+
+/** A verification against checkpoints; with a witness policy, the newest checkpoint its quorum cosigned, and by whom. */
+export type CheckpointVerification =
+  | (Extract<TreeVerification, { ok: true }> & { readonly witnessed?: { readonly size: number; readonly by: readonly string[] } })
+  | Extract<TreeVerification, { ok: false }>;
+
 /**
  * Verifies the stored trail against the checkpoints at `location` (file, directory or http(s) URL), checked
- * with `publicKey`; `parallel` (see audit.ts) rebuilds a long trail in worker threads.
+ * with `publicKey`; `parallel` (see audit.ts) rebuilds a long trail in worker threads. With
+ * `witnesses`, at least one checkpoint must carry cosignatures (tlog-cosignature/v1) of the
+ * quorum; the answer names the newest such checkpoint, the part of the trail the witnesses vouch for.
  */
-export async function verifyAgainstCheckpoints(store: Store, location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: ParallelVerify): Promise<TreeVerification | { ok: false; count: 0; problem: string }> {
+export async function verifyAgainstCheckpoints(
+  store: Store, location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: ParallelVerify, witnesses?: WitnessPolicy,
+): Promise<CheckpointVerification> {
   const verifier = verifiersFrom(publicKey);
   if (!verifier.ok) return { ok: false, count: 0, problem: verifier.problem };
+  let keys: WitnessKey[] = [];
+  try {
+    keys = (witnesses?.keys ?? []).map((text) => parseWitnessKey(text, `the witness key "${text}"`));
+  } catch (error) {
+    return { ok: false, count: 0, problem: `${(error as Error).message}; pass the witness's public key as its operator publishes it (C2SP tlog-cosignature)` };
+  }
+  const quorum = witnesses?.quorum ?? keys.length;
+  if (witnesses !== undefined && (keys.length === 0 || !Number.isInteger(quorum) || quorum < 1 || quorum > keys.length)) {
+    return { ok: false, count: 0, problem: `the witness quorum must be a whole number from 1 to the ${keys.length} witness keys given, not ${quorum}` };
+  }
   const read = await readCheckpoints(location, verifier.verifiers);
   if (!read.ok) return { ok: false, count: 0, problem: read.problem };
-  return verifyStoredTrail(store, onProgress, parallel, read.checkpoints);
+  const witnessed = witnesses === undefined ? undefined : newestWitnessed(read.checkpoints, keys, quorum);
+  if (witnesses !== undefined && witnessed === undefined) {
+    return { ok: false, count: 0, problem: `no checkpoint in ${location} carries cosignatures of ${quorum} of the ${keys.length} witness${keys.length === 1 ? '' : 'es'} given (${keys.map((k) => k.name).join(', ')}): it was not witnessed, or the witnesses' lines were removed` };
+  }
+  const result = await verifyStoredTrail(store, onProgress, parallel, read.checkpoints);
+  return result.ok && witnessed !== undefined ? { ...result, witnessed } : result;
 }
 
 /** Signs the store's current tree head as a checkpoint of `origin` with `signer`. */
