@@ -32,10 +32,17 @@ describe('portcullis disable, status, enable', () => {
     expect(status.code).toBe(0);
     expect(status.out).toContain(`route-leads  (agent lead-router, department sales)  DISABLED since ${new Date(harness.clock.now()).toISOString()} by dana: wrong region routing`);
     expect(status.out).toContain('runbook: Assign leads by hand in the CRM.');
+    // The rollout reports say it is off, whatever its stage.
+    const since = new Date(harness.clock.now()).toISOString();
+    const report = await cli('report', ...as('dana'));
+    expect(report.out).toMatch(/^route-leads\s+sales\s+\w+ \(DISABLED\)\s/m);
+    expect(report.out).toContain(`route-leads: DISABLED by dana since ${since}: wrong region routing; it executes nothing until someone enables it (\`portcullis enable workflow route-leads --reason ...\`)`);
+    expect((await cli('workflows', 'show', 'route-leads', ...as('dana'))).out).toContain(`  DISABLED by dana since ${since}: wrong region routing`);
 
     const on = await cli('enable', 'workflow', 'route-leads', '--reason', 'fixed the region map', ...as('dana'));
     expect(on.code).toBe(0);
     expect((await cli('status', ...as('dana'))).out).toMatch(/route-leads .* enabled/);
+    expect((await cli('report', ...as('dana'))).out).not.toContain('DISABLED');
     const twice = await cli('enable', 'workflow', 'route-leads', '--reason', 'again', ...as('dana'));
     expect(twice.code).toBe(1);
     expect(twice.err).toMatch(/^ILLEGAL_TRANSITION: workflow "route-leads" is not disabled/);

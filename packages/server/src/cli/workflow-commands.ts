@@ -4,7 +4,7 @@
  * over the HTTP API with the person's token (the service authorises and audits).
  */
 import type { Command } from 'commander';
-import type { RolloutView } from '../service/contracts.js';
+import type { DisabledView, RolloutView } from '../service/contracts.js';
 import { call, failure, withClient, type ClientOptions } from './api-client.js';
 import type { CliHost } from './host.js';
 import type { Output } from './output.js';
@@ -17,13 +17,17 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
+/** Who switched a workflow off, since when and why; executes nothing until enabled. */
+const offWhy = (workflow: string, d: DisabledView): string => `${d.breaker ? 'by the circuit breaker' : `by ${d.by}`} since ${d.since}: ${d.reason}; it executes nothing until someone enables it (\`portcullis enable workflow ${workflow} --reason ...\`)`;
+
 /** Each workflow's stage and modes, one row each, then why and the gate. */
 export function formatStages(views: readonly RolloutView[]): string {
   const rows = [['workflow', 'department', 'stage', 'read', 'write', 'high', 'window rate', 'decisions', 'trips', 'ready']];
   for (const v of views) {
-    rows.push([v.workflow, v.department, v.stage, v.modes.read, v.modes.write, v.modes.high, pct(v.window.approvalRate), String(v.window.approved + v.window.rejected), String(v.window.breakerTrips), v.readiness.ready ? 'yes' : 'no']);
+    rows.push([v.workflow, v.department, v.disabled === undefined ? v.stage : `${v.stage} (DISABLED)`, v.modes.read, v.modes.write, v.modes.high, pct(v.window.approvalRate), String(v.window.approved + v.window.rejected), String(v.window.breakerTrips), v.readiness.ready ? 'yes' : 'no']);
   }
   const notes = views.flatMap((v) => [
+    ...(v.disabled === undefined ? [] : [`${v.workflow}: DISABLED ${offWhy(v.workflow, v.disabled)}`]),
     `${v.workflow}: write ${v.modes.write}: ${v.why}`,
     ...(v.override === undefined ? [] : [`${v.workflow}: OVERRIDE by ${v.override.by}: ${v.override.reason}`]),
     ...(v.gate === undefined ? [] : [`${v.workflow}: rollout gate ${v.gate.ok ? 'open' : 'closed'}: ${v.gate.reason}`]),
@@ -36,6 +40,7 @@ export function formatWorkflow(v: RolloutView): string {
   const lines = [
     `${v.workflow} (department ${v.department})`,
     `  stage:   ${v.stage}${v.deployedAt === undefined ? '' : ` (deployed ${v.deployedAt})`}`,
+    ...(v.disabled === undefined ? [] : [`  DISABLED ${offWhy(v.workflow, v.disabled)}`]),
     `  modes:   read ${v.modes.read}, write ${v.modes.write}, high ${v.modes.high}`,
     `  why:     ${v.why}`,
     ...(v.override === undefined ? [] : [`  OVERRIDE by ${v.override.by}: ${v.override.reason}`]),

@@ -20,6 +20,7 @@ import { raiseAlert } from './alerts.js';
 import { visibleWorkflows, type Caller } from './callers.js';
 import { addDays, dayOf, workflowFigures } from './daily-metrics.js';
 import { workflowOf, type ServiceDeps } from './deps.js';
+import { disabledView, type DisabledView } from './disabled-view.js';
 
 /** The write class's mode in force, and whether the workflow is a draft. */
 export interface ModeInForce {
@@ -81,6 +82,8 @@ export interface RolloutView {
   readonly readiness: { readonly ready: boolean; readonly criteria: readonly Criterion[] };
   /** For a draft: whether the rollout gate lets it deploy now, and why. */
   readonly gate?: { readonly ok: boolean; readonly reason: string };
+  /** Set while the workflow is switched off (by a person or the circuit breaker): it executes nothing, whatever its stage. */
+  readonly disabled?: DisabledView;
 }
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -88,14 +91,15 @@ const iso = (ms: number | undefined): string | undefined => (ms === undefined ? 
 /** What a workflow's rollout is now: its stored facts, the window's figures and the stage they give. */
 interface RolloutState {
   readonly facts: RolloutFacts;
+  readonly disabled: DisabledView | undefined;
   readonly window: Awaited<ReturnType<typeof windowOf>>;
   readonly stage: Stage;
 }
 
 async function stateOf(deps: ServiceDeps, workflow: CompiledWorkflow): Promise<RolloutState> {
-  const [record, window] = await Promise.all([deps.store.getRollout(workflow.id), windowOf(deps, workflow)]);
+  const [record, window, off] = await Promise.all([deps.store.getRollout(workflow.id), windowOf(deps, workflow), deps.store.getDisabled('workflow', workflow.id)]);
   const facts = factsOf(workflow, record);
-  return { facts, window, stage: stageOf(facts, deps.clock.now(), window.figures, deps.config.rollout.minDecisions) };
+  return { facts, disabled: disabledView(off), window, stage: stageOf(facts, deps.clock.now(), window.figures, deps.config.rollout.minDecisions) };
 }
 
 /** Every configured workflow's state, by id, read once for a report or the rollout gate. */
@@ -134,6 +138,7 @@ function viewOf(deps: ServiceDeps, workflow: CompiledWorkflow, state: RolloutSta
     window: { from: window.from, to: window.to, ...window.figures, approvalRate: windowRate(window.figures) },
     readiness: { ready: criteria.every((c) => c.pass), criteria },
     ...(gate === undefined ? {} : { gate }),
+    ...(state.disabled === undefined ? {} : { disabled: state.disabled }),
   };
 }
 

@@ -20,20 +20,12 @@ import { proposalEvent, workflowOf, type ServiceDeps } from './deps.js';
 import { moveProposal } from './proposal-moves.js';
 import { raiseAlert } from './alerts.js';
 import { demoteWorkflow } from './rollout.js';
+import { BREAKER, disabledView, type DisabledView } from './disabled-view.js';
 
 /** A person's switch as received. */
 export interface SwitchInput {
   /** Why; required, kept in the audit trail and shown by `portcullis status`. */
   readonly reason: string;
-}
-
-/** Why a workflow or agent is off, as shown. `breaker` is true when the circuit breaker tripped it. */
-export interface DisabledView {
-  readonly by: string;
-  readonly reason: string;
-  /** ISO 8601. */
-  readonly since: string;
-  readonly breaker: boolean;
 }
 
 /** The state of one workflow, as `GET /v1/status` shows it. */
@@ -72,14 +64,7 @@ export interface GatewayStatus {
   readonly alerts: readonly StoredAuditEvent[];
 }
 
-/** The actor the circuit breaker acts as. */
-export const BREAKER: Actor = { kind: 'system', id: 'breaker' };
-
 const BREAKER_TYPES = ['execution.succeeded', 'execution.failed', 'execution.outcome_unknown', 'workflow.enabled'] as const;
-
-function view(state: DisabledState | undefined): DisabledView | undefined {
-  return state === undefined ? undefined : { by: state.by, reason: state.reason, since: new Date(state.at).toISOString(), breaker: state.by === BREAKER.id };
-}
 
 /** The workflows an agent serves. */
 function workflowsOf(deps: ServiceDeps, agent: string): CompiledWorkflow[] {
@@ -157,7 +142,7 @@ async function disable(deps: ServiceDeps, kind: SubjectKind, id: string, actor: 
   ]);
   deps.changes.publish({ kind, id, status: 'disabled' });
   const cancelled = await cancelOpen(deps, kind, id, actor, reason);
-  return { kind, id, disabled: view(state) as DisabledView, cancelled };
+  return { kind, id, disabled: disabledView(state) as DisabledView, cancelled };
 }
 
 /**
@@ -259,7 +244,7 @@ export async function gatewayStatus(deps: ServiceDeps, caller: Caller): Promise<
   const workflows = await Promise.all(ids.map(async (id) => {
     const workflow = workflowOf(deps.config, id);
     const [state, recent] = await Promise.all([deps.store.getDisabled('workflow', id), recentOutcomes(deps, workflow)]);
-    const disabled = view(state);
+    const disabled = disabledView(state);
     return {
       id, department: workflow.department, agent: workflow.agent, ...(disabled === undefined ? {} : { disabled }), runbook: workflow.runbook,
       breaker: { failures: consecutiveFailures(recent.entries), threshold: workflow.breakerThreshold },
@@ -267,7 +252,7 @@ export async function gatewayStatus(deps: ServiceDeps, caller: Caller): Promise<
   }));
   const agentIds = caller.kind === 'agent' ? [caller.agent.id] : [...new Set(ids.map((id) => workflowOf(deps.config, id).agent))];
   const agents = await Promise.all(agentIds.map(async (id) => {
-    const disabled = view(await deps.store.getDisabled('agent', id));
+    const disabled = disabledView(await deps.store.getDisabled('agent', id));
     return { id, owner: deps.config.agents.get(id)?.owner ?? '', ...(disabled === undefined ? {} : { disabled }) };
   }));
   const alerts = ids.length === 0 ? [] : await deps.store.queryAudit({ workflows: ids, types: ['alert.raised'], order: 'desc', limit: 20 });
