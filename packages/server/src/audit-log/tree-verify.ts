@@ -15,7 +15,7 @@ import {
   appendFrontier, createMerkleFrontier, createTrailChecker, sameHash,
   type MerkleFrontier, type MerkleFrontierState, type MerkleHash,
 } from '@portcullis/core';
-import type { AuditPurge, Store } from '../store/store.js';
+import type { AuditPurge, Store, StoredAuditEvent } from '../store/store.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 
 const PAGE = 5000;
@@ -279,33 +279,83 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
   if (head.seq > end) return fail(`event ${end + 1}${head.seq - end > 1 ? `–${head.seq}` : ''} is missing: the trail ends at event ${end} but its recorded head is ${head.seq}`, { seq: end + 1 });
   if (head.seq < end) return fail(`the trail's recorded head (${head.seq}) is behind its last event (${end}): the head was moved back`, { seq: head.seq + 1 });
 
-  // A purge is the retention purge only if the trail records it: an `audit.purged` event naming
-  // it, covered by a published checkpoint, purging nothing younger than the retention minimum.
-  // (Its type column was checked against its body with the rest, so the query can be trusted.)
+  // A purge is the retention purge only if the trail records it (see checkPurges).
   // (Read only when there are purges to check: the type column has no index of its own.)
-  const purgeEvents = purges.some((p) => p.throughSeq > base) ? await store.queryAudit({ types: ['audit.purged'], limit: 10_000 }) : [];
-  for (const purge of purges) {
-    if (purge.throughSeq <= base) continue;
-    const event = purgeEvents.find((e) => (e.data as { throughSeq?: unknown }).throughSeq === purge.throughSeq);
-    if (event === undefined) {
-      return fail(`the purge of events through ${purge.throughSeq} has no audit.purged event in the trail: it was forged, and events 1–${purge.throughSeq} were deleted`, { seq: purge.throughSeq });
-    }
-    const before = (event.data as { before?: unknown }).before;
-    if (typeof before !== 'number' || event.at - before < MIN_RETENTION_MS) {
-      return fail(`the purge of events through ${purge.throughSeq} (event ${event.seq}) removed events younger than the ${MIN_RETENTION_MS / 86_400_000}-day retention minimum`, { seq: event.seq });
-    }
-    if (anchored && (newest === undefined || event.seq > base + newest.size)) {
-      return fail(`the purge of events through ${purge.throughSeq} (event ${event.seq}) is not yet covered by a published checkpoint (the newest covers ${newest?.size ?? 0} events): cut a checkpoint after a purge`, { seq: event.seq });
-    }
-    if ((event.data as { leavesKept?: unknown }).leavesKept === true && !(purge.throughSeq > purged.from && purge.throughSeq <= purged.to)) {
-      return fail(`the purge of events through ${purge.throughSeq} (event ${event.seq}) kept the leaf hashes of the events it deleted, but they are missing from the store: they were deleted`, { seq: purge.throughSeq });
-    }
+  // (Its type column was checked against its body with the rest, so the query can be trusted.)
+  if (purges.some((p) => p.throughSeq > base)) {
+    const purgeEvents = await store.queryAudit({ types: ['audit.purged'], limit: 10_000 });
+    const problem = checkPurges(purges.filter((p) => p.throughSeq > base), base, purgeEvents, purged, anchored ? base + (newest?.size ?? 0) : undefined);
+    if (problem !== undefined) return fail(problem.problem, { seq: problem.seq });
   }
   const stored = createMerkleFrontier(tree.frontier);
   if (stored.size !== frontier.size || !sameHash(stored.root(), frontier.root())) {
     return fail(`the stored tree (${stored.size} events, root ${b64(stored.root())}) is not the tree of the stored events (${frontier.size}, root ${b64(frontier.root())}): it was edited`);
   }
   return { ok: true, count, matched, beforePurge: beforePurge.length, treeSize: frontier.size, root: frontier.root(), lastSeq: end };
+}
+
+/** A purge as the trail records it: by its own `audit.purged` event, or listed by a later purge's event (that purge deleted the earlier event). */
+interface RecordedPurge {
+  readonly throughSeq: number;
+  readonly before: unknown;
+  readonly at: unknown;
+  readonly leavesKept: boolean;
+  readonly treeRoot: unknown;
+  /** The event that records it. */
+  readonly seq: number;
+}
+
+/** Every purge the stored `audit.purged` events record, by the seq it purged through (an event's own purge wins over a listing). */
+function recordedPurges(events: readonly StoredAuditEvent[]): Map<number, RecordedPurge> {
+  const recorded = new Map<number, RecordedPurge>();
+  const entry = (d: Record<string, unknown>, at: unknown, seq: number): RecordedPurge => ({ throughSeq: Number(d.throughSeq), before: d.before, at, leavesKept: d.leavesKept === true, treeRoot: d.treeRoot, seq });
+  for (const event of events) {
+    const data = event.data as Record<string, unknown>;
+    for (const listed of Array.isArray(data.earlierPurges) ? data.earlierPurges as Record<string, unknown>[] : []) {
+      if (typeof listed === 'object' && listed !== null && !recorded.has(Number(listed.throughSeq))) recorded.set(Number(listed.throughSeq), entry(listed, listed.at, event.seq));
+    }
+  }
+  for (const event of events) {
+    const data = event.data as Record<string, unknown>;
+    recorded.set(Number(data.throughSeq), entry(data, event.at, event.seq));
+  }
+  return recorded;
+}
+
+/**
+ * Checks every stored purge (after the tree's base, oldest first) against what the trail
+ * records of it: recorded at all, nothing younger than the retention minimum purged, recorded by
+ * an event a published checkpoint covers (`coveredThrough`, when checkpoints are given), the
+ * frontier it kept the one it recorded, and its leaf hashes kept when it says so; and every purge
+ * the trail records has its stored record.
+ */
+function checkPurges(purges: readonly AuditPurge[], base: number, events: readonly StoredAuditEvent[], leaves: { readonly from: number; readonly to: number }, coveredThrough: number | undefined): { problem: string; seq: number } | undefined {
+  const recorded = recordedPurges(events);
+  let previous = base;
+  for (const purge of purges) {
+    const through = purge.throughSeq;
+    const record = recorded.get(through);
+    if (record === undefined) return { problem: `the purge of events through ${through} has no audit.purged event in the trail: it was forged, and events 1–${through} were deleted`, seq: through };
+    const by = `(recorded by event ${record.seq})`;
+    if (typeof record.before !== 'number' || typeof record.at !== 'number' || record.at - record.before < MIN_RETENTION_MS) {
+      return { problem: `the purge of events through ${through} ${by} removed events younger than the ${MIN_RETENTION_MS / 86_400_000}-day retention minimum`, seq: record.seq };
+    }
+    if (coveredThrough !== undefined && record.seq > coveredThrough) {
+      return { problem: `the purge of events through ${through} ${by} is not yet covered by a published checkpoint (the newest covers ${coveredThrough - base} events): cut a checkpoint after a purge`, seq: record.seq };
+    }
+    if (purge.frontier !== undefined && typeof record.treeRoot === 'string' && Buffer.from(createMerkleFrontier(purge.frontier).root()).toString('hex') !== record.treeRoot) {
+      return { problem: `the tree kept by the purge of events through ${through} is not the one its audit.purged event ${by} recorded: it was edited`, seq: through };
+    }
+    if (record.leavesKept && !(leaves.from <= previous && through <= leaves.to)) {
+      return { problem: `the purge of events through ${through} ${by} kept the leaf hashes of events ${previous + 1}–${through}, but they are missing from the store: they were deleted`, seq: through };
+    }
+    previous = through;
+  }
+  const stored = new Set(purges.map((p) => p.throughSeq));
+  for (const record of recorded.values()) {
+    if (record.throughSeq > base && !stored.has(record.throughSeq)) return { problem: `the purge of events through ${record.throughSeq} recorded by event ${record.seq} has no stored purge record: it was deleted`, seq: record.throughSeq };
+  }
+  return undefined;
 }
 
 /** The purged part of the trail, rebuilt from kept leaf hashes: events after `from` through `to` (from = to: none kept). */
@@ -325,6 +375,15 @@ async function rebuildPurged(
   let next = 0;
   const waiting = [...older];
   const boundaries = new Map(purges.map((p) => [p.throughSeq, p]));
+  /** Checks the checkpoints of the frontier's size against its root. */
+  const checkWaiting = (at: MerkleFrontier, seq: number): PurgedPart | undefined => {
+    while (waiting[0] !== undefined && waiting[0].size === at.size) {
+      const checkpoint = waiting.shift() as SignedCheckpoint;
+      const mismatch = checkRoot(checkpoint, at.root());
+      if (mismatch !== undefined && !mismatch.ok) return { problem: `${mismatch.problem} (rebuilt from the leaf hashes kept by the purges)`, seq: mismatch.seq ?? seq, checkpoint: checkpoint.size };
+    }
+    return undefined;
+  };
   for await (const page of store.readPurgedLeaves(PAGE, { afterSeq: base })) {
     for (const { seq, leafHash } of page) {
       if (frontier === undefined) {
@@ -333,16 +392,15 @@ async function rebuildPurged(
         if (from !== base && after?.frontier === undefined) return { problem: `the leaf hashes kept for purged events start at event ${seq}, not after the trail's base or a purge: the kept leaf hashes were edited`, seq };
         frontier = createMerkleFrontier(from === base ? undefined : after?.frontier);
         next = seq;
-        while (waiting[0] !== undefined && waiting[0].size <= from - base) waiting.shift();
+        while (waiting[0] !== undefined && waiting[0].size < frontier.size) waiting.shift();
+        const atStart = checkWaiting(frontier, seq);
+        if (atStart !== undefined) return atStart;
       }
       if (seq !== next) return { problem: `the leaf hash kept for purged event ${next} is missing: the kept leaf hashes were edited`, seq: next };
       frontier.append(leafHash);
       next += 1;
-      while (waiting[0] !== undefined && waiting[0].size === frontier.size) {
-        const checkpoint = waiting.shift() as SignedCheckpoint;
-        const mismatch = checkRoot(checkpoint, frontier.root());
-        if (mismatch !== undefined && !mismatch.ok) return { problem: `${mismatch.problem} (rebuilt from the leaf hashes kept by the purges)`, seq: mismatch.seq ?? seq, checkpoint: checkpoint.size };
-      }
+      const mismatch = checkWaiting(frontier, seq);
+      if (mismatch !== undefined) return mismatch;
       const kept = boundaries.get(seq)?.frontier;
       if (kept !== undefined && !sameHash(createMerkleFrontier(kept).root(), frontier.root())) {
         return { problem: `the leaf hashes kept for purged events ${from + 1}–${seq} do not rebuild the tree the purge through ${seq} kept: a kept leaf hash was edited`, seq };

@@ -290,7 +290,7 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     await checkpoint(db, k);
     const result = await verify(db, k);
     expect(result.code).toBe(1);
-    expect(result.err).toMatch(/the purge of events through 5 \(event 31\) removed events younger than the 90-day retention minimum/);
+    expect(result.err).toMatch(/the purge of events through 5 \(recorded by event 31\) removed events younger than the 90-day retention minimum/);
   });
 
   it('accepts a real purge covered by a later checkpoint, and names one not yet covered', async () => {
@@ -366,6 +366,49 @@ describe('a retention purge keeps the leaf hashes of the events it deleted', () 
     expect(second.err).toMatch(/the leaf hashes kept for purged events 1–30 do not rebuild the tree the purge through 30 kept: a kept leaf hash was edited/);
   });
 
+  /** Purges through the store (a purge's own event is young: a second purge can delete it only once it is 90 days old). */
+  async function purgeAt(db: string, before: number, at: number, more: number = 0): Promise<void> {
+    const store = createSqliteStore({ path: db });
+    await store.migrate();
+    await store.purgeAudit(before, at, 'retention');
+    if (more > 0) await store.appendAudit(Array.from({ length: more }, (_, i) => draft(100 + i, { at: at + DAY + i * 1000 })));
+    await store.close();
+  }
+
+  /** Two purges: 10 events, a checkpoint, purged on day 200 (event 11 records it); 9 more, a checkpoint, purged with event 11 on day 400 (event 21 records both); a checkpoint. */
+  async function purgedTwice(): Promise<{ db: string; k: Awaited<ReturnType<typeof keys>> }> {
+    const db = await storeFile(10, (i) => T0 + i * DAY);
+    const k = await keys();
+    await checkpoint(db, k);
+    await purgeAt(db, T0 + 100 * DAY, T0 + 200 * DAY, 9);
+    await checkpoint(db, k);
+    await purgeAt(db, T0 + 300 * DAY, T0 + 400 * DAY);
+    await checkpoint(db, k);
+    return { db, k };
+  }
+
+  it('verifies a trail purged twice, the second purge deleting the first one\'s event, against every checkpoint', async () => {
+    const { db, k } = await purgedTwice();
+    const result = await verify(db, k);
+    expect(result.err).toBe('');
+    expect(result.out).toMatch(/audit trail OK: 1 event verified; tree of 21 events consistent with 3 signed checkpoints$/m);
+    expect((await plainVerify(db)).code).toBe(0);
+  });
+
+  it('names what an attacker removed after two purges: the first purge\'s leaf hashes, or its record', async () => {
+    const { db, k } = await purgedTwice();
+    const leaves = attacker(db);
+    leaves.exec('DELETE FROM audit_purged_leaves WHERE seq <= 10');
+    leaves.close();
+    expect((await verify(db, k)).err).toMatch(/the purge of events through 10 \(recorded by event 21\) kept the leaf hashes of events 1–10, but they are missing from the store: they were deleted/);
+
+    const { db: other, k: k2 } = await purgedTwice();
+    const record = attacker(other);
+    record.exec('DELETE FROM audit_purges WHERE through_seq = 10');
+    record.close();
+    expect((await verify(other, k2)).err).toMatch(/the purge of events through 10 recorded by event 21 has no stored purge record: it was deleted/);
+  });
+
   it('names kept leaf hashes that were deleted, one or all', async () => {
     const { db, k } = await purgedTrail();
     const one = attacker(db);
@@ -375,7 +418,7 @@ describe('a retention purge keeps the leaf hashes of the events it deleted', () 
     const all = attacker(db);
     all.exec('DELETE FROM audit_purged_leaves');
     all.close();
-    expect((await verify(db, k)).err).toMatch(/the purge of events through 30 \(event 31\) kept the leaf hashes of the events it deleted, but they are missing from the store: they were deleted/);
+    expect((await verify(db, k)).err).toMatch(/the purge of events through 30 \(recorded by event 31\) kept the leaf hashes of events 1–30, but they are missing from the store: they were deleted/);
   });
 });
 

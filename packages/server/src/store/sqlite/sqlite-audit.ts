@@ -22,7 +22,7 @@
 import type Database from 'better-sqlite3';
 import {
   GENESIS_ANCHOR, PortcullisError, createChainVerifier, createTrailChecker, createMerkleFrontier, merkleLeafHash, sealAuditEvent,
-  type AuditEventDraft, type ChainAnchor, type MerkleFrontier, type MerkleFrontierState, type MerkleHash, type SealedAuditEvent,
+  type AuditEventDraft, type ChainAnchor, type JsonValue, type MerkleFrontier, type MerkleFrontierState, type MerkleHash, type SealedAuditEvent,
 } from '@portcullis/core';
 import { auditEventToRow, hashHex, rowToAuditRecord, rowToStoredEvent } from '../store-rows.js';
 import { clampLimit } from '../store-guards.js';
@@ -280,6 +280,9 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     const stored = cachedTree?.frontier ?? createMerkleFrontier(state.frontier);
     if (stored.size !== frontier.size || hashHex(stored.root()) !== hashHex(frontier.root())) refuse('the stored tree is not the tree of the stored events');
     const treeRoot = purgeFrontier === undefined ? undefined : hashHex(createMerkleFrontier(purgeFrontier).root());
+    // This purge may delete the events of earlier purges: its own event lists them, so the trail
+    // keeps recording every purge (read before anything is deleted).
+    const earlierPurges = recordedPurges();
 
     const keepLeaf = prepare('INSERT INTO audit_purged_leaves (seq, leaf_hash) VALUES (?, ?)');
     for (const [seq, leaf] of leaves) keepLeaf.run(seq, leaf);
@@ -290,9 +293,22 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
       .run(through, anchorHash, at, actor, purgeFrontier === undefined ? null : frontierToBlob(purgeFrontier));
     append([{
       type: 'audit.purged', at, actor: { kind: 'system', id: actor },
-      data: { throughSeq: through, anchorHash, purged, before, leavesKept: true, ...(treeRoot === undefined ? {} : { treeSize: through - base, treeRoot }) },
+      data: { throughSeq: through, anchorHash, purged, before, leavesKept: true, ...(treeRoot === undefined ? {} : { treeSize: through - base, treeRoot }), earlierPurges },
     }]);
     return { purged, anchor: { seq: through, hash: anchorHash } };
+  }
+
+  /**
+   * Every purge the newest `audit.purged` event records, oldest first: those it lists and its
+   * own (throughSeq, before, at, leavesKept, and treeSize and treeRoot when it kept a frontier).
+   */
+  function recordedPurges(): JsonValue[] {
+    const [newest] = query({ types: ['audit.purged'], order: 'desc', limit: 1 });
+    if (newest === undefined) return [];
+    const data = newest.data as Record<string, JsonValue | undefined>;
+    const own: Record<string, JsonValue> = { throughSeq: data.throughSeq ?? null, before: data.before ?? null, at: newest.at, leavesKept: data.leavesKept === true };
+    if (data.treeSize !== undefined && data.treeRoot !== undefined) Object.assign(own, { treeSize: data.treeSize, treeRoot: data.treeRoot });
+    return [...(Array.isArray(data.earlierPurges) ? data.earlierPurges : []), own];
   }
 
   function catchUpTree(): number {
