@@ -20,7 +20,7 @@ export const ERROR_CODES = {
   WORKFLOW_NOT_FOUND: { fault: 'caller', when: 'the workflow named in a proposal does not exist' },
   ACTION_NOT_FOUND: { fault: 'caller', when: 'the action named in a proposal does not exist on the workflow\'s systems' },
   INVALID_PARAMS: { fault: 'caller', when: 'the params do not match the action\'s parameter schema' },
-  RATE_LIMITED: { fault: 'caller', when: 'the agent made more proposals (tool calls included) in the last minute than limits.proposalsPerMinute, on any face; retry after the time given (Retry-After)' },
+  RATE_LIMITED: { fault: 'caller', when: 'the agent made limits.proposalsPerMinute proposals (tool calls included) in its current one-minute window, on any face; retry after the time given (Retry-After), when the window closes' },
   TOO_MANY_PENDING: { fault: 'caller', when: 'the agent or the workflow already has limits.maxPendingPerAgent or limits.maxPendingPerWorkflow proposals waiting for approval; a new one that needs approval is refused until people decide some (an alert is audited)' },
   PARAMS_TOO_LARGE: { fault: 'caller', when: 'the params of a proposal or tool call are larger than limits.paramsBytes (their JSON in UTF-8 bytes), on any face; nothing was stored' },
   PROPOSAL_NOT_FOUND: { fault: 'caller', when: 'no proposal has this id' },

@@ -192,6 +192,10 @@ describe('the optional C2SP tlog-witness', () => {
     expect(ok.out).toMatch(/audit trail OK: 3 events verified; tree of 3 events consistent with 2 signed checkpoints; witnessed through checkpoint 2 by witness\.test\/w1$/m);
     // One of two witnesses is enough with a quorum of 1, not by default (all of them).
     expect((await verify(logDir, '--witness-key', witness.key, '--witness-key', stranger.key, '--witness-quorum', '1')).out).toMatch(/witnessed through checkpoint 2 by witness\.test\/w1$/m);
+    // A witness named twice counts once.
+    const twice = await verify(logDir, '--witness-key', witness.key, '--witness-key', witness.key, '--witness-quorum', '2');
+    expect(twice.code).toBe(1);
+    expect(twice.err).toMatch(/the witness quorum must be a whole number from 1 to the 1 different witness keys given, not 2/);
     const both = await verify(logDir, '--witness-key', witness.key, '--witness-key', stranger.key);
     expect(both.code).toBe(1);
     expect(both.err).toMatch(/no checkpoint in .* carries cosignatures of 2 of the 2 witnesses given \(witness\.test\/w1, witness\.test\/w1\): it was not witnessed, or the witnesses' lines were removed/);

@@ -17,8 +17,11 @@ export function table(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-/** Who switched a workflow off, since when and why; executes nothing until enabled. */
-const offWhy = (workflow: string, d: DisabledView): string => `${d.breaker ? 'by the circuit breaker' : `by ${d.by}`} since ${d.since}: ${d.reason}; it executes nothing until someone enables it (\`portcullis enable workflow ${workflow} --reason ...\`)`;
+/** Who switched a workflow (or its agent) off, since when and why; executes nothing until enabled. */
+const offWhy = (workflow: string, d: DisabledView & { readonly agent?: string }): string => {
+  const what = d.agent === undefined ? `workflow ${workflow}` : `agent ${d.agent}`;
+  return `${d.agent === undefined ? '' : `(its agent ${d.agent}) `}${d.breaker ? 'by the circuit breaker' : `by ${d.by}`} since ${d.since}: ${d.reason}; it executes nothing until someone enables it (\`portcullis enable ${what} --reason ...\`)`;
+};
 
 /** Each workflow's stage and modes, one row each, then why and the gate. */
 export function formatStages(views: readonly RolloutView[]): string {

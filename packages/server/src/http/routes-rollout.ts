@@ -25,7 +25,8 @@ export const rolloutView = z.object({
     criteria: z.array(z.object({ name: z.string(), value: z.number().nullable(), needed: z.string(), pass: z.boolean(), detail: z.string() })),
   }).describe('the promotion criteria, each with its number and pass/fail'),
   gate: z.object({ ok: z.boolean(), reason: z.string() }).optional().describe('for a draft: whether the rollout gate lets it deploy now'),
-  disabled: z.object({ by: z.string(), reason: z.string(), since: z.string(), breaker: z.boolean() }).optional().describe('set while the workflow is switched off (by a person, or the circuit breaker when `breaker` is true): it executes nothing, whatever its stage'),
+  disabled: z.object({ by: z.string(), reason: z.string(), since: z.string(), breaker: z.boolean(), agent: z.string().optional().describe('set when its agent, not the workflow itself, is switched off') })
+    .optional().describe('set while the workflow or its agent is switched off (by a person, or the circuit breaker when `breaker` is true): it executes nothing, whatever its stage'),
 }).describe('Rollout');
 
 export const rolloutBody = z.strictObject({

@@ -70,7 +70,8 @@ export async function callTool(deps: McpGatewayDeps, agent: AgentConfig, name: s
   const outcome = await service.callTool(agent, name, args);
   if (outcome.kind === 'refused') return failureAnswer(outcome.error, outcome.hint);
   const proposal = await hold(deps, outcome.proposal, extra, deadline);
-  if (!isSettled(proposal.status)) return pendingResult(service.config, proposal, deps.gatewayUrl);
+  // A cancelled call's answer reaches nobody: its outcome stays undelivered, for the same call made again.
+  if (!isSettled(proposal.status) || extra.signal.aborted) return pendingResult(service.config, proposal, deps.gatewayUrl);
   // The outcome is being delivered: the same call made again from now on is a new proposal.
   await service.markToolCallDelivered(outcome.call);
   return outcomeResult(proposal);

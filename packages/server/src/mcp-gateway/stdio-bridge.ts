@@ -66,6 +66,9 @@ export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io:
   const instructions = upstream.getInstructions();
   const server = new Server(GATEWAY_INFO, { capabilities: { tools: {} }, ...(instructions === undefined ? {} : { instructions }) });
   const calls = new Set<Forwarded>();
+  /** The answers not yet written. */
+  const unanswered = new Set<Promise<unknown>>();
+  let stopping = false;
   server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => upstream.listTools(request.params, { signal: extra.signal }).catch(passOn));
   server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const token = extra._meta?.progressToken;
@@ -79,6 +82,8 @@ export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io:
       // Always asked for: progress is how the bridge knows the gateway holds the call.
       onprogress: (progress) => {
         call.held = true;
+        // Held after the stop began: answered at once too.
+        if (stopping) void call.answerWithoutWaiting();
         if (token !== undefined) void extra.sendNotification({ method: 'notifications/progress', params: { ...progress, progressToken: token } }).catch(() => undefined);
       },
     }) as Promise<CallToolResult>;
@@ -89,6 +94,7 @@ export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io:
       // Settled once the SDK has written the answer (it does so when the handler's promise settles).
       answered: answer.then(() => new Promise((resolve) => setImmediate(resolve)), () => undefined),
       answerWithoutWaiting() {
+        if (releasing) return call.answered;
         releasing = true;
         const params = { ...request.params, _meta: { ...request.params._meta, [WAIT_META_KEY]: false } };
         answerWith(upstream.callTool(params, undefined, { timeout: target.timeoutMs }) as Promise<CallToolResult>);
@@ -97,6 +103,8 @@ export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io:
       },
     };
     calls.add(call);
+    unanswered.add(call.answered);
+    void call.answered.then(() => unanswered.delete(call.answered));
     try {
       return await answer.catch(passOn);
     } finally {
@@ -109,7 +117,10 @@ export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io:
   io.stdin.once('end', end);
   io.stdin.once('close', end);
   void stop?.then(async () => {
-    await Promise.allSettled([...calls].map((call) => (call.held ? call.answerWithoutWaiting() : call.answered)));
+    stopping = true;
+    for (const call of calls) if (call.held) void call.answerWithoutWaiting();
+    // Calls not held finish; one the gateway starts holding now is answered at once (above).
+    while (unanswered.size > 0) await Promise.allSettled([...unanswered]);
     end();
   });
   await server.connect(new StdioServerTransport(io.stdin, io.stdout));

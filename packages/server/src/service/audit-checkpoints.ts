@@ -88,13 +88,15 @@ export async function verifyAgainstCheckpoints(
   if (!verifier.ok) return { ok: false, count: 0, problem: verifier.problem };
   let keys: WitnessKey[] = [];
   try {
-    keys = (witnesses?.keys ?? []).map((text) => parseWitnessKey(text, `the witness key "${text}"`));
+    // A witness named twice counts once.
+    const parsed = (witnesses?.keys ?? []).map((text) => parseWitnessKey(text, `the witness key "${text}"`));
+    keys = parsed.filter((key, i) => parsed.findIndex((k) => k.name === key.name && k.keyId === key.keyId) === i);
   } catch (error) {
     return { ok: false, count: 0, problem: `${(error as Error).message}; pass the witness's public key as its operator publishes it (C2SP tlog-cosignature)` };
   }
   const quorum = witnesses?.quorum ?? keys.length;
   if (witnesses !== undefined && (keys.length === 0 || !Number.isInteger(quorum) || quorum < 1 || quorum > keys.length)) {
-    return { ok: false, count: 0, problem: `the witness quorum must be a whole number from 1 to the ${keys.length} witness keys given, not ${quorum}` };
+    return { ok: false, count: 0, problem: `the witness quorum must be a whole number from 1 to the ${keys.length} different witness keys given, not ${quorum}` };
   }
   const read = await readCheckpoints(location, verifier.verifiers);
   if (!read.ok) return { ok: false, count: 0, problem: read.problem };

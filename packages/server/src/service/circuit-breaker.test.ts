@@ -37,6 +37,9 @@ describe('the circuit breaker', () => {
     const status = await statusOf(harness);
     expect(status.workflows[0].disabled).toMatchObject({ by: 'breaker', breaker: true, reason: expect.stringMatching(/3 execution failures in a row/) });
     expect(status.workflows[0].runbook).toBe('Assign leads by hand in the CRM.');
+    // The rollout report says so too, whatever the stage.
+    const rollout = (await harness.request('dana', { method: 'GET', url: '/v1/workflows/route-leads/rollout' })).json();
+    expect(rollout.disabled).toMatchObject({ by: 'breaker', breaker: true, reason: expect.stringMatching(/3 execution failures in a row/) });
     // Newest first: the trip disabled the workflow, and returned its automated writes to approval-first.
     expect(status.alerts.map((a: { data: { kind: string } }) => a.data.kind)).toEqual(['workflow_demoted', 'breaker_tripped']);
     expect(status.alerts[1].data).toMatchObject({ kind: 'breaker_tripped', failures: 3, threshold: 3, runbook: 'Assign leads by hand in the CRM.', to: ['tom', 'dana'] });

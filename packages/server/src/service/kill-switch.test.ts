@@ -46,6 +46,9 @@ describe('the kill switch', () => {
     expect(off.json()).toMatchObject({ kind: 'agent', id: 'lead-router', disabled: { by: 'dele' }, cancelled: [pending.json().id] });
     expect((await proposeAs(harness, 'agent', route(2))).json()).toMatchObject({ status: 'denied', decision: { code: 'AGENT_DISABLED' } });
     expect((await harness.request('ada', { method: 'GET', url: '/v1/status' })).json().agents).toContainEqual(expect.objectContaining({ id: 'lead-router', disabled: expect.objectContaining({ by: 'dele', reason: 'leaked key suspected' }) }));
+    // Its workflows' rollout reports name the agent that is off.
+    const rollout = (await harness.request('dana', { method: 'GET', url: '/v1/workflows/route-leads/rollout' })).json();
+    expect(rollout.disabled).toMatchObject({ agent: 'lead-router', by: 'dele', reason: 'leaked key suspected', breaker: false });
 
     const twice = await post(harness, 'dana', '/v1/agents/lead-router/disable', 'again');
     expect(twice.statusCode).toBe(409);
@@ -56,6 +59,7 @@ describe('the kill switch', () => {
     expect((await proposeAs(harness, 'agent', route(2))).json().status).toBe('denied');
     const on = await post(harness, 'tom', '/v1/agents/lead-router/enable', 'key rotated');
     expect(on.statusCode).toBe(200);
+    expect((await harness.request('dana', { method: 'GET', url: '/v1/workflows/route-leads/rollout' })).json().disabled).toBeUndefined();
     expect((await proposeAs(harness, 'agent', route(2))).json().status).toBe('pending_approval');
     expect((await post(harness, 'tom', '/v1/agents/lead-router/enable', 'again')).statusCode).toBe(409);
   });

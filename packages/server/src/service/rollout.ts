@@ -82,8 +82,11 @@ export interface RolloutView {
   readonly readiness: { readonly ready: boolean; readonly criteria: readonly Criterion[] };
   /** For a draft: whether the rollout gate lets it deploy now, and why. */
   readonly gate?: { readonly ok: boolean; readonly reason: string };
-  /** Set while the workflow is switched off (by a person or the circuit breaker): it executes nothing, whatever its stage. */
-  readonly disabled?: DisabledView;
+  /**
+   * Set while the workflow, or its agent (`agent` then names it), is switched off by a person or
+   * the circuit breaker: it executes nothing, whatever its stage.
+   */
+  readonly disabled?: DisabledView & { readonly agent?: string };
 }
 
 const iso = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -91,15 +94,19 @@ const iso = (ms: number | undefined): string | undefined => (ms === undefined ? 
 /** What a workflow's rollout is now: its stored facts, the window's figures and the stage they give. */
 interface RolloutState {
   readonly facts: RolloutFacts;
-  readonly disabled: DisabledView | undefined;
+  readonly disabled: (DisabledView & { readonly agent?: string }) | undefined;
   readonly window: Awaited<ReturnType<typeof windowOf>>;
   readonly stage: Stage;
 }
 
 async function stateOf(deps: ServiceDeps, workflow: CompiledWorkflow): Promise<RolloutState> {
-  const [record, window, off] = await Promise.all([deps.store.getRollout(workflow.id), windowOf(deps, workflow), deps.store.getDisabled('workflow', workflow.id)]);
+  const [record, window, off, agentOff] = await Promise.all([
+    deps.store.getRollout(workflow.id), windowOf(deps, workflow), deps.store.getDisabled('workflow', workflow.id), deps.store.getDisabled('agent', workflow.agent),
+  ]);
   const facts = factsOf(workflow, record);
-  return { facts, disabled: disabledView(off), window, stage: stageOf(facts, deps.clock.now(), window.figures, deps.config.rollout.minDecisions) };
+  const agentView = disabledView(agentOff);
+  const disabled = disabledView(off) ?? (agentView === undefined ? undefined : { ...agentView, agent: workflow.agent });
+  return { facts, disabled, window, stage: stageOf(facts, deps.clock.now(), window.figures, deps.config.rollout.minDecisions) };
 }
 
 /** Every configured workflow's state, by id, read once for a report or the rollout gate. */
