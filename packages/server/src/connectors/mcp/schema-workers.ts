@@ -42,6 +42,11 @@ export function checkInWorker(job: SchemaJob): Promise<SchemaIssue[]> {
   return pool.run(job);
 }
 
+/** How many schema worker threads run now (0 before the first check and after the pool stops). */
+export function schemaWorkerThreads(): number {
+  return pool?.threads.length ?? 0;
+}
+
 /** A hold on the schema workers, taken by an MCP connector for as long as it is open. */
 export interface SchemaWorkersHold {
   /** Lets go of the hold (once; again does nothing); the last to let go stops the threads, after their checks in progress. */
