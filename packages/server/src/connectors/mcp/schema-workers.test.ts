@@ -1,7 +1,8 @@
 /**
  * The schema workers: started by the first check, not before; stopped when the last hold is
  * released, and started again by a later check; a worker answers as the main thread does,
- * whatever it keeps compiled (two schemas with one `$id`, more schemas than it keeps).
+ * whatever it keeps compiled (two schemas with one `$id`, more schemas than it keeps); a check
+ * that takes too long refuses the value.
  */
 import { canonicalJson, sha256Hex } from '@portcullis/core';
 import { describe, expect, it } from 'vitest';
@@ -27,6 +28,15 @@ describe('the schema worker pool', () => {
     expect(await checkInWorker(job(text('^a+$'), { text: 'aa' }))).toEqual([]);
     await again.release();
     expect(schemaWorkerThreads()).toBe(0);
+  });
+
+  it('refuses a value whose check takes longer than the time allowed, and checks the next one', async () => {
+    const hold = holdSchemaWorkers();
+    const long = { text: `${'a'.repeat(2_000_000)}!` };
+    expect(await checkInWorker(job(text('(a+)+$'), long), { timeoutMs: 1 })).toEqual([{ path: [], message: expect.stringContaining("could not be checked against the tool's input schema within 0.001 s") }]);
+    // The pool goes on (piscina replaced the stopped thread).
+    expect(await checkInWorker(job(text('(a+)+$'), { text: 'aa' }))).toEqual([]);
+    await hold.release();
   });
 });
 

@@ -12,6 +12,9 @@
  * connector of the process and stopped when the last connector holding it is closed (its
  * threads do not keep the process alive meanwhile, as piscina unrefs idle threads); a check
  * after that starts it again. At most {@link MAX_THREADS} threads, one kept while the pool runs.
+ * A check that takes longer than {@link CHECK_TIMEOUT_MS} (a format's backtracking regexp, say)
+ * has its thread stopped (piscina terminates it and starts another) and is answered as a
+ * problem of the arguments: the gateway does not accept what it could not check.
  */
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
@@ -20,6 +23,8 @@ import type { SchemaJob } from './schema-worker.js';
 
 /** The most schema worker threads: two, or one on a single-core machine. */
 export const MAX_THREADS = Math.max(1, Math.min(2, availableParallelism()));
+/** How long one check may take, in ms, before its thread is stopped and the value refused. */
+export const CHECK_TIMEOUT_MS = 10_000;
 /** How long a second thread may stay idle before it stops, in ms. */
 const IDLE_MS = 30_000;
 
@@ -33,13 +38,22 @@ let pool: Piscina<SchemaJob, SchemaIssue[]> | undefined;
 let holders = 0;
 
 /**
- * Checks `job.value` against `job.schema` in a worker thread: its problems, none when it matches.
+ * Checks `job.value` against `job.schema` in a worker thread: its problems, none when it matches;
+ * one problem (at the value itself, path []) when the check took longer than `timeoutMs`
+ * (default {@link CHECK_TIMEOUT_MS}).
  * @throws Error when the worker cannot be started or the schema does not compile there
  *   (the caller compiled it first, so not for a tool that is offered).
  */
-export function checkInWorker(job: SchemaJob): Promise<SchemaIssue[]> {
+export async function checkInWorker(job: SchemaJob, options: { readonly timeoutMs?: number } = {}): Promise<SchemaIssue[]> {
+  const timeoutMs = options.timeoutMs ?? CHECK_TIMEOUT_MS;
   pool ??= new Piscina<SchemaJob, SchemaIssue[]>({ filename: WORKER_URL.href, minThreads: 1, maxThreads: MAX_THREADS, idleTimeout: IDLE_MS });
-  return pool.run(job);
+  const timeout = AbortSignal.timeout(timeoutMs);
+  try {
+    return await pool.run(job, { signal: timeout });
+  } catch (error) {
+    if (!timeout.aborted) throw error;
+    return [{ path: [], message: `could not be checked against the tool's input schema within ${timeoutMs / 1000} s (its patterns or formats take too long on arguments this large); send shorter arguments` }];
+  }
 }
 
 /** How many schema worker threads run now (0 before the first check and after the pool stops). */
