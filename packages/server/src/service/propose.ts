@@ -97,7 +97,8 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
       return refuseInput(deps, agent, input, error as PortcullisError);
     }
   }
-  const parsed = action.spec.params.safeParse(input.params);
+  // Asynchronous: an upstream tool's schema may be checked in a worker thread (connectors/mcp/schema-workers.ts).
+  const parsed = await action.spec.params.safeParseAsync(input.params);
   if (!parsed.success) {
     const problems = describeIssues('params', parsed.error.issues);
     return refuseInput(deps, agent, input, new PortcullisError('INVALID_PARAMS', `params do not match action "${action.name}": ${problems.join('; ')}`, { problems }));

@@ -16,6 +16,7 @@ import type { ActionSpec } from '../../config/action-spec.js';
 import { isMcpSpec, parseToolDefinition, toolActionSpec, toolDigest, type McpActionSpec, type McpToolDefinition } from './mcp-tools.js';
 import { createMcpUpstream, describeUpstream, type McpUpstream, type McpUpstreamDeps } from './mcp-upstream.js';
 import { compensatingCall, type McpCompensation } from './mcp-compensation.js';
+import { holdSchemaWorkers } from './schema-workers.js';
 
 /** What the connector reports for the audit trail (the runtime records it). */
 export type McpConnectorEvent =
@@ -89,6 +90,8 @@ const textOf = (result: { content?: unknown }): string => (Array.isArray(result.
 /** Creates the connector of an MCP system. Nothing is started until `discover` or the first call. */
 export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDeps = {}): McpConnector {
   const upstream = deps.upstream ?? createMcpUpstream(system, deps);
+  // Its tools' arguments may be checked in the schema workers: they stop when the last connector closes.
+  const schemaWorkers = holdSchemaWorkers();
   let current = new Map<string, { tool: McpToolDefinition; digest: string }>();
   let rejected = new Map<string, string>();
   let listedAt = 0;
@@ -233,6 +236,12 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
       const refused = listed.rejected.length === 0 ? '' : `; ${listed.rejected.length} not offered (${listed.rejected.map((r) => r.tool).join(', ')})`;
       return { ok: true, detail: `${describeUpstream(system)} lists ${listed.specs.length} usable tool(s)${refused}` };
     },
-    close: () => upstream.close(),
+    async close() {
+      try {
+        await upstream.close();
+      } finally {
+        await schemaWorkers.release();
+      }
+    },
   };
 }

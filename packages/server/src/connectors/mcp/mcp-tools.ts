@@ -8,12 +8,11 @@
  * with unchecked params. The digest of a tool covers everything an agent is told about it.
  */
 import { canonicalJson, sha256Hex, type HighRiskTag, type Verb } from '@portcullis/core';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
 import { z } from 'zod';
 import type { ActionSpec } from '../../config/action-spec.js';
-import { linearRegExp, UnsafePatternError } from './safe-regexp.js';
+import { UnsafePatternError } from './safe-regexp.js';
+import { checkInWorker } from './schema-workers.js';
+import { createSchemaCompiler, usesRegExps, type SchemaCheck, type SchemaIssue } from './tool-schema.js';
 
 /** A tool as an upstream lists it (the fields the gateway uses; others are kept as they came). */
 export interface McpToolDefinition {
@@ -62,31 +61,8 @@ export function classifyTool(annotations: McpToolDefinition['annotations']): { v
   return readOnly ? { verb: 'read', tags: [], why: 'readOnlyHint' } : { verb: 'update', tags: [], why: 'not read-only, destructiveHint: false' };
 }
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
-// Upstream patterns run on RE2 (linear time): a catastrophic `pattern` cannot stall the gateway.
-const ajvOptions = { strict: false, allErrors: true, validateSchema: true, logger: false, code: { regExp: linearRegExp } } as const;
-let validators: { draft07: Ajv; draft2020: Ajv } | undefined;
-
-function ajvFor(schema: Readonly<Record<string, unknown>>): Ajv {
-  validators ??= { draft07: addFormats(new Ajv(ajvOptions)), draft2020: addFormats(new Ajv2020(ajvOptions) as unknown as Ajv) };
-  const dialect = typeof schema.$schema === 'string' ? schema.$schema : '';
-  // The MCP specification's default dialect is 2020-12; older servers still declare draft-07.
-  return /draft-0[4-7]/.test(dialect) ? validators.draft07 : validators.draft2020;
-}
-
-function pathOf(error: ErrorObject): (string | number)[] {
-  const path: (string | number)[] = error.instancePath === '' ? [] : error.instancePath.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-  const params = error.params as { additionalProperty?: string; missingProperty?: string };
-  if (params.missingProperty !== undefined) path.push(params.missingProperty);
-  return path;
-}
-
-function messageOf(error: ErrorObject): string {
-  const params = error.params as { additionalProperty?: string; missingProperty?: string };
-  if (params.additionalProperty !== undefined) return `unknown field "${params.additionalProperty}"`;
-  if (params.missingProperty !== undefined) return 'is required';
-  return error.message ?? 'is invalid';
-}
+// Compiles each tool's schema once when it is listed: refuses what cannot be checked, and checks here what needs no worker.
+const compiler = createSchemaCompiler();
 
 /** The parts of a schema shown as the action's params in `GET /v1/workflows` (identifiers removed). */
 function displaySchema(schema: Readonly<Record<string, unknown>>): Record<string, unknown> {
@@ -96,25 +72,31 @@ function displaySchema(schema: Readonly<Record<string, unknown>>): Record<string
 
 /**
  * The params validator of a tool: a zod type that accepts what the tool's input schema accepts
- * and reports each JSON Schema error as an issue at its path.
- * Its `pattern`s run on RE2 (linear time, see safe-regexp.ts).
+ * and reports each JSON Schema error as an issue at its path. Its `pattern`s run on RE2 (linear
+ * time, see safe-regexp.ts). A schema whose check runs regular expressions (`pattern`,
+ * `patternProperties`, `format`) is checked in a schema worker thread (schema-workers.ts), so
+ * its type is asynchronous: parse it with `safeParseAsync`; others are checked on this thread.
  * @throws Error naming the problem when the schema is not a usable JSON Schema of an object,
  *   or has a pattern RE2 cannot run (a backreference, a lookahead).
  */
 export function toolParams(tool: McpToolDefinition): z.ZodType {
   const schema = tool.inputSchema;
   if (schema.type !== 'object') throw new Error(`its inputSchema must have type "object" (MCP tools take named arguments), not ${JSON.stringify(schema.type ?? null)}`);
-  let validate: ValidateFunction;
+  let check: SchemaCheck;
   try {
-    validate = ajvFor(schema).compile(schema);
+    check = compiler.compile(schema);
   } catch (error) {
     if (error instanceof UnsafePatternError) throw new Error(`its inputSchema's ${error.message}; ask its maintainer for a pattern without them`);
     throw new Error(`its inputSchema is not a valid JSON Schema: ${(error as Error).message}`);
   }
-  return z.unknown().superRefine((value, ctx) => {
-    if (validate(value)) return;
-    for (const error of validate.errors ?? []) ctx.addIssue({ code: 'custom', path: pathOf(error), message: messageOf(error) });
-  }).meta(displaySchema(schema));
+  const report = (issues: readonly SchemaIssue[], ctx: z.RefinementCtx): void => {
+    for (const issue of issues) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
+  };
+  if (!usesRegExps(schema)) return z.unknown().superRefine((value, ctx) => report(check(value), ctx)).meta(displaySchema(schema));
+  // The worker compiles the schema itself, once per digest.
+  compiler.forget(schema);
+  const digest = sha256Hex(canonicalJson(schema));
+  return z.unknown().superRefine(async (value, ctx) => report(await checkInWorker({ digest, schema, value }), ctx)).meta(displaySchema(schema));
 }
 
 /**
