@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, StoredAuditRecord, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
+  AuditColumnMismatch, AuditPurge, AuditTreeState, ChainRange, AuditFilter, StoredAuditRecord, TrailRead, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -173,12 +173,12 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     appendAudit: (events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]> => write(() => audit.append(events)),
     queryAudit: (filter: AuditFilter): Promise<StoredAuditEvent[]> => read(() => audit.query(filter)),
-    async *readAuditTrail(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly StoredAuditRecord[]> {
+    async *readAuditTrail(batchSize = 500, range: TrailRead = {}): AsyncIterable<readonly StoredAuditRecord[]> {
       const size = clampLimit(batchSize, 500) || 1;
       let after = range.afterSeq ?? (await read(() => audit.anchor())).seq;
       const through = range.throughSeq ?? Number.MAX_SAFE_INTEGER;
       for (;;) {
-        const page = await read(() => audit.trailPage(after, size, through));
+        const page = await read(() => audit.trailPage(after, size, through, range.checkColumns === true));
         if (page.length > 0) yield page;
         const last = page.at(-1);
         if (last === undefined || page.length < size) return;
