@@ -297,6 +297,7 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
 
 /** The problem of an event whose stored column disagrees with its body. */
 function columnProblem(column: { seq: number; column: string }): string {
+  if (column.column === 'body') return `event ${column.seq}'s body is not JSON: it was edited, and no column can be checked against it`;
   return `event ${column.seq}'s stored ${column.column} column does not match its hashed body: queries filtering on ${column.column} would show it wrongly`;
 }
 

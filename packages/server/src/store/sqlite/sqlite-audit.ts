@@ -224,17 +224,17 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
       }
       return page;
     }
-    // The column check rides on the read that verifying makes anyway (one JSON parse per row in
-    // SQLite, no second scan of the trail); a row the prefilter flags is named by COLUMN_CHECK.
-    const rows = prepare(`SELECT seq, body, prev_hash, hash, ${COLUMN_PREFILTER} FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
-      .raw().all(afterSeq, throughSeq, limit) as [number, string, string, string, number | null][];
+    // The column check rides on the read that verifying makes anyway: COLUMN_CHECK per row (one
+    // JSON parse in SQLite, as the prefilter costs; it also names a body that is not JSON), no
+    // second scan of the trail.
+    const rows = prepare(`SELECT seq, body, prev_hash, hash, ${COLUMN_CHECK} FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
+      .raw().all(afterSeq, throughSeq, limit) as [number, string, string, string, string | null][];
     const page: StoredAuditRecord[] = new Array<StoredAuditRecord>(rows.length);
     for (let i = 0; i < rows.length; i += 1) {
-      const row = rows[i] as [number, string, string, string, number | null];
-      const column = row[4] === 0 ? undefined : columnMismatch(row[0] - 1, row[0])?.column;
-      page[i] = column === undefined
+      const row = rows[i] as [number, string, string, string, string | null];
+      page[i] = row[4] === null
         ? { seq: row[0], body: row[1], prevHash: row[2], hash: row[3] }
-        : { seq: row[0], body: row[1], prevHash: row[2], hash: row[3], column };
+        : { seq: row[0], body: row[1], prevHash: row[2], hash: row[3], column: row[4] };
     }
     return page;
   }
