@@ -214,20 +214,10 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   function trailPage(afterSeq: number, limit: number, throughSeq: number, checkColumns = false): StoredAuditRecord[] {
     // Rows as arrays, not objects: verifying reads every event, and the per-row object showed
     // in profiles. These statements are prepared only here, so their raw mode affects no one else.
-    if (!checkColumns) {
-      const rows = prepare('SELECT seq, body, prev_hash, hash FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?')
-        .raw().all(afterSeq, throughSeq, limit) as [number, string, string, string][];
-      const page: StoredAuditRecord[] = new Array<StoredAuditRecord>(rows.length);
-      for (let i = 0; i < rows.length; i += 1) {
-        const row = rows[i] as [number, string, string, string];
-        page[i] = { seq: row[0], body: row[1], prevHash: row[2], hash: row[3] };
-      }
-      return page;
-    }
-    // The column check rides on the read that verifying makes anyway: COLUMN_CHECK per row (one
-    // JSON parse in SQLite, as the prefilter costs; it also names a body that is not JSON), no
-    // second scan of the trail.
-    const rows = prepare(`SELECT seq, body, prev_hash, hash, ${COLUMN_CHECK} FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
+    // With checkColumns, the column check rides on the read that verifying makes anyway:
+    // COLUMN_CHECK per row (one JSON parse in SQLite, what the prefilter costs; it also names a
+    // body that is not JSON), no second scan of the trail.
+    const rows = prepare(`SELECT seq, body, prev_hash, hash, ${checkColumns ? COLUMN_CHECK : 'NULL'} FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`)
       .raw().all(afterSeq, throughSeq, limit) as [number, string, string, string, string | null][];
     const page: StoredAuditRecord[] = new Array<StoredAuditRecord>(rows.length);
     for (let i = 0; i < rows.length; i += 1) {
