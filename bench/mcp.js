@@ -147,7 +147,7 @@ export async function runMcpBenchmark({ quick, gatewayExecArgv = [] }) {
   const opened = [];
   try {
     const gateway = await connect('gateway', {
-      command: process.execPath, args: [...gatewayExecArgv, CLI_BIN, 'mcp', '--agent', 'bench-reader', '--config', configPath],
+      command: process.execPath, args: [...gatewayExecArgv, CLI_BIN, 'mcp', '--agent', 'bench-reader', '--config', configPath, '--standalone'],
       env: { K_AGENT: AGENT_KEY, T_DANA: 'bench_dana_token_mcp_1', T_TOM: 'bench_tom_token_mcp_1', PORTCULLIS_AGENT_KEY: AGENT_KEY },
     });
     opened.push(gateway);

@@ -61,9 +61,10 @@ export interface AuditEvent extends AuditEventDraft {
 
 /** The canonical body (RFC 8785) of a draft sealed as event `seq`: the bytes its leaf hash covers. */
 export function auditEventBody(draft: AuditEventDraft, seq: number): string {
+  // Members in their canonical (sorted) order, so canonicalJson need not copy the object to sort it.
   return canonicalJson({
-    v: AUDIT_FORMAT_VERSION, seq, at: draft.at, type: draft.type, actor: draft.actor,
-    workflow: draft.workflow, proposalId: draft.proposalId, data: draft.data,
+    actor: draft.actor, at: draft.at, data: draft.data, proposalId: draft.proposalId,
+    seq, type: draft.type, v: AUDIT_FORMAT_VERSION, workflow: draft.workflow,
   });
 }
 

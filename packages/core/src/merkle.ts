@@ -20,15 +20,25 @@ const HASH_BYTES = 32;
 export const EMPTY_TREE_ROOT: MerkleHash = createHash('sha256').digest();
 
 // The one-shot `crypto.hash` (Node >= 20.12) skips a Hash object per call, which costs more
-// than hashing a 65-byte node; every append hashes a leaf and about one node.
-const oneShot: ((algorithm: string, data: string | Uint8Array, encoding: 'buffer') => Buffer) | undefined = (crypto as { hash?: (a: string, d: string | Uint8Array, e: 'buffer') => Buffer }).hash;
+// than hashing a 65-byte node; every append hashes a leaf and about one node. Its digest is
+// taken as a latin1 ('binary') string (one char per byte) and copied into a Buffer from Node's pool:
+// asking it for a Buffer allocates a fresh ArrayBuffer per hash, which cost as much as the
+// hashing itself and showed as garbage collection in profiles of append and verify.
+const oneShot: ((algorithm: string, data: string | Uint8Array, encoding: 'binary') => string) | undefined = (crypto as { hash?: (a: string, d: string | Uint8Array, e: 'binary') => string }).hash;
 const nodeInput = Buffer.alloc(1 + 2 * HASH_BYTES);
 nodeInput[0] = 0x01;
+
+/** A digest given as a latin1 string, as 32 bytes (a slice of Node's Buffer pool). */
+function digestBytes(latin1: string): MerkleHash {
+  const bytes = Buffer.allocUnsafe(HASH_BYTES);
+  bytes.write(latin1, 0, HASH_BYTES, 'latin1');
+  return bytes;
+}
 
 /** The hash of one leaf: SHA-256(0x00 || leaf). A string is hashed as its UTF-8 bytes. */
 export function merkleLeafHash(leaf: Uint8Array | string): MerkleHash {
   // A string's leaf input is "\u0000" + leaf: U+0000 is the one byte 0x00 in UTF-8.
-  if (oneShot !== undefined && typeof leaf === 'string') return oneShot('sha256', `\u0000${leaf}`, 'buffer');
+  if (oneShot !== undefined && typeof leaf === 'string') return digestBytes(oneShot('sha256', `\u0000${leaf}`, 'binary'));
   const hash = createHash('sha256').update(LEAF_PREFIX);
   if (typeof leaf === 'string') hash.update(leaf, 'utf8');
   else hash.update(leaf);
@@ -40,7 +50,7 @@ export function merkleNodeHash(left: MerkleHash, right: MerkleHash): MerkleHash 
   if (oneShot !== undefined && left.length === HASH_BYTES && right.length === HASH_BYTES) {
     nodeInput.set(left, 1);
     nodeInput.set(right, 1 + HASH_BYTES);
-    return oneShot('sha256', nodeInput, 'buffer');
+    return digestBytes(oneShot('sha256', nodeInput, 'binary'));
   }
   return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
 }

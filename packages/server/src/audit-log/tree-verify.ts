@@ -89,8 +89,8 @@ export interface TreeSegmentResult {
 
 /**
  * Rebuilds one part of the tree from the stored bodies, checking every event (its stored leaf
- * hash, or legacy chain link, and its seq). Stops at the first problem; `onCount` is told the
- * count so far after each page.
+ * hash, or legacy chain link, its seq and its stored columns) in one read of the part. Stops at
+ * the first problem; `onCount` is told the count so far after each page.
  */
 export async function rebuildSegment(store: Store, segment: TreeSegment, onCount?: (count: number) => void): Promise<TreeSegmentResult> {
   let anchor = segment.chainAnchor;
@@ -106,19 +106,15 @@ export async function rebuildSegment(store: Store, segment: TreeSegment, onCount
   const frontiers: { size: number; state: MerkleFrontierState }[] = [];
   let count = 0;
   let next = segment.afterSeq + 1;
-  // The columns queries filter on are checked over the part too, up to its first bad event, so
-  // the first bad event in trail order is reported however the trail is split.
-  const done = async (problem?: string, seq?: number): Promise<TreeSegmentResult> => {
-    const column = await store.findAuditColumnMismatch({ afterSeq: segment.afterSeq, throughSeq: seq === undefined ? segment.throughSeq : seq - 1 });
-    if (column !== undefined) {
-      return { count: column.seq - segment.afterSeq - 1, frontiers: frontiers.filter((f) => f.size < column.seq - segment.base), end: frontier.state(), problem: columnProblem(column), seq: column.seq };
-    }
-    return { count, frontiers, end: frontier.state(), ...(problem === undefined ? {} : { problem, seq }) };
-  };
-  for await (const page of store.readAuditTrail(PAGE, { afterSeq: segment.afterSeq, throughSeq: segment.throughSeq })) {
+  const done = (problem?: string, seq?: number): TreeSegmentResult => ({ count, frontiers, end: frontier.state(), ...(problem === undefined ? {} : { problem, seq }) });
+  // The columns queries filter on are checked in the same read, event by event, so the first
+  // bad event in trail order is reported however the trail is split: an event's own leaf hash
+  // or seq problem first, then its columns.
+  for await (const page of store.readAuditTrail(PAGE, { afterSeq: segment.afterSeq, throughSeq: segment.throughSeq, checkColumns: true })) {
     for (const event of page) {
       const leaf = check(event);
       if (typeof leaf === 'string') return done(leaf, firstSeqIn(leaf) ?? event.seq);
+      if (event.column !== undefined) return done(columnProblem({ seq: event.seq, column: event.column }), event.seq);
       frontier.append(leaf);
       count += 1;
       next += 1;
@@ -414,6 +410,7 @@ async function rebuildPurged(
 
 /** The problem of an event whose stored column disagrees with its body. */
 function columnProblem(column: { seq: number; column: string }): string {
+  if (column.column === 'body') return `event ${column.seq}'s body is not JSON: it was edited, and no column can be checked against it`;
   return `event ${column.seq}'s stored ${column.column} column does not match its hashed body: queries filtering on ${column.column} would show it wrongly`;
 }
 

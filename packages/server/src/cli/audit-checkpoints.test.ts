@@ -208,6 +208,18 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     }
   });
 
+  it('a body that is not JSON, its leaf hash recomputed: named, not a crash of the column check', async () => {
+    const { db, k } = await published();
+    const raw = attacker(db);
+    const body = (raw.prepare('SELECT body FROM audit_events WHERE seq = 12').pluck().get() as string).slice(0, -1);
+    raw.prepare('UPDATE audit_events SET body = ?, hash = ? WHERE seq = 12').run(body, Buffer.from(merkleLeafHash(body)).toString('hex'));
+    raw.close();
+    for (const result of [await verify(db, k), await plainVerify(db)]) {
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/event 12's body is not JSON/);
+    }
+  });
+
   it('a middle event deleted, and two events swapped', async () => {
     const deleted = await published();
     const raw = attacker(deleted.db);

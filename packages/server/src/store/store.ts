@@ -104,6 +104,16 @@ export interface ChainRange {
   readonly throughSeq?: number;
 }
 
+/** A range of the trail to read, and whether to check the stored columns as it is read. */
+export interface TrailRead extends ChainRange {
+  /**
+   * Compare every event's stored columns (the ones queries filter on) with its body in the same
+   * read, as `findAuditColumnMismatch` does: an event whose columns disagree carries `column`.
+   * Verifying reads the trail once instead of once for the bodies and once for the columns.
+   */
+  readonly checkColumns?: boolean;
+}
+
 /** What an update of a proposal also writes, in the same transaction, when it applies. */
 export interface ProposalUpdateExtras {
   /** Advances the proposal's agent's call generation of `call` from `from` (see advanceCallGeneration): its outcome is being delivered. */
@@ -128,6 +138,8 @@ export interface StoredAuditRecord {
   readonly body: string;
   readonly prevHash: string;
   readonly hash: string;
+  /** Read with `checkColumns`: the first of its stored columns that disagrees with its body (absent when none does). */
+  readonly column?: string;
 }
 
 /**
@@ -311,8 +323,9 @@ export interface Store {
   /**
    * The stored trail in sequence order from the anchor, as pages of up to `batchSize` events
    * (pages, not single events: verifying a long trail awaits once per page, not per event).
+   * With `checkColumns`, each event's stored columns are checked against its body as it is read.
    */
-  readAuditTrail(batchSize?: number, range?: ChainRange): AsyncIterable<readonly StoredAuditRecord[]>;
+  readAuditTrail(batchSize?: number, range?: TrailRead): AsyncIterable<readonly StoredAuditRecord[]>;
   /** The newest event's seq and stored hash, as recorded apart from the events. */
   auditHead(): Promise<ChainAnchor>;
   /** Where the stored trail starts: genesis, or the last event removed by a retention purge (its seq and stored hash). */

@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AuditEventDraft, ChainAnchor, ProposalStatus, SealedAuditEvent } from '@portcullis/core';
 import type {
-  AuditColumnMismatch, AuditPurge, AuditTreeState, PurgedLeaf, ChainRange, AuditFilter, StoredAuditRecord, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
+  AuditColumnMismatch, AuditPurge, AuditTreeState, PurgedLeaf, ChainRange, AuditFilter, StoredAuditRecord, TrailRead, DisabledState, ProposalCount, ProposalFilter, ProposalPatch, ProposalRecord, ProposalUpdateExtras, RolloutRecord, Store, StoredAuditEvent, SubjectKind,
 } from '../store.js';
 import { normaliseProposal, patchToColumns, proposalToRow, rowToProposal, type ProposalRow } from '../store-rows.js';
 import { assertPurgeOutsideRetention, clampLimit, storeClosed, storeWriteFailed } from '../store-guards.js';
@@ -186,9 +186,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
     appendAudit: (events: readonly AuditEventDraft[]): Promise<SealedAuditEvent[]> => write(() => audit.append(events)),
     queryAudit: (filter: AuditFilter): Promise<StoredAuditEvent[]> => read(() => audit.query(filter)),
-    async *readAuditTrail(batchSize = 500, range: ChainRange = {}): AsyncIterable<readonly StoredAuditRecord[]> {
+    async *readAuditTrail(batchSize = 500, range: TrailRead = {}): AsyncIterable<readonly StoredAuditRecord[]> {
       const after = range.afterSeq ?? (await read(() => audit.anchor())).seq;
-      yield* pagesBySeq(after, batchSize, range, (from, size, through) => read(() => audit.trailPage(from, size, through)));
+      yield* pagesBySeq(after, batchSize, range, (from, size, through) => read(() => audit.trailPage(from, size, through, range.checkColumns === true)));
     },
     auditHead: (): Promise<ChainAnchor> => read(() => audit.head()),
     auditAnchor: (): Promise<ChainAnchor> => read(() => audit.anchor()),
