@@ -23,6 +23,7 @@ departments:
 people:
   dana: { name: Dana, tokenEnv: T_DANA }
   tom: { name: Tom, tokenEnv: T_TOM }
+  ada: { name: Ada, tokenEnv: T_ADA, admin: true }
 agents:
   lead-router: { name: Lead router, owner: tom, department: sales, keyEnv: K_AGENT }
 workflows:
@@ -33,6 +34,7 @@ workflows:
     owner: tom
     runbook: Assign leads by hand in the CRM.
     mode: { read: auto, write: auto, high: approval }
+    override: { by: ada, reason: "the benchmark measures the automated write path" }
     grants:
       - crm:leads:read
       - crm:leads.owner_id:update

@@ -30,8 +30,9 @@ function createCrm(path) {
 async function startGateway(dir) {
   const { parseConfigText, formatConfigErrors } = await serverModule('config/load.js');
   const { openGateway } = await serverModule('wiring/gateway.js');
+  const { SYSTEM_KINDS } = await serverModule('connectors/registry.js');
   writeFileSync(join(dir, 'portcullis.yaml'), CONFIG);
-  const parsed = parseConfigText(CONFIG, { source: join(dir, 'portcullis.yaml'), baseDir: dir, env: { K_AGENT: AGENT_KEY, T_DANA: 'bench_dana_token_1', T_TOM: 'bench_tom_token_1' } });
+  const parsed = parseConfigText(CONFIG, { kinds: SYSTEM_KINDS, source: join(dir, 'portcullis.yaml'), baseDir: dir, env: { K_AGENT: AGENT_KEY, T_DANA: 'bench_dana_token_1', T_TOM: 'bench_tom_token_1', T_ADA: 'bench_ada_token_1' } });
   if (!parsed.ok) throw new Error(formatConfigErrors(parsed.errors));
   const gateway = await openGateway(parsed.config, { expiryIntervalMs: 0 });
   await gateway.app.listen({ port: 0, host: '127.0.0.1' });
