@@ -100,12 +100,17 @@ export async function verifyAgainstCheckpoints(
   }
   const read = await readCheckpoints(location, verifier.verifiers);
   if (!read.ok) return { ok: false, count: 0, problem: read.problem };
-  const witnessed = witnesses === undefined ? undefined : newestWitnessed(read.checkpoints, keys, quorum);
-  if (witnesses !== undefined && witnessed === undefined) {
-    return { ok: false, count: 0, problem: `no checkpoint in ${location} carries cosignatures of ${quorum} of the ${keys.length} witness${keys.length === 1 ? '' : 'es'} given (${keys.map((k) => k.name).join(', ')}): it was not witnessed, or the witnesses' lines were removed` };
+  const unwitnessed = `no checkpoint in ${location} carries cosignatures of ${quorum} of the ${keys.length} witness${keys.length === 1 ? '' : 'es'} given (${keys.map((k) => k.name).join(', ')})`;
+  if (witnesses !== undefined && newestWitnessed(read.checkpoints, keys, quorum) === undefined) {
+    return { ok: false, count: 0, problem: `${unwitnessed}: it was not witnessed, or the witnesses' lines were removed` };
   }
   const result = await verifyStoredTrail(store, onProgress, parallel, read.checkpoints);
-  return result.ok && witnessed !== undefined ? { ...result, witnessed } : result;
+  if (!result.ok || witnesses === undefined) return result;
+  // Only a checkpoint the trail was checked against counts: not one older than a purge that kept no leaf hashes.
+  const checked = [...read.checkpoints].sort((a, b) => a.size - b.size).slice(result.beforePurge);
+  const witnessed = newestWitnessed(checked, keys, quorum);
+  if (witnessed === undefined) return { ok: false, count: result.count, problem: `${unwitnessed} among those the trail could be checked against (${result.beforePurge} older ones predate a purge that kept no leaf hashes)` };
+  return { ...result, witnessed };
 }
 
 /** Signs the store's current tree head as a checkpoint of `origin` with `signer`. */
