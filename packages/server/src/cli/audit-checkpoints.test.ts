@@ -176,6 +176,24 @@ describe('audit checkpoints: the happy path and bad input', () => {
     expect(noKey.err).toMatch(/signing key file .*no-key does not exist; make one with `portcullis audit new-key`/);
   });
 
+  it('cuts no checkpoint of a trail that does not verify, and names the log after the key by default', async () => {
+    const db = await storeFile(5);
+    const keyFile = fresh('key');
+    const made = await cli('audit', 'new-key', '--out', keyFile, '--name', 'example.test/own-log');
+    const log = fresh('log');
+    const cut = await cli('audit', 'checkpoint', '--db', db, '--signing-key', keyFile, '--out', log);
+    expect(cut.code).toBe(0);
+    expect(readFileSync(join(log, 'checkpoints.jsonl'), 'utf8')).toContain('"note":"example.test/own-log\\n5\\n');
+    expect((await verify(db, { publicKey: made.out.trim(), log })).code).toBe(0);
+    const raw = attacker(db);
+    raw.prepare("UPDATE audit_events SET body = replace(body, 'lead-router', 'someone') WHERE seq = 3").run();
+    raw.close();
+    const refused = await cli('audit', 'checkpoint', '--db', db, '--signing-key', keyFile, '--out', log);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/the stored trail does not verify \(event 3 .*\); signing it would vouch for the break, so no checkpoint was cut/);
+    expect(readFileSync(join(log, 'checkpoints.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
   it('refuses a signing key file others can read', async () => {
     const { db, k } = await published();
     const loose = fresh('loose-key');
@@ -290,7 +308,9 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     // The attacker writes a purge event and its row directly, cutting off events only 10 days old.
     await store.appendAudit([{ type: 'audit.purged', at: T0 + 40 * DAY, actor: { kind: 'system', id: 'retention' }, data: { throughSeq: 5, purged: 5, before: T0 + 30 * DAY } }]);
     await store.close();
+    // Published while the purge event was in the trail, before the attacker deleted the events.
     const k = await keys();
+    await checkpoint(db, k);
     const raw = attacker(db);
     const rows = raw.prepare('SELECT body, hash FROM audit_events WHERE seq <= 5 ORDER BY seq').all() as { body: string; hash: string }[];
     const frontier = createMerkleFrontier();
@@ -299,7 +319,6 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     raw.prepare('INSERT INTO audit_purges (through_seq, anchor_hash, purged_at, actor, tree_frontier) VALUES (5, ?, ?, ?, ?)')
       .run(rows.at(-1)?.hash, T0 + 40 * DAY, 'retention', frontierToBlob(frontier.state()));
     raw.close();
-    await checkpoint(db, k);
     const result = await verify(db, k);
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/the purge of events through 5 \(recorded by event 31\) removed events younger than the 90-day retention minimum/);

@@ -158,13 +158,13 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
   withStore(audit.command('checkpoint').description('sign the audit tree\'s current head and append it to the checkpoint log'))
     .requiredOption('--signing-key <file>', 'the signing key file (mode 0600), made by `portcullis audit new-key`')
     .requiredOption('--out <dir>', 'the checkpoint log\'s directory, outside the store')
-    .option('--origin <origin>', 'the log\'s origin (use the signing key\'s name)', DEFAULT_ORIGIN)
-    .action(async (opts: StoreOptions & { signingKey: string; out: string; origin: string }) => {
+    .option('--origin <origin>', 'the log\'s origin (default: the signing key\'s name)')
+    .action(async (opts: StoreOptions & { signingKey: string; out: string; origin?: string }) => {
       const admin = await adminFrom(host, opts, output, setExit);
       if (admin === undefined) return;
       try {
         const result = await admin.audit.checkpoint(opts.signingKey, opts.origin, opts.out);
-        if (!result.ok) { output.err(result.problem); setExit(2); return; }
+        if (!result.ok) { output.err(result.problem); setExit('broken' in result ? 1 : 2); return; }
         output.out(`signed checkpoint of ${result.checkpoint.size} events appended to ${result.path}`);
       } finally {
         await admin.close();

@@ -132,7 +132,7 @@ export async function runDemo(options: DemoOptions): Promise<Demo> {
     '  # the agent proposes a routing (needs approval):',
     `  curl -s -X POST $PORTCULLIS_URL/v1/actions -H "Authorization: Bearer $AGENT_KEY" -H 'Content-Type: application/json' \\`,
     `    -d '{"workflow":"route-leads","action":"crm.leads.update","params":{"ids":[3],"set":{"owner_id":"rep-kenji"}},"reason":"APAC lead"}'`,
-    '  # Dana approves it with curl (use the id from the answer above):',
+    `  # Dana approves with curl: ${example} is the demo's own waiting proposal; for yours, put the id from the answer above:`,
     `  curl -s -X POST $PORTCULLIS_URL/v1/approvals/${example}/approve -H "Authorization: Bearer $PORTCULLIS_TOKEN" -H 'Content-Type: application/json' -d '{"reason":"ok"}'`,
     '  # or with the CLI:',
     '  npx portcullis approvals list',

@@ -30,6 +30,7 @@ describe('portcullis mcp bridged to the running gateway', () => {
   let harness: Harness;
   let stdio: Client;
   let http: Client;
+  let url: string;
 
   beforeAll(async () => {
     dir = makeTempDir('portcullis-one-upstream');
@@ -38,6 +39,7 @@ describe('portcullis mcp bridged to the running gateway', () => {
     const baseUrl = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
     stdio = await stdioAgent({ config: join(harness.dir, 'portcullis.yaml'), agent: 'bot', key: harness.secrets.agent, env: harnessEnv(harness, env), url: baseUrl });
     http = await httpAgent(baseUrl, harness.secrets.agent);
+    url = baseUrl;
   }, 60_000);
 
   afterAll(async () => {
@@ -45,6 +47,11 @@ describe('portcullis mcp bridged to the running gateway', () => {
     await http?.close();
     await harness?.close();
     dir?.cleanup();
+  });
+
+  it('says the gateway refused the key, not that it cannot be reached, when the agent key is wrong', async () => {
+    await expect(stdioAgent({ config: join(harness.dir, 'portcullis.yaml'), agent: 'bot', key: 'not-the-agent-key-0123', env: harnessEnv(harness, { MEM_FILE: join(dir.path, 'memory.jsonl'), PID_TOOL: '1' }), url }))
+      .rejects.toThrow(/the gateway at .*\/mcp refused the agent key \(HTTP 401\): set PORTCULLIS_AGENT_KEY \(or --key\) to the API key of the agent named by --agent/);
   });
 
   it('reaches the same upstream process as the HTTP clients', async () => {

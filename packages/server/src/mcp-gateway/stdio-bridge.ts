@@ -46,7 +46,11 @@ export async function connectBridge(target: BridgeTarget): Promise<Client> {
   try {
     await client.connect(new StreamableHTTPClientTransport(endpoint, { requestInit: { headers: { authorization: `Bearer ${target.key}` } } }));
   } catch (error) {
-    throw new Error(`cannot reach the gateway at ${endpoint.href}: ${(error as Error).message}; start it (\`portcullis start\`), name its address with --url, or run this process with --standalone (its own upstreams: see docs/mcp.md)`);
+    const message = (error as Error).message;
+    if (/\b401\b|UNAUTHENTICATED/.test(message)) {
+      throw new Error(`the gateway at ${endpoint.href} refused the agent key (HTTP 401): set PORTCULLIS_AGENT_KEY (or --key) to the API key of the agent named by --agent`);
+    }
+    throw new Error(`cannot reach the gateway at ${endpoint.href}: ${message}; start it (\`portcullis start\`), name its address with --url, or run this process with --standalone (its own upstreams: see docs/mcp.md)`);
   }
   return client;
 }

@@ -20,7 +20,6 @@ import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
 import { proveAuditEvents, verifyStoredTrail, type EventProof, type ParallelVerify } from './audit.js';
 import { newestCheckpoint, proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type CheckpointVerification, type Outcome, type PublicKeys, type TreeVerification, type WitnessPolicy } from './audit-checkpoints.js';
-import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 import type { NotificationsAdmin } from './notifications-admin.js';
@@ -56,7 +55,8 @@ export interface AuditAdmin {
   /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
   verifyCheckpoints(location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>, witnesses?: WitnessPolicy): Promise<CheckpointVerification>;
   /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
-  checkpoint(keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>>;
+  /** Signs the store's tree (origin: the key's name unless given); refuses (`broken`) a trail that does not verify. */
+  checkpoint(keyFile: string, origin: string | undefined, dir: string): ReturnType<typeof publishCheckpoint>;
   /** The inclusion proof of event `seq` against the newest checkpoint at `location`. */
   prove(seq: number, location: string, publicKey: PublicKeys): Promise<Outcome<{ proof: AuditInclusionProof }>>;
   /** A prover of events against the newest checkpoint at `location` (for an export with proofs), or why there is none. */

@@ -121,10 +121,13 @@ export async function cutCheckpoint(store: Store, signer: NoteSigner, origin: st
 }
 
 /** Cuts a checkpoint with the key file at `keyFile` and appends it to the checkpoint log in `dir`. */
-export async function publishCheckpoint(store: Store, keyFile: string, origin: string, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }>> {
+export async function publishCheckpoint(store: Store, keyFile: string, origin: string | undefined, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }> | { readonly ok: false; readonly problem: string; readonly broken: true }> {
   const key = readSigningKeyFile(keyFile);
   if (!key.ok) return key;
-  const checkpoint = await cutCheckpoint(store, key.key, origin);
+  // A checkpoint of a trail that does not verify would sign the break as the truth.
+  const trail = await verifyStoredTrail(store);
+  if (!trail.ok) return { ok: false, broken: true, problem: `the stored trail does not verify (${trail.problem}); signing it would vouch for the break, so no checkpoint was cut (see \`portcullis audit verify\`)` };
+  const checkpoint = await cutCheckpoint(store, key.key, origin ?? key.key.name);
   try {
     return { ok: true, checkpoint, path: appendCheckpointLog(dir, checkpoint) };
   } catch (error) {

@@ -86,6 +86,30 @@ describe('the gateway with signed checkpoints', () => {
     expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
   });
 
+  it('refuses to recover a store whose own events are broken (an edited body), and says to restore a backup first; nothing is recorded', async () => {
+    harness = await openHarness({ adjustConfig: withCheckpoints });
+    expect((await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.read', params: {} })).statusCode).toBe(200);
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const raw = new Database(harness.storePath);
+    raw.exec('DROP TRIGGER audit_events_no_update');
+    raw.prepare("UPDATE audit_events SET body = replace(body, '\"gateway.started\"', '\"gateway.stopped\"') WHERE seq = 1").run();
+    raw.close();
+    const refused = await openGateway(config, { expiryIntervalMs: 0, clock: harness.clock });
+    gateways.push(refused);
+    const ready = await refused.app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks.audit).toMatch(/event 1 .*; the store itself is broken: restore it from a backup taken before the break, then run `portcullis audit recover`/);
+    await gateways.pop()?.close();
+    const store = createSqliteStore({ path: harness.storePath });
+    await store.migrate();
+    const admin = createAdminService({ store, clock: harness.clock, storeLocation: config.store, config });
+    const before = (await store.auditHead()).seq;
+    await expect(admin.audit.recover('accept it')).rejects.toThrow(/the store itself is broken, not only different from the published checkpoints: event 1 .*Restore the store from a backup taken before the break, then run `portcullis audit recover`/);
+    expect((await store.auditHead()).seq).toBe(before);
+    await store.close();
+  });
+
   it('gives each event of GET /v1/audit?proof=true its inclusion proof against the newest published checkpoint, which check-proof accepts', async () => {
     harness = await openHarness({ adjustConfig: withCheckpoints });
     const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };

@@ -92,17 +92,21 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
   const verifiers = logVerifiers(settings, signer);
   if (existsSync(join(settings.dir, CHECKPOINT_LOG_FILE))) {
     const read = readCheckpointLog(settings.dir, verifiers);
-    if (!read.ok) startProblem = `the checkpoint log cannot be trusted: ${read.problem}`;
+    if (!read.ok) startProblem = `the checkpoint log cannot be trusted: ${read.problem}; run \`portcullis audit recover\` once investigated (docs/audit.md)`;
     else {
       const newest = read.checkpoints.at(-1);
       if (newest !== undefined) {
         const check = await verifyTrailAgainstCheckpoints(store, [newest]);
         if (check.ok) { publishedSize = newest.size; published = newest; }
-        else startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
+        else {
+          startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
+          if (check.checkpoint === undefined) startProblem += '; the store itself is broken: restore it from a backup taken before the break, then run `portcullis audit recover` (docs/audit.md)';
+          else startProblem += '; run `portcullis audit recover` once investigated (docs/audit.md)';
+        }
       }
     }
   }
-  if (startProblem !== undefined) options.warn(`${startProblem}; run \`portcullis audit recover\` once investigated (docs/audit.md)`);
+  if (startProblem !== undefined) options.warn(startProblem);
   const sinks: CheckpointSink[] = [createFileSink(settings.dir), ...(settings.stdout ? [createStdoutSink(options.stdout)] : []), ...(settings.url === undefined ? [] : [createHttpSink(settings.url)]), ...(options.sinks ?? [])];
   const cosign = settings.witness === undefined ? undefined : witnessCosigner(store, settings.witness, publishedSize, options.warn);
   const cutter: CheckpointCutter = createCheckpointCutter({
@@ -199,6 +203,11 @@ export async function recoverAuditTrail(store: Store, settings: CheckpointsConfi
     else {
       const newest = read.checkpoints.at(-1);
       const check = newest === undefined ? undefined : await verifyTrailAgainstCheckpoints(store, [newest]);
+      // A break inside the store (an event that no longer matches its own leaf hash, a gap) stays a
+      // break under any new checkpoint: only a tree that differs from the log's can be accepted.
+      if (check !== undefined && !check.ok && check.checkpoint === undefined) {
+        throw new PortcullisError('INVALID_REQUEST', `the store itself is broken, not only different from the published checkpoints: ${check.problem}; a new checkpoint cannot settle that (every start and \`audit verify\` would still find it). Restore the store from a backup taken before the break, then run \`portcullis audit recover\` to accept that backup; nothing was changed`);
+      }
       if (check !== undefined && !check.ok) problem = `checkpoint ${newest?.size}: ${check.problem}`;
     }
   }

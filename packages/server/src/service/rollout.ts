@@ -298,7 +298,7 @@ export async function recordRolloutAtStart(deps: ServiceDeps): Promise<void> {
   const workflows = [...deps.config.workflows.values()];
   await deps.store.seedRollouts(
     workflows.map((w) => ({ workflow: w.id, deployedAt: now, writeMode: 'approval' as const, byOverride: false, version: 1, updatedAt: now })), now,
-    workflows.map((w) => ({ type: 'workflow.deployed' as const, at: now, actor: { kind: 'system' as const, id: 'rollout' }, workflow: w.id, data: { stage: 'pilot', reason: 'configured when this version first started on this store (upgrade): starts in pilot today' } })),
+    workflows.map((w) => ({ type: 'workflow.deployed' as const, at: now, actor: { kind: 'system' as const, id: 'rollout' }, workflow: w.id, data: { stage: 'pilot', reason: 'configured when this version first started on this store (a new store, or one upgraded from a version without stages): starts in pilot today' } })),
   );
   const overrides = workflows.filter((w) => w.override !== undefined);
   if (overrides.length === 0) return;
