@@ -48,6 +48,17 @@ describe('portcullis disable, status, enable', () => {
     expect(twice.err).toMatch(/^ILLEGAL_TRANSITION: workflow "route-leads" is not disabled/);
   });
 
+  it('status marks a workflow whose agent is disabled as stopped, with its runbook', async () => {
+    harness = await openHarness();
+    await harness.gateway.app.listen({ host: '127.0.0.1', port: 0 });
+    const url = `http://127.0.0.1:${(harness.gateway.app.server.address() as AddressInfo).port}`;
+    const as = ['--url', url, '--token', harness.secrets.dana];
+    expect((await cli('disable', 'agent', 'lead-router', '--reason', 'leaked key suspected', ...as)).code).toBe(0);
+    const status = (await cli('status', ...as)).out;
+    expect(status).toContain(`route-leads  (agent lead-router, department sales)  STOPPED: its agent lead-router is DISABLED since ${new Date(harness.clock.now()).toISOString()} by dana: leaked key suspected`);
+    expect(status).toContain('runbook: Assign leads by hand in the CRM.');
+  });
+
   it('report --metrics prints the daily figures of the lead\'s workflows', async () => {
     harness = await openHarness();
     await harness.gateway.app.listen({ host: '127.0.0.1', port: 0 });

@@ -25,9 +25,12 @@ export function formatStatus(status: StatusAnswer): string {
   const lines: string[] = ['Workflows'];
   if (status.workflows.length === 0) lines.push('  (none you may see)');
   for (const w of status.workflows) {
-    lines.push(`  ${w.id}  (agent ${w.agent}, department ${w.department})  ${offLine(w.disabled)}`);
+    // A workflow whose agent is off executes nothing either: say so on its line.
+    const agentOff = w.disabled === undefined ? status.agents.find((a) => a.id === w.agent)?.disabled : undefined;
+    const state = agentOff === undefined ? offLine(w.disabled) : `STOPPED: its agent ${w.agent} is ${offLine(agentOff)}`;
+    lines.push(`  ${w.id}  (agent ${w.agent}, department ${w.department})  ${state}`);
     lines.push(`    breaker: ${w.breaker.failures} of ${w.breaker.threshold} failures in a row`);
-    if (w.disabled !== undefined) lines.push(`    runbook: ${w.runbook}`);
+    if (w.disabled !== undefined || agentOff !== undefined) lines.push(`    runbook: ${w.runbook}`);
   }
   lines.push('Agents');
   for (const a of status.agents) lines.push(`  ${a.id}  (owner ${a.owner})  ${offLine(a.disabled)}`);
