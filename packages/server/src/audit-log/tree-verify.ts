@@ -296,7 +296,6 @@ interface RecordedPurge {
   readonly before: unknown;
   readonly at: unknown;
   readonly leavesKept: boolean;
-  readonly treeRoot: unknown;
   /** The event that records it. */
   readonly seq: number;
 }
@@ -304,7 +303,7 @@ interface RecordedPurge {
 /** Every purge the stored `audit.purged` events record, by the seq it purged through (an event's own purge wins over a listing). */
 function recordedPurges(events: readonly StoredAuditEvent[]): Map<number, RecordedPurge> {
   const recorded = new Map<number, RecordedPurge>();
-  const entry = (d: Record<string, unknown>, at: unknown, seq: number): RecordedPurge => ({ throughSeq: Number(d.throughSeq), before: d.before, at, leavesKept: d.leavesKept === true, treeRoot: d.treeRoot, seq });
+  const entry = (d: Record<string, unknown>, at: unknown, seq: number): RecordedPurge => ({ throughSeq: Number(d.throughSeq), before: d.before, at, leavesKept: d.leavesKept === true, seq });
   for (const event of events) {
     const data = event.data as Record<string, unknown>;
     for (const listed of Array.isArray(data.earlierPurges) ? data.earlierPurges as Record<string, unknown>[] : []) {
@@ -321,9 +320,10 @@ function recordedPurges(events: readonly StoredAuditEvent[]): Map<number, Record
 /**
  * Checks every stored purge (after the tree's base, oldest first) against what the trail
  * records of it: recorded at all, nothing younger than the retention minimum purged, recorded by
- * an event a published checkpoint covers (`coveredThrough`, when checkpoints are given), the
- * frontier it kept the one it recorded, and its leaf hashes kept when it says so; and every purge
- * the trail records has its stored record.
+ * an event a published checkpoint covers (`coveredThrough`, when checkpoints are given), and its
+ * leaf hashes kept when it says so; and every purge the trail records has its stored record.
+ * (The frontier a purge kept is checked by the leaf hashes that rebuild it, by the roots of the
+ * checkpoints after it, and by the stored tree.)
  */
 function checkPurges(purges: readonly AuditPurge[], base: number, events: readonly StoredAuditEvent[], leaves: { readonly from: number; readonly to: number }, coveredThrough: number | undefined): { problem: string; seq: number } | undefined {
   const recorded = recordedPurges(events);
@@ -338,9 +338,6 @@ function checkPurges(purges: readonly AuditPurge[], base: number, events: readon
     }
     if (coveredThrough !== undefined && record.seq > coveredThrough) {
       return { problem: `the purge of events through ${through} ${by} is not yet covered by a published checkpoint (the newest covers ${coveredThrough - base} events): cut a checkpoint after a purge`, seq: record.seq };
-    }
-    if (purge.frontier !== undefined && typeof record.treeRoot === 'string' && Buffer.from(createMerkleFrontier(purge.frontier).root()).toString('hex') !== record.treeRoot) {
-      return { problem: `the tree kept by the purge of events through ${through} is not the one its audit.purged event ${by} recorded: it was edited`, seq: through };
     }
     if (record.leavesKept && !(leaves.from <= previous && through <= leaves.to)) {
       return { problem: `the purge of events through ${through} ${by} kept the leaf hashes of events ${previous + 1}–${through}, but they are missing from the store: they were deleted`, seq: through };
