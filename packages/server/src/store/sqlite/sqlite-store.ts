@@ -1,5 +1,6 @@
 /**
- * The SQLite adapter of the Store port: one connection, WAL, synchronous=FULL by default.
+ * The SQLite adapter of the Store port: one connection, WAL, synchronous=FULL by default; WAL
+ * checkpoints run on a second connection in a worker thread (sqlite-wal-checkpointer.ts).
  * Invariants (beyond those of the port, see store.ts):
  * - every write goes through the group-commit write queue (sqlite-write-queue.ts), so it is
  *   atomic with its audit events and durable before its promise resolves;
@@ -23,6 +24,7 @@ import { createSqliteNotificationTables } from './sqlite-notifications.js';
 import { toReadError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { createSqliteWriteQueue, type WriteOperation, type WriteQueueStats } from './sqlite-write-queue.js';
+import { startWalCheckpointer, type CheckpointRow, type WalCheckpointer, type WalCheckpointerOptions, type WalCheckpointerStats } from './sqlite-wal-checkpointer.js';
 
 /** Rows after `after` through `range.throughSeq`, in pages of up to `batchSize` fetched one at a time by seq. */
 async function* pagesBySeq<T extends { readonly seq: number }>(after: number, batchSize: number, range: ChainRange, fetch: (after: number, size: number, through: number) => Promise<T[]>): AsyncIterable<readonly T[]> {
@@ -47,6 +49,14 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** The most writes in one transaction (default 1000). */
   readonly maxBatch?: number;
+  /**
+   * Where WAL checkpoints run (a file database only): `worker` (default), on a second
+   * connection in a worker thread, off the event loop (sqlite-wal-checkpointer.ts); `inline`,
+   * SQLite's automatic checkpoint inside the COMMIT that crosses 1,000 WAL pages.
+   */
+  readonly checkpoints?: 'worker' | 'inline';
+  /** Settings of the checkpoint worker (tests). */
+  readonly checkpointer?: Pick<WalCheckpointerOptions, 'intervalMs' | 'restartFrames' | 'driver'>;
 }
 
 /** The SQLite store, with test-only access to its connection and write-queue counters. */
@@ -55,6 +65,10 @@ export type SqliteStore = Store & {
   readonly database: Database.Database;
   /** Write-queue counters (batches, commits, failures). */
   stats(): WriteQueueStats;
+  /** What the WAL checkpoint worker did; undefined before the first commit, in memory, or with `checkpoints: 'inline'`. */
+  checkpointStats(): WalCheckpointerStats | undefined;
+  /** Resolves once no checkpoint of the worker is running or due (tests). */
+  checkpointsIdle(): Promise<void>;
 };
 
 /** A database can still grow by this many pages, or checkWritable reports it as full. */
@@ -79,7 +93,11 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const secrets = createSqliteSecretsAndRuns(prepare, audit);
   const mcp = createSqliteMcpTables(prepare, audit);
   const notifications = createSqliteNotificationTables(prepare, audit);
-  const queue = createSqliteWriteQueue(db, { maxBatch: options.maxBatch, onReset: audit.resetHead, flush: audit.flushHead });
+  const walCheckpoints = walCheckpointsOff(db, options);
+  const queue = createSqliteWriteQueue(db, {
+    maxBatch: options.maxBatch, onReset: audit.resetHead, flush: audit.flushHead,
+    ...(walCheckpoints === undefined ? {} : { beforeBatch: walCheckpoints.beforeBatch, afterCommit: walCheckpoints.afterCommit }),
+  });
   let closed = false;
 
   const write = <T>(operation: WriteOperation<T>): Promise<T> => (closed ? Promise.reject(storeClosed()) : queue.run(operation));
@@ -105,6 +123,8 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     kind: 'sqlite',
     database: db,
     stats: () => queue.stats(),
+    checkpointStats: () => walCheckpoints?.stats(),
+    checkpointsIdle: () => walCheckpoints?.idle() ?? Promise.resolve(),
 
     migrate: () => write((conn) => {
       const applied = migrateSqlite(conn, Date.now());
@@ -294,8 +314,51 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       if (closed) return;
       closed = true;
       await queue.drain();
+      // The worker's connection first: the gateway's is then the last, and its close
+      // checkpoints the whole WAL and removes it, as before.
+      await walCheckpoints?.close();
       db.close();
     },
+  };
+}
+
+/**
+ * Moves a file database's WAL checkpoints to a worker (sqlite-wal-checkpointer.ts): turns the
+ * connection's automatic checkpoint off, starts the worker at the first commit (a store that is
+ * only read never starts one), and checkpoints on this thread only to let a long WAL restart,
+ * or for good if the worker fails.
+ */
+function walCheckpointsOff(db: Database.Database, options: SqliteStoreOptions) {
+  if (options.path === ':memory:' || options.checkpoints === 'inline') return undefined;
+  db.pragma('wal_autocheckpoint = 0');
+  let worker: WalCheckpointer | undefined;
+  let failed = false;
+  const fallBack = (): void => {
+    failed = true;
+    try {
+      db.pragma('wal_autocheckpoint = 1000');
+    } catch {
+      // The connection is closed or unusable; its next write reports why.
+    }
+  };
+  return {
+    afterCommit(): void {
+      if (failed) return;
+      worker ??= startWalCheckpointer({ ...options.checkpointer, path: options.path, fallBack });
+      worker.committed();
+    },
+    beforeBatch(): void {
+      if (worker === undefined || !worker.catchUpDue()) return;
+      try {
+        const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
+        if (row !== undefined) worker.caughtUp(row);
+      } catch {
+        // A checkpoint that fails here is tried again later; the batch's own BEGIN reports a broken connection.
+      }
+    },
+    stats: (): WalCheckpointerStats | undefined => worker?.stats(),
+    idle: (): Promise<void> => worker?.idle() ?? Promise.resolve(),
+    close: async (): Promise<void> => { await worker?.close(); },
   };
 }
 

@@ -72,6 +72,10 @@ export interface WriteQueueOptions {
    * rolled back alone takes its part of that state with it.
    */
   readonly flush?: () => void;
+  /** Runs before each batch's transaction, outside it (the WAL checkpointer's catch-up). */
+  readonly beforeBatch?: () => void;
+  /** Told after each COMMIT that succeeded (the WAL checkpointer). */
+  readonly afterCommit?: () => void;
 }
 
 interface Queued {
@@ -89,6 +93,8 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
   const maxBatch = Math.max(1, options.maxBatch ?? 1000);
   const reset = options.onReset ?? ((): void => {});
   const flushState = options.flush ?? ((): void => {});
+  const beforeBatch = options.beforeBatch ?? ((): void => {});
+  const afterCommit = options.afterCommit ?? ((): void => {});
   let pending: Queued[] = [];
   let scheduled = false;
   let idle: (() => void)[] = [];
@@ -129,6 +135,7 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
     counters.batches += 1;
     counters.operations += batch.length;
     counters.largestBatch = Math.max(counters.largestBatch, batch.length);
+    beforeBatch();
     const straight = runStraight(batch);
     if (straight !== undefined) return straight;
     // A write threw: its transaction is rolled back whole; run the batch again, isolating each write.
@@ -200,6 +207,7 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
       return failBatch(error, 'at COMMIT');
     }
     counters.committed += 1;
+    afterCommit();
     return outcomes;
   }
 
