@@ -31,9 +31,13 @@ export function requireAgent(principal: Principal | undefined): AgentConfig {
   return principal.agent;
 }
 
-/** The calling person. @throws UNAUTHENTICATED or FORBIDDEN */
-export function requirePerson(principal: Principal | undefined): PersonConfig {
+/**
+ * The calling person. `action` names what the route does, for the refusal an agent gets
+ * (default: "decide on or review proposals").
+ * @throws UNAUTHENTICATED or FORBIDDEN
+ */
+export function requirePerson(principal: Principal | undefined, action = 'decide on or review proposals'): PersonConfig {
   if (principal === undefined) throw new PortcullisError('UNAUTHENTICATED', 'this route needs a personal token: send "Authorization: Bearer <token>"');
-  if (principal.kind !== 'person') throw new PortcullisError('FORBIDDEN', 'agents cannot decide on or review proposals; only people can');
+  if (principal.kind !== 'person') throw new PortcullisError('FORBIDDEN', `agents cannot ${action}; only people can, with a personal token`);
   return principal.person;
 }

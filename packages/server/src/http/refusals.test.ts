@@ -27,6 +27,22 @@ describe('refused requests', () => {
     expect(await refusals(harness)).toEqual([{ type: 'request.refused', actor: 'lead-router', code: 'FORBIDDEN', route: 'POST /v1/approvals/:id/approve' }]);
   });
 
+  it('tells an agent on a person\'s route what it may not do there: its own switch, a rollout, the trail', async () => {
+    harness = await openHarness();
+    const cases = [
+      { url: '/v1/agents/agent/enable', payload: { reason: 'back on' }, says: 'agents cannot enable agents; only people can, with a personal token' },
+      { url: '/v1/workflows/route-leads/disable', payload: { reason: 'stop' }, says: 'agents cannot disable workflows; only people can' },
+      { url: '/v1/workflows/route-leads/promote', payload: { reason: 'ready' }, says: 'agents cannot promote workflows; only people can' },
+    ];
+    for (const { url, payload, says } of cases) {
+      const answer = await harness.request('agent', { method: 'POST', url, payload });
+      expect(answer.statusCode).toBe(403);
+      expect(answer.json().error.message).toContain(says);
+    }
+    const trail = await harness.request('agent', { method: 'GET', url: '/v1/audit' });
+    expect(trail.json().error.message).toContain('agents cannot read the audit trail');
+  });
+
   it('audits a person who proposes, and a proposal read outside the caller\'s workflows', async () => {
     harness = await openHarness();
     const id = (await proposeAs(harness, 'agent', route)).json().id as string;

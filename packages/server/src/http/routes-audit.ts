@@ -17,7 +17,7 @@ export function registerAuditRoutes(app: TypedApp, deps: { service: GatewayServi
       response: { 200: z.object({ events: z.array(provenAuditEventView), nextCursor: z.number().optional() }), 400: errorBody, 401: errorBody, 403: errorBody },
     },
   }, async (request) => {
-    requirePerson(request.principal);
+    requirePerson(request.principal, 'read the audit trail');
     const q = request.query;
     const events = await service.queryAudit(requireCaller(request.principal), {
       limit: q.limit,
@@ -50,7 +50,7 @@ export function registerAuditRoutes(app: TypedApp, deps: { service: GatewayServi
       },
     },
   }, async (request) => {
-    requirePerson(request.principal);
+    requirePerson(request.principal, 'verify the audit trail');
     const result = await service.verifyAudit();
     return result.ok ? { ok: true, count: result.count, lastSeq: result.lastSeq } : { ok: false, count: result.count, firstBad: { seq: result.seq ?? result.checkpoint ?? 0, problem: result.problem } };
   });

@@ -57,7 +57,7 @@ export function registerRolloutRoutes(app: TypedApp, deps: { service: GatewaySer
       description: 'A lead of the workflow\'s department or an admin. Refused (409 ROLLOUT_GATE_CLOSED) while another deployed workflow is in pilot or watch, unless three workflows are stable and this one is adjacent to one (same department); an admin may override with a reason. Audited as workflow.deployed.',
       tags: ['people'], params: idParam, body: rolloutBody.nullish(), response: { 200: rolloutView, ...errors },
     },
-  }, async (request) => toView(await service.deploy(requirePerson(request.principal), request.params.id, request.body ?? {})));
+  }, async (request) => toView(await service.deploy(requirePerson(request.principal, 'deploy workflows'), request.params.id, request.body ?? {})));
 
   app.post('/v1/workflows/:id/promote', {
     schema: {
@@ -65,5 +65,5 @@ export function registerRolloutRoutes(app: TypedApp, deps: { service: GatewaySer
       description: 'A lead of the workflow\'s department or an admin, with a reason. Refused (409 PROMOTION_NOT_READY, listing the failing criteria) unless ready: 14 days approval-first (7 after a demotion), ≥ 95% approval over the last 7 days with enough decisions, no breaker trip, every write action reversible or with a declared manual fallback. An admin may override with a reason. High-risk actions stay under approval. Audited as workflow.promoted.',
       tags: ['people'], params: idParam, body: rolloutBody, response: { 200: rolloutView, ...errors },
     },
-  }, async (request) => toView(await service.promote(requirePerson(request.principal), request.params.id, request.body)));
+  }, async (request) => toView(await service.promote(requirePerson(request.principal, 'promote workflows'), request.params.id, request.body)));
 }

@@ -27,7 +27,7 @@ export function registerRunRoutes(app: TypedApp, deps: { service: GatewayService
       response: { 200: z.object({ ok: z.boolean(), systems: z.array(systemCheck) }), 401: errorBody, 403: errorBody },
     },
   }, async (request) => {
-    requirePerson(request.principal);
+    requirePerson(request.principal, 'run the systems check');
     const names = service.visibleSystems(requireCaller(request.principal));
     const checks = await service.checkSystems(names);
     return { ok: checks.every((c) => c.ok), systems: checks };

@@ -55,7 +55,7 @@ export function registerSwitchRoutes(app: TypedApp, deps: { service: GatewayServ
           response: { 200: switchOutcomeView, ...errors },
         },
       }, async (request) => {
-        const person = requirePerson(request.principal);
+        const person = requirePerson(request.principal, `${verb} ${PLURAL[kind]}`);
         const done = await service[verb](person, kind, request.params.id, { reason: request.body.reason });
         return { ...done, cancelled: [...done.cancelled] };
       });
@@ -69,7 +69,7 @@ export function registerSwitchRoutes(app: TypedApp, deps: { service: GatewayServ
       response: { 200: statusView, 401: errorBody, 403: errorBody },
     },
   }, async (request) => {
-    requirePerson(request.principal);
+    requirePerson(request.principal, 'read the status of workflows and agents');
     const status = await service.status(requireCaller(request.principal));
     return { workflows: [...status.workflows], agents: [...status.agents], alerts: status.alerts.map(toAuditEventView) };
   });
