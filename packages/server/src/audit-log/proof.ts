@@ -67,7 +67,7 @@ function treeReader(store: Store, base: number, onBody?: (seq: number, body: str
       }
     }
     if (hashes.length !== end - start) {
-      throw new ProofUnavailable(`event ${base + start + hashes.length + 1} is missing from the store (purged, or deleted) and no stored tree node covers it; run \`portcullis audit verify --checkpoints\``);
+      throw new ProofUnavailable(`event ${base + start + hashes.length + 1} is missing from the store (purged, or deleted) and no stored tree node covers it; run \`portcullis audit verify --checkpoints LOG --key PUBLIC_KEY\` to find where`);
     }
     return hashes;
   };
@@ -126,7 +126,7 @@ export async function proveEvent(store: Store, seq: number, checkpoint: SignedCh
   const size = checkpoint.size;
   if (!Number.isSafeInteger(seq) || leafIndex < 0) throw new ProofUnavailable(`event ${seq} is not in the tree (it starts after event ${base})`);
   if (leafIndex >= size) throw new ProofUnavailable(`event ${seq} is newer than the newest checkpoint (${size} events); wait for the next checkpoint`);
-  if (size > tree.frontier.size) throw new ProofUnavailable(`the store's tree has ${tree.frontier.size} events, fewer than the checkpoint's ${size}: the store was cut or rolled back; run \`portcullis audit verify --checkpoints\``);
+  if (size > tree.frontier.size) throw new ProofUnavailable(`the store's tree has ${tree.frontier.size} events, fewer than the checkpoint's ${size}: the store was cut or rolled back; run \`portcullis audit verify --checkpoints LOG --key PUBLIC_KEY\` to find where`);
 
   let body: string | undefined;
   const { leaves, rangeRoot } = treeReader(store, base, (eventSeq, eventBody) => { if (eventSeq === seq) body = eventBody; });
@@ -147,7 +147,7 @@ export async function proveEvent(store: Store, seq: number, checkpoint: SignedCh
   await walk(leafIndex, 0, size);
   if (body === undefined) throw new ProofUnavailable(`event ${seq} is missing from the store`);
   if (!verifyInclusion(merkleLeafHash(body), leafIndex, size, path, checkpoint.root)) {
-    throw new ProofUnavailable(`the store's events and tree nodes do not lead to the checkpoint's root (${size} events): the store was changed; run \`portcullis audit verify --checkpoints\``);
+    throw new ProofUnavailable(`the store's events and tree nodes do not lead to the checkpoint's root (${size} events): the store was changed; run \`portcullis audit verify --checkpoints LOG --key PUBLIC_KEY\` to find where`);
   }
   return {
     format: PROOF_FORMAT, seq, body, leafIndex, treeSize: size,

@@ -100,7 +100,10 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
       try {
         const systems = admin.mcpSystems().filter((name) => opts.system === undefined || name === opts.system);
         if (systems.length === 0) {
-          output.err(opts.system === undefined ? `${config.source} has no mcp systems` : `no mcp system "${opts.system}" in ${config.source}`);
+          const all = admin.mcpSystems();
+          output.err(opts.system === undefined
+            ? `${config.source} has no mcp systems: pinning records the tools of upstream MCP servers (systems with \`kind: mcp\`, docs/mcp.md); nothing to pin`
+            : `no mcp system "${opts.system}" in ${config.source}${all.length === 0 ? ' (it has none; systems with `kind: mcp` are pinned)' : `; its mcp systems: ${all.join(', ')}`}`);
           setExit(2);
           return;
         }
