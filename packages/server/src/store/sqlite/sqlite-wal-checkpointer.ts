@@ -8,8 +8,8 @@
  * Invariants:
  * - the worker runs PASSIVE checkpoints only: they never block the writer or a reader, and
  *   never wait for a lock (https://www.sqlite.org/c3ref/wal_checkpoint_v2.html);
- * - at most one checkpoint runs at a time, and one starts only after a commit, at most once per
- *   `intervalMs`;
+ * - at most one checkpoint of the worker runs at a time, and one starts only after a commit, at
+ *   most once per `intervalMs`, and never while the writer is due to finish one;
  * - the WAL restarts from its beginning only when a checkpoint has copied all of it before a
  *   write transaction begins; under steady writes the worker always trails the newest commits,
  *   so once the WAL holds `restartFrames` frames the writer's thread checkpoints the (few)
@@ -111,8 +111,10 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: options.path, driver: options.driver ?? DRIVER } });
   worker.unref();
 
+  // Idle: no checkpoint running or timed, and none wanted that the worker may start (one the writer is due to finish waits for its next write).
+  const busy = (): boolean => running || timer !== undefined || (wanted && !catchUp && failure === undefined && !closed);
   const wake = (): void => {
-    if (running || wanted || timer !== undefined) return;
+    if (busy()) return;
     const waiters = idle;
     idle = [];
     for (const resolve of waiters) resolve();
@@ -137,7 +139,8 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
     worker.postMessage('checkpoint');
   };
   const schedule = (): void => {
-    if (running || timer !== undefined || failure !== undefined || closed) return;
+    // While the writer is to finish a checkpoint, the worker starts none: the writer's would find it busy.
+    if (running || catchUp || timer !== undefined || failure !== undefined || closed) return;
     const wait = lastStart + intervalMs - Date.now();
     if (wait <= 0) start();
     else {
@@ -166,11 +169,13 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
     catchUpDue: () => catchUp,
     caughtUp(row) {
       // Busy: the worker was checkpointing at that moment; the writer tries again before its next transaction.
-      if (row.busy === 0 && row.checkpointed === row.log) catchUp = false;
       counters = { ...counters, catchUps: counters.catchUps + 1, walFrames: row.log, checkpointedFrames: row.checkpointed };
+      if (row.busy !== 0 || row.checkpointed !== row.log) return;
+      catchUp = false;
+      if (wanted) schedule();
     },
     idle() {
-      if (!running && !wanted && timer === undefined) return Promise.resolve();
+      if (!busy()) return Promise.resolve();
       return new Promise((resolve) => idle.push(resolve));
     },
     stats: () => ({ ...counters, ...(failure === undefined ? {} : { failure }) }),
