@@ -102,3 +102,34 @@ export function auditBodyHasSeq(body: string, seq: number): boolean {
 export function parseAuditBody(body: string): AuditEvent {
   return JSON.parse(body) as AuditEvent;
 }
+
+/**
+ * A retention purge as the trail records it, in the data of an `audit.purged` event: the event's
+ * own purge, or one it lists in `earlierPurges` (a purge deletes the `audit.purged` events of
+ * earlier purges, so each lists all of them). Fields as written: `throughSeq` (the last event
+ * deleted), `before` (the cut-off time, ms), `at` (when it ran, ms), `leavesKept` (its deleted
+ * events' leaf hashes were kept), and `treeSize`/`treeRoot` when it kept a tree frontier.
+ */
+export type AuditPurgeRecord = {
+  readonly throughSeq: JsonValue;
+  readonly before: JsonValue;
+  readonly at: JsonValue;
+  readonly leavesKept: boolean;
+  readonly treeSize?: JsonValue;
+  readonly treeRoot?: JsonValue;
+};
+
+/**
+ * Every purge an `audit.purged` event's data records, oldest first: those it lists in
+ * `earlierPurges`, then its own (run at `at`). Entries that are not objects are skipped.
+ */
+export function auditPurgeRecords(data: Readonly<Record<string, unknown>>, at: number): AuditPurgeRecord[] {
+  const record = (d: Readonly<Record<string, unknown>>, when: unknown): AuditPurgeRecord => ({
+    throughSeq: (d.throughSeq ?? null) as JsonValue, before: (d.before ?? null) as JsonValue, at: (when ?? null) as JsonValue, leavesKept: d.leavesKept === true,
+    ...(d.treeSize !== undefined && d.treeRoot !== undefined ? { treeSize: d.treeSize as JsonValue, treeRoot: d.treeRoot as JsonValue } : {}),
+  });
+  const listed = Array.isArray(data.earlierPurges) ? (data.earlierPurges as unknown[]) : [];
+  const earlier = listed.filter((entry): entry is Record<string, unknown> => typeof entry === 'object' && entry !== null && !Array.isArray(entry))
+    .map((entry) => record(entry, entry.at));
+  return [...earlier, record(data, at)];
+}

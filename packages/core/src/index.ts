@@ -15,8 +15,8 @@ export { PROPOSAL_STATUSES, PROPOSAL_EVENTS, TRANSITIONS, FINAL_STATUSES, OPEN_S
 export type { ProposalStatus, ProposalEvent } from './lifecycle.js';
 export { proposalDigest, authoriseApprover, checkApprovalForExecution, APPROVAL_REFUSALS } from './approval.js';
 export type { ProposalContent, ApproverPolicy, ApprovalRecord, ApprovalRefusal } from './approval.js';
-export { AUDIT_FORMAT_VERSION, AUDIT_EVENT_TYPES, ACTOR_KINDS, auditEventBody, auditBodyHasSeq, sealAuditEvent, parseAuditBody } from './audit-event.js';
-export type { AuditEventType, ActorKind, Actor, AuditEventDraft, SealedAuditEvent, AuditEvent } from './audit-event.js';
+export { AUDIT_FORMAT_VERSION, AUDIT_EVENT_TYPES, ACTOR_KINDS, auditEventBody, auditBodyHasSeq, auditPurgeRecords, sealAuditEvent, parseAuditBody } from './audit-event.js';
+export type { AuditEventType, ActorKind, Actor, AuditEventDraft, AuditPurgeRecord, SealedAuditEvent, AuditEvent } from './audit-event.js';
 export { GENESIS_HASH, GENESIS_ANCHOR, chainHash, sealChainedAuditEvent, createChainVerifier, verifyAuditChain, createTrailChecker } from './audit-chain.js';
 export type { ChainedAuditEvent, StoredTrailEvent, ChainAnchor, ChainBreak, ChainVerification, ChainVerifier } from './audit-chain.js';
 export {

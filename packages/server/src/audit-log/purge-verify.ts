@@ -6,7 +6,7 @@
  * before the newest purge. Invariant as in tree-verify.ts: every input from the store is
  * evidence, not truth, and the first problem is the outcome, naming the event or checkpoint.
  */
-import { createMerkleFrontier, sameHash, type MerkleFrontier, type MerkleHash } from '@portcullis/core';
+import { auditPurgeRecords, createMerkleFrontier, sameHash, type AuditPurgeRecord, type MerkleFrontier, type MerkleHash } from '@portcullis/core';
 import type { AuditPurge, Store, StoredAuditEvent } from '../store/store.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 
@@ -28,17 +28,14 @@ interface RecordedPurge {
 /** Every purge the stored `audit.purged` events record, by the seq it purged through (an event's own purge wins over a listing). */
 function recordedPurges(events: readonly StoredAuditEvent[]): Map<number, RecordedPurge> {
   const recorded = new Map<number, RecordedPurge>();
-  const entry = (d: Record<string, unknown>, at: unknown, seq: number): RecordedPurge => ({ throughSeq: Number(d.throughSeq), before: d.before, at, leavesKept: d.leavesKept === true, seq });
+  const entry = (r: AuditPurgeRecord, seq: number): RecordedPurge => ({ throughSeq: Number(r.throughSeq), before: r.before, at: r.at, leavesKept: r.leavesKept, seq });
+  const own: RecordedPurge[] = [];
   for (const event of events) {
-    const data = event.data as Record<string, unknown>;
-    for (const listed of Array.isArray(data.earlierPurges) ? data.earlierPurges as Record<string, unknown>[] : []) {
-      if (typeof listed === 'object' && listed !== null && !recorded.has(Number(listed.throughSeq))) recorded.set(Number(listed.throughSeq), entry(listed, listed.at, event.seq));
-    }
+    const records = auditPurgeRecords(event.data, event.at);
+    own.push(entry(records.pop() as AuditPurgeRecord, event.seq));
+    for (const listed of records) if (!recorded.has(Number(listed.throughSeq))) recorded.set(Number(listed.throughSeq), entry(listed, event.seq));
   }
-  for (const event of events) {
-    const data = event.data as Record<string, unknown>;
-    recorded.set(Number(data.throughSeq), entry(data, event.at, event.seq));
-  }
+  for (const purge of own) recorded.set(purge.throughSeq, purge);
   return recorded;
 }
 

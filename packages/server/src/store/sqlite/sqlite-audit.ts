@@ -21,8 +21,8 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  GENESIS_ANCHOR, PortcullisError, createChainVerifier, createTrailChecker, createMerkleFrontier, merkleLeafHash, sealAuditEvent,
-  type AuditEventDraft, type ChainAnchor, type JsonValue, type MerkleFrontier, type MerkleFrontierState, type MerkleHash, type SealedAuditEvent,
+  GENESIS_ANCHOR, PortcullisError, auditPurgeRecords, createChainVerifier, createTrailChecker, createMerkleFrontier, merkleLeafHash, sealAuditEvent,
+  type AuditEventDraft, type AuditPurgeRecord, type ChainAnchor, type MerkleFrontier, type MerkleFrontierState, type MerkleHash, type SealedAuditEvent,
 } from '@portcullis/core';
 import { auditEventToRow, hashHex, rowToAuditRecord, rowToStoredEvent } from '../store-rows.js';
 import { clampLimit } from '../store-guards.js';
@@ -303,17 +303,10 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return { purged, anchor: { seq: through, hash: anchorHash } };
   }
 
-  /**
-   * Every purge the newest `audit.purged` event records, oldest first: those it lists and its
-   * own (throughSeq, before, at, leavesKept, and treeSize and treeRoot when it kept a frontier).
-   */
-  function recordedPurges(): JsonValue[] {
+  /** Every purge the newest `audit.purged` event records, oldest first (core `auditPurgeRecords`). */
+  function recordedPurges(): AuditPurgeRecord[] {
     const [newest] = query({ types: ['audit.purged'], order: 'desc', limit: 1 });
-    if (newest === undefined) return [];
-    const data = newest.data as Record<string, JsonValue | undefined>;
-    const own: Record<string, JsonValue> = { throughSeq: data.throughSeq ?? null, before: data.before ?? null, at: newest.at, leavesKept: data.leavesKept === true };
-    if (data.treeSize !== undefined && data.treeRoot !== undefined) Object.assign(own, { treeSize: data.treeSize, treeRoot: data.treeRoot });
-    return [...(Array.isArray(data.earlierPurges) ? data.earlierPurges : []), own];
+    return newest === undefined ? [] : auditPurgeRecords(newest.data, newest.at);
   }
 
   function catchUpTree(): number {
