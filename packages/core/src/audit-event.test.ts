@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { AUDIT_FORMAT_VERSION, auditBodyHasSeq, auditEventBody, parseAuditBody, sealAuditEvent } from './audit-event.js';
+import { AUDIT_FORMAT_VERSION, auditBodyHasSeq, auditEventBody, auditPurgeRecords, parseAuditBody, sealAuditEvent } from './audit-event.js';
 
 const draft = { type: 'proposal.received', at: 1_700_000_000_000, actor: { kind: 'system', id: 'gateway' }, workflow: 'wf', proposalId: 'prop_1', data: { b: 1, a: 2 } } as const;
 
@@ -28,5 +28,22 @@ describe('auditBodyHasSeq', () => {
     expect(auditBodyHasSeq(body, 3)).toBe(false);
     expect(auditBodyHasSeq(body.replace('"seq":12', '"seq":012'), 12)).toBe(false);
     expect(auditBodyHasSeq('{}', 1)).toBe(false);
+  });
+});
+
+describe('auditPurgeRecords', () => {
+  it('lists the purges an audit.purged event records: those it lists, oldest first, then its own', () => {
+    const data = {
+      throughSeq: 90, before: 5000, leavesKept: true, treeSize: 90, treeRoot: 'ab', anchorHash: 'x', purged: 40,
+      earlierPurges: [{ throughSeq: 50, before: 3000, at: 4000, leavesKept: false }, 'not a purge', null, [1]],
+    };
+    expect(auditPurgeRecords(data, 6000)).toEqual([
+      { throughSeq: 50, before: 3000, at: 4000, leavesKept: false },
+      { throughSeq: 90, before: 5000, at: 6000, leavesKept: true, treeSize: 90, treeRoot: 'ab' },
+    ]);
+  });
+
+  it('records a purge of an earlier version (no leaf hashes kept, no frontier, no list) as its own only', () => {
+    expect(auditPurgeRecords({ throughSeq: 7, before: 1 }, 2)).toEqual([{ throughSeq: 7, before: 1, at: 2, leavesKept: false }]);
   });
 });
