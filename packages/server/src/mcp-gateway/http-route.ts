@@ -5,7 +5,11 @@
  * agent's key is accepted (a person's token is refused: people approve, they do not call
  * tools); the key is used to pick the agent and goes no further; GET and DELETE (streams and
  * sessions, which a stateless endpoint has none of) answer 405; once `deps.shutdown` aborts (the
- * gateway is stopping), held calls answer "pending" at once, so closing never waits out a hold.
+ * gateway is stopping), held calls answer "pending" at once, so closing never waits out a hold;
+ * a request whose `Origin` is not the gateway's own is refused (403) before anything else, as
+ * the MCP transport spec requires against DNS rebinding
+ * (https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#security-warning):
+ * MCP clients that are not browsers send no `Origin`.
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -21,6 +25,22 @@ const notAllowed = (reply: FastifyReply): FastifyReply => reply.status(405).head
 });
 
 /**
+ * Whether a request's `Origin` (RFC 6454), if it has one, is the gateway's own: the same host
+ * and port as its `Host` header. A page that reached the gateway through DNS rebinding sends its
+ * own origin; "null" (a sandboxed or file page) is never the gateway's.
+ */
+export function sameOrigin(origin: string | undefined, host: string | undefined): boolean {
+  if (origin === undefined) return true;
+  if (host === undefined) return false;
+  try {
+    const url = new URL(origin);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host === new URL(`${url.protocol}//${host}`).host;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Registers `/mcp` on the HTTP API. `bodyLimit` (bytes) is the wiring's room for a call's params (http/app.ts callBodyLimit). `agentOf` is the API's authentication: the calling agent,
  * or a throw (no key, or a person's token) that the API answers and audits. Call before the app is ready.
  */
@@ -31,6 +51,12 @@ export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps
     ...(deps.bodyLimit === undefined ? {} : { bodyLimit: deps.bodyLimit }),
     schema: { hide: true },
     handler: async (request: FastifyRequest, reply: FastifyReply) => {
+      if (!sameOrigin(request.headers.origin, request.headers.host)) {
+        return reply.status(403).send({
+          jsonrpc: '2.0', id: null,
+          error: { code: -32000, message: `refused a request from origin ${request.headers.origin}: /mcp serves MCP clients, not web pages of other sites (DNS rebinding); nothing ran` },
+        });
+      }
       const agent = deps.agentOf(request);
       if (request.method !== 'POST') return notAllowed(reply);
       const { agentOf: _agentOf, bodyLimit: _bodyLimit, ...served } = deps;

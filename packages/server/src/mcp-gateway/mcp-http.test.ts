@@ -187,4 +187,22 @@ describe('MCP gateway over Streamable HTTP', () => {
     expect((await post(`Bearer ${harness.secrets.dana}`)).statusCode).toBe(403);
     expect(existsSync(memFile())).toBe(true);
   });
+
+  it('refuses a request from a web page of another origin (DNS rebinding), even with the agent\'s key; takes one from its own origin or none', async () => {
+    const proposals = async () => (await harness.gateway.store.listProposals({ limit: 100 })).length;
+    const call = (origin?: string) => harness.gateway.app.inject({
+      method: 'POST', url: '/mcp', payload: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { message: 'from a page' } } },
+      headers: { accept: 'application/json, text/event-stream', host: '127.0.0.1:7300', authorization: `Bearer ${harness.secrets.agent}`, ...(origin === undefined ? {} : { origin }) },
+    });
+    const before = await proposals();
+    for (const origin of ['http://attacker.example', 'http://127.0.0.1:7301', 'null', 'https://127.0.0.1.attacker.example:7300']) {
+      const answer = await call(origin);
+      expect(answer.statusCode).toBe(403);
+      expect(answer.json().error.message).toContain(`refused a request from origin ${origin}`);
+    }
+    expect(await proposals()).toBe(before);
+    expect((await call('http://127.0.0.1:7300')).statusCode).toBe(200);
+    expect((await call()).statusCode).toBe(200);
+    expect(await proposals()).toBe(before + 2);
+  });
 });
