@@ -88,6 +88,16 @@ describe('WAL checkpoints in a worker thread', () => {
     expect(autocheckpoint(inline.database)).toBe(1000);
   });
 
+  it('holds no process open: an idle worker and its message port are unref\'d (a store left unclosed lets the process end)', async () => {
+    const held = (): string[] => process.getActiveResourcesInfo().filter((kind) => kind === 'MessagePort' || kind === 'Worker');
+    const before = held();
+    const store = await open({ checkpointer: { intervalMs: 0 } });
+    await appendBatches(store, 1, 10);
+    await store.checkpointsIdle();
+    expect(store.checkpointStats()?.checkpoints).toBeGreaterThan(0);
+    expect(held()).toEqual(before);
+  });
+
   it('leaves no WAL behind after close: the gateway\'s connection closes last and checkpoints it all', async () => {
     const store = await open({ checkpointer: { intervalMs: 0 } });
     await appendBatches(store, 2, 50);

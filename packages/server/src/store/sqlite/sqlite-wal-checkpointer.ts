@@ -109,7 +109,6 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
   let closed = false;
 
   const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: options.path, driver: options.driver ?? DRIVER } });
-  worker.unref();
 
   // Idle: no checkpoint running or timed, and none wanted that the worker may start (one the writer is due to finish waits for its next write).
   const busy = (): boolean => running || timer !== undefined || (wanted && !catchUp && failure === undefined && !closed);
@@ -159,6 +158,9 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
   });
   worker.on('error', (error) => fail(`the WAL checkpoint worker failed: ${error.message}`));
   worker.on('exit', (code) => { if (!closed) fail(`the WAL checkpoint worker stopped (exit code ${code})`); });
+  // Unref'd after its listeners are attached: adding the first 'message' listener to a Worker refs
+  // its message port again, and a ref'd port would keep the process alive until close().
+  worker.unref();
 
   return {
     committed() {
