@@ -78,7 +78,13 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     throw new PortcullisError('STORE_UNAVAILABLE', 'store.kind "postgres" is not available in this version; use store.kind "sqlite"');
   }
   const store = createSqliteStore({ path: config.path });
-  await store.migrate();
+  try {
+    await store.migrate();
+  } catch (error) {
+    // Closed, so a process that reports the failure and ends holds no connection or thread.
+    await store.close().catch(() => {});
+    throw error;
+  }
   return store;
 }
 

@@ -99,6 +99,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     ...(walCheckpoints === undefined ? {} : { beforeBatch: walCheckpoints.beforeBatch, afterCommit: walCheckpoints.afterCommit }),
   });
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const write = <T>(operation: WriteOperation<T>): Promise<T> => (closed ? Promise.reject(storeClosed()) : queue.run(operation));
   const read = <T>(query: () => T): Promise<T> => {
@@ -310,14 +311,17 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       }
     },
 
-    async close() {
-      if (closed) return;
-      closed = true;
-      await queue.drain();
-      // The worker's connection first: the gateway's is then the last, and its close
-      // checkpoints the whole WAL and removes it, as before.
-      await walCheckpoints?.close();
-      db.close();
+    close() {
+      // One closing for every caller: a second close resolves when the connection is closed too.
+      closing ??= (async () => {
+        closed = true;
+        await queue.drain();
+        // The worker's connection first: the gateway's is then the last, and its close
+        // checkpoints the whole WAL and removes it, as before.
+        await walCheckpoints?.close();
+        db.close();
+      })();
+      return closing;
     },
   };
 }

@@ -5,6 +5,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { makeTempDir } from '../../testing/temp-dir.js';
 import { makeEvent, verifyStore } from '../store-conformance-fixtures.js';
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from './sqlite-store.js';
+import { startWalCheckpointer, type CheckpointRow } from './sqlite-wal-checkpointer.js';
+import { openStore } from '../../wiring/gateway.js';
 
 const dir = makeTempDir('portcullis-wal-checkpointer');
 afterAll(() => dir.cleanup());
@@ -32,7 +34,7 @@ describe('WAL checkpoints in a worker thread', () => {
   const walBytes = (path: string): number => statSync(`${path}-wal`).size;
   const autocheckpoint = (db: Database.Database): number => db.pragma('wal_autocheckpoint', { simple: true }) as number;
 
-  it('copies the WAL into the database file from the worker; the connection never checkpoints inside a COMMIT', async () => {
+  it('copies the WAL into the database file from the worker; the connection\'s own automatic checkpoint is off', async () => {
     const store = await open({ checkpointer: { intervalMs: 0 } });
     expect(autocheckpoint(store.database)).toBe(0);
     await appendBatches(store, 3, 200);
@@ -57,6 +59,41 @@ describe('WAL checkpoints in a worker thread', () => {
     // 40 transactions of 100 events (about 40 WAL frames each) would add some 6 MB to a WAL that never restarted.
     expect(walBytes(store.path) - before).toBeLessThan(10 * restartFrames * (4096 + 24));
     expect((await verifyStore(store)).ok).toBe(true);
+  });
+
+  it('starts no checkpoint in the worker while the writer\'s catch-up is due: one running then would make the catch-up busy, and the WAL would not restart', async () => {
+    const path = join(dir.path, `wal-${(files += 1)}.db`);
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('wal_autocheckpoint = 0');
+    db.exec('CREATE TABLE t (x TEXT)');
+    const insert = db.prepare('INSERT INTO t VALUES (?)');
+    const write = (rows: number): void => { db.transaction(() => { for (let i = 0; i < rows; i += 1) insert.run('x'.repeat(2000)); })(); };
+    const checkpointer = startWalCheckpointer({ path, intervalMs: 0, restartFrames: 20, fallBack: () => {} });
+    try {
+      write(50);
+      checkpointer.committed();
+      await checkpointer.idle();
+      expect(checkpointer.catchUpDue()).toBe(true);
+      const ran = checkpointer.stats().checkpoints;
+      // The next commits, before the writer's next transaction.
+      write(50);
+      checkpointer.committed();
+      await checkpointer.idle();
+      expect(checkpointer.stats().checkpoints).toBe(ran);
+      // The writer's catch-up then finds no checkpoint running, copies the whole WAL, and the worker resumes.
+      const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
+      expect(row).toMatchObject({ busy: 0 });
+      checkpointer.caughtUp(row as CheckpointRow);
+      expect(checkpointer.catchUpDue()).toBe(false);
+      write(1);
+      checkpointer.committed();
+      await checkpointer.idle();
+      expect(checkpointer.stats().checkpoints).toBe(ran + 1);
+    } finally {
+      await checkpointer.close();
+      db.close();
+    }
   });
 
   it('falls back to SQLite\'s automatic checkpoint when the worker cannot start, and keeps writing', async () => {
@@ -96,6 +133,36 @@ describe('WAL checkpoints in a worker thread', () => {
     await store.checkpointsIdle();
     expect(store.checkpointStats()?.checkpoints).toBeGreaterThan(0);
     expect(held()).toEqual(before);
+  });
+
+  it('starts no worker for a transaction that kept no write, and closes once for every caller', async () => {
+    const path = join(dir.path, `wal-${(files += 1)}.db`);
+    const unmigrated = createSqliteStore({ path });
+    opened.push(unmigrated);
+    await expect(unmigrated.appendAudit([makeEvent()])).rejects.toThrow(/cannot be written/);
+    expect(unmigrated.stats().committed).toBe(1);
+    expect(unmigrated.checkpointStats()).toBeUndefined();
+
+    const store = await open({ checkpointer: { intervalMs: 0 } });
+    await appendBatches(store, 1, 10);
+    const [first, second] = [store.close(), store.close()];
+    await second;
+    expect(store.database.open).toBe(false);
+    await first;
+  });
+
+  it('openStore closes a store it could not migrate (a database from a newer Portcullis): nothing is left open', async () => {
+    const path = join(dir.path, `wal-${(files += 1)}.db`);
+    const newer = new Database(path);
+    newer.pragma('journal_mode = WAL');
+    newer.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT; INSERT INTO schema_migrations VALUES (9999, 'from the future', 0);");
+    newer.close();
+    const held = (): string[] => process.getActiveResourcesInfo().filter((kind) => kind === 'MessagePort' || kind === 'Worker');
+    const before = held();
+    await expect(openStore({ kind: 'sqlite', path })).rejects.toThrow(/newer than this Portcullis knows/);
+    expect(held()).toEqual(before);
+    // Closed: its WAL was checkpointed and removed by the last connection.
+    expect(() => statSync(`${path}-wal`)).toThrow(/ENOENT/);
   });
 
   it('leaves no WAL behind after close: the gateway\'s connection closes last and checkpoints it all', async () => {

@@ -41,7 +41,7 @@ export interface WalCheckpointer {
   committed(): void;
   /** Whether the writer's thread should checkpoint before its next transaction: the WAL is long. */
   catchUpDue(): boolean;
-  /** Records a checkpoint the writer's thread ran (its `PRAGMA wal_checkpoint` row); one that copied the whole WAL clears `catchUpDue`. */
+  /** Records a checkpoint the writer's thread ran (its `PRAGMA wal_checkpoint` row); one that was not busy clears `catchUpDue`. */
   caughtUp(row: CheckpointRow): void;
   /** Resolves once no checkpoint is running or waiting. */
   idle(): Promise<void>;
@@ -122,6 +122,8 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
     if (failure !== undefined) return;
     failure = why;
     running = false;
+    // The connection's automatic checkpoint restarts the WAL from now on.
+    catchUp = false;
     wanted = false;
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
@@ -153,6 +155,10 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
     running = false;
     counters = { ...counters, checkpoints: counters.checkpoints + 1, walFrames: message.done.log, checkpointedFrames: message.done.checkpointed };
     if (message.done.log >= restartFrames) catchUp = true;
+    // While the writer's catch-up is due the worker starts no checkpoint: one running when the
+    // catch-up begins makes it busy, and under steady writes the WAL would then never restart.
+    // The catch-up, before the writer's next transaction, checkpoints what these commits added.
+    if (catchUp) wanted = false;
     if (wanted) schedule();
     wake();
   });
@@ -164,7 +170,7 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
 
   return {
     committed() {
-      if (failure !== undefined || closed) return;
+      if (failure !== undefined || closed || catchUp) return;
       wanted = true;
       schedule();
     },
@@ -172,9 +178,10 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
     caughtUp(row) {
       // Busy: the worker was checkpointing at that moment; the writer tries again before its next transaction.
       counters = { ...counters, catchUps: counters.catchUps + 1, walFrames: row.log, checkpointedFrames: row.checkpointed };
-      if (row.busy !== 0 || row.checkpointed !== row.log) return;
-      catchUp = false;
-      if (wanted) schedule();
+      // Busy: another checkpoint (another process's) ran at that moment; the writer tries again
+      // before its next transaction. Not busy but short of the WAL's end: a reader holds an older
+      // snapshot; the worker takes its turns again (the WAL restarts once that reader is gone).
+      if (row.busy === 0) catchUp = false;
     },
     idle() {
       if (!busy()) return Promise.resolve();

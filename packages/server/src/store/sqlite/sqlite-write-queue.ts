@@ -74,7 +74,7 @@ export interface WriteQueueOptions {
   readonly flush?: () => void;
   /** Runs before each batch's transaction, outside it (the WAL checkpointer's catch-up). */
   readonly beforeBatch?: () => void;
-  /** Told after each COMMIT that succeeded (the WAL checkpointer). */
+  /** Told after each COMMIT that succeeded and kept a write (the WAL checkpointer). */
   readonly afterCommit?: () => void;
 }
 
@@ -207,7 +207,7 @@ export function createSqliteWriteQueue(db: Database.Database, options: WriteQueu
       return failBatch(error, 'at COMMIT');
     }
     counters.committed += 1;
-    afterCommit();
+    if (outcomes.some((outcome) => outcome.ok)) afterCommit();
     return outcomes;
   }
 
