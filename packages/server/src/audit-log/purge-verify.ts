@@ -47,7 +47,7 @@ function recordedPurges(events: readonly StoredAuditEvent[]): Map<number, Record
  * (The frontier a purge kept is checked by the leaf hashes that rebuild it, by the roots of the
  * checkpoints after it, and by the stored tree.)
  */
-export function checkPurges(purges: readonly AuditPurge[], base: number, events: readonly StoredAuditEvent[], leaves: { readonly from: number; readonly to: number }, coveredThrough: number | undefined): { problem: string; seq: number } | undefined {
+export function checkPurges(purges: readonly AuditPurge[], base: number, events: readonly StoredAuditEvent[], leaves: { readonly from: number; readonly to: number }, coveredThrough: number | undefined): { problem: string; seq: number; uncovered?: true } | undefined {
   const recorded = recordedPurges(events);
   let previous = base;
   for (const purge of purges) {
@@ -59,7 +59,10 @@ export function checkPurges(purges: readonly AuditPurge[], base: number, events:
       return { problem: `the purge of events through ${through} ${by} removed events younger than the ${MIN_RETENTION_MS / 86_400_000}-day retention minimum`, seq: record.seq };
     }
     if (coveredThrough !== undefined && record.seq > coveredThrough) {
-      return { problem: `the purge of events through ${through} ${by} is not yet covered by a published checkpoint (the newest covers ${coveredThrough - base} events): cut a checkpoint after a purge`, seq: record.seq };
+      return {
+        problem: `the purge of events through ${through} ${by} is not yet covered by a published checkpoint (the newest covers ${coveredThrough - base} events): if you ran it, sign a checkpoint now (\`portcullis audit checkpoint\`, docs/audit.md; \`audit purge -c\` does it itself); if nobody did, it was forged: restore a backup`,
+        seq: record.seq, uncovered: true,
+      };
     }
     if (record.leavesKept && !(leaves.from <= previous && through <= leaves.to)) {
       return { problem: `the purge of events through ${through} ${by} kept the leaf hashes of events ${previous + 1}–${through}, but they are missing from the store: they were deleted`, seq: through };

@@ -45,6 +45,12 @@ export type TreeVerification =
     readonly seq?: number;
     /** The checkpoint named (its tree size), when one is. */
     readonly checkpoint?: number;
+    /**
+     * The one problem a signed checkpoint settles: a purge the trail records after the newest
+     * published checkpoint (`portcullis audit purge --db` leaves one; so would a forged purge,
+     * but an attacker cannot sign the checkpoint).
+     */
+    readonly uncoveredPurge?: true;
   };
 
 const b64 = (h: MerkleHash): string => Buffer.from(h).toString('base64');
@@ -170,7 +176,9 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
   const sorted = [...checkpoints].sort((a, b) => a.size - b.size);
   const newest = sorted.at(-1);
   let count = 0;
-  const fail = (problem: string, at: { seq?: number | undefined; checkpoint?: number } = {}): TreeVerification => ({ ok: false, count, problem, ...(at.seq === undefined ? {} : { seq: at.seq }), ...(at.checkpoint === undefined ? {} : { checkpoint: at.checkpoint }) });
+  const fail = (problem: string, at: { seq?: number | undefined; checkpoint?: number; uncoveredPurge?: boolean } = {}): TreeVerification => ({
+    ok: false, count, problem, ...(at.seq === undefined ? {} : { seq: at.seq }), ...(at.checkpoint === undefined ? {} : { checkpoint: at.checkpoint }), ...(at.uncoveredPurge === true ? { uncoveredPurge: true as const } : {}),
+  });
 
   // Every purge must be anchored by a published checkpoint at or past it: deleting the oldest
   // events and writing a purge row is otherwise undetectable from the rest of the trail.
@@ -280,7 +288,7 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
   if (purges.some((p) => p.throughSeq > base)) {
     const purgeEvents = await store.queryAudit({ types: ['audit.purged'], limit: 10_000 });
     const problem = checkPurges(purges.filter((p) => p.throughSeq > base), base, purgeEvents, purged, anchored ? base + (newest?.size ?? 0) : undefined);
-    if (problem !== undefined) return fail(problem.problem, { seq: problem.seq });
+    if (problem !== undefined) return fail(problem.problem, { seq: problem.seq, uncoveredPurge: problem.uncovered === true });
   }
   const stored = createMerkleFrontier(tree.frontier);
   if (stored.size !== frontier.size || !sameHash(stored.root(), frontier.root())) {

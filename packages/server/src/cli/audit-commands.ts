@@ -244,10 +244,11 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
       const admin = await adminFrom(host, opts, output, setExit, config);
       if (admin === undefined) return;
       try {
-        const { purged, anchorSeq } = await admin.audit.purge(days);
-        output.out(purged === 0
-          ? `nothing to purge: no audit event is older than ${days} days`
-          : `purged ${purged} audit events older than ${days} days; the chain now starts after event ${anchorSeq} (checkpoint recorded)`);
+        const { purged, anchorSeq, published } = await admin.audit.purge(days);
+        if (purged === 0) { output.out(`nothing to purge: no audit event is older than ${days} days`); return; }
+        output.out(`purged ${purged} audit events older than ${days} days: the stored trail now starts after event ${anchorSeq}, and the purged events' leaf hashes are kept, so the tree and every checkpoint still verify`);
+        if (published !== undefined) output.out(`signed a checkpoint of ${published.size} events covering the purge, published to ${published.dir}`);
+        else output.err('if the gateway publishes signed checkpoints (audit.checkpoints), sign one now, before it starts (it refuses a purge no published checkpoint covers): `portcullis audit checkpoint --db FILE --signing-key KEY --out DIR`, or purge with -c CONFIG, which does it');
       } finally {
         await admin.close();
       }

@@ -20,7 +20,7 @@ import type { SecretInfo, Vault } from '../vault/vault.js';
 import type { MasterKey } from '../vault/vault-crypto.js';
 import { proveAuditEvents, verifyStoredTrail, type EventProof, type ParallelVerify } from './audit.js';
 import { newestCheckpoint, proveAuditEvent, publishCheckpoint, verifyAgainstCheckpoints, type AuditInclusionProof, type CheckpointVerification, type Outcome, type PublicKeys, type TreeVerification, type WitnessPolicy } from './audit-checkpoints.js';
-import { recoverAuditTrail } from './audit-publishing.js';
+import { publishAfterPurge, recoverAuditTrail } from './audit-publishing.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
 import type { NotificationsAdmin } from './notifications-admin.js';
 
@@ -48,10 +48,12 @@ export interface AuditAdmin {
   /** Pages of events, oldest first, `pageSize` at a time. */
   pages(filter: Omit<AuditFilter, 'limit' | 'afterSeq'>, pageSize?: number): AsyncGenerator<StoredAuditEvent[]>;
   /**
-   * Deletes events older than `days` days, leaving a checkpoint so the rest verifies.
+   * Deletes events older than `days` days (their leaf hashes are kept, so the rest verifies);
+   * with audit.checkpoints in the config, then signs and publishes a checkpoint that covers
+   * the purge (`published`), which the gateway needs to start again.
    * @throws PortcullisError INVALID_REQUEST for fewer than 90 days (nothing deleted).
    */
-  purge(days: number): Promise<{ purged: number; anchorSeq: number }>;
+  purge(days: number): Promise<{ purged: number; anchorSeq: number; published?: { size: number; dir: string } }>;
   /** Verifies the trail against the signed checkpoints at `location` (a log file or its directory), trusting only `publicKey`. */
   verifyCheckpoints(location: string, publicKey: PublicKeys, onProgress?: (verified: number) => void, parallel?: Omit<ParallelVerify, 'store'>, witnesses?: WitnessPolicy): Promise<CheckpointVerification>;
   /** Signs the current tree head with the key in `keyFile` and appends it to the checkpoint log in `dir`. */
@@ -143,7 +145,9 @@ export function createAdminService(deps: AdminDeps): AdminService {
       }
       const now = clock.now();
       const { purged, anchor } = await store.purgeAudit(now - days * 86_400_000, now, CLI_ACTOR.id);
-      return { purged, anchorSeq: anchor.seq };
+      const settings = config?.audit.checkpoints;
+      if (purged === 0 || settings === undefined) return { purged, anchorSeq: anchor.seq };
+      return { purged, anchorSeq: anchor.seq, published: { size: await publishAfterPurge(store, settings), dir: settings.dir } };
     },
     verifyCheckpoints: (location, publicKey, onProgress, parallel, witnesses) => verifyAgainstCheckpoints(store, location, publicKey, onProgress, parallel === undefined ? undefined : { ...parallel, store: deps.storeLocation }, witnesses),
     checkpoint: (keyFile, origin, dir) => publishCheckpoint(store, keyFile, origin, dir),

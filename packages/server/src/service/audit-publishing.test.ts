@@ -86,6 +86,45 @@ describe('the gateway with signed checkpoints', () => {
     expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
   });
 
+  /** A gateway with checkpoints whose trail began 200 days ago, closed (its shutdown checkpoint covers the trail), and an admin over its store at `now`. */
+  async function oldTrail(withConfig: boolean) {
+    harness = await openHarness({ adjustConfig: withCheckpoints, clock: createFakeClock(Date.now() - 200 * 86_400_000) });
+    expect((await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.read', params: {} })).statusCode).toBe(200);
+    harness.clock.set(Date.now());
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const store = createSqliteStore({ path: harness.storePath });
+    await store.migrate();
+    const admin = createAdminService({ store, clock: harness.clock, storeLocation: config.store, ...(withConfig ? { config } : {}) });
+    return { config, store, admin };
+  }
+  const readyz = async (config: CompiledConfig) => {
+    const gateway = await openGateway(config, { expiryIntervalMs: 0, clock: harness?.clock });
+    gateways.push(gateway);
+    return (await gateway.app.inject({ method: 'GET', url: '/readyz' })).json() as { ready: boolean; checks: { audit?: string } };
+  };
+
+  it('starts again after `audit purge` with the config: it signs a checkpoint that covers the purge', async () => {
+    const { config, store, admin } = await oldTrail(true);
+    const purged = await admin.audit.purge(90);
+    expect(purged.purged).toBeGreaterThan(0);
+    expect(purged.published).toEqual({ size: createMerkleFrontier((await store.auditTree()).frontier).size, dir: join(harness?.dir ?? '', 'checkpoints') });
+    await store.close();
+    expect(await readyz(config)).toMatchObject({ ready: true });
+  });
+
+  it('names a purge no published checkpoint covers (`audit purge --db`) with what settles it, not as a broken store', async () => {
+    const { config, store, admin } = await oldTrail(false);
+    const purged = await admin.audit.purge(90);
+    expect(purged.purged).toBeGreaterThan(0);
+    expect(purged.published).toBeUndefined();
+    await store.close();
+    const answer = await readyz(config);
+    expect(answer.ready).toBe(false);
+    expect(answer.checks.audit).toMatch(/is not yet covered by a published checkpoint .*if you ran it, sign a checkpoint now/);
+    expect(answer.checks.audit).not.toMatch(/the store itself is broken/);
+  });
+
   it('refuses to recover a store whose own events are broken (an edited body), and says to restore a backup first; nothing is recorded', async () => {
     harness = await openHarness({ adjustConfig: withCheckpoints });
     expect((await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.read', params: {} })).statusCode).toBe(200);

@@ -100,8 +100,12 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
         if (check.ok) { publishedSize = newest.size; published = newest; }
         else {
           startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
-          if (check.checkpoint === undefined) startProblem += '; the store itself is broken: restore it from a backup taken before the break, then run `portcullis audit recover` (docs/audit.md)';
-          else startProblem += '; run `portcullis audit recover` once investigated (docs/audit.md)';
+          // An uncovered purge says itself what settles it (a signed checkpoint).
+          if (check.uncoveredPurge !== true) {
+            startProblem += check.checkpoint === undefined
+              ? '; the store itself is broken: restore it from a backup taken before the break, then run `portcullis audit recover` (docs/audit.md)'
+              : '; run `portcullis audit recover` once investigated (docs/audit.md)';
+          }
         }
       }
     }
@@ -194,6 +198,20 @@ async function signUpgradedTrail(store: Store, cutter: CheckpointCutter, signer:
  * against the whole log still shows the break, and this event explains it.
  * @throws PortcullisError CONFIG_INVALID for a missing or bad signing key; INVALID_REQUEST when the store agrees (nothing to recover).
  */
+/**
+ * Signs the store's tree with the configured key and appends it to the checkpoint log in
+ * `settings.dir`, as the gateway would: after a purge run offline, so the purge it records is
+ * covered by a published checkpoint before the gateway next starts (it refuses to otherwise).
+ * @returns the checkpoint's tree size.
+ * @throws PortcullisError CONFIG_INVALID for a bad signing key.
+ */
+export async function publishAfterPurge(store: Store, settings: CheckpointsConfig): Promise<number> {
+  const signer = loadSigningKey(settings);
+  const tree = createMerkleFrontier((await store.auditTree()).frontier);
+  appendCheckpointLog(settings.dir, signCheckpoint({ origin: settings.origin, size: tree.size, root: tree.root() }, signer));
+  return tree.size;
+}
+
 export async function recoverAuditTrail(store: Store, settings: CheckpointsConfig, clock: Clock, actor: Actor, reason: string): Promise<{ size: number; problem: string }> {
   const signer = loadSigningKey(settings);
   let problem: string | undefined;
