@@ -2,7 +2,9 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { createMerkleFrontier, merkleLeafHash } from '@portcullis/core';
 import { createSqliteStore } from '../store/sqlite/sqlite-store.js';
+import { frontierToBlob } from '../store/sqlite/sqlite-audit.js';
 import { makeEvent } from '../store/store-conformance-fixtures.js';
 import { createFakeClock } from '../testing/fake-clock.js';
 import { makeTempDir } from '../testing/temp-dir.js';
@@ -46,6 +48,40 @@ describe('the checkpoint cutter', () => {
     const read = readCheckpointLog(log, [verifier]);
     expect(read.ok && read.checkpoints.map((c) => c.size)).toEqual([10, 11, 12]);
     expect(cutter.status()).toEqual({ publishedSize: 12 });
+    await store.close();
+  });
+
+  it('signs nothing once the stored tree no longer extends the newest checkpoint (an event edited and re-hashed under it), and says why', async () => {
+    const log = `${dir.path}/log-fork`;
+    const forks: string[] = [];
+    const store = createSqliteStore({ path: ':memory:' });
+    await store.migrate();
+    const cutter = createCheckpointCutter({ store, signer, origin: 'portcullis.test/audit', sinks: [createFileSink(log)], clock: createFakeClock(), everyEvents: 10, everyMs: 10_000, onFork: (problem) => forks.push(problem) });
+    await store.appendAudit(Array.from({ length: 12 }, (_, i) => makeEvent({ data: { i } })));
+    expect((await cutter.cutNow())?.size).toBe(12);
+    await store.appendAudit([makeEvent({ data: { i: 12 } })]);
+    expect((await cutter.cutNow())?.size).toBe(13);
+
+    // An attacker with the file: edits event 3 and re-hashes its leaf hash and the stored tree, so the store is consistent in itself.
+    const raw = store.database;
+    raw.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_tree_grows_only;');
+    raw.prepare("UPDATE audit_events SET body = replace(body, '\"i\":2', '\"i\":99') WHERE seq = 3").run();
+    const bodies = raw.prepare('SELECT seq, body FROM audit_events ORDER BY seq').all() as { seq: number; body: string }[];
+    const frontier = createMerkleFrontier();
+    for (const { seq, body } of bodies) {
+      frontier.append(merkleLeafHash(body));
+      raw.prepare('UPDATE audit_events SET hash = ? WHERE seq = ?').run(Buffer.from(merkleLeafHash(body)).toString('hex'), seq);
+    }
+    raw.prepare('UPDATE audit_tree SET frontier = ? WHERE id = 1').run(frontierToBlob(frontier.state()));
+
+    await store.appendAudit([makeEvent({ data: { i: 13 } })]);
+    expect(await cutter.cutNow()).toBeUndefined();
+    expect(cutter.status().forked).toMatch(/the stored audit tree \(14 events\) does not extend the newest published checkpoint \(13 events\): its events before 14 were changed under the running gateway/);
+    expect(forks).toHaveLength(1);
+    await store.appendAudit([makeEvent()]);
+    expect(await cutter.cutNow()).toBeUndefined();
+    const read = readCheckpointLog(log, [verifier]);
+    expect(read.ok && read.checkpoints.map((c) => c.size)).toEqual([12, 13]);
     await store.close();
   });
 

@@ -4,13 +4,16 @@
  * signature); a checkpoint is cut only when the tree grew, once `everyEvents` events were
  * appended or `everyMs` passed, and at shutdown; a failing sink raises an alert and the others
  * still get the checkpoint; `status()` says how long no sink has accepted a newer tree, so the
- * gateway can refuse to execute while its trail is not being published.
+ * gateway can refuse to execute while its trail is not being published; a tree that does not
+ * extend the newest published checkpoint (a consistency proof fails) is never signed, and
+ * `status().forked` says why, for good.
  */
 import { createHmac } from 'node:crypto';
-import { createMerkleFrontier, type Clock } from '@portcullis/core';
+import { createMerkleFrontier, verifyConsistency, type Clock, type MerkleHash } from '@portcullis/core';
 import type { Store } from '../store/store.js';
 import { signCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import { appendCheckpointLog } from './checkpoint-log.js';
+import { proveConsistency } from './proof.js';
 import type { NoteSigner } from './signed-note.js';
 
 /** Somewhere outside the store a checkpoint is published. */
@@ -59,6 +62,8 @@ export interface CutterOptions {
   readonly cosign?: (checkpoint: SignedCheckpoint) => Promise<SignedCheckpoint>;
   /** Told when a sink refuses a checkpoint (the others still get it). */
   readonly onAlert?: (sink: string, error: unknown) => void;
+  /** Told once when the stored tree stops extending the newest published checkpoint (see `CutterStatus.forked`). */
+  readonly onFork?: (problem: string) => void;
 }
 
 /** The cutter's state, for /readyz. */
@@ -69,6 +74,12 @@ export interface CutterStatus {
   readonly unpublishedSince?: number;
   /** The last sink failure, if the newest checkpoint was not accepted by every sink. */
   readonly lastFailure?: string;
+  /**
+   * Why the cutter stopped signing, for good: the stored tree no longer extends the newest
+   * published checkpoint (the store was edited under the running gateway). Nothing is signed
+   * after it; the gateway executes nothing.
+   */
+  readonly forked?: string;
 }
 
 /** Cuts and publishes checkpoints; `poll()` is called by the gateway's timer (or a test). */
@@ -90,8 +101,30 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
   let unpublishedSince: number | undefined;
   let lastFailure: string | undefined;
   let running: Promise<SignedCheckpoint | undefined> | undefined;
+  let forked: string | undefined;
+
+  /**
+   * Why the stored tree (`size` events, `root`) does not extend the newest published checkpoint,
+   * if it does not: an RFC 6962 consistency proof from the store's nodes and bodies, checked
+   * against both roots (RFC 9162 2.1.4.2). A store edited under the running gateway and
+   * re-hashed to match fails it, so its tree is never signed.
+   */
+  async function forkOf(size: number, root: MerkleHash): Promise<string | undefined> {
+    if (latest === undefined) return undefined;
+    const last = latest;
+    const what = `the stored audit tree (${size} events) does not extend the newest published checkpoint (${last.size} events)`;
+    if (size < last.size) return `${what}: it is shorter; events were deleted under the running gateway`;
+    try {
+      const proof = await proveConsistency(options.store, last.size, size);
+      if (verifyConsistency(last.size, size, last.root, root, proof)) return undefined;
+      return `${what}: its events before ${last.size + 1} were changed under the running gateway`;
+    } catch (error) {
+      return `${what}: ${(error as Error).message}`;
+    }
+  }
 
   async function cut(force: boolean): Promise<SignedCheckpoint | undefined> {
+    if (forked !== undefined) return undefined;
     const tree = await options.store.auditTree();
     const frontier = createMerkleFrontier(tree.frontier);
     const now = options.clock.now();
@@ -99,6 +132,11 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
     unpublishedSince ??= now;
     const due = force || frontier.size - published >= options.everyEvents || now - lastCutAt >= options.everyMs;
     if (!due) return undefined;
+    forked = await forkOf(frontier.size, frontier.root());
+    if (forked !== undefined) {
+      options.onFork?.(forked);
+      return undefined;
+    }
     const signed = signCheckpoint({ origin: options.origin, size: frontier.size, root: frontier.root() }, options.signer);
     const checkpoint = options.cosign === undefined ? signed : await options.cosign(signed);
     lastCutAt = now;
@@ -127,6 +165,6 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
     poll: () => serial(false),
     cutNow: () => serial(true),
     latest: () => latest,
-    status: () => ({ publishedSize: published, ...(unpublishedSince === undefined ? {} : { unpublishedSince }), ...(lastFailure === undefined ? {} : { lastFailure }) }),
+    status: () => ({ publishedSize: published, ...(unpublishedSince === undefined ? {} : { unpublishedSince }), ...(lastFailure === undefined ? {} : { lastFailure }), ...(forked === undefined ? {} : { forked }) }),
   };
 }

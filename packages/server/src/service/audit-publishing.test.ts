@@ -281,6 +281,27 @@ describe('publishing lag', () => {
     await fixed.poll();
     expect(fixed.gate()).toBeUndefined();
     await store.close();
+  });
+
+  it('refuses executions for good once the store is edited under it and re-hashed: its tree no longer extends the checkpoint it published', async () => {
+    const store = createSqliteStore({ path: ':memory:' });
+    await store.migrate();
+    const warnings: string[] = [];
+    const publishing = await startAuditPublishing({ store, settings: settings(join(dir.path, 'log-fork'), { everyEvents: 1 }), clock: createFakeClock(), signer: parseNoteSigner(key.signer), stdout: () => undefined, warn: (m) => warnings.push(m) });
+    await store.appendAudit([makeEvent({ data: { i: 1 } }), makeEvent({ data: { i: 2 } })]);
+    await publishing.poll();
+    // Event 1 replaced by another and the store's tree re-hashed to match (fewer than 256 events: no stored nodes).
+    const raw = store.database;
+    raw.exec('DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_tree_grows_only;');
+    raw.prepare("UPDATE audit_events SET body = replace(body, '\"i\":1', '\"i\":7') WHERE seq = 1").run();
+    const frontier = createMerkleFrontier();
+    for (const { body } of raw.prepare('SELECT body FROM audit_events ORDER BY seq').all() as { body: string }[]) frontier.append(merkleLeafHash(body));
+    raw.prepare('UPDATE audit_tree SET frontier = ? WHERE id = 1').run(frontierToBlob(frontier.state()));
+    await store.appendAudit([makeEvent()]);
+    await publishing.poll();
+    expect(publishing.gate()).toMatch(/the stored audit tree \(3 events\) does not extend the newest published checkpoint \(2 events\).*nothing is signed or executed until it is resolved/);
+    expect(warnings.at(-1)).toMatch(/does not extend the newest published checkpoint/);
+    await store.close();
     dir.cleanup();
   });
 });

@@ -117,6 +117,7 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
     store, signer, origin: settings.origin, sinks, clock, everyEvents: settings.everyEvents, everyMs: settings.everyMs,
     ...(cosign === undefined ? {} : { cosign }),
     onAlert: (sink, error) => options.warn(`audit checkpoint sink ${sink} failed: ${(error as Error).message ?? String(error)}; the other sinks still got it`),
+    onFork: (problem) => options.warn(`${problem}; no checkpoint is signed and nothing executes until it is resolved (docs/audit.md)`),
   }, publishedSize, published);
   if (startProblem === undefined && published === undefined) await signUpgradedTrail(store, cutter, signer, clock);
   return {
@@ -125,6 +126,7 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
     gate() {
       if (startProblem !== undefined) return startProblem;
       const status = cutter.status();
+      if (status.forked !== undefined) return `${status.forked}; nothing is signed or executed until it is resolved: run \`portcullis audit verify --checkpoints LOG --key PUBLIC_KEY\`, restore a backup if it fails, then \`portcullis audit recover\` (docs/audit.md)`;
       if (status.unpublishedSince !== undefined && clock.now() - status.unpublishedSince > settings.maxLagMs) {
         return `no checkpoint sink has accepted a checkpoint of the newest audit events for ${Math.round((clock.now() - status.unpublishedSince) / 1000)}s (more than ${Math.round(settings.maxLagMs / 1000)}s)${status.lastFailure === undefined ? '' : `; last failure: ${status.lastFailure}`}`;
       }
