@@ -56,10 +56,20 @@ function treeReader(store: Store, base: number, onBody?: (seq: number, body: str
   leaves: (start: number, end: number) => Promise<MerkleHash[]>;
   rangeRoot: (start: number, end: number) => Promise<MerkleHash>;
 } {
-  /** The leaf hashes of leaves [start, end), from the stored bodies. */
+  /**
+   * The leaf hashes of leaves [start, end): those a retention purge kept for the events it
+   * deleted (a prefix of the range, when it reaches back past the purge), then hashed from the
+   * stored bodies. Evidence only: the proof built from them is checked against the signed root.
+   */
   const leaves = async (start: number, end: number): Promise<MerkleHash[]> => {
     const hashes: MerkleHash[] = [];
-    for await (const page of store.readAuditTrail(LEAF_BLOCK, { afterSeq: base + start, throughSeq: base + end })) {
+    for await (const page of store.readPurgedLeaves(LEAF_BLOCK, { afterSeq: base + start, throughSeq: base + end })) {
+      for (const leaf of page) {
+        if (leaf.seq !== base + start + hashes.length + 1) break;
+        hashes.push(leaf.leafHash);
+      }
+    }
+    for await (const page of store.readAuditTrail(LEAF_BLOCK, { afterSeq: base + start + hashes.length, throughSeq: base + end })) {
       for (const event of page) {
         if (event.seq !== base + start + hashes.length + 1) break;
         onBody?.(event.seq, event.body);

@@ -9,7 +9,7 @@ import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMerkleFrontier, merkleLeafHash, type AuditEventDraft } from '@portcullis/core';
@@ -377,6 +377,16 @@ describe('a retention purge keeps the leaf hashes of the events it deleted', () 
     const result = await verify(db, k);
     expect(result.err).toBe('');
     expect(result.out).toMatch(/audit trail OK: 1 event verified; tree of 31 events consistent with 3 signed checkpoints$/m);
+  });
+
+  it('proves a kept event whose path runs through purged events, from their kept leaf hashes; check-proof accepts it', async () => {
+    const { db, k } = await purgedTrail();
+    const out = join(dirname(db), 'proof-31.json');
+    const proved = await cli('audit', 'prove', '31', '--db', db, '--checkpoints', k.log, '--key', k.publicKey, '--out', out);
+    expect(proved.err).toMatch(/wrote the proof of event 31/);
+    expect(proved.code).toBe(0);
+    const checked = await cli('audit', 'check-proof', out, '--key', k.publicKey);
+    expect(checked.code).toBe(0);
   });
 
   it('names an edited kept leaf hash, by the checkpoint before the purge that covers it or by the purge\'s kept tree', async () => {
