@@ -120,7 +120,10 @@ export function registerAuditCommands(program: Command, host: CliHost, output: O
           if (result.ok) {
             const older = result.beforePurge > 0 ? `; ${result.beforePurge} older than the last purge not rebuilt` : '';
             const witnessed = result.witnessed === undefined ? '' : `; witnessed through checkpoint ${result.witnessed.size} by ${result.witnessed.by.join(', ')}`;
-            output.out(`audit trail OK: ${events(result.count)} verified; tree of ${events(result.treeSize)} consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}${witnessed}`);
+            const unsigned = result.treeSize > result.newestSize
+              ? `; the newest ${events(result.treeSize - result.newestSize)} (after the newest checkpoint, of ${result.newestSize}) ${result.treeSize - result.newestSize === 1 ? 'is' : 'are'} not covered by a signed checkpoint yet`
+              : '';
+            output.out(`audit trail OK: ${events(result.count)} verified; tree of ${events(result.treeSize)} consistent with ${result.matched} signed checkpoint${result.matched === 1 ? '' : 's'}${older}${witnessed}${unsigned}`);
           } else {
             output.err(`audit trail BROKEN: ${result.problem}`);
             setExit(1);

@@ -72,7 +72,11 @@ export interface WitnessPolicy {
 
 /** A verification against checkpoints; with a witness policy, the newest checkpoint its quorum cosigned, and by whom. */
 export type CheckpointVerification =
-  | (Extract<TreeVerification, { ok: true }> & { readonly witnessed?: { readonly size: number; readonly by: readonly string[] } })
+  | (Extract<TreeVerification, { ok: true }> & {
+    readonly witnessed?: { readonly size: number; readonly by: readonly string[] };
+    /** The size of the newest checkpoint read: tree leaves past it are not covered by any signature yet. */
+    readonly newestSize: number;
+  })
   | Extract<TreeVerification, { ok: false }>;
 
 /**
@@ -105,12 +109,14 @@ export async function verifyAgainstCheckpoints(
     return { ok: false, count: 0, problem: `${unwitnessed}: it was not witnessed, or the witnesses' lines were removed` };
   }
   const result = await verifyStoredTrail(store, onProgress, parallel, read.checkpoints);
-  if (!result.ok || witnesses === undefined) return result;
+  if (!result.ok) return result;
+  const newestSize = Math.max(0, ...read.checkpoints.map((c) => c.size));
+  if (witnesses === undefined) return { ...result, newestSize };
   // Only a checkpoint the trail was checked against counts: not one older than a purge that kept no leaf hashes.
   const checked = [...read.checkpoints].sort((a, b) => a.size - b.size).slice(result.beforePurge);
   const witnessed = newestWitnessed(checked, keys, quorum);
   if (witnessed === undefined) return { ok: false, count: result.count, problem: `${unwitnessed} among those the trail could be checked against (${result.beforePurge} older ones predate a purge that kept no leaf hashes)` };
-  return { ...result, witnessed };
+  return { ...result, newestSize, witnessed };
 }
 
 /** Signs the store's current tree head as a checkpoint of `origin` with `signer`. */
