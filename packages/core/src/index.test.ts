@@ -35,6 +35,7 @@ describe('@portcullis/core public surface', () => {
       'approvalRateLow',
       'auditBodyHasSeq',
       'auditEventBody',
+      'auditPurgeRecords',
       'authoriseApprover',
       'breakerTrips',
       'canonicalJson',
