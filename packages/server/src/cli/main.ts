@@ -25,11 +25,16 @@ import { registerSimulateCommand } from './simulate-command.js';
 import { EXIT, loadConfigOrExit } from './load-config.js';
 import { processOutput, type Output } from './output.js';
 
-/** Waits for SIGINT or SIGTERM. */
+/**
+ * Resolves on SIGINT or SIGTERM. Call it before anything says the gateway is up: a supervisor
+ * (or a test) that signals as soon as it reads "listening" must find the handlers installed,
+ * not the default action that kills the process half-open. The handlers stay, so a second
+ * signal while the gateway closes is taken too.
+ */
 function untilStopped(): Promise<string> {
   return new Promise((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
   });
 }
 
@@ -58,6 +63,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
     .action(async (opts: { config: string; port?: string; host?: string }) => {
       const config = loadConfigOrExit(host, opts.config, output, setExit);
       if (config === undefined) return;
+      const stopped = untilStopped();
       const gateway = await host.openGateway(config, { logger: true, recover: true, serve: 'portcullis start' });
       for (const warning of gateway.warnings) output.err(`portcullis: warning: ${warning}`);
       const port = opts.port === undefined ? host.environment().port ?? config.server.port : Number(opts.port);
@@ -73,7 +79,7 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
         return;
       }
       output.err(`portcullis: gateway listening on ${address} (config ${config.source})`);
-      await untilStopped();
+      await stopped;
       await gateway.close();
     });
 
@@ -83,8 +89,9 @@ export function createProgram(host: CliHost, output: Output, setExit: (code: num
     .option('--dir <dir>', 'where the demo keeps its files (recreated at each start)', '.portcullis/demo')
     .action(async (opts: { port?: string; dir: string }) => {
       const port = opts.port === undefined ? host.environment().port ?? 7300 : Number(opts.port);
+      const stopped = untilStopped();
       const demo = await host.runDemo({ dir: opts.dir, port, output });
-      await untilStopped();
+      await stopped;
       await demo.close();
     });
 
