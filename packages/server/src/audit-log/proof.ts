@@ -155,7 +155,7 @@ export async function proveEvent(store: Store, seq: number, checkpoint: SignedCh
     else { await walk(m - k, start + k, end); path.push(await rangeRoot(start, start + k)); }
   };
   await walk(leafIndex, 0, size);
-  if (body === undefined) throw new ProofUnavailable(`event ${seq} is missing from the store`);
+  if (body === undefined) throw new ProofUnavailable(`event ${seq} is missing from the store (purged, or deleted): only events the store still holds can be proven`);
   if (!verifyInclusion(merkleLeafHash(body), leafIndex, size, path, checkpoint.root)) {
     throw new ProofUnavailable(`the store's events and tree nodes do not lead to the checkpoint's root (${size} events): the store was changed; run \`portcullis audit verify --checkpoints LOG --key PUBLIC_KEY\` to find where`);
   }

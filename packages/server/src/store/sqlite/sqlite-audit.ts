@@ -113,7 +113,7 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
 
   const readTree = (): AuditTreeState => {
     const row = prepare('SELECT base_seq, size, frontier, chain_through FROM audit_tree WHERE id = 1').get() as { base_seq: number; size: number; frontier: Buffer; chain_through: number } | undefined;
-    if (row === undefined) throw new PortcullisError('STORE_UNAVAILABLE', 'the audit tree is missing: the store was not migrated; run migrate() first; nothing was executed');
+    if (row === undefined) throw new PortcullisError('STORE_UNAVAILABLE', 'the audit tree is missing (table audit_tree has no row): the store was edited, or is not a Portcullis store; restore a backup taken before the edit and check it with `portcullis audit verify`; nothing was executed');
     try {
       return { baseSeq: row.base_seq, chainThrough: row.chain_through, frontier: blobToFrontier(row.size, row.frontier) };
     } catch (error) {
@@ -134,7 +134,7 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
 
   const readHead = (): ChainAnchor => {
     const row = prepare('SELECT seq, hash FROM audit_head WHERE id = 1').get() as { seq: number; hash: string } | undefined;
-    if (row === undefined) throw new PortcullisError('STORE_UNAVAILABLE', 'the audit head is missing: the store was not migrated; run migrate() first; nothing was executed');
+    if (row === undefined) throw new PortcullisError('STORE_UNAVAILABLE', 'the audit head is missing (table audit_head has no row): the store was edited, or is not a Portcullis store; restore a backup taken before the edit and check it with `portcullis audit verify`; nothing was executed');
     return { seq: row.seq, hash: row.hash };
   };
 

@@ -50,6 +50,18 @@ describe('SQLite store', () => {
 
   describe('tamper evidence (an attacker with the file drops the triggers and edits rows)', () => {
 
+    it('refuses to open a store whose audit head row was deleted, saying the store was edited', async () => {
+      const { store } = await withTenEvents();
+      const path = store.path;
+      await store.close();
+      const raw = attacker(path);
+      raw.exec('DROP TRIGGER IF EXISTS audit_head_no_delete; DELETE FROM audit_head;');
+      raw.close();
+      const reopened = createSqliteStore({ path });
+      opened.push(reopened);
+      await expect(reopened.migrate()).rejects.toThrow(/the audit head is missing \(table audit_head has no row\): the store was edited/);
+    });
+
     it('names the event whose body lost or changed one byte', async () => {
       const { store } = await withTenEvents();
       const raw = attacker(store.path);
