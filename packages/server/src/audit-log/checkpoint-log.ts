@@ -27,7 +27,9 @@ export type CheckpointsRead =
 
 /** The notes of a log file's text: JSON lines, or one bare signed note. */
 function notesOf(text: string, path: string): { ok: true; notes: { note: string; where: string }[] } | { ok: false; problem: string } {
-  if (!text.trimStart().startsWith('{')) return { ok: true, notes: text.trim() === '' ? [] : [{ note: text, where: path }] };
+  // A log is JSON lines; a bare signed note has no line that opens a JSON object. A log whose
+  // first line was garbled is still a log, so its bad line is named by number.
+  if (!text.split('\n').some((line) => line.trimStart().startsWith('{'))) return { ok: true, notes: text.trim() === '' ? [] : [{ note: text, where: path }] };
   const notes: { note: string; where: string }[] = [];
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i += 1) {

@@ -1,6 +1,7 @@
 import { createMerkleFrontier, merkleLeafHash } from '@portcullis/core';
 import { describe, expect, it } from 'vitest';
 import { formatCheckpoint, openCheckpoint, parseCheckpointText, signCheckpoint } from './checkpoint.js';
+import { parseCheckpointLog } from './checkpoint-log.js';
 import { generateNoteKey, parseNoteSigner, parseNoteVerifier } from './signed-note.js';
 
 const key = generateNoteKey('portcullis.example/audit');
@@ -38,5 +39,16 @@ describe('checkpoints (C2SP tlog-checkpoint)', () => {
     expect(parseCheckpointText('origin\n01\nAAAA\n')).toMatchObject({ ok: false, problem: expect.stringMatching(/decimal/) });
     expect(parseCheckpointText('origin\n1\nAAAA\n')).toMatchObject({ ok: false, problem: expect.stringMatching(/32 bytes/) });
     expect(parseCheckpointText('origin\n')).toMatchObject({ ok: false });
+  });
+});
+
+describe('the checkpoint log (JSON lines)', () => {
+  const line = (n: number): string => JSON.stringify({ note: signCheckpoint(tree(n), signer).note });
+
+  it('names a garbled line by its number, the first line included; reads a bare signed note as one checkpoint', () => {
+    expect(parseCheckpointLog(`garbage\n${line(3)}\n`, 'cp.jsonl', [verifier])).toMatchObject({ ok: false, problem: 'cp.jsonl:1 is not a JSON line of the checkpoint log' });
+    expect(parseCheckpointLog(`${line(3)}\nnot json\n`, 'cp.jsonl', [verifier])).toMatchObject({ ok: false, problem: 'cp.jsonl:2 is not a JSON line of the checkpoint log' });
+    expect(parseCheckpointLog(`${line(3)}\n\n${line(5)}\n`, 'cp.jsonl', [verifier])).toMatchObject({ ok: true, checkpoints: [{ size: 3 }, { size: 5 }] });
+    expect(parseCheckpointLog(signCheckpoint(tree(4), signer).note, 'note.txt', [verifier])).toMatchObject({ ok: true, checkpoints: [{ size: 4 }] });
   });
 });
