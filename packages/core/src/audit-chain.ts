@@ -135,7 +135,7 @@ export function createTrailChecker(chainThrough: number, chainAnchor: ChainAncho
     }
     if (!auditBodyHasSeq(event.body, event.seq)) return `event ${event.seq} was edited: its sequence number does not match its content`;
     const leaf = merkleLeafHash(event.body);
-    if (!sameHex(leaf, event.hash)) return `event ${event.seq} was edited: its body no longer matches its stored leaf hash`;
+    if (!sameHex(leaf, event.hash)) return `event ${event.seq} was edited: its body and its stored leaf hash no longer match (one of them was changed)`;
     return leaf;
   };
 }

@@ -103,7 +103,7 @@ describe('portcullis audit verify --workers', () => {
     tamper('UPDATE audit_events SET hash = ? WHERE seq = 129', 'f'.repeat(64));
     const result = await verify(3);
     expect(result.code).toBe(1);
-    expect(result.err).toContain('BROKEN at event 129: event 129 was edited: its body no longer matches its stored leaf hash');
+    expect(result.err).toContain('BROKEN at event 129: event 129 was edited: its body and its stored leaf hash no longer match (one of them was changed)');
   });
 
   it('finds a consistent re-hash (body and leaf hash edited together) through the stored tree, as one thread does', async () => {

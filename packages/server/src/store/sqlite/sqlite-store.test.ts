@@ -256,7 +256,7 @@ describe('SQLite store', () => {
       await store.appendAudit(legacyDrafts.slice(10, 20));
       const raw = attacker(store.path);
       raw.exec(`UPDATE audit_events SET body = replace(body, '"i":14', '"i":41') WHERE seq = 15;`);
-      expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 15, problem: 'event 15 was edited: its body no longer matches its stored leaf hash' } });
+      expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 15, problem: 'event 15 was edited: its body and its stored leaf hash no longer match (one of them was changed)' } });
       raw.exec(`UPDATE audit_events SET body = replace(body, '"i":3', '"i":7') WHERE seq = 4;`);
       expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 4, problem: 'event 4 was edited: its content no longer matches its hash' } });
     });
