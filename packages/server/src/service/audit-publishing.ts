@@ -9,10 +9,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { PortcullisError, createMerkleFrontier, type Actor, type Clock } from '@portcullis/core';
+import { PortcullisError, type Actor, type Clock } from '@portcullis/core';
 import type { CheckpointsConfig } from '../config/compiled.js';
 import type { Store } from '../store/store.js';
-import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.js';
+import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { CHECKPOINT_LOG_FILE, appendCheckpointLog, readCheckpointLog } from '../audit-log/checkpoint-log.js';
 import { createCheckpointCutter, createFileSink, createHttpSink, createStdoutSink, type CheckpointCutter, type CheckpointSink } from '../audit-log/checkpoint-cutter.js';
 import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
@@ -20,6 +20,7 @@ import { proveConsistency } from '../audit-log/proof.js';
 import { parseWitnessKey, requestCosignature, type WitnessKey } from '../audit-log/witness.js';
 import { parseSigningKey, readSigningKeyFile } from '../audit-log/signing-key.js';
 import { verifyTrailAgainstCheckpoints } from '../audit-log/tree-verify.js';
+import { cutCheckpoint } from './audit-checkpoints.js';
 
 /** The environment variable the signing key may come from (read by the config module). */
 const SIGNING_KEY_SOURCE = 'PORTCULLIS_AUDIT_SIGNING_KEY';
@@ -208,10 +209,9 @@ async function signUpgradedTrail(store: Store, cutter: CheckpointCutter, signer:
  * @throws PortcullisError CONFIG_INVALID for a bad signing key.
  */
 export async function publishAfterPurge(store: Store, settings: CheckpointsConfig): Promise<number> {
-  const signer = loadSigningKey(settings);
-  const tree = createMerkleFrontier((await store.auditTree()).frontier);
-  appendCheckpointLog(settings.dir, signCheckpoint({ origin: settings.origin, size: tree.size, root: tree.root() }, signer));
-  return tree.size;
+  const checkpoint = await cutCheckpoint(store, loadSigningKey(settings), settings.origin);
+  appendCheckpointLog(settings.dir, checkpoint);
+  return checkpoint.size;
 }
 
 export async function recoverAuditTrail(store: Store, settings: CheckpointsConfig, clock: Clock, actor: Actor, reason: string): Promise<{ size: number; problem: string }> {
@@ -234,8 +234,7 @@ export async function recoverAuditTrail(store: Store, settings: CheckpointsConfi
   if (problem === undefined) throw new PortcullisError('INVALID_REQUEST', 'the audit store agrees with the newest published checkpoint: there is nothing to recover');
   const now = clock.now();
   await store.appendAudit([{ type: 'audit.recovered', at: now, actor, data: { reason, problem } }]);
-  const tree = createMerkleFrontier((await store.auditTree()).frontier);
-  const checkpoint = signCheckpoint({ origin: settings.origin, size: tree.size, root: tree.root() }, signer);
+  const checkpoint = await cutCheckpoint(store, signer, settings.origin);
   appendCheckpointLog(settings.dir, checkpoint);
-  return { size: tree.size, problem };
+  return { size: checkpoint.size, problem };
 }

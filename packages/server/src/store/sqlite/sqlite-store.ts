@@ -24,7 +24,7 @@ import { createSqliteNotificationTables } from './sqlite-notifications.js';
 import { toReadError } from './sqlite-errors.js';
 import { migrateSqlite } from './sqlite-migrations.js';
 import { createSqliteWriteQueue, type WriteOperation, type WriteQueueStats } from './sqlite-write-queue.js';
-import { startWalCheckpointer, type CheckpointRow, type WalCheckpointer, type WalCheckpointerOptions, type WalCheckpointerStats } from './sqlite-wal-checkpointer.js';
+import { checkpointInWorker, type WalCheckpointerOptions, type WalCheckpointerStats } from './sqlite-wal-checkpointer.js';
 
 /** Rows after `after` through `range.throughSeq`, in pages of up to `batchSize` fetched one at a time by seq. */
 async function* pagesBySeq<T extends { readonly seq: number }>(after: number, batchSize: number, range: ChainRange, fetch: (after: number, size: number, through: number) => Promise<T[]>): AsyncIterable<readonly T[]> {
@@ -93,7 +93,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const secrets = createSqliteSecretsAndRuns(prepare, audit);
   const mcp = createSqliteMcpTables(prepare, audit);
   const notifications = createSqliteNotificationTables(prepare, audit);
-  const walCheckpoints = walCheckpointsOff(db, options);
+  const walCheckpoints = options.path === ':memory:' || options.checkpoints === 'inline' ? undefined : checkpointInWorker(db, options.path, options.checkpointer);
   const queue = createSqliteWriteQueue(db, {
     maxBatch: options.maxBatch, onReset: audit.resetHead, flush: audit.flushHead,
     ...(walCheckpoints === undefined ? {} : { beforeBatch: walCheckpoints.beforeBatch, afterCommit: walCheckpoints.afterCommit }),
@@ -323,46 +323,6 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
       })();
       return closing;
     },
-  };
-}
-
-/**
- * Moves a file database's WAL checkpoints to a worker (sqlite-wal-checkpointer.ts): turns the
- * connection's automatic checkpoint off, starts the worker at the first commit (a store that is
- * only read never starts one), and checkpoints on this thread only to let a long WAL restart,
- * or for good if the worker fails.
- */
-function walCheckpointsOff(db: Database.Database, options: SqliteStoreOptions) {
-  if (options.path === ':memory:' || options.checkpoints === 'inline') return undefined;
-  db.pragma('wal_autocheckpoint = 0');
-  let worker: WalCheckpointer | undefined;
-  let failed = false;
-  const fallBack = (): void => {
-    failed = true;
-    try {
-      db.pragma('wal_autocheckpoint = 1000');
-    } catch {
-      // The connection is closed or unusable; its next write reports why.
-    }
-  };
-  return {
-    afterCommit(): void {
-      if (failed) return;
-      worker ??= startWalCheckpointer({ ...options.checkpointer, path: options.path, fallBack });
-      worker.committed();
-    },
-    beforeBatch(): void {
-      if (worker === undefined || !worker.catchUpDue()) return;
-      try {
-        const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
-        if (row !== undefined) worker.caughtUp(row);
-      } catch {
-        // A checkpoint that fails here is tried again later; the batch's own BEGIN reports a broken connection.
-      }
-    },
-    stats: (): WalCheckpointerStats | undefined => worker?.stats(),
-    idle: (): Promise<void> => worker?.idle() ?? Promise.resolve(),
-    close: async (): Promise<void> => { await worker?.close(); },
   };
 }
 

@@ -20,6 +20,7 @@
  * the WAL); a checkpoint syncs the WAL before copying it and the database file after.
  */
 import { createRequire } from 'node:module';
+import type Database from 'better-sqlite3';
 import { Worker } from 'node:worker_threads';
 
 /** What the checkpointer did, for tests, metrics and the benchmark. */
@@ -204,5 +205,45 @@ export function startWalCheckpointer(options: WalCheckpointerOptions): WalCheckp
       running = false;
       wake();
     },
+  };
+}
+
+/**
+ * Moves the WAL checkpoints of `db` (a WAL-mode file database at `path`) to a worker: turns the
+ * connection's automatic checkpoint off, starts the worker at the first commit (a store that is
+ * only read never starts one), and checkpoints on this thread only to let a long WAL restart,
+ * or for good if the worker fails. Returns the write queue's `beforeBatch`/`afterCommit` hooks,
+ * the worker's stats (undefined before it starts), `idle` and `close` (before `db.close()`).
+ */
+export function checkpointInWorker(db: Database.Database, path: string, settings: Pick<WalCheckpointerOptions, 'intervalMs' | 'restartFrames' | 'driver'> = {}) {
+  db.pragma('wal_autocheckpoint = 0');
+  let worker: WalCheckpointer | undefined;
+  let failed = false;
+  const fallBack = (): void => {
+    failed = true;
+    try {
+      db.pragma('wal_autocheckpoint = 1000');
+    } catch {
+      // The connection is closed or unusable; its next write reports why.
+    }
+  };
+  return {
+    afterCommit(): void {
+      if (failed) return;
+      worker ??= startWalCheckpointer({ ...settings, path, fallBack });
+      worker.committed();
+    },
+    beforeBatch(): void {
+      if (worker === undefined || !worker.catchUpDue()) return;
+      try {
+        const [row] = db.pragma('wal_checkpoint(PASSIVE)') as CheckpointRow[];
+        if (row !== undefined) worker.caughtUp(row);
+      } catch {
+        // A checkpoint that fails here is tried again later; the batch's own BEGIN reports a broken connection.
+      }
+    },
+    stats: (): WalCheckpointerStats | undefined => worker?.stats(),
+    idle: (): Promise<void> => worker?.idle() ?? Promise.resolve(),
+    close: async (): Promise<void> => { await worker?.close(); },
   };
 }
