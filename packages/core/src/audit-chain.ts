@@ -134,6 +134,7 @@ export function createTrailChecker(chainThrough: number, chainAnchor: ChainAncho
       return merkleLeafHash(event.body);
     }
     if (!auditBodyHasSeq(event.body, event.seq)) return `event ${event.seq} was edited: its sequence number does not match its content`;
+    if (event.prevHash !== '') return `event ${event.seq} was edited: it is sealed by its leaf hash, so its stored previous-hash must be empty, and it is not`;
     const leaf = merkleLeafHash(event.body);
     if (!sameHex(leaf, event.hash)) return `event ${event.seq} was edited: its body and its stored leaf hash no longer match (one of them was changed)`;
     return leaf;

@@ -281,6 +281,12 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
   const end = base + frontier.size;
   if (head.seq > end) return fail(`event ${end + 1}${head.seq - end > 1 ? `–${head.seq}` : ''} is missing: the trail ends at event ${end} but its recorded head is ${head.seq}`, { seq: end + 1 });
   if (head.seq < end) return fail(`the trail's recorded head (${head.seq}) is behind its last event (${end}): the head was moved back`, { seq: head.seq + 1 });
+  // The head names its event by hash too; that event's own hash was checked against its body above.
+  for await (const [last] of store.readAuditTrail(1, { afterSeq: end - 1, throughSeq: end })) {
+    if (last !== undefined && last.seq === end && last.hash !== head.hash) {
+      return fail(`the trail's recorded head names event ${end} with hash ${head.hash}, but that event's hash is ${last.hash}: the head was edited`, { seq: end });
+    }
+  }
 
   // A purge is the retention purge only if the trail records it (see checkPurges).
   // (Read only when there are purges to check: the type column has no index of its own.)

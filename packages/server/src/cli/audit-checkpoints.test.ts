@@ -205,12 +205,14 @@ describe('audit checkpoints: the happy path and bad input', () => {
 });
 
 describe('audit verify against published checkpoints: every tamper is named', () => {
-  it('a byte flipped in a body, in a hash, or in a filter column', async () => {
+  it('a byte flipped in a body, in a hash, in a filter column, in a previous-hash or in the recorded head', async () => {
     for (const [sql, expected] of [
       ["UPDATE audit_events SET body = replace(body, '\"i\":7', '\"i\":8') WHERE seq = 8", /event 8 was edited/],
       ["UPDATE audit_events SET hash = '0' || substr(hash, 2) WHERE seq = 9", /event 10 does not link to event 9|event 9 was edited/],
       ["UPDATE audit_events SET actor_id = 'mallory' WHERE seq = 12", /event 12's stored actor_id column does not match its hashed body/],
       ["UPDATE audit_events SET type = 'approval.rejected' WHERE seq = 12", /event 12's stored type column does not match its hashed body/],
+      ["UPDATE audit_events SET prev_hash = (SELECT hash FROM audit_events WHERE seq = 19) WHERE seq = 20", /event 20 was edited: it is sealed by its leaf hash, so its stored previous-hash must be empty/],
+      ["UPDATE audit_head SET hash = (SELECT hash FROM audit_events WHERE seq = 29)", /the trail's recorded head names event 30 with hash [0-9a-f]{64}, but that event's hash is [0-9a-f]{64}: the head was edited/],
     ] as const) {
       const { db, k } = await published();
       const raw = attacker(db);

@@ -261,6 +261,13 @@ describe('SQLite store', () => {
       expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 4, problem: 'event 4 was edited: its content no longer matches its hash' } });
     });
 
+    it('names a tree-era event whose previous-hash column was filled in', async () => {
+      const { store } = await withTenEvents();
+      const raw = attacker(store.path);
+      raw.exec(`UPDATE audit_events SET prev_hash = (SELECT hash FROM audit_events WHERE seq = 5) WHERE seq = 6;`);
+      expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 6, problem: 'event 6 was edited: it is sealed by its leaf hash, so its stored previous-hash must be empty, and it is not' } });
+    });
+
     it('refuses to move the end of the legacy chain', async () => {
       const store = await open();
       expect(() => store.database.prepare('UPDATE audit_tree SET chain_through = 5').run()).toThrow(/legacy audit chain never moves/);
