@@ -26,6 +26,7 @@ import {
 } from '@portcullis/core';
 import { auditEventToRow, hashHex, rowToAuditRecord, rowToStoredEvent } from '../store-rows.js';
 import { clampLimit } from '../store-guards.js';
+import { auditQuerySql } from './sqlite-audit-query.js';
 import type { AuditColumnMismatch, AuditFilter, AuditPurge, AuditTreeState, PurgedLeaf, StoredAuditEvent, StoredAuditRecord } from '../store.js';
 
 /** The lowest height of the interior nodes kept in `audit_tree_nodes`: subtrees of 256 leaves and more. */
@@ -84,8 +85,6 @@ export function blobToFrontier(size: number, blob: Uint8Array): MerkleFrontierSt
 // the second compares SQL values exactly, column by column, and names the column.
 const COLUMN_PREFILTER = `json_extract(body, '$.seq', '$.at', '$.type', '$.workflow', '$.proposalId', '$.actor.id')
   IS NOT json_array(seq, at, type, workflow, proposal_id, actor_id)`;
-/** An event's leaf index in the tree, as a query column. */
-const TREE_INDEX = 'seq - 1 - (SELECT base_seq FROM audit_tree WHERE id = 1) AS tree_index';
 const COLUMN_CHECK = `CASE
   WHEN NOT json_valid(body) THEN 'body'
   WHEN seq IS NOT json_extract(body, '$.seq') THEN 'seq'
@@ -173,43 +172,10 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   }
 
   function query(filter: AuditFilter): StoredAuditEvent[] {
-    const where: string[] = [];
-    const args: (string | number)[] = [];
-    // An empty list matches nothing (a lead of no workflow sees no events), never everything.
-    const list = (column: string, values: readonly string[] | undefined): boolean => {
-      if (values === undefined) return true;
-      if (values.length === 0) return false;
-      where.push(`${column} IN (SELECT value FROM json_each(?))`);
-      args.push(JSON.stringify(values));
-      return true;
-    };
-    const eq = (clause: string, value: string | number | undefined): void => {
-      if (value === undefined) return;
-      where.push(clause);
-      args.push(value);
-    };
-    if (!list('workflow', filter.workflows) || !list('type', filter.types)) return [];
-    eq('proposal_id = ?', filter.proposalId);
-    eq('actor_id = ?', filter.actorId);
-    eq('at >= ?', filter.from);
-    eq('at <= ?', filter.to);
-    eq('seq > ?', filter.afterSeq);
-    eq('seq < ?', filter.beforeSeq);
     const limit = clampLimit(filter.limit, 100);
-    if (limit === 0) return [];
-    const order = filter.order === 'desc' ? 'DESC' : 'ASC';
-    const filters = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-    // A workflow's events in a time window: every condition is answered by the
-    // (workflow, at) index alone (seq, the rowid, is in each entry), so the page's sequence
-    // numbers are found without reading a row, and only the page's rows are read.
-    const byWorkflowAndTime = filter.workflows !== undefined && (filter.from !== undefined || filter.to !== undefined)
-      && filter.types === undefined && filter.proposalId === undefined && filter.actorId === undefined;
-    const sql = byWorkflowAndTime
-      ? `SELECT body, ${TREE_INDEX} FROM audit_events WHERE seq IN (
-          SELECT seq FROM audit_events INDEXED BY audit_events_workflow_at${filters} ORDER BY seq ${order} LIMIT ?
-        ) ORDER BY seq ${order}`
-      : `SELECT body, ${TREE_INDEX} FROM audit_events${filters} ORDER BY seq ${order} LIMIT ?`;
-    const rows = prepare(sql).all(...args, limit) as { body: string; tree_index: number }[];
+    const query = limit === 0 ? undefined : auditQuerySql(filter, limit);
+    if (query === undefined) return [];
+    const rows = prepare(query.sql).all(...query.args) as { body: string; tree_index: number }[];
     return rows.map(rowToStoredEvent);
   }
 
