@@ -452,6 +452,17 @@ describe('a retention purge keeps the leaf hashes of the events it deleted', () 
     expect((await verify(other, k2)).err).toMatch(/the purge of events through 10 recorded by event 21 has no stored purge record: it was deleted/);
   });
 
+  it('names a purge record whose kept tree frontier was cut short, by its table', async () => {
+    const { db, k } = await purgedTrail();
+    const raw = attacker(db);
+    raw.exec('UPDATE audit_purges SET tree_frontier = substr(tree_frontier, 1, 32) WHERE through_seq = 30');
+    raw.close();
+    for (const result of [await verify(db, k), await plainVerify(db)]) {
+      expect(result.code).toBe(1);
+      expect(result.err).toMatch(/the purge record of events through 30 \(table audit_purges\) is damaged: its kept tree frontier is wrong \(.+\): the store was edited/);
+    }
+  });
+
   it('names kept leaf hashes that were deleted, one or all', async () => {
     const { db, k } = await purgedTrail();
     const one = attacker(db);

@@ -200,7 +200,14 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
   function purges(): AuditPurge[] {
     const rows = prepare('SELECT through_seq, tree_frontier FROM audit_purges ORDER BY through_seq').all() as { through_seq: number; tree_frontier: Buffer | null }[];
     const base = readTree().baseSeq;
-    return rows.map((row) => (row.tree_frontier === null ? { throughSeq: row.through_seq } : { throughSeq: row.through_seq, frontier: blobToFrontier(row.through_seq - base, row.tree_frontier) }));
+    return rows.map((row) => {
+      if (row.tree_frontier === null) return { throughSeq: row.through_seq };
+      try {
+        return { throughSeq: row.through_seq, frontier: blobToFrontier(row.through_seq - base, row.tree_frontier) };
+      } catch (error) {
+        throw new PortcullisError('STORE_UNAVAILABLE', `the purge record of events through ${row.through_seq} (table audit_purges) is damaged: its kept tree frontier is wrong (${(error as Error).message}): the store was edited; restore a backup taken before the edit; nothing was executed`);
+      }
+    });
   }
 
   function purgedLeavesPage(afterSeq: number, limit: number, throughSeq: number): PurgedLeaf[] {
