@@ -31,11 +31,12 @@ export function serverEntry(pkg: '@modelcontextprotocol/server-memory' | '@model
 
 /**
  * The reference everything server serving Streamable HTTP (`streamableHttp`, port from PORT) as
- * a child process on a free loopback port, for upstreams reached by `url:`. It gets no other
- * environment than PATH. `stop` ends it (and resolves once it has exited).
+ * a child process on a free loopback port (or `port`, to start it again where it was), for
+ * upstreams reached by `url:`. It gets no other environment than PATH. `stop` ends it (and
+ * resolves once it has exited).
  */
-export async function startEverythingOverHttp(): Promise<{ url: string; stop(): Promise<void> }> {
-  const port = await freePort();
+export async function startEverythingOverHttp(at?: number): Promise<{ url: string; stop(): Promise<void> }> {
+  const port = at ?? await freePort();
   const child = spawn(process.execPath, [serverEntry('@modelcontextprotocol/server-everything'), 'streamableHttp'], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port) }, stdio: ['ignore', 'ignore', 'pipe'],
   });

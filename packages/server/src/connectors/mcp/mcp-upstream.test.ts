@@ -3,17 +3,23 @@
  * is still in progress (a stdio server that never answers initialize, an HTTP endpoint that
  * never answers) stops it at once instead of waiting out the system's timeout, and an HTTP
  * upstream that is down is reported with why (the refused connection under fetch's
- * "fetch failed").
+ * "fetch failed"); an HTTP upstream that restarted, and so no longer knows the connection's
+ * session, gets a new session and the request again.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createSocketServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { McpSystemConfig, McpTransportConfig } from './mcp-settings.js';
 import { freePort } from '../../testing/json-server.js';
-import { FAULTY_SERVER } from '../../testing/mcp-servers.js';
+import { FAULTY_SERVER, startEverythingOverHttp } from '../../testing/mcp-servers.js';
 import { createMcpConnector } from './mcp-connector.js';
 import { createMcpUpstream } from './mcp-upstream.js';
 
@@ -110,6 +116,84 @@ describe('an HTTP MCP upstream that is down', () => {
       });
     } finally {
       await connector.close();
+    }
+  });
+});
+
+const textOf = (result: CallToolResult): string => result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+
+describe('an HTTP MCP upstream that restarts', () => {
+  it('starts a new session when the reference everything server restarted (it answers 400 to the old session)', async () => {
+    let server = await startEverythingOverHttp();
+    const port = Number(new URL(server.url).port);
+    const upstream = createMcpUpstream(systemOf({ kind: 'http', url: server.url, auth: { kind: 'none' } }));
+    try {
+      expect(textOf(await upstream.callTool('echo', { message: 'before' }))).toContain('before');
+      await server.stop();
+      server = await startEverythingOverHttp(port);
+      expect(textOf(await upstream.callTool('echo', { message: 'after' }))).toContain('after');
+      expect((await upstream.listTools()).length).toBeGreaterThan(0);
+    } finally {
+      await upstream.close();
+      await server.stop();
+    }
+  });
+
+  /**
+   * A stateful server made with the SDK's own Streamable HTTP transport, which answers 404 to a
+   * session it does not know, as the MCP transport spec says; `restart` forgets every session
+   * and counts the echo calls that ran.
+   */
+  async function sdkServer(): Promise<{ url: string; ran: string[]; restart(): void; close(): Promise<void> }> {
+    let sessions = new Map<string, StreamableHTTPServerTransport>();
+    const ran: string[] = [];
+    const http = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body: unknown = chunks.length === 0 ? undefined : JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        const id = req.headers['mcp-session-id'];
+        const transport = typeof id === 'string' ? sessions.get(id) : undefined;
+        if (transport === undefined && typeof id !== 'string' && isInitializeRequest(body)) {
+          const fresh = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (sid) => { sessions.set(sid, fresh); } });
+          const mcp = new McpServer({ name: 'restarting', version: '1.0.0' });
+          mcp.registerTool('echo', { inputSchema: { message: z.string() } }, async ({ message }) => {
+            ran.push(message);
+            return { content: [{ type: 'text', text: `echo: ${message}` }] };
+          });
+          void mcp.connect(fresh).then(() => fresh.handleRequest(req, res, body));
+          return;
+        }
+        if (transport === undefined) {
+          res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32001, message: 'Session not found' }, id: null }));
+          return;
+        }
+        void transport.handleRequest(req, res, body);
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    return {
+      url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+      ran,
+      restart: () => { sessions = new Map(); },
+      close: async () => {
+        http.closeAllConnections();
+        await new Promise((resolve) => http.close(resolve));
+      },
+    };
+  }
+
+  it('starts a new session on a 404 to the old one, and the refused call runs once, on the new session', async () => {
+    const server = await sdkServer();
+    const upstream = createMcpUpstream(systemOf({ kind: 'http', url: server.url, auth: { kind: 'none' } }));
+    try {
+      expect(textOf(await upstream.callTool('echo', { message: 'one' }))).toBe('echo: one');
+      server.restart();
+      expect(textOf(await upstream.callTool('echo', { message: 'two' }))).toBe('echo: two');
+      expect(server.ran).toEqual(['one', 'two']);
+    } finally {
+      await upstream.close();
+      await server.close();
     }
   });
 });

@@ -18,7 +18,7 @@
 import { PortcullisError } from '@portcullis/core';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
@@ -234,18 +234,48 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     return new PortcullisError('UPSTREAM_FAILED', secrets.redact(`MCP system "${system.name}" failed while ${doing}: ${why}${tail}`), { system: system.name });
   }
 
+  /**
+   * Whether an HTTP upstream answered that the connection's session is gone: a 404 to a request
+   * carrying its Mcp-Session-Id (the MCP Streamable HTTP transport, "Session Management": the
+   * client MUST then start a new session), or the 400 "no valid session ID" that some servers
+   * send instead (an upstream restarted). Either way it refused the request before running it.
+   */
+  function sessionGone(error: unknown, client: Client): boolean {
+    if (!(error instanceof StreamableHTTPError)) return false;
+    const transport = client.transport;
+    if (!(transport instanceof StreamableHTTPClientTransport) || transport.sessionId === undefined) return false;
+    return error.code === 404 || (error.code === 400 && /session/i.test(error.message));
+  }
+
   async function withClient<T>(doing: string, use: (client: Client) => Promise<T>, sent = false): Promise<T> {
-    const client = await ensure();
+    let client = await ensure();
     try {
       return await use(client);
     } catch (error) {
-      const failed = failure(error, doing, sent);
-      if (broken !== undefined || /closed/i.test((error as Error).message ?? '')) {
-        connecting = undefined;
-        await client.close().catch(() => undefined);
-      }
-      throw failed;
+      if (!sessionGone(error, client)) return failed(error, client, doing, sent);
     }
+    // The upstream ended the session (it restarted): a new session, and the request sent once
+    // more on it, since the old session's refusal ran nothing.
+    await drop(client);
+    client = await ensure();
+    try {
+      return await use(client);
+    } catch (error) {
+      return failed(error, client, doing, sent);
+    }
+  }
+
+  /** Throws an upstream failure in words, dropping a connection that broke so the next use connects again. */
+  async function failed(error: unknown, client: Client, doing: string, sent: boolean): Promise<never> {
+    const failed = failure(error, doing, sent);
+    if (broken !== undefined || /closed/i.test((error as Error).message ?? '') || sessionGone(error, client)) await drop(client);
+    throw failed;
+  }
+
+  /** Closes a connection; if it is the current one, the next use connects again (a newer one being made is left alone). */
+  async function drop(client: Client): Promise<void> {
+    if (active === client) { active = undefined; connecting = undefined; }
+    await client.close().catch(() => undefined);
   }
 
   return {
