@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolResultSchema, ElicitRequestSchema, type CallToolRequest } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditTrail, openHarness, type Harness } from '../testing/harness.js';
 import { TRANSPORTS, connectAgent, heldCall, mcpConfig, proposalIdOf, resultText, type AgentClientOptions, type HeldCall } from '../testing/mcp-servers.js';
@@ -155,6 +155,15 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
     const result = await bot.callTool({ name: 'create_entities', arguments: { entities: 'not a list' } });
     expect(result.isError).toBe(true);
     expect(resultText(result)).toMatch(/INVALID_PARAMS: .*params\.entities/);
+  });
+
+  it('answers malformed tools/call params and an unknown tools/list cursor with Invalid params (-32602), naming what is wrong (not Internal error)', async () => {
+    const call = (params: unknown) => bot.request({ method: 'tools/call', params } as CallToolRequest, CallToolResultSchema);
+    const before = (await harness.gateway.store.listProposals({ limit: 1000 })).length;
+    await expect(call({ name: 'echo', arguments: ['not', 'an', 'object'] })).rejects.toThrow(/^MCP error -32602: (MCP error -32602: )?Invalid tools\/call request: [^]*"arguments"/);
+    await expect(call({ arguments: {} })).rejects.toThrow(/^MCP error -32602: (MCP error -32602: )?Invalid tools\/call request: [^]*"name"/);
+    await expect(bot.listTools({ cursor: 'bogus' })).rejects.toThrow(/^MCP error -32602: unknown cursor "bogus"/);
+    expect((await harness.gateway.store.listProposals({ limit: 1000 })).length).toBe(before);
   });
 
   it('answers an unknown tool with a protocol error, audited', async () => {

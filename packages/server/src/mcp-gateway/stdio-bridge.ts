@@ -14,9 +14,9 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpError, type CallToolRequest, type CallToolResult, type ListToolsRequest } from '@modelcontextprotocol/sdk/types.js';
 import { WAIT_META_KEY } from './call-tool.js';
-import { GATEWAY_INFO } from './gateway-server.js';
+import { GATEWAY_INFO, LooseCallToolRequest, LooseListToolsRequest } from './gateway-server.js';
 import { MCP_PATH } from './http-route.js';
 import { ProtocolError } from './results.js';
 
@@ -73,8 +73,10 @@ export async function serveMcpBridge(upstream: Client, target: BridgeTarget, io:
   /** The answers not yet written. */
   const unanswered = new Set<Promise<unknown>>();
   let stopping = false;
-  server.setRequestHandler(ListToolsRequestSchema, async (request, extra) => upstream.listTools(request.params, { signal: extra.signal }).catch(passOn));
-  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+  server.setRequestHandler(LooseListToolsRequest, async (request, extra) => upstream.listTools(request.params as ListToolsRequest['params'], { signal: extra.signal }).catch(passOn));
+  server.setRequestHandler(LooseCallToolRequest, async (raw, extra) => {
+    // Checked by the SDK's Server before this handler runs (see LooseCallToolRequest).
+    const request = raw as CallToolRequest;
     const token = extra._meta?.progressToken;
     const forwarding = new AbortController();
     const cancel = (): void => forwarding.abort();
