@@ -62,6 +62,27 @@ describe('rule 4: least privilege', () => {
     expect(decided?.data).toMatchObject({ outcome: 'deny', code: 'FIELDS_OUTSIDE_GRANT' });
   });
 
+  it('denies a read that filters on a field outside its read grant: a filter would tell the field\'s values', async () => {
+    harness = await openHarness({ configYaml: harnessConfig({ extraWorkflowYaml: `
+  look-up:
+    description: Look up leads by region
+    agent: other-agent
+    department: finance
+    owner: tom
+    runbook: Look them up by hand.
+    mode: { read: auto, write: approval, high: approval }
+    grants: [crm:leads.name:read, crm:leads.region:read]
+    approvalTimeout: 1h
+` }) });
+    const email = (readLead(harness, 1) as { email: string }).email;
+    const probe = await proposeAs(harness, 'other', { workflow: 'look-up', action: 'crm.leads.read', params: { columns: ['name'], where: { email } } });
+    expect(probe.json()).toMatchObject({ status: 'denied', decision: { outcome: 'deny', code: 'FIELDS_OUTSIDE_GRANT' } });
+    expect(probe.json().decision.reasons[0]).toContain('leads.email');
+    expect(probe.json().result).toBeUndefined();
+    const granted = await proposeAs(harness, 'other', { workflow: 'look-up', action: 'crm.leads.read', params: { columns: ['name'], where: { region: (readLead(harness, 1) as { region: string }).region } } });
+    expect(granted.json()).toMatchObject({ status: 'succeeded' });
+  });
+
   it('denies an action with no grant at all (deny by default)', async () => {
     harness = await openHarness();
     const res = await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.create', params: { values: { name: 'X', email: 'x@x', region: 'na', created_at: new Date(harness.clock.now()).toISOString() } } });

@@ -40,7 +40,12 @@ export function sqlActionSpecs(system: SqlSystemConfig): ActionSpec[] {
       undo: 'a read changes nothing',
       description: `Read rows of ${table.name} (optionally by ids, equality filters and columns).`,
       params: readParams,
-      touchedFields: (params) => [...((params as z.infer<typeof readParams>).columns ?? table.columns)],
+      // A filter reads the column it filters on (an agent could otherwise learn an ungranted
+      // column's values by asking which rows match); ids name records by their primary key.
+      touchedFields: (params) => {
+        const read = params as z.infer<typeof readParams>;
+        return [...new Set([...(read.columns ?? table.columns), ...Object.keys(read.where ?? {})])];
+      },
       recordCount: () => undefined,
     });
     const createParams = z.strictObject({ values: columnRecord(table, { excludePrimaryKey: false }) });
