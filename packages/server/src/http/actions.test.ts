@@ -139,6 +139,10 @@ describe('bad input: a clear 4xx naming the problem, nothing executed, the attem
     ['a missing field', (h) => proposeAs(h, 'agent', { workflow: 'route-leads', params: {} }), 400, 'INVALID_REQUEST', /body\.action/],
     ['an oversized body', (h) => proposeAs(h, 'agent', { ...route(1), reason: 'x'.repeat(300_000) }), 413, 'BODY_TOO_LARGE', /larger than/],
     ['params above limits.paramsBytes', (h) => proposeAs(h, 'agent', { ...route(1), params: { ids: [1], set: { owner_id: 'x'.repeat(70_000) } } }), 413, 'PARAMS_TOO_LARGE', /params of 70[0-9]+ bytes \(as JSON\) are larger than the 65536 bytes this gateway accepts \(limits.paramsBytes\)/],
+    ['params nested 8,000 levels deep', (h) => h.request('agent', {
+      method: 'POST', url: '/v1/actions', headers: { 'content-type': 'application/json' },
+      payload: `{"workflow":"route-leads","action":"crm.leads.update","params":{"ids":[1],"set":{"owner_id":${'['.repeat(8000)}${']'.repeat(8000)}}}}`,
+    }), 422, 'INVALID_PARAMS', /params nest objects or arrays more than 100 levels deep/],
   ];
   for (const [name, send, status, code, message] of cases) {
     it(`${name} → ${status} ${code}`, async () => {

@@ -45,6 +45,19 @@ export function paramsBytes(params: unknown): number {
   return Buffer.byteLength(JSON.stringify(params ?? null), 'utf8');
 }
 
+/** How deep params may nest (objects and arrays): far beyond any tool's schema, far below what overflows the stack. */
+export const MAX_PARAMS_DEPTH = 100;
+
+/** Whether a JSON value nests objects and arrays deeper than `max` levels, measured without recursion (so any depth is measured). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: { value: object; depth: number }[] = typeof value === 'object' && value !== null ? [{ value, depth: 1 }] : [];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (next.depth > max) return true;
+    for (const child of Object.values(next.value)) if (typeof child === 'object' && child !== null) stack.push({ value: child as object, depth: next.depth + 1 });
+  }
+  return false;
+}
+
 /** Formats zod issues as `params.path: message` lines. */
 export function describeIssues(prefix: string, issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
@@ -85,6 +98,10 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
     action = resolveAction(deps, workflow, input.action);
   } catch (error) {
     return refuseInput(deps, agent, input, error as PortcullisError);
+  }
+  // Before anything serialises them: params nested thousands deep overflow the stack.
+  if (nestsDeeperThan(input.params, MAX_PARAMS_DEPTH)) {
+    return refuseInput(deps, agent, input, new PortcullisError('INVALID_PARAMS', `params nest objects or arrays more than ${MAX_PARAMS_DEPTH} levels deep; no action takes that. Nothing was stored`, { maxDepth: MAX_PARAMS_DEPTH }));
   }
   const size = paramsBytes(input.params);
   if (size > deps.config.limits.paramsBytes) {
