@@ -24,6 +24,12 @@ describe('the secret redactor', () => {
     expect(redactor.redactJson(value)).toEqual({ a: ['[redacted]', 1, null, true], 'k-[redacted]': { b: 'x[redacted]x' } });
   });
 
+  it('removes a value echoed in another letter case, and regex characters in a value match only themselves', () => {
+    const redactor = createSecretRedactor(['Prod-Secret-Token-XYZ', 'a.b*c+d?']);
+    expect(redactor.redact('bearer prod-secret-token-xyz; PROD-SECRET-TOKEN-XYZ; Prod-Secret-Token-XYZ')).toBe('bearer [redacted]; [redacted]; [redacted]');
+    expect(redactor.redact('a.b*c+d? aXb*c+d? aabbbcdd')).toBe('[redacted] aXb*c+d? aabbbcdd');
+  });
+
   it('ignores values shorter than 4 characters, so ordinary words survive', () => {
     expect(createSecretRedactor(['abc', '']).redact('abc abcd')).toBe('abc abcd');
   });

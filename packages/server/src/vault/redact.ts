@@ -4,7 +4,8 @@
  * redactor per system, add each credential they pass upstream, and redact everything the
  * upstream says before it reaches a result, an error message, the audit trail or an agent.
  * Invariant: a value is removed in every form it commonly travels in (as is, URL-encoded,
- * form-encoded, JSON-escaped, base64 and base64url); values shorter than
+ * form-encoded, JSON-escaped, base64 and base64url), in any letter case (an upstream that
+ * echoes a token lower-cased still echoes the token); values shorter than
  * MIN_REDACTED_LENGTH are not looked for (they would mangle ordinary words).
  */
 
@@ -44,6 +45,8 @@ function encodedForms(value: string): string[] {
 export function createSecretRedactor(values: Iterable<string> = []): SecretRedactor {
   const known = new Map<string, readonly string[]>();
   let forms: readonly string[] = [];
+  // Every form, longest first, in one case-insensitive pattern: at each place the longest form that matches wins.
+  let pattern: RegExp | undefined;
 
   const add = (value: string): void => {
     if (value.length < MIN_REDACTED_LENGTH) return;
@@ -53,12 +56,9 @@ export function createSecretRedactor(values: Iterable<string> = []): SecretRedac
     if (had !== undefined) return;
     while (known.size > MAX_REDACTED_VALUES) known.delete(known.keys().next().value as string);
     forms = [...new Set([...known.values()].flat())].sort((a, b) => b.length - a.length);
+    pattern = new RegExp(forms.map((form) => form.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'gi');
   };
-  const redact = (text: string): string => {
-    let out = text;
-    for (const form of forms) if (out.includes(form)) out = out.split(form).join(REDACTED);
-    return out;
-  };
+  const redact = (text: string): string => (pattern === undefined ? text : text.replace(pattern, REDACTED));
   const redactJson = (value: unknown): unknown => {
     if (typeof value === 'string') return redact(value);
     if (Array.isArray(value)) return value.map(redactJson);
