@@ -162,6 +162,7 @@ describe('bad input: a clear 4xx naming the problem, nothing executed, the attem
     harness = await openHarness();
     const bad = await harness.gateway.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: 'Bearer wrong' }, payload: route(1) });
     expect(bad.statusCode).toBe(401);
+    expect(bad.headers['www-authenticate']).toBe('Bearer realm="portcullis"');
     expect(bad.json().error.message).toMatch(/matches no agent or person/);
     const none = await harness.gateway.app.inject({ method: 'POST', url: '/v1/actions', payload: route(1) });
     expect(none.statusCode).toBe(401);

@@ -37,10 +37,18 @@ export function httpStatus(error: PortcullisError): number {
   return STATUS[error.code];
 }
 
-/** Headers an error response carries besides its body: `Retry-After` (seconds) when the error says when to retry (RATE_LIMITED). */
+/**
+ * Headers an error response carries besides its body: `Retry-After` (seconds) when the error
+ * says when to retry (RATE_LIMITED); `WWW-Authenticate: Bearer` on a 401, naming the scheme a
+ * key is sent with (RFC 6750 section 3, which MCP's authorization spec follows), so clients
+ * know the challenge instead of guessing.
+ */
 export function errorHeaders(error: PortcullisError): Record<string, string> {
   const retry = error.details.retryAfterSeconds;
-  return typeof retry === 'number' ? { 'retry-after': String(retry) } : {};
+  return {
+    ...(typeof retry === 'number' ? { 'retry-after': String(retry) } : {}),
+    ...(error.code === 'UNAUTHENTICATED' ? { 'www-authenticate': 'Bearer realm="portcullis"' } : {}),
+  };
 }
 
 /** What toPortcullisError may use of the request to word its message. */

@@ -186,13 +186,15 @@ describe.each(TRANSPORTS)('MCP gateway over %s (memory and everything servers)',
 });
 
 describe('MCP gateway over Streamable HTTP', () => {
-  it('accepts only agents\' keys at /mcp', async () => {
+  it('accepts only agents\' keys at /mcp, and challenges a request without one with WWW-Authenticate: Bearer', async () => {
     const post = (authorization?: string) => harness.gateway.app.inject({
       method: 'POST', url: '/mcp', payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' },
       headers: { accept: 'application/json, text/event-stream', ...(authorization === undefined ? {} : { authorization }) },
     });
-    expect((await post()).statusCode).toBe(401);
-    expect((await post('Bearer nope')).statusCode).toBe(401);
+    for (const refused of [await post(), await post('Bearer nope')]) {
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['www-authenticate']).toBe('Bearer realm="portcullis"');
+    }
     expect((await post(`Bearer ${harness.secrets.dana}`)).statusCode).toBe(403);
     expect(existsSync(memFile())).toBe(true);
   });
