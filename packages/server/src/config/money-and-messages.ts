@@ -1,16 +1,19 @@
 /**
  * Money and messages named as such. Invariant: a write (any action that is not a read) whose
  * name, resource or description says it moves money (refund, payment, payout, charge,
- * transfer, invoice) or sends a message out of the company (send, email, SMS, posting to a
- * channel) is not loaded as a plain write: the config must class it, either high (a tag or
+ * transfer, invoice, wire, withdrawal, purchase, gift card…) or sends a message out of the
+ * company (send, email, SMS, tweet, publish, posting to a channel…) is not loaded as a plain write: the config must class it, either high (a tag or
  * `risk: high`) or declared not money or messages with a stated reason (a false positive of
  * the name check). So an untagged `POST /refunds` can never run automatically.
  */
 import type { ActionSpec } from './action-spec.js';
 import type { CompiledAction } from './compiled.js';
 
-const MONEY = ['refund', 'payment', 'pay', 'payout', 'charge', 'transfer', 'invoice', 'billing'];
-const MESSAGES = ['send', 'email', 'mail', 'sms', 'notify', 'notification'];
+const MONEY = [
+  'refund', 'payment', 'pay', 'payout', 'charge', 'transfer', 'invoice', 'billing', 'wire', 'withdraw', 'withdrawal',
+  'deposit', 'money', 'fund', 'purchase', 'buy', 'checkout', 'gift', 'giftcard', 'credit', 'debit', 'payroll', 'salary', 'wallet',
+];
+const MESSAGES = ['send', 'email', 'mail', 'sms', 'notify', 'notification', 'message', 'tweet', 'publish', 'broadcast', 'announce'];
 
 /** The words of an identifier or a text: camelCase, snake_case, kebab-case and paths split, lower case. */
 function words(text: string): string[] {

@@ -83,7 +83,13 @@ describe('writes named like money or messages', () => {
     expect(moneyOrMessageWord(spec('post_payouts'))).toMatchObject({ word: 'payouts' });
     expect(moneyOrMessageWord(spec('notifyCustomer', ''))).toMatchObject({ kind: 'a message' });
     expect(moneyOrMessageWord(spec('create', 'Sends an email to the customer.'))).toMatchObject({ where: 'description', kind: 'a message' });
-    expect(moneyOrMessageWord(spec('create', 'Post a message to a Slack channel.'))).toMatchObject({ word: 'post to a channel' });
+    expect(moneyOrMessageWord(spec('create', 'Post to the #general Slack channel.'))).toMatchObject({ word: 'post to a channel' });
+    // Money and messages by other names (public reports: a wire, gift cards, a withdrawal, a tweet).
+    expect(moneyOrMessageWord(spec('wireMoney', 'Wire money to an external bank account'))).toMatchObject({ word: 'wire', kind: 'money' });
+    expect(moneyOrMessageWord(spec('buyGiftCards'))).toMatchObject({ word: 'buy', kind: 'money' });
+    expect(moneyOrMessageWord(spec('withdrawFunds'))).toMatchObject({ word: 'withdraw', kind: 'money' });
+    expect(moneyOrMessageWord(spec('postTweet'))).toMatchObject({ word: 'tweet', kind: 'a message' });
+    expect(moneyOrMessageWord(spec('create', 'Publish the post on the company blog.'))).toMatchObject({ word: 'publish', kind: 'a message' });
     expect(moneyOrMessageWord(spec('create', '', 'create', 'invoices'))).toMatchObject({ where: 'resource', word: 'invoices' });
     expect(moneyOrMessageWord(spec('createRefund', '', 'read'))).toBeUndefined();
     expect(moneyOrMessageWord(spec('updateLead', 'Change some fields of a lead.'))).toBeUndefined();
