@@ -89,6 +89,32 @@ describe('rule 4: least privilege', () => {
     expect(res.json()).toMatchObject({ status: 'denied', decision: { code: 'GRANT_DENIED' } });
   });
 
+  it('denies a create or an update that writes the scope\'s field outside the data scope, before anyone is asked', async () => {
+    harness = await openHarness({ configYaml: harnessConfig({ extraWorkflowYaml: `
+  intake:
+    description: Take in new leads
+    agent: other-agent
+    department: finance
+    owner: tom
+    runbook: Enter them by hand.
+    mode: { read: auto, write: approval, high: approval }
+    grants: [crm:leads:create, crm:leads.created_at:update]
+    bounds:
+      scope: { "crm:leads": { field: created_at, within: 24h } }
+    approvalTimeout: 1h
+` }) });
+    const now = harness.clock.now();
+    const values = (createdAt: string) => ({ name: 'X', email: 'x@example.com', region: 'na', created_at: createdAt });
+    const old = await proposeAs(harness, 'other', { workflow: 'intake', action: 'crm.leads.create', params: { values: values('2001-01-01T00:00:00.000Z') } });
+    expect(old.json()).toMatchObject({ status: 'denied', decision: { code: 'OUTSIDE_SCOPE' } });
+    expect(old.json().decision.reasons[0]).toBe('the leads.created_at written ("2001-01-01T00:00:00.000Z") is outside the workflow\'s data scope (created_at within the last 24h)');
+    const future = await proposeAs(harness, 'other', { workflow: 'intake', action: 'crm.leads.update', params: { ids: [1], set: { created_at: '2099-01-01T00:00:00.000Z' } } });
+    expect(future.json()).toMatchObject({ status: 'denied', decision: { code: 'OUTSIDE_SCOPE' } });
+    expect(future.json().decision.reasons[0]).toContain('the leads.created_at written ("2099-01-01T00:00:00.000Z") is outside');
+    const fresh = await proposeAs(harness, 'other', { workflow: 'intake', action: 'crm.leads.create', params: { values: values(new Date(now).toISOString()) } });
+    expect(fresh.json()).toMatchObject({ status: 'pending_approval' });
+  });
+
   it('denies a write to a record outside the data scope before anyone is asked', async () => {
     harness = await openHarness();
     const res = await proposeAs(harness, 'agent', route(6));

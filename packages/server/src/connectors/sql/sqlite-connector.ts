@@ -29,9 +29,17 @@ interface Where {
   args: (string | number | null)[];
 }
 
+/**
+ * The data scope as SQL: the field lies within `within` of now, on either side (a record dated
+ * in the future is not "within the last 24h"; a write that moves it there would keep it in
+ * scope for ever).
+ */
 function scopeWhere(scope: ScopeBound | undefined, now: number): Where {
   if (scope === undefined) return { clause: '1=1', args: [] };
-  return { clause: `julianday(${quote(scope.field)}) >= julianday(?)`, args: [new Date(now - scope.withinMs).toISOString()] };
+  return {
+    clause: `julianday(${quote(scope.field)}) BETWEEN julianday(?) AND julianday(?)`,
+    args: [new Date(now - scope.withinMs).toISOString(), new Date(now + scope.withinMs).toISOString()],
+  };
 }
 
 function describeScope(scope: ScopeBound): string {
@@ -117,6 +125,16 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
     return [`${table.name} record${one ? '' : 's'} ${absent.join(', ')} ${one ? 'does' : 'do'} not exist${where}`];
   }
 
+  /** Why a value a create or update writes into the scope's field puts the record outside the data scope, if it does. */
+  function writtenOutsideScope(conn: Database.Database, table: SqlTableConfig, written: Record<string, Scalar>, context: ExecutionContext): string[] {
+    const { scope } = context;
+    if (scope === undefined || !Object.hasOwn(written, scope.field)) return [];
+    const where = scopeWhere(scope, context.now);
+    const value = written[scope.field] ?? null;
+    const inside = prepared(conn, `SELECT 1 FROM (SELECT ? AS ${quote(scope.field)}) WHERE ${where.clause}`).get(toSql(value), ...where.args);
+    return inside === undefined ? [`the ${table.name}.${scope.field} written (${JSON.stringify(value)}) is outside the workflow's data scope (${describeScope(scope)})`] : [];
+  }
+
   function execute(spec: ActionSpec, params: unknown, context: ExecutionContext): ExecutionResult {
     const conn = open();
     const table = tableOf(spec);
@@ -151,6 +169,7 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
           refuseIf(before.length > context.maxRecords ? [`${before.length} records would change; the workflow allows at most ${context.maxRecords} per action`] : []);
           const scope = scopeWhere(context.scope, context.now);
           const sql = `UPDATE ${quote(table.name)} SET ${columns.map((c) => `${quote(c)} = ?`).join(', ')} WHERE ${quote(pk)} IN (${p.ids.map(() => '?').join(',')}) AND ${scope.clause}`;
+          refuseIf(writtenOutsideScope(conn, table, p.set, context));
           const info = prepared(conn, sql).run(...columns.map((c) => toSql(p.set[c] ?? null)), ...p.ids, ...scope.args);
           const undo: SqlUndo = { kind: 'sql.update', table: table.name, primaryKey: pk, before };
           return { result: { updated: info.changes, ids: before.map((r) => r[pk] ?? null) }, undo };
@@ -207,9 +226,14 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
       }
     },
     async precheck(spec, params, context) {
-      if (spec.verb !== 'update' && spec.verb !== 'delete') return [];
+      if (spec.verb !== 'create' && spec.verb !== 'update' && spec.verb !== 'delete') return [];
       const conn = open();
       const table = tableOf(spec);
+      if (spec.verb !== 'delete') {
+        const written = spec.verb === 'create' ? (params as { values: Record<string, Scalar> }).values : (params as { set: Record<string, Scalar> }).set;
+        const outside = await whenUnlocked(() => writtenOutsideScope(conn, table, written, context));
+        if (outside.length > 0 || spec.verb === 'create') return outside;
+      }
       const { ids } = params as { ids: RecordId[] };
       return whenUnlocked(() => missing(table, ids, selectByIds(conn, table, ids, context, quote(table.primaryKey)), context));
     },
