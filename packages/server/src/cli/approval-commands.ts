@@ -13,7 +13,13 @@ function describe(p: ProposalView): string {
   // An action that cannot be rolled back says so before anyone approves it.
   const irreversible = p.reversible === false ? '  IRREVERSIBLE' : '';
   const undo = p.undo === undefined || p.decision.risk === 'read' ? '' : `\n    undo: ${p.undo}`;
-  return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}${irreversible}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}\n    ${reasons}${undo}`;
+  return `${p.id}  ${p.status.padEnd(16)} ${p.decision.risk.padEnd(5)} ${p.workflow}  ${p.action}${irreversible}  ${JSON.stringify(p.params)}${p.reason === undefined ? '' : `\n    agent's reason: ${p.reason}`}${changesOf(p)}\n    ${reasons}${undo}`;
+}
+
+/** What a pending proposal would change, a line per record and field: `leads 3  owner_id: null → "rep-amara"`. */
+function changesOf(p: ProposalView): string {
+  const value = (v: unknown): string => (v === undefined ? '(none)' : JSON.stringify(v));
+  return (p.changes ?? []).map((c) => c.fields.map((f) => `\n    ${c.record}  ${f.field}: ${value(f.old)} → ${value(f.new)}`).join('')).join('');
 }
 
 export function registerApprovalCommands(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {

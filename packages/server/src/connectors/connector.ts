@@ -43,6 +43,17 @@ export interface RollbackOutcome {
   readonly drifted: readonly DriftedRecord[];
 }
 
+/**
+ * One record an action would change, each field's value now and after, side by side (rule 3:
+ * the approval request shows each field's old and new value). `old` is absent for a record
+ * the action creates, `new` for one it deletes.
+ */
+export interface RecordChange {
+  /** The record, as its system names it (`leads 3`). */
+  readonly record: string;
+  readonly fields: readonly { readonly field: string; readonly old?: JsonValue; readonly new?: JsonValue }[];
+}
+
 /** A system the gateway can act on. */
 export interface Connector {
   readonly system: string;
@@ -68,6 +79,12 @@ export interface Connector {
    * asked to approve it. Returns the problems found (empty when none).
    */
   precheck(spec: ActionSpec, params: unknown, context: ExecutionContext): Promise<string[]>;
+  /**
+   * What the action would change if it ran now, read without changing anything: each record's
+   * fields with their current and new values. Optional; a connector without it (or an action it
+   * cannot read ahead, such as an MCP tool's) shows no changes, only the params.
+   */
+  preview?(spec: ActionSpec, params: unknown, context: ExecutionContext): Promise<RecordChange[] | undefined>;
   /**
    * Why the system will not run this action now, if it will not (e.g. an MCP tool that changed
    * since an admin pinned it): a proposal for it is denied TOOL_BLOCKED with this reason.

@@ -5,6 +5,7 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { auditTrail, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
+import { runCli } from '../testing/run-cli.js';
 
 let harness: Harness;
 afterEach(async () => harness?.close());
@@ -42,6 +43,27 @@ describe('who may approve', () => {
     expect(dana.json().proposals.map((p: { id: string }) => p.id)).toEqual([id]);
     const fay = await harness.request('fay', { method: 'GET', url: '/v1/approvals' });
     expect(fay.json().proposals).toEqual([]);
+  });
+});
+
+describe('what the request shows (rule 3)', () => {
+  it('shows each field\'s old and new value side by side, read from the system now, on the API and in `approvals list`', async () => {
+    harness = await openHarness();
+    const crm = new Database(harness.crmPath);
+    crm.prepare('UPDATE leads SET owner_id = ? WHERE id = 1').run('rep-before');
+    crm.close();
+    const update = (await proposeAs(harness, 'agent', route(1, 'rep-kenji'))).json().id as string;
+    const remove = (await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.delete', params: { ids: [2] } })).json().id as string;
+    const listed = (await harness.request('dana', { method: 'GET', url: '/v1/approvals' })).json().proposals as { id: string; changes?: unknown }[];
+    expect(listed.find((p) => p.id === update)?.changes).toEqual([{ record: 'leads 1', fields: [{ field: 'owner_id', old: 'rep-before', new: 'rep-kenji' }] }]);
+    const lead2 = readLead(harness, 2) as Record<string, unknown>;
+    expect(listed.find((p) => p.id === remove)?.changes).toEqual([{ record: 'leads 2', fields: Object.entries(lead2).map(([field, old]) => ({ field, old })) }]);
+
+    const url = await harness.gateway.app.listen({ port: 0, host: '127.0.0.1' });
+    const cli = await runCli(['approvals', 'list', '--url', url, '--token', harness.secrets.dana]);
+    expect(cli.code).toBe(0);
+    expect(cli.out).toContain('leads 1  owner_id: "rep-before" → "rep-kenji"');
+    expect(cli.out).toContain(`leads 2  name: ${JSON.stringify(lead2.name)} → (none)`);
   });
 });
 

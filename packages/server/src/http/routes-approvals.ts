@@ -25,7 +25,9 @@ export function registerApprovalRoutes(app: TypedApp, deps: { service: GatewaySe
     requirePerson(request.principal);
     const { status, workflow, limit } = request.query;
     const proposals = await service.listProposals(requireCaller(request.principal), { status, limit, ...(workflow === undefined ? {} : { workflow }) });
-    return { proposals: proposals.map((p) => toProposalView(p, reversible(p.action), undo(p.action))) };
+    // A pending one shows what it would change, read now: the old and new values side by side (rule 3).
+    const changes = await Promise.all(proposals.map((p) => (p.status === 'pending_approval' ? service.previewChanges(p) : undefined)));
+    return { proposals: proposals.map((p, i) => toProposalView(p, reversible(p.action), undo(p.action), changes[i])) };
   });
 
   app.post('/v1/approvals/:id/approve', {

@@ -12,7 +12,8 @@ import { proveAuditEvents, verifyStoredTrail, type EventProof, type TreeVerifica
 import type { SignedCheckpoint } from '../audit-log/checkpoint.js';
 import { actorOf, identify, visibleWorkflows, type Caller } from './callers.js';
 import { recordStart } from './gateway-start.js';
-import { listProposals, listWorkflows, proposalFor, queryAudit, visibleSystems, type AuditQuery, type ProposalListQuery, type WorkflowView } from './queries.js';
+import { listProposals, listWorkflows, previewChanges, proposalFor, queryAudit, visibleSystems, type AuditQuery, type ProposalListQuery, type WorkflowView } from './queries.js';
+import type { RecordChange } from '../connectors/connector.js';
 import { auditRefusal, type RefusalContext } from './refusals.js';
 import { callTool, listTools, markToolCallDelivered, type ToolCallKey, type ToolCallOutcome } from './tool-calls.js';
 import { expireDue, recordApproval, rejectProposal, type DecisionInput } from './approvals.js';
@@ -55,6 +56,8 @@ export interface GatewayService {
   proposalFor(caller: Caller, id: string): Promise<ProposalRecord>;
   /** Proposals of the caller's workflows with a status. */
   listProposals(caller: Caller, query: ProposalListQuery): Promise<ProposalRecord[]>;
+  /** What a proposal would change if it ran now, old and new values side by side; undefined when its system cannot read ahead. Never throws. */
+  previewChanges(proposal: ProposalRecord): Promise<RecordChange[] | undefined>;
   /** The workflows the caller may see, with their actions. */
   listWorkflows(caller: Caller): WorkflowView[];
   /** Audit events of the caller's workflows (people only). @throws PortcullisError FORBIDDEN */
@@ -193,6 +196,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     getProposal: get,
     proposalFor: (caller, id) => proposalFor(deps, caller, id),
     listProposals: (caller, query) => listProposals(deps, caller, query),
+    previewChanges: (proposal) => previewChanges(deps, proposal),
     listWorkflows: (caller) => listWorkflows(deps, caller),
     queryAudit: (caller, query) => queryAudit(deps, caller, query),
     verifyAudit: () => verifyStoredTrail(deps.store),

@@ -8,7 +8,8 @@ import { PortcullisError, type AuditEventType, type ProposalStatus } from '@port
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord, StoredAuditEvent } from '../store/store.js';
 import { visibleWorkflows, type Caller } from './callers.js';
-import type { ServiceDeps } from './deps.js';
+import { executionContext, type ServiceDeps } from './deps.js';
+import type { RecordChange } from '../connectors/connector.js';
 import { expireDue } from './approvals.js';
 
 /** A proposal the caller may see. @throws PortcullisError PROPOSAL_NOT_FOUND when it does not exist or is outside the caller's workflows. */
@@ -94,4 +95,22 @@ export async function queryAudit(deps: ServiceDeps, caller: Caller, query: Audit
 export function visibleSystems(deps: ServiceDeps, caller: Caller): string[] {
   if (caller.kind === 'person' && caller.person.admin) return [...deps.config.systems.keys()];
   return [...new Set(visibleWorkflows(deps.config, caller).flatMap((id) => deps.config.workflows.get(id)?.systems ?? []))].sort();
+}
+
+/**
+ * What a proposal would change if it ran now: each record's fields, their current and new values
+ * side by side (rule 3), read from the system without changing it. Undefined when the system
+ * cannot read ahead (an MCP tool, an HTTP operation, an email) or cannot be read now: then the
+ * params alone say what is asked.
+ */
+export async function previewChanges(deps: ServiceDeps, proposal: ProposalRecord): Promise<RecordChange[] | undefined> {
+  const workflow = deps.config.workflows.get(proposal.workflow);
+  const action = deps.config.actions.get(proposal.action);
+  const connector = action === undefined ? undefined : deps.connectors.get(action.system);
+  if (workflow === undefined || action === undefined || connector?.preview === undefined) return undefined;
+  try {
+    return await connector.preview(action.spec, proposal.params, executionContext(deps, workflow, action, proposal.id));
+  } catch {
+    return undefined;
+  }
 }

@@ -6,6 +6,7 @@
 import { OUTCOMES, PROPOSAL_STATUSES, RISK_CLASSES } from '@portcullis/core';
 import { z } from 'zod';
 import type { ProposalRecord, StoredAuditEvent } from '../store/store.js';
+import type { RecordChange } from '../connectors/connector.js';
 
 export const proposalView = z.object({
   id: z.string(),
@@ -31,6 +32,10 @@ export const proposalView = z.object({
   approval: z.object({ decision: z.enum(['approved', 'rejected']), by: z.string(), reason: z.string(), at: z.string() }).optional(),
   reversible: z.boolean().optional().describe('whether the action can be rolled back (POST /v1/proposals/{id}/rollback)'),
   undo: z.string().optional().describe('how the action is rolled back, or why it cannot be'),
+  changes: z.array(z.object({
+    record: z.string().describe('the record, as its system names it (`leads 3`)'),
+    fields: z.array(z.object({ field: z.string(), old: z.unknown().optional(), new: z.unknown().optional() })),
+  })).optional().describe('pending approvals only: what the action would change if approved now, read from the system: each record\'s fields with their current (`old`) and new value side by side; `old` is absent for a record it creates, `new` for one it deletes. Absent when the system cannot read ahead (MCP tools, HTTP operations, email): the params say what is asked'),
 }).describe('Proposal');
 
 export type ProposalView = z.infer<typeof proposalView>;
@@ -41,7 +46,7 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * The API view of a proposal, with whether and how its action is rolled back when given.
  * Undo data stays inside the gateway.
  */
-export function toProposalView(p: ProposalRecord, reversible?: boolean, undo?: string): ProposalView {
+export function toProposalView(p: ProposalRecord, reversible?: boolean, undo?: string, changes?: readonly RecordChange[]): ProposalView {
   return {
     id: p.id, status: p.status,
     decision: { outcome: p.decision.outcome, reasons: [...p.decision.reasons], risk: p.decision.risk, ...(p.decision.code === undefined ? {} : { code: p.decision.code }) },
@@ -55,6 +60,7 @@ export function toProposalView(p: ProposalRecord, reversible?: boolean, undo?: s
     ...(p.approval === undefined ? {} : { approval: { decision: p.approval.decision, by: p.approval.by, reason: p.approval.reason, at: iso(p.approval.at) } }),
     ...(reversible === undefined ? {} : { reversible }),
     ...(undo === undefined ? {} : { undo }),
+    ...(changes === undefined ? {} : { changes: changes.map((c) => ({ record: c.record, fields: c.fields.map((f) => ({ ...f })) })) }),
   };
 }
 

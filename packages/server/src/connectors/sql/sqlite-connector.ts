@@ -237,6 +237,26 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
       const { ids } = params as { ids: RecordId[] };
       return whenUnlocked(() => missing(table, ids, selectByIds(conn, table, ids, context, quote(table.primaryKey)), context));
     },
+    async preview(spec, params, context) {
+      const table = tableOf(spec);
+      const name = (id: unknown): string => `${table.name} ${String(id)}`;
+      if (spec.verb === 'create') {
+        const { values } = params as { values: Record<string, Scalar> };
+        return [{ record: name(values[table.primaryKey] ?? '(new)'), fields: Object.entries(values).map(([field, value]) => ({ field, new: value })) }];
+      }
+      if (spec.verb !== 'update' && spec.verb !== 'delete') return undefined;
+      const conn = open();
+      const { ids } = params as { ids: RecordId[] };
+      const set = spec.verb === 'update' ? (params as { set: Record<string, Scalar> }).set : undefined;
+      const columns = set === undefined ? '*' : [table.primaryKey, ...Object.keys(set)].map(quote).join(', ');
+      const rows = await whenUnlocked(() => selectByIds(conn, table, ids, context, columns));
+      return rows.map((row) => ({
+        record: name(row[table.primaryKey]),
+        fields: set === undefined
+          ? Object.entries(row).map(([field, value]) => ({ field, old: value as JsonValue }))
+          : Object.entries(set).map(([field, value]) => ({ field, old: (row[field] ?? null) as JsonValue, new: value })),
+      }));
+    },
     async check() {
       try {
         const conn = open();
