@@ -70,7 +70,7 @@ export interface CliHost {
    * stdio to it (`serve` until the client closes or `stop` resolves).
    * @throws Error naming the URL and the fix when it cannot be reached or refuses the key
    */
-  connectMcpBridge(target: { url: string; key: string; timeoutMs: number }): Promise<{ serve(io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void> }>;
+  connectMcpBridge(target: { url: string; key: string; timeoutMs: number; agent?: string }): Promise<{ serve(io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void> }>;
   /** Serves the MCP gateway for `agent` over stdio until `stop` resolves. */
   serveMcpStdio(gateway: RunningGateway, agent: AgentConfig, io: { stdin: Readable; stdout: Writable }, stop: Promise<unknown>): Promise<void>;
   /** The system kinds `portcullis init` can start from. */

@@ -40,7 +40,7 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
       if (opts.standalone === true && opts.url !== undefined) { fail('--url and --standalone exclude each other: bridge to the gateway at --url, or serve standalone'); return; }
       if (opts.standalone !== true && opts.url !== undefined) {
         // The gateway checks the key: the bridge needs no config (nor its secrets).
-        await bridge(opts.url, key, undefined);
+        await bridge(opts.url, key, undefined, opts.agent);
         return;
       }
       const config = loadConfigOrExit(host, opts.config, output, setExit);
@@ -51,7 +51,7 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
       if (host.identifyAgent(config, key)?.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
       if (opts.standalone !== true) {
         // The address `portcullis start` listens on by the same rule (PORT, else server.port).
-        await bridge(`http://${reachable(config.server.host)}:${host.environment().port ?? config.server.port}`, key, config.mcp.holdMs);
+        await bridge(`http://${reachable(config.server.host)}:${host.environment().port ?? config.server.port}`, key, config.mcp.holdMs, agent.id);
         return;
       }
       let gateway;
@@ -72,8 +72,8 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
     });
 
   /** Bridges stdio to the gateway at `url`; fails with exit 1 when it cannot be reached or refuses the key. */
-  async function bridge(url: string, key: string, holdMs: number | undefined): Promise<void> {
-    const target = { url, key, timeoutMs: (holdMs ?? 50_000) + BRIDGE_MARGIN_MS };
+  async function bridge(url: string, key: string, holdMs: number | undefined, agent: string): Promise<void> {
+    const target = { url, key, agent, timeoutMs: (holdMs ?? 50_000) + BRIDGE_MARGIN_MS };
     let connected;
     try {
       connected = await host.connectMcpBridge(target);

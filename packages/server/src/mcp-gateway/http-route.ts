@@ -19,6 +19,8 @@ import { createMcpGatewayServer } from './gateway-server.js';
 
 /** The path of the Streamable HTTP endpoint. */
 export const MCP_PATH = '/mcp';
+/** The request header a client may send to name the agent it means to be: a key of another agent is then refused (403). */
+export const AGENT_HEADER = 'x-portcullis-agent';
 
 const notAllowed = (reply: FastifyReply): FastifyReply => reply.status(405).header('allow', 'POST').send({
   jsonrpc: '2.0', id: null, error: { code: -32000, message: 'this endpoint is stateless: send JSON-RPC requests with POST (no GET stream, no session to DELETE)' },
@@ -58,6 +60,14 @@ export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps
         });
       }
       const agent = deps.agentOf(request);
+      // A client that names the agent it means to be (the stdio bridge's --agent) is refused if the key is another agent's.
+      const meant = request.headers[AGENT_HEADER];
+      if (typeof meant === 'string' && meant !== agent.id) {
+        return reply.status(403).send({
+          jsonrpc: '2.0', id: null,
+          error: { code: -32000, message: `this API key belongs to agent "${agent.id}", not to "${meant}" (${AGENT_HEADER}); use the key of agent "${meant}", or name agent "${agent.id}"; nothing ran` },
+        });
+      }
       if (request.method !== 'POST') return notAllowed(reply);
       const { agentOf: _agentOf, bodyLimit: _bodyLimit, ...served } = deps;
       const server = createMcpGatewayServer({ ...served, gatewayUrl: `${request.protocol}://${request.host}` }, agent);

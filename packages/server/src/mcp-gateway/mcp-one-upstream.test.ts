@@ -54,6 +54,19 @@ describe('portcullis mcp bridged to the running gateway', () => {
       .rejects.toThrow(/the gateway at .*\/mcp refused the agent key \(HTTP 401\): set PORTCULLIS_AGENT_KEY \(or --key\) to the API key of the agent named by --agent/);
   });
 
+  it('refuses a key of another agent than --agent, naming both, and /mcp refuses a request naming another agent than its key\'s', async () => {
+    await expect(stdioAgent({ config: join(harness.dir, 'portcullis.yaml'), agent: 'auto-bot', key: harness.secrets.agent, env: harnessEnv(harness, { MEM_FILE: join(dir.path, 'memory.jsonl'), PID_TOOL: '1' }), url }))
+      .rejects.toThrow(/refused the key: this API key belongs to agent "bot", not to "auto-bot"; set PORTCULLIS_AGENT_KEY \(or --key\) to the API key of the agent named by --agent/);
+    const post = (agent: string) => harness.gateway.app.inject({
+      method: 'POST', url: '/mcp', payload: { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      headers: { accept: 'application/json, text/event-stream', authorization: `Bearer ${harness.secrets.agent}`, 'x-portcullis-agent': agent },
+    });
+    const refused = await post('auto-bot');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.message).toContain('this API key belongs to agent "bot", not to "auto-bot"');
+    expect((await post('bot')).statusCode).toBe(200);
+  });
+
   it('reaches the same upstream process as the HTTP clients', async () => {
     const overStdio = resultText(await stdio.callTool({ name: 'pid', arguments: {} }));
     expect(overStdio).toMatch(/^\d+$/);

@@ -17,7 +17,7 @@ import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js'
 import { McpError, type CallToolRequest, type CallToolResult, type ListToolsRequest } from '@modelcontextprotocol/sdk/types.js';
 import { WAIT_META_KEY } from './call-tool.js';
 import { GATEWAY_INFO, LooseCallToolRequest, LooseListToolsRequest } from './gateway-server.js';
-import { MCP_PATH } from './http-route.js';
+import { AGENT_HEADER, MCP_PATH } from './http-route.js';
 import { ProtocolError } from './results.js';
 
 /** The gateway's protocol error passed on as it came (the SDK's McpError would prefix its message again). */
@@ -30,6 +30,8 @@ const passOn = (error: unknown): never => {
 export interface BridgeTarget {
   /** The gateway's base URL, e.g. http://127.0.0.1:7300. */
   readonly url: string;
+  /** The agent this process serves (--agent): sent in the `x-portcullis-agent` header, so the gateway refuses a key of another agent. */
+  readonly agent?: string;
   /** The agent's API key, sent as the Bearer token. */
   readonly key: string;
   /** How long one forwarded request may take without progress, in ms. */
@@ -44,9 +46,13 @@ export async function connectBridge(target: BridgeTarget): Promise<Client> {
   const endpoint = new URL(MCP_PATH, target.url);
   const client = new Client({ name: 'portcullis-mcp-bridge', version: GATEWAY_INFO.version });
   try {
-    await client.connect(new StreamableHTTPClientTransport(endpoint, { requestInit: { headers: { authorization: `Bearer ${target.key}` } } }));
+    const headers: Record<string, string> = { authorization: `Bearer ${target.key}`, ...(target.agent === undefined ? {} : { [AGENT_HEADER]: target.agent }) };
+    await client.connect(new StreamableHTTPClientTransport(endpoint, { requestInit: { headers } }));
   } catch (error) {
     const message = (error as Error).message;
+    // The gateway's 403 (its JSON body, quoted inside the SDK's message).
+    const otherAgent = /this API key belongs to agent \\?"([^"\\]*)\\?", not to \\?"([^"\\]*)\\?"/.exec(message);
+    if (otherAgent !== null) throw new Error(`the gateway at ${endpoint.href} refused the key: this API key belongs to agent "${otherAgent[1] ?? ''}", not to "${otherAgent[2] ?? ''}"; set PORTCULLIS_AGENT_KEY (or --key) to the API key of the agent named by --agent`);
     if (/\b401\b|UNAUTHENTICATED/.test(message)) {
       throw new Error(`the gateway at ${endpoint.href} refused the agent key (HTTP 401): set PORTCULLIS_AGENT_KEY (or --key) to the API key of the agent named by --agent`);
     }
