@@ -126,6 +126,10 @@ describe('rule 4: least privilege', () => {
     harness = await openHarness();
     const res = await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [1, 2, 3, 4], set: { owner_id: 'x' } } });
     expect(res.json()).toMatchObject({ status: 'denied', decision: { code: 'BOUND_EXCEEDED' } });
+    // A read that names records by id is bound the same way.
+    const read = await proposeAs(harness, 'agent', { workflow: 'route-leads', action: 'crm.leads.read', params: { ids: [1, 2, 3, 4] } });
+    expect(read.json()).toMatchObject({ status: 'denied', decision: { code: 'BOUND_EXCEEDED' } });
+    expect(read.json().result).toBeUndefined();
   });
 
   it('denies an agent acting in a workflow that is not its own', async () => {

@@ -46,7 +46,8 @@ export function sqlActionSpecs(system: SqlSystemConfig): ActionSpec[] {
         const read = params as z.infer<typeof readParams>;
         return [...new Set([...(read.columns ?? table.columns), ...Object.keys(read.where ?? {})])];
       },
-      recordCount: () => undefined,
+      // The records it names (a filtered read names none: its page size bounds it).
+      recordCount: (params) => (params as z.infer<typeof readParams>).ids?.length,
     });
     const createParams = z.strictObject({ values: columnRecord(table, { excludePrimaryKey: false }) });
     specs.push({
