@@ -27,6 +27,8 @@ describe('the circuit breaker', () => {
     expect(isExecutionFailure(fail)).toBe(true);
     expect(isExecutionFailure({ kind: 'failed', code: 'STORE_UNAVAILABLE' })).toBe(true);
     expect(isExecutionFailure(refused)).toBe(false);
+    // A read the agent cancelled (its MCP notifications/cancelled) is the agent's choice, not the system failing.
+    expect(isExecutionFailure({ kind: 'failed', code: 'CALL_CANCELLED' })).toBe(false);
     expect(consecutiveFailures([fail, refused, fail])).toBe(2);
   });
 

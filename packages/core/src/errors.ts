@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   STORE_IN_USE: { fault: 'gateway', when: 'a serving process (portcullis start, or portcullis mcp --standalone) was started on a store another live process serves (its lease file names it); the operator connects to that gateway instead or stops it' },
   STORE_UNAVAILABLE: { fault: 'gateway', when: 'the store cannot be written; the gateway fails closed and executes nothing' },
   CONFIG_INVALID: { fault: 'gateway', when: 'portcullis.yaml failed validation, or a setting was found invalid at run time; its operator fixes the file, the request was not at fault' },
+  CALL_CANCELLED: { fault: 'caller', when: 'the agent cancelled its MCP tool call while a read ran (notifications/cancelled): the upstream was told to stop, and nothing was changed; not a failure of the system (the circuit breaker does not count it). A write cancelled after it was sent is OUTCOME_UNKNOWN instead' },
   UPSTREAM_FAILED: { fault: 'upstream', when: 'the system the action runs on returned an error, or could not be reached before the request was sent: nothing took effect' },
   OUTCOME_UNKNOWN: { fault: 'upstream', when: 'a write was sent to its system but whether it took effect is unknown (no answer within the system\'s timeout, the connection lost after sending, or the gateway could not record the answer); the proposal is flagged outcome_unknown for a person to check the system and resolve it' },
   SYSTEM_CHECK_FAILED: { fault: 'upstream', when: 'a run was refused because one of its workflow\'s systems failed its pre-flight check' },

@@ -19,6 +19,21 @@ export interface ExecutionContext {
   /** The scope bound on the action's resource, if the workflow has one. */
   readonly scope?: ScopeBound;
   readonly maxRecords: number;
+  /**
+   * The agent's request, when it waits for this execution (an MCP tool call run at once): aborted
+   * when the agent cancels it (notifications/cancelled), so a connector that can stop the call
+   * (an MCP upstream) tells its system to stop too.
+   */
+  readonly signal?: AbortSignal;
+  /** Told the system's progress on this execution (an MCP upstream's notifications/progress), to pass on to the agent waiting for it. */
+  readonly onProgress?: (progress: ExecutionProgress) => void;
+}
+
+/** Progress of a long execution, as MCP's notifications/progress carries it. */
+export interface ExecutionProgress {
+  readonly progress: number;
+  readonly total?: number;
+  readonly message?: string;
 }
 
 /** What an execution returns: its result for the agent and what undoes it. */

@@ -18,6 +18,8 @@ export interface McpGatewayDeps {
   readonly service: GatewayService;
   /** How long a call that needs approval is held before it is answered "pending" (default the config's `mcp.holdTime`). */
   readonly holdMs?: number;
+  /** What cancels a call besides its own transport, by its JSON-RPC request id (the stateless HTTP face's registry of calls in flight). */
+  readonly cancelOf?: (requestId: unknown) => AbortSignal | undefined;
   /** How often a held call sends a progress notification, in ms (default the config's `mcp.progressInterval`). */
   readonly progressEveryMs?: number;
   /** Aborted when the gateway stops: held calls are answered "pending" at once. */
@@ -67,7 +69,13 @@ export async function callTool(deps: McpGatewayDeps, agent: AgentConfig, name: s
   const { service } = deps;
   const holdMs = extra._meta?.[WAIT_META_KEY] === false ? 0 : deps.holdMs ?? service.config.mcp.holdMs;
   const deadline = Date.now() + holdMs;
-  const outcome = await service.callTool(agent, name, args);
+  // A call run at once passes on the agent's cancellation to the upstream, and the upstream's
+  // progress to the agent when it asked for progress (its progressToken).
+  const token = extra._meta?.progressToken;
+  const onProgress = token === undefined ? undefined : (p: { progress: number; total?: number; message?: string }): void => {
+    void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, ...p } }).catch(() => undefined);
+  };
+  const outcome = await service.callTool(agent, name, args, { signal: extra.signal, ...(onProgress === undefined ? {} : { onProgress }) });
   if (outcome.kind === 'refused') return failureAnswer(outcome.error, outcome.hint);
   const proposal = await hold(deps, outcome.proposal, extra, deadline);
   // A cancelled call's answer reaches nobody: its outcome stays undelivered, for the same call made again.

@@ -63,7 +63,9 @@ export function createMcpGatewayServer(deps: McpGatewayDeps, agent: AgentConfig,
   server.setRequestHandler(LooseCallToolRequest, async (raw, extra) => {
     // Checked by the SDK's Server before this handler runs (see LooseCallToolRequest).
     const request = raw as CallToolRequest;
-    const answer = callTool(deps, agent, request.params.name, request.params.arguments, extra);
+    // A cancellation may come on another request (stateless HTTP): either one stops the call.
+    const cancelled = deps.cancelOf?.(extra.requestId);
+    const answer = callTool(deps, agent, request.params.name, request.params.arguments, cancelled === undefined ? extra : { ...extra, signal: AbortSignal.any([extra.signal, cancelled]) });
     if (inFlight === undefined) return answer;
     // Removed once the SDK has written the answer (it does so when this handler's promise settles).
     const tracked = answer.then(() => new Promise((resolve) => setImmediate(resolve)), () => undefined);

@@ -9,7 +9,10 @@
  * a request whose `Origin` is not the gateway's own is refused (403) before anything else, as
  * the MCP transport spec requires against DNS rebinding
  * (https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#security-warning):
- * MCP clients that are not browsers send no `Origin`.
+ * MCP clients that are not browsers send no `Origin`. A client cancels a call by POSTing
+ * notifications/cancelled (MCP, "Cancellation"): with no session to find the call in, calls in
+ * flight are kept by agent and JSON-RPC request id, so the agent's cancellation reaches its own
+ * call (and only an agent's own: its key picks the agent).
  */
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -47,6 +50,9 @@ export function sameOrigin(origin: string | undefined, host: string | undefined)
  * or a throw (no key, or a person's token) that the API answers and audits. Call before the app is ready.
  */
 export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps, 'gatewayUrl'> & { agentOf(request: FastifyRequest): AgentConfig; bodyLimit?: number }): void {
+  /** The calls being served, by agent and request id, each with what cancels it. */
+  const running = new Map<string, AbortController>();
+  const keyOf = (agent: string, id: unknown): string => `${agent}\u0000${JSON.stringify(id)}`;
   app.route({
     method: ['GET', 'POST', 'DELETE'],
     url: MCP_PATH,
@@ -70,10 +76,25 @@ export function registerMcpRoute(app: FastifyInstance, deps: Omit<McpGatewayDeps
       }
       if (request.method !== 'POST') return notAllowed(reply);
       const { agentOf: _agentOf, bodyLimit: _bodyLimit, ...served } = deps;
-      const server = createMcpGatewayServer({ ...served, gatewayUrl: `${request.protocol}://${request.host}` }, agent);
+      const messages = (Array.isArray(request.body) ? request.body : [request.body]) as { method?: unknown; id?: unknown; params?: { requestId?: unknown } }[];
+      for (const message of messages) {
+        if (message?.method === 'notifications/cancelled') running.get(keyOf(agent.id, message.params?.requestId))?.abort();
+      }
+      // The tools/call requests of this POST, cancellable by a later POST of the same agent.
+      const mine = new Map<string, AbortController>();
+      for (const message of messages) {
+        if (message?.method !== 'tools/call' || message.id === undefined) continue;
+        const key = keyOf(agent.id, message.id);
+        const controller = new AbortController();
+        running.set(key, controller);
+        mine.set(key, controller);
+      }
+      const cancelOf = (id: unknown): AbortSignal | undefined => mine.get(keyOf(agent.id, id))?.signal;
+      const server = createMcpGatewayServer({ ...served, gatewayUrl: `${request.protocol}://${request.host}`, cancelOf }, agent);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
       reply.hijack();
       reply.raw.on('close', () => {
+        for (const [key, controller] of mine) if (running.get(key) === controller) running.delete(key);
         void transport.close();
         void server.close();
       });

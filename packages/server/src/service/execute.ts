@@ -12,6 +12,7 @@
 import { PortcullisError, checkApprovalForExecution, transition, type JsonValue } from '@portcullis/core';
 import type { CompiledAction, CompiledWorkflow } from '../config/compiled.js';
 import type { ProposalRecord, ProposalUpdateExtras } from '../store/store.js';
+import type { ExecutionContext } from '../connectors/connector.js';
 import { assertTrailTrusted, auditPayload, executionContext, proposalEvent, type ServiceDeps } from './deps.js';
 import { decideNow } from './policy-check.js';
 import { moveProposal } from './proposal-moves.js';
@@ -24,16 +25,19 @@ type Outcome =
   | { readonly kind: 'succeeded'; readonly result: JsonValue; readonly undo?: JsonValue }
   | { readonly kind: 'failed' | 'unknown'; readonly code: string; readonly message: string };
 
+/** What the caller waiting for an execution adds to it: its cancellation and a place for the system's progress (an MCP tool call run at once). */
+export type ExecutionRun = Pick<ExecutionContext, 'signal' | 'onProgress'>;
+
 /**
  * What the connector's answer means. A write whose outcome the connector cannot know
  * (OUTCOME_UNKNOWN: no answer within the timeout, the connection lost after sending) is unknown,
  * never failed; a read changes nothing, so a read that got no answer simply failed.
  */
-async function callConnector(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction): Promise<Outcome> {
+async function callConnector(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction, run: ExecutionRun = {}): Promise<Outcome> {
   const connector = deps.connectors.get(action.system);
   try {
     if (connector === undefined) throw new PortcullisError('UPSTREAM_FAILED', `system "${action.system}" is not connected; nothing was sent`);
-    const done = await connector.execute(action.spec, proposal.params, executionContext(deps, workflow, action, proposal.id));
+    const done = await connector.execute(action.spec, proposal.params, { ...executionContext(deps, workflow, action, proposal.id), ...run });
     return { kind: 'succeeded', result: done.result, ...(done.undo === undefined ? {} : { undo: done.undo }) };
   } catch (error) {
     const code = error instanceof PortcullisError ? error.code : 'UPSTREAM_FAILED';
@@ -54,8 +58,8 @@ async function callConnector(deps: ServiceDeps, proposal: ProposalRecord, workfl
  *   recorded (the store failed): the proposal is flagged outcome_unknown once the store is
  *   writable again, without a restart.
  */
-export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction, also?: ProposalUpdateExtras): Promise<ProposalRecord> {
-  const outcome = await callConnector(deps, proposal, workflow, action);
+export async function runExecution(deps: ServiceDeps, proposal: ProposalRecord, workflow: CompiledWorkflow, action: CompiledAction, also?: ProposalUpdateExtras, run?: ExecutionRun): Promise<ProposalRecord> {
+  const outcome = await callConnector(deps, proposal, workflow, action, run);
   const now = deps.clock.now();
   let saved: ProposalRecord | undefined;
   try {

@@ -20,7 +20,7 @@ import { expireDue, recordApproval, rejectProposal, type DecisionInput } from '.
 import type { ServiceDeps } from './deps.js';
 import { createInProcessChangeFeed } from './change-feed.js';
 import { createProposalRateLimiter, type ProposalRateLimiter } from './rate-limiter.js';
-import { executeApproved, recoverInterrupted } from './execute.js';
+import { executeApproved, recoverInterrupted, type ExecutionRun } from './execute.js';
 import { propose, type ProposeInput, type ProposeOptions } from './propose.js';
 import { resolveOutcome, type ResolveInput } from './resolve.js';
 import { checkSystems, type SystemCheck } from './preflight.js';
@@ -115,7 +115,7 @@ export interface GatewayService {
   /** The tools an agent may call now (MCP face). */
   listTools(agent: AgentConfig): Promise<AgentTool[]>;
   /** One tool call of an agent: a proposal, or a refusal (audited). */
-  callTool(agent: AgentConfig, name: string, args: Record<string, unknown> | undefined): Promise<ToolCallOutcome>;
+  callTool(agent: AgentConfig, name: string, args: Record<string, unknown> | undefined, run?: ExecutionRun): Promise<ToolCallOutcome>;
   /** Records that a call's outcome is being delivered, so the same call again is a new proposal. */
   markToolCallDelivered(key: ToolCallKey): Promise<void>;
   /**
@@ -243,7 +243,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     visibleSystems: (caller) => visibleSystems(deps, caller),
     startRun: (caller, workflow) => startRun(deps, caller, workflow),
     listTools: (agent) => listTools(deps, agent),
-    callTool: (agent, name, args) => callTool(deps, agent, name, args),
+    callTool: (agent, name, args, run) => callTool(deps, agent, name, args, run),
     markToolCallDelivered: (key) => markToolCallDelivered(deps, key),
     disable: (person, kind, id, input) => disableSubject(deps, person, kind, id, input),
     enable: (person, kind, id, input) => enableSubject(deps, person, kind, id, input),

@@ -17,7 +17,7 @@ import { assertTrailTrusted, auditPayload, proposalEvent, workflowOf, type Servi
 import { decideNow } from './policy-check.js';
 import { assertPendingRoom, takeProposalSlot } from './flood-control.js';
 import { auditRefusal } from './refusals.js';
-import { runExecution } from './execute.js';
+import { runExecution, type ExecutionRun } from './execute.js';
 import { assertRunStarted } from './runs.js';
 
 /** What an agent sends to propose an action. */
@@ -38,6 +38,8 @@ export interface ProposeOptions {
    * call generation in the outcome's transaction: the caller delivers that outcome at once.
    */
   readonly advanceCall?: { readonly call: string; readonly from: number };
+  /** The waiting caller's cancellation and progress, for a proposal run at once (ExecutionContext). */
+  readonly run?: ExecutionRun;
 }
 
 /** The size of params as JSON, in UTF-8 bytes: what `limits.paramsBytes` bounds on every face. */
@@ -170,7 +172,7 @@ export async function propose(deps: ServiceDeps, agent: AgentConfig, input: Prop
   deps.changes.publish({ kind: 'proposal', id: proposal.id, status: proposal.status });
   deps.metrics?.proposalMoved({ workflow: proposal.workflow, status: proposal.status });
   if (proposal.status !== 'executing') return proposal;
-  return runExecution(deps, proposal, workflow, action, options.advanceCall === undefined ? undefined : { advanceCall: options.advanceCall });
+  return runExecution(deps, proposal, workflow, action, options.advanceCall === undefined ? undefined : { advanceCall: options.advanceCall }, options.run);
 }
 
 function step(status: ProposalStatus, event: Parameters<typeof transition>[1]): ProposalStatus {

@@ -17,6 +17,7 @@ import { agentTools, QUALIFIED_SEPARATOR, type AgentTool } from './agent-tools.j
 import type { ServiceDeps } from './deps.js';
 import { propose } from './propose.js';
 import { auditRefusal } from './refusals.js';
+import type { ExecutionRun } from './execute.js';
 
 /** How old a system's action listing may be when an agent lists tools, so a changed tool is noticed. */
 const RELIST_AFTER_MS = 2000;
@@ -68,7 +69,7 @@ function notOfferedGrant(deps: ServiceDeps, agent: AgentConfig, name: string): s
 }
 
 /** Makes one tools/call of `agent` a proposal (run at once when policy allows), or refuses it (audited). Never throws for a call's outcome. */
-export async function callTool(deps: ServiceDeps, agent: AgentConfig, name: string, args: Record<string, unknown> | undefined): Promise<ToolCallOutcome> {
+export async function callTool(deps: ServiceDeps, agent: AgentConfig, name: string, args: Record<string, unknown> | undefined, run?: ExecutionRun): Promise<ToolCallOutcome> {
   const actor = { kind: 'agent', id: agent.id } as const;
   const tool = agentTools(deps.config, agent).resolve(name);
   const params = args ?? {};
@@ -97,7 +98,7 @@ export async function callTool(deps: ServiceDeps, agent: AgentConfig, name: stri
   }
   try {
     // A call run at once advances its generation in its outcome's commit (one fsync fewer per call).
-    const proposal = await propose(deps, agent, { workflow, action, params }, { idempotencyKey: `mcp:${call}:${generation}`, advanceCall: { call, from: generation } });
+    const proposal = await propose(deps, agent, { workflow, action, params }, { idempotencyKey: `mcp:${call}:${generation}`, advanceCall: { call, from: generation }, ...(run === undefined ? {} : { run }) });
     return { kind: 'proposed', proposal, call: { agent: agent.id, call, generation } };
   } catch (error) {
     return { kind: 'refused', error };

@@ -9,7 +9,7 @@
  * after a tools/list_changed) is reported once, and none of its tools is run (or offered) until
  * a listing succeeds again, as the last good listing no longer says what it serves.
  */
-import { PortcullisError, type JsonValue } from '@portcullis/core';
+import { PortcullisError, isPortcullisError, type JsonValue } from '@portcullis/core';
 import type { McpSystemConfig } from './mcp-settings.js';
 import type { Connector } from '../connector.js';
 import type { ActionSpec } from '../../config/action-spec.js';
@@ -192,11 +192,20 @@ export function createMcpConnector(system: McpSystemConfig, deps: McpConnectorDe
     rejected: () => rejected,
     current: () => current,
     blocked: (spec) => blockedReason(mcpSpec(spec)),
-    async execute(spec, params) {
+    async execute(spec, params, context) {
       const tool = mcpSpec(spec);
       const reason = await blockedReason(tool);
       if (reason !== undefined) throw new PortcullisError('UPSTREAM_FAILED', `${reason}; the tool was not called`, { system: system.name });
-      const result = await upstream.callTool(tool.resource, (params ?? {}) as Record<string, unknown>);
+      let result: Awaited<ReturnType<McpUpstream['callTool']>>;
+      try {
+        result = await upstream.callTool(tool.resource, (params ?? {}) as Record<string, unknown>, { ...(context.signal === undefined ? {} : { signal: context.signal }), ...(context.onProgress === undefined ? {} : { onProgress: context.onProgress }) });
+      } catch (error) {
+        // A read the agent cancelled changed nothing; a write it cancelled after sending may have run.
+        if (isPortcullisError(error, 'CALL_CANCELLED') && tool.verb !== 'read') {
+          throw new PortcullisError('OUTCOME_UNKNOWN', `${error.message} after the call was sent; whether the tool took effect is unknown`, { system: system.name });
+        }
+        throw error;
+      }
       if (result.isError === true) {
         throw new PortcullisError('UPSTREAM_FAILED', `tool "${tool.resource}" of MCP system "${system.name}" reported an error: ${textOf(result).slice(0, 2000) || '(no text)'}`, { system: system.name });
       }

@@ -23,6 +23,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { CallToolResultSchema, ToolListChangedNotificationSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { McpSystemConfig } from './mcp-settings.js';
+import type { ExecutionContext } from '../connector.js';
 import { createSecretRedactor } from '../../vault/redact.js';
 import { resolveSystemSecret } from '../../vault/resolve-secret.js';
 import type { Vault } from '../../vault/vault.js';
@@ -43,9 +44,10 @@ export interface McpUpstream {
   /**
    * Calls a tool. @throws PortcullisError UPSTREAM_FAILED when the upstream cannot be reached
    * (nothing sent); OUTCOME_UNKNOWN when the call was sent and the upstream hangs past the
-   * timeout, stops, or answers malformed JSON-RPC (the tool may have run)
+   * timeout, stops, or answers malformed JSON-RPC (the tool may have run); CALL_CANCELLED when
+   * `run.signal` aborts first: the upstream is sent notifications/cancelled (the tool may have run)
    */
-  callTool(name: string, args: Record<string, unknown>): Promise<CallToolResult>;
+  callTool(name: string, args: Record<string, unknown>, run?: Pick<ExecutionContext, 'signal' | 'onProgress'>): Promise<CallToolResult>;
   /** Registers a listener for the upstream's notifications/tools/list_changed. */
   onToolsChanged(listener: () => void): void;
   /** Closes the connection; one still being made is stopped at once, and this resolves once its process has exited. */
@@ -205,6 +207,7 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     return client;
   }
 
+  const cancelled = (tool: string): PortcullisError => new PortcullisError('CALL_CANCELLED', `the agent cancelled its call to tool "${tool}" of MCP system "${system.name}"; the upstream was told to stop (notifications/cancelled)`, { system: system.name });
   const closedWhileConnecting = (): PortcullisError => new PortcullisError('UPSTREAM_FAILED', `MCP system "${system.name}" failed while connecting: the gateway closed the connection before the upstream answered`, { system: system.name });
 
   function ensure(): Promise<Client> {
@@ -292,10 +295,24 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
         throw new Error(`it answered more than ${MAX_PAGES} pages of tools`);
       });
     },
-    async callTool(name, args) {
+    async callTool(name, args, run = {}) {
+      const { signal, onProgress } = run;
+      if (signal?.aborted === true) throw cancelled(name);
       return withClient(`calling tool "${name}"`, async (client) => {
-        const result = await client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, { timeout: system.timeoutMs });
-        return isRecord(result) ? secrets.redactJson(result as CallToolResult) : { content: [] };
+        // Asked for progress only when someone waits for it; the SDK then sends a progressToken,
+        // and each notification restarts the timeout (a long call that reports progress is alive).
+        const progress = onProgress === undefined ? {} : {
+          onprogress: (p: { progress: number; total?: number; message?: string }) => onProgress({ progress: p.progress, ...(p.total === undefined ? {} : { total: p.total }), ...(p.message === undefined ? {} : { message: secrets.redact(p.message) }) }),
+          resetTimeoutOnProgress: true,
+        };
+        try {
+          const result = await client.request({ method: 'tools/call', params: { name, arguments: args } }, CallToolResultSchema, { timeout: system.timeoutMs, ...(signal === undefined ? {} : { signal }), ...progress });
+          return isRecord(result) ? secrets.redactJson(result as CallToolResult) : { content: [] };
+        } catch (error) {
+          // The SDK sent the upstream notifications/cancelled when the signal aborted.
+          if (signal?.aborted === true) throw cancelled(name);
+          throw error;
+        }
       }, true);
     },
     onToolsChanged(listener) {
