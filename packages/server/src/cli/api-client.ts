@@ -42,10 +42,17 @@ export function failure(json: unknown, status: number): string {
   return error === undefined ? `the gateway answered ${status}` : `${error.code}: ${error.message}`;
 }
 
-/** Adds `--url` and `--token` (defaults from PORTCULLIS_URL and PORTCULLIS_TOKEN) to a command. */
+/**
+ * Adds `--url` and `--token` (defaults from PORTCULLIS_URL and PORTCULLIS_TOKEN) to a command.
+ * The token's default is filled in only when the command runs, never as an option default:
+ * `--help` prints defaults, and a token on screen is a token leaked.
+ */
 export function withClient(host: CliHost, cmd: Command): Command {
   const env = host.environment();
   return cmd
     .option('--url <url>', 'the gateway\'s address (env PORTCULLIS_URL)', env.url)
-    .option('--token <token>', 'your personal API token (env PORTCULLIS_TOKEN)', env.token);
+    .option('--token <token>', 'your personal API token (env PORTCULLIS_TOKEN)')
+    .hook('preAction', (_command, action) => {
+      if (action.getOptionValue('token') === undefined && env.token !== undefined) action.setOptionValueWithSource('token', env.token, 'env');
+    });
 }

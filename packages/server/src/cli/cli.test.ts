@@ -168,7 +168,7 @@ describe('portcullis validate', () => {
     expect(refused.err).toContain(`${file}:4:9 store.kind: "postgres" is planned, not available in this version; use kind: sqlite (the default: one file next to the config, nothing to set up), or leave store out`);
   });
 
-  it('prints help with an Examples section for every command', async () => {
+  it('prints help with an Examples section for every command, and never a token from the environment', async () => {
     const program = createProgram(createCliHost(), { out: () => {}, err: () => {} }, () => {});
     const paths: string[][] = [[]];
     const walk = (command: Command, path: string[]): void => {
@@ -176,12 +176,22 @@ describe('portcullis validate', () => {
     };
     walk(program, []);
     expect(paths.length).toBeGreaterThan(20);
-    for (const path of paths) {
-      const result = await cli(...path, '--help');
-      const what = ['portcullis', ...path].join(' ');
-      expect(result.code, what).toBe(0);
-      expect(result.out, what).toMatch(/Usage: portcullis/);
-      expect(result.out, what).toMatch(/\nExamples:\n {2}\$ .*portcullis /);
+    // A person's token in the environment is used, but never printed as a default in help.
+    const secret = 'personal-token-never-shown-0123';
+    process.env.PORTCULLIS_TOKEN = secret;
+    try {
+      for (const path of paths) {
+        const result = await cli(...path, '--help');
+        const what = ['portcullis', ...path].join(' ');
+        expect(result.code, what).toBe(0);
+        expect(result.out, what).toMatch(/Usage: portcullis/);
+        expect(result.out, what).toMatch(/\nExamples:\n {2}\$ .*portcullis /);
+        expect(result.out + result.err, what).not.toContain(secret);
+      }
+      const used = await cli('approvals', 'list', '--url', 'http://127.0.0.1:1');
+      expect(used.err).toMatch(/cannot reach the gateway/);
+    } finally {
+      delete process.env.PORTCULLIS_TOKEN;
     }
   });
 });

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import type { RollbackReport } from '../service/contracts.js';
-import { call, failure, type ClientOptions } from './api-client.js';
+import { call, failure, withClient, type ClientOptions } from './api-client.js';
 import type { CliHost } from './host.js';
 import type { Output } from './output.js';
 
@@ -30,14 +30,11 @@ export function formatRollbackReport(report: RollbackReport): string {
 
 /** Registers `portcullis rollback`. */
 export function registerRollbackCommand(program: Command, host: CliHost, output: Output, setExit: (code: number) => void): void {
-  const env = host.environment();
-  program.command('rollback [proposal-id]')
+  withClient(host, program.command('rollback [proposal-id]')
     .description('roll back one executed proposal, or a whole run with --run (newest first); your act is the approval (uses the HTTP API)')
     .option('--run <run-id>', 'roll back every executed write of this run instead')
     .option('--reason <text>', 'why (required; kept in the audit trail)')
-    .option('--json', 'print the report as JSON')
-    .option('--url <url>', 'the gateway\'s address (env PORTCULLIS_URL)', env.url)
-    .option('--token <token>', 'your personal API token (env PORTCULLIS_TOKEN)', env.token)
+    .option('--json', 'print the report as JSON'))
     .action(async (id: string | undefined, opts: ClientOptions & { run?: string; reason?: string; json?: boolean }) => {
       if ((id === undefined) === (opts.run === undefined)) {
         output.err('rollback needs a PROPOSAL_ID or --run RUN_ID (one of them)'); setExit(2); return;
