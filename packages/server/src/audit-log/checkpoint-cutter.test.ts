@@ -85,6 +85,27 @@ describe('the checkpoint cutter', () => {
     await store.close();
   });
 
+  it('says at once that the tree was cut back under it (events deleted, head and tree moved back), before the trail grows again', async () => {
+    const forks: string[] = [];
+    const store = createSqliteStore({ path: ':memory:' });
+    await store.migrate();
+    const cutter = createCheckpointCutter({ store, signer, origin: 'portcullis.test/audit', sinks: [createFileSink(`${dir.path}/log-cut`)], clock: createFakeClock(), everyEvents: 10, everyMs: 10_000, onFork: (problem) => forks.push(problem) });
+    await store.appendAudit(Array.from({ length: 13 }, (_, i) => makeEvent({ data: { i } })));
+    expect((await cutter.cutNow())?.size).toBe(13);
+    const raw = store.database;
+    raw.exec('DROP TRIGGER audit_events_no_delete; DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_head_forward_only;');
+    raw.exec('DELETE FROM audit_events WHERE seq > 11');
+    const bodies = raw.prepare('SELECT body FROM audit_events ORDER BY seq').all() as { body: string }[];
+    const frontier = createMerkleFrontier();
+    for (const { body } of bodies) frontier.append(merkleLeafHash(body));
+    raw.prepare('UPDATE audit_tree SET size = 11, frontier = ? WHERE id = 1').run(frontierToBlob(frontier.state()));
+    raw.prepare('UPDATE audit_head SET seq = 11, hash = (SELECT hash FROM audit_events WHERE seq = 11) WHERE id = 1').run();
+    expect(await cutter.poll()).toBeUndefined();
+    expect(cutter.status().forked).toBe('the stored audit tree (11 events) does not extend the newest published checkpoint (13 events): it is shorter; events were deleted under the running gateway');
+    expect(forks).toHaveLength(1);
+    await store.close();
+  });
+
   it('keeps publishing to the other sinks when one fails, and raises an alert', async () => {
     const lines: string[] = [];
     const alerts: string[] = [];

@@ -9,7 +9,7 @@
  * `status().forked` says why, for good.
  */
 import { createHmac } from 'node:crypto';
-import { createMerkleFrontier, verifyConsistency, type Clock, type MerkleHash } from '@portcullis/core';
+import { createMerkleFrontier, sameHash, verifyConsistency, type Clock, type MerkleHash } from '@portcullis/core';
 import type { Store } from '../store/store.js';
 import { signCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import { appendCheckpointLog } from './checkpoint-log.js';
@@ -128,7 +128,20 @@ export function createCheckpointCutter(options: CutterOptions, publishedSize = 0
     const tree = await options.store.auditTree();
     const frontier = createMerkleFrontier(tree.frontier);
     const now = options.clock.now();
-    if (frontier.size <= published) { unpublishedSince = undefined; return undefined; }
+    if (frontier.size <= published) {
+      // Not grown: nothing to sign, but a tree cut back (or rewritten at the same size) under
+      // the running gateway is a fork now, not once it has grown past the checkpoint again.
+      const last = latest;
+      if (last !== undefined && (frontier.size < last.size || !sameHash(frontier.root(), last.root))) {
+        forked = await forkOf(frontier.size, frontier.root());
+        if (forked !== undefined) {
+          options.onFork?.(forked);
+          return undefined;
+        }
+      }
+      unpublishedSince = undefined;
+      return undefined;
+    }
     unpublishedSince ??= now;
     const due = force || frontier.size - published >= options.everyEvents || now - lastCutAt >= options.everyMs;
     if (!due) return undefined;
