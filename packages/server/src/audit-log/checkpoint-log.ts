@@ -4,7 +4,7 @@
  * Reading it trusts nothing in it: every checkpoint's signature is checked against the
  * verifier keys given, and a line that fails names itself.
  */
-import { appendFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { openCheckpoint, type SignedCheckpoint } from './checkpoint.js';
 import type { NoteVerifier } from './signed-note.js';
@@ -22,7 +22,18 @@ export function appendCheckpointLog(dir: string, checkpoint: SignedCheckpoint): 
 
 /** Checkpoints read and checked, or why not. */
 export type CheckpointsRead =
-  | { readonly ok: true; readonly checkpoints: readonly SignedCheckpoint[]; readonly path: string }
+  | {
+    readonly ok: true;
+    /** Every checkpoint, sorted by tree size. */
+    readonly checkpoints: readonly SignedCheckpoint[];
+    /**
+     * The checkpoint written last (the log's last line): the newest the gateway published. It is
+     * the largest unless `audit recover` accepted a store that differs (a restored backup), whose
+     * checkpoint then follows the larger ones it no longer extends.
+     */
+    readonly last: SignedCheckpoint;
+    readonly path: string;
+  }
   | { readonly ok: false; readonly problem: string };
 
 /** The notes of a log file's text: JSON lines, or one bare signed note. */
@@ -66,6 +77,32 @@ export function readCheckpointLog(location: string, verifiers: readonly NoteVeri
 }
 
 /**
+ * The checkpoint of `verifier`'s key written last to the log in `dir` (undefined: none, or no
+ * log yet), read before signing the next one into it. Lines of other keys (before a rotation)
+ * are passed over; any other line that cannot be read is a problem: a log that cannot be read
+ * cannot be shown to be extended.
+ */
+export function lastCheckpointOf(dir: string, verifier: NoteVerifier): { readonly ok: true; readonly last?: SignedCheckpoint } | { readonly ok: false; readonly problem: string } {
+  const path = join(dir, CHECKPOINT_LOG_FILE);
+  if (!existsSync(path)) return { ok: true };
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { ok: false, problem: `cannot read the checkpoint log ${path}: ${(error as Error).message}` };
+  }
+  const read = notesOf(text, path);
+  if (!read.ok) return read;
+  let last: SignedCheckpoint | undefined;
+  for (const { note, where } of read.notes) {
+    const opened = openCheckpoint(note, [verifier], last?.origin);
+    if (opened.ok) last = opened.checkpoint;
+    else if (!/^no signature by /.test(opened.problem)) return { ok: false, problem: `the checkpoint at ${where} is refused: ${opened.problem}` };
+  }
+  return last === undefined ? { ok: true } : { ok: true, last };
+}
+
+/**
  * Checks the checkpoints of a log's text (JSON lines, or one bare signed note) read from
  * `path` (a file or a URL, named in problems) with `verifiers`; all must be of one origin.
  * Sorted by tree size.
@@ -80,5 +117,5 @@ export function parseCheckpointLog(text: string, path: string, verifiers: readon
     checkpoints.push(opened.checkpoint);
   }
   if (checkpoints.length === 0) return { ok: false, problem: `${path} holds no checkpoint` };
-  return { ok: true, checkpoints: [...checkpoints].sort((a, b) => a.size - b.size), path };
+  return { ok: true, checkpoints: [...checkpoints].sort((a, b) => a.size - b.size), last: checkpoints.at(-1) as SignedCheckpoint, path };
 }

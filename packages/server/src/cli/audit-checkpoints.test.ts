@@ -194,6 +194,20 @@ describe('audit checkpoints: the happy path and bad input', () => {
     expect(readFileSync(join(log, 'checkpoints.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
   });
 
+  it('cuts no checkpoint of a rewritten store into a log it does not extend (a consistent re-hash forgery), and names audit recover', async () => {
+    const { db, k } = await published();
+    const raw = attacker(db);
+    const { body } = raw.prepare('SELECT body FROM audit_events WHERE seq = 12').get() as { body: string };
+    raw.prepare("UPDATE audit_events SET body = ?, actor_id = 'tom' WHERE seq = 12").run(body.replace('"id":"dana"', '"id":"tom"'));
+    rehash(raw, 12);
+    raw.close();
+    expect((await plainVerify(db)).code, 'consistent in itself').toBe(0);
+    const refused = await cli('audit', 'checkpoint', '--db', db, '--signing-key', k.keyFile, '--out', k.log, '--origin', 'portcullis.test/audit');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toMatch(/the store does not extend the newest checkpoint in .*checkpoints\.jsonl \(30 events\): its first 30 events do not hash to the checkpoint's root \(they were changed\); signing it there would publish a rewritten trail, so no checkpoint was cut\. If this store is the one to keep \(a restored backup\), accept it with `portcullis audit recover/);
+    expect(readFileSync(join(k.log, 'checkpoints.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1);
+  });
+
   it('refuses a signing key file others can read', async () => {
     const { db, k } = await published();
     const loose = fresh('loose-key');

@@ -5,11 +5,12 @@
  * and the proof are all evidence checked against it. Bad input (a missing or malformed key, an
  * unreadable or malformed checkpoint file) is an outcome with a message, not a throw.
  */
-import { createMerkleFrontier } from '@portcullis/core';
+import { join } from 'node:path';
+import { createMerkleFrontier, verifyConsistency } from '@portcullis/core';
 import type { Store } from '../store/store.js';
 import { signCheckpoint, type SignedCheckpoint } from '../audit-log/checkpoint.js';
-import { appendCheckpointLog, parseCheckpointLog, readCheckpointLog, type CheckpointsRead } from '../audit-log/checkpoint-log.js';
-import { checkInclusionProofDocument, proveEvent, ProofUnavailable, type AuditInclusionProof, type ProofCheck } from '../audit-log/proof.js';
+import { CHECKPOINT_LOG_FILE, appendCheckpointLog, lastCheckpointOf, parseCheckpointLog, readCheckpointLog, type CheckpointsRead } from '../audit-log/checkpoint-log.js';
+import { checkInclusionProofDocument, proveConsistency, proveEvent, ProofUnavailable, type AuditInclusionProof, type ProofCheck } from '../audit-log/proof.js';
 import { parseNoteVerifier, type NoteSigner, type NoteVerifier } from '../audit-log/signed-note.js';
 import { readSigningKeyFile } from '../audit-log/signing-key.js';
 import type { TreeVerification } from '../audit-log/tree-verify.js';
@@ -126,6 +127,32 @@ export async function cutCheckpoint(store: Store, signer: NoteSigner, origin: st
   return signCheckpoint({ origin, size: frontier.size, root: frontier.root() }, signer);
 }
 
+/**
+ * Why the store's tree does not extend the newest checkpoint `signer` wrote to the log in `dir`,
+ * if it does not: signing it into that log would publish a rewritten trail as its continuation.
+ * Accepting a store that differs (a restored backup) is `audit recover`'s, which is audited.
+ */
+export async function extendsLog(store: Store, signer: NoteSigner, dir: string): Promise<string | undefined> {
+  const read = lastCheckpointOf(dir, signer.verifier);
+  if (!read.ok) return `${read.problem}; no checkpoint was cut into a log that cannot be read`;
+  const last = read.last;
+  if (last === undefined) return undefined;
+  // An RFC 6962 consistency proof from the log's checkpoint to the store's tree (RFC 9162 2.1.4),
+  // checked against both roots: only a tree that extends the signed one passes.
+  const frontier = createMerkleFrontier((await store.auditTree()).frontier);
+  let why = `its tree of ${frontier.size} events is shorter`;
+  if (frontier.size >= last.size) {
+    try {
+      const proof = await proveConsistency(store, last.size, frontier.size);
+      if (verifyConsistency(last.size, frontier.size, last.root, frontier.root(), proof)) return undefined;
+      why = `its first ${last.size} events do not hash to the checkpoint's root (they were changed)`;
+    } catch (error) {
+      why = (error as Error).message;
+    }
+  }
+  return `the store does not extend the newest checkpoint in ${join(dir, CHECKPOINT_LOG_FILE)} (${last.size} events): ${why}; signing it there would publish a rewritten trail, so no checkpoint was cut. If this store is the one to keep (a restored backup), accept it with \`portcullis audit recover -c CONFIG --reason "…"\`, which is audited (docs/audit.md)`;
+}
+
 /** Cuts a checkpoint with the key file at `keyFile` and appends it to the checkpoint log in `dir`. */
 export async function publishCheckpoint(store: Store, keyFile: string, origin: string | undefined, dir: string): Promise<Outcome<{ checkpoint: SignedCheckpoint; path: string }> | { readonly ok: false; readonly problem: string; readonly broken: true }> {
   const key = readSigningKeyFile(keyFile);
@@ -133,6 +160,8 @@ export async function publishCheckpoint(store: Store, keyFile: string, origin: s
   // A checkpoint of a trail that does not verify would sign the break as the truth.
   const trail = await verifyStoredTrail(store);
   if (!trail.ok) return { ok: false, broken: true, problem: `the stored trail does not verify (${trail.problem}); signing it would vouch for the break, so no checkpoint was cut (see \`portcullis audit verify\`)` };
+  const rewritten = await extendsLog(store, key.key, dir);
+  if (rewritten !== undefined) return { ok: false, broken: true, problem: rewritten };
   const checkpoint = await cutCheckpoint(store, key.key, origin ?? key.key.name);
   try {
     return { ok: true, checkpoint, path: appendCheckpointLog(dir, checkpoint) };

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -84,6 +84,34 @@ describe('the gateway with signed checkpoints', () => {
     gateways.push(restarted);
     expect((await restarted.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
     expect((await restarted.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+  });
+
+  it('starts again after `audit recover` accepted a restored backup much shorter than the newest checkpoint', async () => {
+    harness = await openHarness({ adjustConfig: withCheckpoints });
+    const read = { workflow: 'route-leads', action: 'crm.leads.read', params: {} };
+    const config = harness.gateway.config;
+    await harness.gateway.close();
+    const backup = `${harness.storePath}.backup`;
+    copyFileSync(harness.storePath, backup);
+
+    const later = await openGateway(config, { expiryIntervalMs: 0, clock: harness.clock });
+    for (let i = 0; i < 5; i += 1) expect((await later.app.inject({ method: 'POST', url: '/v1/actions', headers: { authorization: `Bearer ${harness.secrets.agent}` }, payload: read })).statusCode).toBe(200);
+    await later.close();
+    const sizes = () => readFileSync(join(harness?.dir ?? '', 'checkpoints', 'checkpoints.jsonl'), 'utf8').trim().split('\n').map((line) => Number((JSON.parse(line) as { note: string }).note.split('\n')[1]));
+    const largest = Math.max(...sizes());
+
+    for (const suffix of ['-wal', '-shm']) rmSync(`${harness.storePath}${suffix}`, { force: true });
+    copyFileSync(backup, harness.storePath);
+    expect(await readyz(config)).toMatchObject({ ready: false });
+    await gateways.pop()?.close();
+
+    const store = createSqliteStore({ path: harness.storePath });
+    await store.migrate();
+    const recovered = await createAdminService({ store, clock: harness.clock, storeLocation: config.store, config }).audit.recover('restored last night\'s backup');
+    expect(recovered.size).toBeLessThan(largest);
+    expect(sizes().at(-1)).toBe(recovered.size);
+    await store.close();
+    expect(await readyz(config)).toMatchObject({ ready: true });
   });
 
   /** A gateway with checkpoints whose trail began 200 days ago, closed (its shutdown checkpoint covers the trail), and an admin over its store at `now`. */

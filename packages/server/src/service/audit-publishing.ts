@@ -20,7 +20,7 @@ import { proveConsistency } from '../audit-log/proof.js';
 import { parseWitnessKey, requestCosignature, type WitnessKey } from '../audit-log/witness.js';
 import { parseSigningKey, readSigningKeyFile } from '../audit-log/signing-key.js';
 import { verifyTrailAgainstCheckpoints } from '../audit-log/tree-verify.js';
-import { cutCheckpoint } from './audit-checkpoints.js';
+import { cutCheckpoint, extendsLog } from './audit-checkpoints.js';
 
 /** The environment variable the signing key may come from (read by the config module). */
 const SIGNING_KEY_SOURCE = 'PORTCULLIS_AUDIT_SIGNING_KEY';
@@ -95,18 +95,18 @@ export async function startAuditPublishing(options: AuditPublishingOptions): Pro
     const read = readCheckpointLog(settings.dir, verifiers);
     if (!read.ok) startProblem = `the checkpoint log cannot be trusted: ${read.problem}; run \`portcullis audit recover\` once investigated (docs/audit.md)`;
     else {
-      const newest = read.checkpoints.at(-1);
-      if (newest !== undefined) {
-        const check = await verifyTrailAgainstCheckpoints(store, [newest]);
-        if (check.ok) { publishedSize = newest.size; published = newest; }
-        else {
-          startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
-          // An uncovered purge says itself what settles it (a signed checkpoint).
-          if (check.uncoveredPurge !== true) {
-            startProblem += check.checkpoint === undefined
-              ? '; the store itself is broken: restore it from a backup taken before the break, then run `portcullis audit recover` (docs/audit.md)'
-              : '; run `portcullis audit recover` once investigated (docs/audit.md)';
-          }
+      // The checkpoint written last, not the largest: after `audit recover` accepted a restored
+      // backup, its checkpoint is the newest published though older ones are larger.
+      const newest = read.last;
+      const check = await verifyTrailAgainstCheckpoints(store, [newest]);
+      if (check.ok) { publishedSize = newest.size; published = newest; }
+      else {
+        startProblem = `the audit store disagrees with the newest published checkpoint (${newest.size} events): ${check.problem}`;
+        // An uncovered purge says itself what settles it (a signed checkpoint).
+        if (check.uncoveredPurge !== true) {
+          startProblem += check.checkpoint === undefined
+            ? '; the store itself is broken: restore it from a backup taken before the break, then run `portcullis audit recover` (docs/audit.md)'
+            : '; run `portcullis audit recover` once investigated (docs/audit.md)';
         }
       }
     }
@@ -206,10 +206,14 @@ async function signUpgradedTrail(store: Store, cutter: CheckpointCutter, signer:
  * `settings.dir`, as the gateway would: after a purge run offline, so the purge it records is
  * covered by a published checkpoint before the gateway next starts (it refuses to otherwise).
  * @returns the checkpoint's tree size.
- * @throws PortcullisError CONFIG_INVALID for a bad signing key.
+ * @throws PortcullisError CONFIG_INVALID for a bad signing key; STORE_UNAVAILABLE when the store does not extend the log's newest checkpoint (nothing is signed).
  */
 export async function publishAfterPurge(store: Store, settings: CheckpointsConfig): Promise<number> {
-  const checkpoint = await cutCheckpoint(store, loadSigningKey(settings), settings.origin);
+  const signer = loadSigningKey(settings);
+  // A store rewritten before the purge is not signed into the log as its continuation.
+  const rewritten = await extendsLog(store, signer, settings.dir);
+  if (rewritten !== undefined) throw new PortcullisError('STORE_UNAVAILABLE', rewritten);
+  const checkpoint = await cutCheckpoint(store, signer, settings.origin);
   appendCheckpointLog(settings.dir, checkpoint);
   return checkpoint.size;
 }
@@ -221,14 +225,14 @@ export async function recoverAuditTrail(store: Store, settings: CheckpointsConfi
     const read = readCheckpointLog(settings.dir, logVerifiers(settings, signer));
     if (!read.ok) problem = read.problem;
     else {
-      const newest = read.checkpoints.at(-1);
-      const check = newest === undefined ? undefined : await verifyTrailAgainstCheckpoints(store, [newest]);
+      const newest = read.last;
+      const check = await verifyTrailAgainstCheckpoints(store, [newest]);
       // A break inside the store (an event that no longer matches its own leaf hash, a gap) stays a
       // break under any new checkpoint: only a tree that differs from the log's can be accepted.
-      if (check !== undefined && !check.ok && check.checkpoint === undefined) {
+      if (!check.ok && check.checkpoint === undefined) {
         throw new PortcullisError('INVALID_REQUEST', `the store itself is broken, not only different from the published checkpoints: ${check.problem}; a new checkpoint cannot settle that (every start and \`audit verify\` would still find it). Restore the store from a backup taken before the break, then run \`portcullis audit recover\` to accept that backup; nothing was changed`);
       }
-      if (check !== undefined && !check.ok) problem = `checkpoint ${newest?.size}: ${check.problem}`;
+      if (!check.ok) problem = check.problem;
     }
   }
   if (problem === undefined) throw new PortcullisError('INVALID_REQUEST', 'the audit store agrees with the newest published checkpoint: there is nothing to recover');
