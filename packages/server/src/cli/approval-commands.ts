@@ -51,6 +51,8 @@ export function registerApprovalCommands(program: Command, host: CliHost, output
         if (status !== 200) { output.err(failure(json, status)); setExit(1); return; }
         const p = json as ProposalView;
         output.out(`${p.id} is now ${p.status}${p.result === undefined ? '' : `: ${JSON.stringify(p.result)}`}${p.error === undefined ? '' : `: ${p.error.code} ${p.error.message}`}`);
+        // Approved, but the action then failed (or its outcome is unknown, or it was cancelled): the work did not get done.
+        if (verb === 'approve' && ['failed', 'outcome_unknown', 'cancelled'].includes(p.status)) setExit(1);
       });
   }
 

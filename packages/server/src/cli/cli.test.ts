@@ -335,7 +335,7 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     });
   }
 
-  it('approvals approve: a decision the gateway refuses → 1, one it takes → 0', async () => {
+  it('approvals approve: a decision the gateway refuses → 1, one it takes → 0, one whose action then fails → 1', async () => {
     await h.gateway.app.listen({ host: '127.0.0.1', port: 0 });
     const url = `http://127.0.0.1:${(h.gateway.app.server.address() as AddressInfo).port}`;
     const refused = await cli('approvals', 'approve', 'prop_missing', '--url', url, '--token', h.secrets.dana);
@@ -345,6 +345,14 @@ describe('exit codes: 0 ok, 1 the check or the work failed, 2 bad usage (docs/cl
     const taken = await cli('approvals', 'approve', id, '--url', url, '--token', h.secrets.dana);
     expect(taken.code).toBe(0);
     expect(taken.out).toMatch(new RegExp(`^${id} is now succeeded`));
+    // Approved, but the action then does not run (its record was deleted meanwhile, so it is cancelled): the work was not done → 1.
+    const { id: doomed } = (await proposeAs(h, 'agent', { workflow: 'route-leads', action: 'crm.leads.update', params: { ids: [5], set: { owner_id: 'rep-kenji' } } })).json();
+    const crm = new Database(h.crmPath);
+    crm.prepare('DELETE FROM leads WHERE id = 5').run();
+    crm.close();
+    const failed = await cli('approvals', 'approve', doomed, '--url', url, '--token', h.secrets.dana);
+    expect(failed.out).toMatch(new RegExp(`^${doomed} is now cancelled`));
+    expect(failed.code).toBe(1);
   });
 
   it('rollback: a rollback that puts everything back → 0, one the gateway refuses → 1, one where a row drifted → 1', async () => {
