@@ -2,6 +2,7 @@
  * The agent's API against a real SQLite store and CRM: SPEC rules 1 (approval-first),
  * 2 (high risk stays gated), 4 (least privilege), idempotency and bad input.
  */
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditTrail, harnessConfig, openHarness, proposeAs, readLead, type Harness } from '../testing/harness.js';
 
@@ -120,6 +121,16 @@ describe('rule 4: least privilege', () => {
     const res = await proposeAs(harness, 'agent', route(6));
     expect(res.json()).toMatchObject({ status: 'denied', decision: { code: 'OUTSIDE_SCOPE' } });
     expect(res.json().decision.reasons[0]).toMatch(/leads record 6 does not exist or is outside .*created_at within the last 24h/);
+  });
+
+  it('answers 502 UPSTREAM_FAILED, not 500, when the table lost a column while the gateway runs', async () => {
+    harness = await openHarness();
+    const crm = new Database(harness.crmPath);
+    crm.exec('ALTER TABLE leads DROP COLUMN created_at');
+    crm.close();
+    const res = await proposeAs(harness, 'agent', route(1));
+    expect(res.statusCode).toBe(502);
+    expect(res.json().error).toMatchObject({ code: 'UPSTREAM_FAILED', message: expect.stringMatching(/system "crm" failed while checking the records: no such column: .*created_at.*; nothing was changed/) });
   });
 
   it('denies more records than the bound allows', async () => {

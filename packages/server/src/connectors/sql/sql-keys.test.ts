@@ -31,6 +31,18 @@ const makeBook = (uniqueEmail: boolean) => (dir: string): void => {
   db.close();
 };
 
+describe('SQL tables and their configured columns', () => {
+  it('refuses to start on a table that lacks a configured column, naming table and column, and check fails on it', async () => {
+    const lacking = (dir: string): void => {
+      const db = new Database(join(dir, 'book.db'));
+      db.exec('CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT UNIQUE)');
+      db.close();
+    };
+    await expect(openHarness({ configYaml: config(), prepare: lacking }))
+      .rejects.toThrow(/book:contacts: the table has no column "name", which systems\.book\.tables\.contacts\.columns names; add it to the table or take it out of the config/);
+  });
+});
+
 describe('SQL primary keys', () => {
   it('refuses to start on a primaryKey that is not unique, naming the table and the column', async () => {
     await expect(openHarness({ configYaml: config(), prepare: makeBook(false) }))

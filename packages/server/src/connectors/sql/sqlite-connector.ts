@@ -204,6 +204,19 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
     }
   }
 
+  async function precheck(spec: ActionSpec, params: unknown, context: ExecutionContext): Promise<string[]> {
+    if (spec.verb !== 'create' && spec.verb !== 'update' && spec.verb !== 'delete') return [];
+    const conn = open();
+    const table = tableOf(spec);
+    if (spec.verb !== 'delete') {
+      const written = spec.verb === 'create' ? (params as { values: Record<string, Scalar> }).values : (params as { set: Record<string, Scalar> }).set;
+      const outside = await whenUnlocked(() => writtenOutsideScope(conn, table, written, context));
+      if (outside.length > 0 || spec.verb === 'create') return outside;
+    }
+    const { ids } = params as { ids: RecordId[] };
+    return whenUnlocked(() => missing(table, ids, selectByIds(conn, table, ids, context, quote(table.primaryKey)), context));
+  }
+
   return {
     system: system.name,
     async execute(spec, params, context) {
@@ -226,16 +239,12 @@ export function createSqliteConnector(system: SqlSystemConfig): Connector {
       }
     },
     async precheck(spec, params, context) {
-      if (spec.verb !== 'create' && spec.verb !== 'update' && spec.verb !== 'delete') return [];
-      const conn = open();
-      const table = tableOf(spec);
-      if (spec.verb !== 'delete') {
-        const written = spec.verb === 'create' ? (params as { values: Record<string, Scalar> }).values : (params as { set: Record<string, Scalar> }).set;
-        const outside = await whenUnlocked(() => writtenOutsideScope(conn, table, written, context));
-        if (outside.length > 0 || spec.verb === 'create') return outside;
+      try {
+        return await precheck(spec, params, context);
+      } catch (error) {
+        if (error instanceof PortcullisError) throw error;
+        throw new PortcullisError('UPSTREAM_FAILED', `system "${system.name}" failed while checking the records: ${(error as Error).message}; nothing was changed (\`portcullis check\` compares the configured tables and columns with the database)`, { system: system.name }, { cause: error });
       }
-      const { ids } = params as { ids: RecordId[] };
-      return whenUnlocked(() => missing(table, ids, selectByIds(conn, table, ids, context, quote(table.primaryKey)), context));
     },
     async preview(spec, params, context) {
       const table = tableOf(spec);
@@ -281,9 +290,11 @@ function refuseIf(problems: readonly string[]): void {
 }
 
 /**
- * The configured primary keys that do not identify one row: neither the table's single-column
- * PRIMARY KEY nor a column with a single-column UNIQUE index (SQLite `PRAGMA table_info`,
- * `index_list`, `index_info`). An update naming one id of such a column could change several rows.
+ * What makes the configured tables unsafe to act on (SQLite `PRAGMA table_info`, `index_list`,
+ * `index_info`): columns the config names that a table lacks (every read and write would fail
+ * on them), and primary keys that do not identify one row — neither the table's single-column
+ * PRIMARY KEY nor a column with a single-column UNIQUE index: an update naming one id of such a
+ * column could change several rows.
  */
 export function keyProblems(conn: Database.Database, system: SqlSystemConfig): string[] {
   const problems: string[] = [];
@@ -291,6 +302,11 @@ export function keyProblems(conn: Database.Database, system: SqlSystemConfig): s
     const columns = conn.prepare(`PRAGMA table_info(${quote(table.name)})`).all() as { name: string; pk: number }[];
     // A missing table is the pre-flight check's to report (SELECT fails), not a key problem.
     if (columns.length === 0) continue;
+    const present = new Set(columns.map((c) => c.name));
+    const absent = table.columns.filter((c) => !present.has(c));
+    if (absent.length > 0) {
+      problems.push(`${system.name}:${table.name}: the table has no column${absent.length === 1 ? '' : 's'} ${absent.map((c) => `"${c}"`).join(', ')}, which systems.${system.name}.tables.${table.name}.columns names; add ${absent.length === 1 ? 'it' : 'them'} to the table or take ${absent.length === 1 ? 'it' : 'them'} out of the config`);
+    }
     const primary = columns.filter((c) => c.pk > 0).map((c) => c.name);
     if (primary.length === 1 && primary[0] === table.primaryKey) continue;
     const indexes = conn.prepare(`PRAGMA index_list(${quote(table.name)})`).all() as { name: string; unique: number }[];
