@@ -15,7 +15,7 @@ import {
   appendFrontier, createMerkleFrontier, createTrailChecker, sameHash,
   type MerkleFrontier, type MerkleFrontierState, type MerkleHash,
 } from '@portcullis/core';
-import type { Store } from '../store/store.js';
+import { AUDIT_TREE_NODES_FROM_HEIGHT, type Store } from '../store/store.js';
 import { checkPurges, rebuildPurged } from './purge-verify.js';
 import type { SignedCheckpoint } from './checkpoint.js';
 
@@ -115,12 +115,26 @@ export async function rebuildSegment(store: Store, segment: TreeSegment, onCount
   // The columns queries filter on are checked in the same read, event by event, so the first
   // bad event in trail order is reported however the trail is split: an event's own leaf hash
   // or seq problem first, then its columns.
+  // The interior nodes the store keeps (for proofs) must be the nodes rebuilt from the bodies:
+  // each is checked as the append that completes it is made.
+  const completed: { height: number; index: number; hash: MerkleHash }[] = [];
+  const onNode = (height: number, index: number, hash: MerkleHash): void => {
+    if (height >= AUDIT_TREE_NODES_FROM_HEIGHT) completed.push({ height, index: index + segment.offset / 2 ** height, hash });
+  };
   for await (const page of store.readAuditTrail(PAGE, { afterSeq: segment.afterSeq, throughSeq: segment.throughSeq, checkColumns: true })) {
     for (const event of page) {
       const leaf = check(event);
       if (typeof leaf === 'string') return done(leaf, firstSeqIn(leaf) ?? event.seq);
       if (event.column !== undefined) return done(columnProblem({ seq: event.seq, column: event.column }), event.seq);
-      frontier.append(leaf);
+      frontier.append(leaf, onNode);
+      for (let node = completed.pop(); node !== undefined; node = completed.pop()) {
+        const kept = await store.auditTreeNode(node.height, node.index);
+        if (kept !== undefined && !sameHash(kept, node.hash)) {
+          const from = segment.base + node.index * 2 ** node.height + 1;
+          const to = from + 2 ** node.height - 1;
+          return done(`the stored tree node at height ${node.height}, index ${node.index} (table audit_tree_nodes) is not the hash of events ${from}–${to}: it was edited, and proofs that read it fail; restore a backup taken before the edit`, to);
+        }
+      }
       count += 1;
       next += 1;
       if (reportAt[0] === segment.offset + frontier.size) frontiers.push({ size: reportAt.shift() as number, state: frontier.state() });

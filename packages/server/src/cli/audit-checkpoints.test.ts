@@ -242,6 +242,19 @@ describe('audit verify against published checkpoints: every tamper is named', ()
     }
   });
 
+  it('a stored tree node (which proofs read) edited: named by verify, with its events', async () => {
+    const db = await storeFile(600);
+    const raw = attacker(db);
+    raw.exec('DROP TRIGGER audit_tree_nodes_no_update');
+    raw.prepare('UPDATE audit_tree_nodes SET hash = ? WHERE height = 8 AND idx = 1').run(Buffer.alloc(32, 9));
+    raw.close();
+    for (const workers of ['1', '2']) {
+      const result = await cli('audit', 'verify', '--db', db, '--workers', workers);
+      expect(result.code, workers).toBe(1);
+      expect(result.err, workers).toMatch(/BROKEN at event 512: the stored tree node at height 8, index 1 \(table audit_tree_nodes\) is not the hash of events 257–512: it was edited/);
+    }
+  });
+
   it('a body that is not JSON, its leaf hash recomputed: named, not a crash of the column check', async () => {
     const { db, k } = await published();
     const raw = attacker(db);

@@ -13,6 +13,9 @@ import type {
 } from '@portcullis/core';
 
 /** A person's decision on a proposal, bound to the digest of what they saw. */
+/** The lowest height of the audit tree's interior nodes a store keeps (subtrees of 256 leaves and more), for proofs. */
+export const AUDIT_TREE_NODES_FROM_HEIGHT = 8;
+
 export interface ApprovalDecision {
   readonly decision: 'approved' | 'rejected';
   readonly by: string;
@@ -339,7 +342,7 @@ export interface Store {
   auditTree(): Promise<AuditTreeState>;
   /**
    * An interior node of the tree, if the store keeps it: the root of the 2^height leaves from
-   * index × 2^height (adapters keep heights 8 and more). An accelerator for inclusion proofs,
+   * index × 2^height (adapters keep heights AUDIT_TREE_NODES_FROM_HEIGHT and more). An accelerator for inclusion proofs,
    * never trusted: a proof is checked against a signed root before it is given out.
    */
   auditTreeNode(height: number, index: number): Promise<MerkleHash | undefined>;

@@ -21,16 +21,16 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  GENESIS_ANCHOR, PortcullisError, auditPurgeRecords, createChainVerifier, createTrailChecker, createMerkleFrontier, merkleLeafHash, sealAuditEvent,
+  GENESIS_ANCHOR, PortcullisError, auditPurgeRecords, sameHash, createChainVerifier, createTrailChecker, createMerkleFrontier, merkleLeafHash, sealAuditEvent,
   type AuditEventDraft, type AuditPurgeRecord, type ChainAnchor, type MerkleFrontier, type MerkleFrontierState, type MerkleHash, type SealedAuditEvent,
 } from '@portcullis/core';
 import { auditEventToRow, hashHex, rowToAuditRecord, rowToStoredEvent } from '../store-rows.js';
 import { clampLimit } from '../store-guards.js';
 import { auditQuerySql } from './sqlite-audit-query.js';
-import type { AuditColumnMismatch, AuditFilter, AuditPurge, AuditTreeState, PurgedLeaf, StoredAuditEvent, StoredAuditRecord } from '../store.js';
+import { AUDIT_TREE_NODES_FROM_HEIGHT, type AuditColumnMismatch, type AuditFilter, type AuditPurge, type AuditTreeState, type PurgedLeaf, type StoredAuditEvent, type StoredAuditRecord } from '../store.js';
 
 /** The lowest height of the interior nodes kept in `audit_tree_nodes`: subtrees of 256 leaves and more. */
-export const NODE_MIN_HEIGHT = 8;
+export const NODE_MIN_HEIGHT = AUDIT_TREE_NODES_FROM_HEIGHT;
 
 /** Prepares (and caches) a statement. */
 export type Prepare = (sql: string) => Database.Statement;
@@ -143,9 +143,18 @@ export function createSqliteAuditLog(prepare: Prepare): SqliteAuditLog {
     return row === undefined ? GENESIS_ANCHOR : { seq: row.through_seq, hash: row.anchor_hash };
   };
 
-  /** Keeps a completed interior node if it is tall enough (INSERT OR IGNORE: a node is the same whenever it is recomputed). */
+  /**
+   * Keeps a completed interior node if it is tall enough (INSERT OR IGNORE: a node is the same
+   * whenever it is recomputed). One already there with another hash was planted before its
+   * events existed: proofs would read it, so nothing is appended.
+   */
   const keepNode = (height: number, index: number, hash: MerkleHash): void => {
-    if (height >= NODE_MIN_HEIGHT) prepare('INSERT OR IGNORE INTO audit_tree_nodes (height, idx, hash) VALUES (?, ?, ?)').run(height, index, hash);
+    if (height < NODE_MIN_HEIGHT) return;
+    if (prepare('INSERT OR IGNORE INTO audit_tree_nodes (height, idx, hash) VALUES (?, ?, ?)').run(height, index, hash).changes > 0) return;
+    const kept = (prepare('SELECT hash FROM audit_tree_nodes WHERE height = ? AND idx = ?').get(height, index) as { hash: Buffer } | undefined)?.hash;
+    if (kept !== undefined && !sameHash(new Uint8Array(kept), hash)) {
+      throw new PortcullisError('STORE_UNAVAILABLE', `the stored audit tree node at height ${height}, index ${index} (table audit_tree_nodes) was there before its events were appended, with another hash: the store was edited; restore a backup taken before the edit; nothing was written`);
+    }
   };
 
   function append(drafts: readonly AuditEventDraft[]): SealedAuditEvent[] {

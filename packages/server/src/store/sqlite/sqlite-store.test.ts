@@ -261,6 +261,13 @@ describe('SQLite store', () => {
       expect(await verifyStore(store)).toMatchObject({ ok: false, break: { seq: 4, problem: 'event 4 was edited: its content no longer matches its hash' } });
     });
 
+    it('appends nothing over a tree node planted before its events existed', async () => {
+      const { store } = await withTenEvents();
+      store.database.prepare('INSERT INTO audit_tree_nodes (height, idx, hash) VALUES (8, 0, ?)').run(Buffer.alloc(32, 7));
+      await expect(store.appendAudit(Array.from({ length: 300 }, () => makeEvent()))).rejects.toThrow(/the stored audit tree node at height 8, index 0 \(table audit_tree_nodes\) was there before its events were appended, with another hash: the store was edited/);
+      expect(store.database.prepare('SELECT MAX(seq) AS n FROM audit_events').get()).toEqual({ n: 10 });
+    });
+
     it('names a tree-era event whose previous-hash column was filled in', async () => {
       const { store } = await withTenEvents();
       const raw = attacker(store.path);
