@@ -129,20 +129,26 @@ describe('the frontier', () => {
     expect(nodes.filter(([h]) => h === 5)).toEqual([[5, 0, hex(merkleRoot(leaves.slice(0, 32)))]]);
   });
 
-  it('joins a tree rebuilt in aligned parts into the tree of all its leaves (property)', () => {
+  it('joins a tree rebuilt in aligned parts into the tree of all its leaves, telling every node it completes (property)', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 70 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 5 }), (first, blocks, log) => {
       const width = 2 ** log;
       const start = Math.ceil(first / width) * width;
       const leaves = leavesOf(start + blocks * width + (first % width));
+      // Every completed node, as appending leaf by leaf tells them, and as parts and joins tell them.
+      const key = (height: number, index: number, hash: MerkleHash): string => `${height}/${index}/${hex(hash)}`;
+      const expected: string[] = [];
+      const oneByOne = createMerkleFrontier();
+      for (const leaf of leaves) oneByOne.append(leaf, (h, i, hash) => expected.push(key(h, i, hash)));
+      const told: string[] = [];
       const whole = createMerkleFrontier();
-      for (const leaf of leaves.slice(0, start)) whole.append(leaf);
+      for (const leaf of leaves.slice(0, start)) whole.append(leaf, (h, i, hash) => told.push(key(h, i, hash)));
       // Each later part starts at a multiple of its width and is no longer than it.
       for (let at = start; at < leaves.length; at += width) {
         const part = createMerkleFrontier();
-        for (const leaf of leaves.slice(at, at + width)) part.append(leaf);
-        appendFrontier(whole, part.state());
+        for (const leaf of leaves.slice(at, at + width)) part.append(leaf, (h, i, hash) => told.push(key(h, i + at / 2 ** h, hash)));
+        appendFrontier(whole, part.state(), (h, i, hash) => told.push(key(h, i, hash)));
       }
-      return whole.size === leaves.length && hex(whole.root()) === hex(merkleRoot(leaves));
+      return whole.size === leaves.length && hex(whole.root()) === hex(merkleRoot(leaves)) && JSON.stringify([...told].sort()) === JSON.stringify([...expected].sort());
     }), { numRuns: 80 });
     const tree = createMerkleFrontier();
     tree.append(leavesOf(1)[0] as MerkleHash);

@@ -80,10 +80,11 @@ export interface MerkleFrontier {
   append(leafHash: MerkleHash, onNode?: (height: number, index: number, hash: MerkleHash) => void): void;
   /**
    * Appends a whole perfect subtree of 2^height leaves by its root, as if its leaves were
-   * appended one by one (to join trees rebuilt in parts).
+   * appended one by one (to join trees rebuilt in parts); `onNode` is told the larger nodes the
+   * subtree completes, as `append` tells them.
    * @throws RangeError unless the size is a multiple of 2^height (the subtree must be aligned).
    */
-  appendSubtree(root: MerkleHash, height: number): void;
+  appendSubtree(root: MerkleHash, height: number, onNode?: (height: number, index: number, hash: MerkleHash) => void): void;
   /** The root at the current size. */
   root(): MerkleHash;
   /** A copy of the state, to persist or to restart from. */
@@ -121,11 +122,16 @@ export function createMerkleFrontier(from: MerkleFrontierState = { size: 0, hash
       stack.push(hash);
       size += 1;
     },
-    appendSubtree(subtreeRoot, height) {
+    appendSubtree(subtreeRoot, height, onNode) {
       const width = 2 ** height;
       if (!Number.isSafeInteger(width) || height < 0 || size % width !== 0) throw new RangeError(`a subtree of 2^${height} leaves cannot be appended to a tree of ${size} leaves: it would not be aligned`);
       let hash = subtreeRoot;
-      for (let s = size / width; s % 2 === 1; s = (s - 1) / 2) hash = merkleNodeHash(stack.pop() as MerkleHash, hash);
+      let h = height;
+      for (let s = size / width; s % 2 === 1; s = (s - 1) / 2) {
+        hash = merkleNodeHash(stack.pop() as MerkleHash, hash);
+        h += 1;
+        if (onNode !== undefined) onNode(h, Math.floor(size / 2 ** h), hash);
+      }
       stack.push(hash);
       size += width;
     },
@@ -146,12 +152,12 @@ export function createMerkleFrontier(from: MerkleFrontierState = { size: 0, hash
  * `frontier`'s (its subtrees, largest first, are appended whole).
  * @throws RangeError when `part`'s largest subtree would not be aligned at `frontier`'s size.
  */
-export function appendFrontier(frontier: MerkleFrontier, part: MerkleFrontierState): void {
+export function appendFrontier(frontier: MerkleFrontier, part: MerkleFrontierState, onNode?: (height: number, index: number, hash: MerkleHash) => void): void {
   let bit = 1;
   while (bit * 2 <= part.size) bit *= 2;
   let i = 0;
   for (let height = Math.log2(bit); bit >= 1; bit /= 2, height -= 1) {
-    if (part.size % (bit * 2) >= bit) frontier.appendSubtree(part.hashes[i++] as MerkleHash, height);
+    if (part.size % (bit * 2) >= bit) frontier.appendSubtree(part.hashes[i++] as MerkleHash, height, onNode);
   }
 }
 

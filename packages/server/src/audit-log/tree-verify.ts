@@ -83,11 +83,20 @@ export interface TreeSegment {
   readonly reportAt: readonly number[];
 }
 
+/** An interior node of the tree as rebuilt: its height, its index among the nodes of that height (in the whole tree), its hash. */
+export interface RebuiltNode {
+  readonly height: number;
+  readonly index: number;
+  readonly hash: MerkleHash;
+}
+
 /** A part rebuilt: its frontier at each size asked for and at its end, or its first problem. */
 export interface TreeSegmentResult {
   readonly count: number;
   readonly frontiers: readonly { readonly size: number; readonly state: MerkleFrontierState }[];
   readonly end: MerkleFrontierState;
+  /** The nodes of the heights stores keep that the part completed (checked against the stored ones once the whole tree verifies). */
+  readonly nodes?: readonly RebuiltNode[];
   readonly problem?: string;
   readonly seq?: number;
 }
@@ -111,15 +120,15 @@ export async function rebuildSegment(store: Store, segment: TreeSegment, onCount
   const frontiers: { size: number; state: MerkleFrontierState }[] = [];
   let count = 0;
   let next = segment.afterSeq + 1;
-  const done = (problem?: string, seq?: number): TreeSegmentResult => ({ count, frontiers, end: frontier.state(), ...(problem === undefined ? {} : { problem, seq }) });
+  const done = (problem?: string, seq?: number): TreeSegmentResult => ({ count, frontiers, end: frontier.state(), nodes, ...(problem === undefined ? {} : { problem, seq }) });
   // The columns queries filter on are checked in the same read, event by event, so the first
   // bad event in trail order is reported however the trail is split: an event's own leaf hash
   // or seq problem first, then its columns.
   // The interior nodes the store keeps (for proofs) must be the nodes rebuilt from the bodies:
-  // each is checked as the append that completes it is made.
-  const completed: { height: number; index: number; hash: MerkleHash }[] = [];
+  // the part reports those it completes (its own indices shifted to the whole tree's).
+  const nodes: RebuiltNode[] = [];
   const onNode = (height: number, index: number, hash: MerkleHash): void => {
-    if (height >= AUDIT_TREE_NODES_FROM_HEIGHT) completed.push({ height, index: index + segment.offset / 2 ** height, hash });
+    if (height >= AUDIT_TREE_NODES_FROM_HEIGHT) nodes.push({ height, index: index + segment.offset / 2 ** height, hash });
   };
   for await (const page of store.readAuditTrail(PAGE, { afterSeq: segment.afterSeq, throughSeq: segment.throughSeq, checkColumns: true })) {
     for (const event of page) {
@@ -127,14 +136,6 @@ export async function rebuildSegment(store: Store, segment: TreeSegment, onCount
       if (typeof leaf === 'string') return done(leaf, firstSeqIn(leaf) ?? event.seq);
       if (event.column !== undefined) return done(columnProblem({ seq: event.seq, column: event.column }), event.seq);
       frontier.append(leaf, onNode);
-      for (let node = completed.pop(); node !== undefined; node = completed.pop()) {
-        const kept = await store.auditTreeNode(node.height, node.index);
-        if (kept !== undefined && !sameHash(kept, node.hash)) {
-          const from = segment.base + node.index * 2 ** node.height + 1;
-          const to = from + 2 ** node.height - 1;
-          return done(`the stored tree node at height ${node.height}, index ${node.index} (table audit_tree_nodes) is not the hash of events ${from}–${to}: it was edited, and proofs that read it fail; restore a backup taken before the edit`, to);
-        }
-      }
       count += 1;
       next += 1;
       if (reportAt[0] === segment.offset + frontier.size) frontiers.push({ size: reportAt.shift() as number, state: frontier.state() });
@@ -268,6 +269,11 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
     results = await Promise.all(segments.map((segment, i) => run(segment, (n) => progress(i, n))));
   }
   // Join the parts in trail order; the first problem or checkpoint mismatch in trail order wins.
+  // The nodes the joins complete (spanning parts) join the parts' own, to be checked at the end.
+  const spanning: RebuiltNode[] = [];
+  const onJoin = (height: number, index: number, hash: MerkleHash): void => {
+    if (height >= AUDIT_TREE_NODES_FROM_HEIGHT) spanning.push({ height, index, hash });
+  };
   for (const [i, result] of results.entries()) {
     const joined = (state: MerkleFrontierState): MerkleFrontier => {
       if (i === 0) return createMerkleFrontier(state);
@@ -285,7 +291,8 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
     }
     count = (plan[i]?.offset ?? first) - first + result.count;
     if (result.problem !== undefined) return fail(result.problem, { seq: result.seq });
-    frontier = joined(result.end);
+    if (i === 0) frontier = createMerkleFrontier(result.end);
+    else appendFrontier(frontier, result.end, onJoin);
   }
   count = frontier.size - first;
   const unreached = pending[0];
@@ -313,6 +320,18 @@ export async function verifyTrail(store: Store, options: TrailVerifyOptions = {}
   const stored = createMerkleFrontier(tree.frontier);
   if (stored.size !== frontier.size || !sameHash(stored.root(), frontier.root())) {
     return fail(`the stored tree (${stored.size} events, root ${b64(stored.root())}) is not the tree of the stored events (${frontier.size}, root ${b64(frontier.root())}): it was edited`);
+  }
+  // Last, the interior nodes stored for proofs: each must be the node rebuilt from the bodies
+  // (the same set however the rebuild was split: parts and joins together complete every node).
+  const rebuilt = [...results.flatMap((r) => r.nodes ?? []), ...spanning]
+    .sort((a, b) => (a.index + 1) * 2 ** a.height - (b.index + 1) * 2 ** b.height || a.height - b.height);
+  for (const node of rebuilt) {
+    const kept = await store.auditTreeNode(node.height, node.index);
+    if (kept !== undefined && !sameHash(kept, node.hash)) {
+      const from = base + node.index * 2 ** node.height + 1;
+      const to = from + 2 ** node.height - 1;
+      return fail(`the stored tree node at height ${node.height}, index ${node.index} (table audit_tree_nodes) is not the hash of events ${from}–${to}: it was edited, and proofs that read it fail; restore a backup taken before the edit`, { seq: to });
+    }
   }
   return { ok: true, count, matched, beforePurge: beforePurge.length, treeSize: frontier.size, root: frontier.root(), lastSeq: end };
 }

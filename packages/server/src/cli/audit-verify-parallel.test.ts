@@ -155,14 +155,17 @@ describe('portcullis audit verify --workers', () => {
     expect(three).toMatchObject({ code: 0, out: one.out });
     expect(three.err).toContain('in 3 worker threads');
 
-    // The attacker edits event 200 and re-hashes its leaf, the stored tree and the head.
+    // The attacker edits event 200 and re-hashes its leaf, the stored tree, the stored node over
+    // events 1–256 (which verify checks, as proofs read it) and the head.
     const edited = (bodies[199] ?? '').replace('"i":199', '"i":991');
     tamper('UPDATE audit_events SET body = ?, hash = ? WHERE seq = 200', edited, Buffer.from(merkleLeafHash(edited)).toString('hex'));
+    const forgedLeaves = leaves.map((leaf, i) => (i === 199 ? merkleLeafHash(edited) : leaf));
     const forged = createMerkleFrontier();
-    for (const [i, leaf] of leaves.entries()) forged.append(i === 199 ? merkleLeafHash(edited) : leaf);
+    for (const leaf of forgedLeaves) forged.append(leaf);
     const raw = new Database(db);
-    raw.exec('DROP TRIGGER audit_tree_grows_only');
+    raw.exec('DROP TRIGGER audit_tree_grows_only; DROP TRIGGER audit_tree_nodes_no_update;');
     raw.prepare('UPDATE audit_tree SET frontier = ? WHERE id = 1').run(frontierToBlob(forged.state()));
+    raw.prepare('UPDATE audit_tree_nodes SET hash = ? WHERE height = 8 AND idx = 0').run(merkleRoot(forgedLeaves, 256));
     raw.close();
     expect((await verify(3)).code, 'the stored trail alone cannot tell').toBe(0);
     const [brokenOne, brokenThree] = [await run(1), await run(3)];
