@@ -37,6 +37,13 @@ export interface CliHost {
    * `unreadable`: the file is missing or cannot be read (bad usage), not invalid.
    */
   loadConfig(path: string): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean };
+  /**
+   * Loads a config for what it says besides secrets (agents, the server's address), for a
+   * process that uses none of them (the bridging `portcullis mcp`): environment variables it
+   * names and this process does not have (people's tokens, systems' credentials) are taken as
+   * unset placeholders instead of failing the load.
+   */
+  loadConfigWithoutSecrets(path: string): { ok: true; config: CompiledConfig } | { ok: false; message: string; unreadable: boolean };
   /** The agent an API key belongs to under `config`, if it is an agent's key (the service's one rule of identity). */
   identifyAgent(config: CompiledConfig, key: string): AgentConfig | undefined;
   /**

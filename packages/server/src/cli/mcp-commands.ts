@@ -11,6 +11,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { isPortcullisError } from '@portcullis/core';
 import type { Command } from 'commander';
+import type { CompiledConfig } from '../service/contracts.js';
 import type { CliHost } from './host.js';
 import { loadConfigOrExit } from './load-config.js';
 import type { Output } from './output.js';
@@ -43,12 +44,23 @@ export function registerMcpCommands(program: Command, host: CliHost, output: Out
         await bridge(opts.url, key, undefined, opts.agent);
         return;
       }
-      const config = loadConfigOrExit(host, opts.config, output, setExit);
+      // A bridge uses no secret of the config: one that names variables this process lacks
+      // (people's tokens, systems' credentials) is read without them, and the gateway checks
+      // the key against --agent instead (x-portcullis-agent).
+      let config: CompiledConfig | undefined;
+      let bridgeOnly = false;
+      if (opts.standalone !== true) {
+        const strict = host.loadConfig(opts.config);
+        const lenient = strict.ok || strict.unreadable ? undefined : host.loadConfigWithoutSecrets(opts.config);
+        if (strict.ok) config = strict.config;
+        else if (lenient?.ok === true) { config = lenient.config; bridgeOnly = true; }
+      }
+      config ??= loadConfigOrExit(host, opts.config, output, setExit);
       if (config === undefined) return;
       const agent = config.agents.get(opts.agent);
       if (agent === undefined) { fail(`no agent "${opts.agent}" in ${config.source}; configured agents: ${[...config.agents.keys()].join(', ') || '(none)'}`); return; }
       // Checked before anything starts (no upstream is launched for a wrong key).
-      if (host.identifyAgent(config, key)?.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
+      if (!bridgeOnly && host.identifyAgent(config, key)?.id !== agent.id) { fail(`the key given is not the API key of agent "${agent.id}"`); return; }
       if (opts.standalone !== true) {
         // The address `portcullis start` listens on by the same rule (PORT, else server.port).
         await bridge(`http://${reachable(config.server.host)}:${host.environment().port ?? config.server.port}`, key, config.mcp.holdMs, agent.id);

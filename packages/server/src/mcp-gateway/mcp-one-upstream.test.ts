@@ -8,7 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { Client as SdkClient, type Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFromSources } from '../testing/cli-from-sources.js';
 import { openHarness, type Harness } from '../testing/harness.js';
@@ -65,6 +66,18 @@ describe('portcullis mcp bridged to the running gateway', () => {
     expect(refused.statusCode).toBe(403);
     expect(refused.json().error.message).toContain('this API key belongs to agent "bot", not to "auto-bot"');
     expect((await post('bot')).statusCode).toBe(200);
+  });
+
+  it('bridges with -c from an environment that holds only the agent\'s key: people\'s tokens and systems\' variables are not needed', async () => {
+    const cli = cliFromSources(['mcp', '--agent', 'bot', '-c', join(harness.dir, 'portcullis.yaml')]);
+    const client = new SdkClient({ name: 'lean-agent', version: '1.0.0' });
+    // No T_DANA, T_TOM, K_AGENT, MEM_FILE…: only what an agent's launch should need.
+    await client.connect(new StdioClientTransport({ command: cli.command, args: cli.args, env: { ...cli.env, PATH: process.env.PATH ?? '', PORT: new URL(url).port, PORTCULLIS_AGENT_KEY: harness.secrets.agent } }));
+    try {
+      expect(resultText(await client.callTool({ name: 'pid', arguments: {} }))).toMatch(/^\d+$/);
+    } finally {
+      await client.close();
+    }
   });
 
   it('reaches the same upstream process as the HTTP clients', async () => {

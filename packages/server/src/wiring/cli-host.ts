@@ -13,6 +13,7 @@ import type { CompiledConfig } from '../config/compiled.js';
 import { configJsonSchema } from '../config/json-schema.js';
 import { formatConfigErrors, loadConfigFile } from '../config/load.js';
 import type { Env } from '../config/secrets.js';
+import { environmentWithoutSecrets } from '../config/env.js';
 import { STARTER_KINDS, starterConfig, type StarterKind } from '../config/starter.js';
 import type { Connector } from '../connectors/connector.js';
 import { SYSTEM_KINDS } from '../connectors/registry.js';
@@ -133,6 +134,7 @@ export function createCliHost(): CliHost {
   return {
     environment: () => cliEnvironment(),
     loadConfig: (path) => loadConfig(path),
+    loadConfigWithoutSecrets: (path) => loadConfig(path, environmentWithoutSecrets()),
     configJsonSchema: () => configJsonSchema(SYSTEM_KINDS),
     checkOnline,
     identifyAgent(config, key) {
