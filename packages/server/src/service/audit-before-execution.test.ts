@@ -31,6 +31,16 @@ describe('audit before execution (fail closed)', () => {
     expect(ready.json().checks.store).toMatch(/not writable.*refuses to execute/);
   });
 
+  it('says in /readyz that appends are refused when the recorded head was moved under the running gateway', async () => {
+    harness = await openHarness();
+    expect((await harness.request(undefined, { method: 'GET', url: '/readyz' })).statusCode).toBe(200);
+    database(harness).exec('DROP TRIGGER audit_head_forward_only; UPDATE audit_head SET seq = seq - 1 WHERE id = 1;');
+    const ready = await harness.request(undefined, { method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json().checks.audit).toMatch(/the audit tree ends at event (\d+) but the trail's recorded head is event \d+: the store was edited, and every append is refused/);
+    expect((await proposeAs(harness, 'agent', route(1))).statusCode).toBe(503);
+  });
+
   it('executes nothing after an approval when the store turns read-only before execution starts', async () => {
     harness = await openHarness();
     const id = (await proposeAs(harness, 'agent', route(1))).json().id as string;

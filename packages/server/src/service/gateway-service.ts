@@ -169,6 +169,22 @@ export interface GatewayServiceOptions {
   readonly latestCheckpoint?: () => SignedCheckpoint | undefined;
 }
 
+/**
+ * Why the store refuses appends now, if it does: its tree does not end at its recorded head
+ * (events deleted and the head moved back, or the head edited), or either is missing. Every
+ * request that would write an event is then refused, so readiness says so too.
+ */
+async function appendsBlocked(deps: Pick<ServiceDeps, 'store'>): Promise<string | undefined> {
+  try {
+    const [tree, head] = await Promise.all([deps.store.auditTree(), deps.store.auditHead()]);
+    const end = tree.baseSeq + tree.frontier.size;
+    if (end === head.seq) return undefined;
+    return `the audit tree ends at event ${end} but the trail's recorded head is event ${head.seq}: the store was edited, and every append is refused; run \`portcullis audit verify\` and restore a backup taken before the edit`;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 /** How often a long-poll re-reads the store, to see changes made by another gateway instance. */
 const POLL_MS = 1000;
 
@@ -189,7 +205,7 @@ export function createGatewayService(options: GatewayServiceOptions): GatewaySer
     async readiness() {
       const store = await deps.store.checkWritable();
       if (!store.ok) return { ...store, check: 'store' as const };
-      const trail = deps.trailGate?.();
+      const trail = deps.trailGate?.() ?? await appendsBlocked(deps);
       return trail === undefined ? store : { ok: false as const, error: trail, check: 'audit' as const };
     },
     propose: (agent, input, options) => propose(deps, agent, input, options),
