@@ -29,7 +29,8 @@ function edit(...pairs: [string, string][]): string {
   let text = EXAMPLE_CONFIG;
   for (const [from, to] of pairs) {
     if (!text.includes(from)) throw new Error(`"${from}" is not in the example`);
-    text = text.replace(from, to);
+    // A function, so a "$'" or "$&" in generated text is taken as it is, not as a replacement pattern.
+    text = text.replace(from, () => to);
   }
   return text;
 }
