@@ -98,6 +98,15 @@ function rehash(raw: Database.Database, fromSeq: number): void {
   raw.prepare('UPDATE audit_tree SET size = ?, frontier = ? WHERE id = 1').run(frontier.size, frontierToBlob(frontier.state()));
 }
 
+/** A consistent forgery of event 12 (dana's approval): its approver becomes `who` in body and column, every leaf, the head and the tree re-hashed. */
+function forgeApprover(db: string, who: string): void {
+  const raw = attacker(db);
+  const { body } = raw.prepare('SELECT body FROM audit_events WHERE seq = 12').get() as { body: string };
+  raw.prepare('UPDATE audit_events SET body = ?, actor_id = ? WHERE seq = 12').run(body.replace('"id":"dana"', `"id":"${who}"`), who);
+  rehash(raw, 12);
+  raw.close();
+}
+
 describe('audit checkpoints: the happy path and bad input', () => {
   it('fetches the checkpoint log over HTTP (an off-host copy), and names an unreachable or failing URL', async () => {
     const { db, k } = await published();
@@ -196,11 +205,7 @@ describe('audit checkpoints: the happy path and bad input', () => {
 
   it('cuts no checkpoint of a rewritten store into a log it does not extend (a consistent re-hash forgery), and names audit recover', async () => {
     const { db, k } = await published();
-    const raw = attacker(db);
-    const { body } = raw.prepare('SELECT body FROM audit_events WHERE seq = 12').get() as { body: string };
-    raw.prepare("UPDATE audit_events SET body = ?, actor_id = 'tom' WHERE seq = 12").run(body.replace('"id":"dana"', '"id":"tom"'));
-    rehash(raw, 12);
-    raw.close();
+    forgeApprover(db, 'tom');
     expect((await plainVerify(db)).code, 'consistent in itself').toBe(0);
     const refused = await cli('audit', 'checkpoint', '--db', db, '--signing-key', k.keyFile, '--out', k.log, '--origin', 'portcullis.test/audit');
     expect(refused.code).toBe(1);
@@ -305,11 +310,7 @@ describe('audit verify against published checkpoints: every tamper is named', ()
 
   it('a consistent re-hash forgery of an edited approval', async () => {
     const { db, k } = await published();
-    const raw = attacker(db);
-    const { body } = raw.prepare('SELECT body FROM audit_events WHERE seq = 12').get() as { body: string };
-    raw.prepare("UPDATE audit_events SET body = ?, actor_id = 'mallory' WHERE seq = 12").run(body.replace('"id":"dana"', '"id":"mallory"'));
-    rehash(raw, 12);
-    raw.close();
+    forgeApprover(db, 'mallory');
     expect((await plainVerify(db)).code, 'the stored trail alone cannot tell').toBe(0);
     const result = await verify(db, k);
     expect(result.code).toBe(1);

@@ -132,7 +132,7 @@ export async function cutCheckpoint(store: Store, signer: NoteSigner, origin: st
  * if it does not: signing it into that log would publish a rewritten trail as its continuation.
  * Accepting a store that differs (a restored backup) is `audit recover`'s, which is audited.
  */
-export async function extendsLog(store: Store, signer: NoteSigner, dir: string): Promise<string | undefined> {
+export async function whyNotExtendingLog(store: Store, signer: NoteSigner, dir: string): Promise<string | undefined> {
   const read = lastCheckpointOf(dir, signer.verifier);
   if (!read.ok) return `${read.problem}; no checkpoint was cut into a log that cannot be read`;
   const last = read.last;
@@ -160,7 +160,7 @@ export async function publishCheckpoint(store: Store, keyFile: string, origin: s
   // A checkpoint of a trail that does not verify would sign the break as the truth.
   const trail = await verifyStoredTrail(store);
   if (!trail.ok) return { ok: false, broken: true, problem: `the stored trail does not verify (${trail.problem}); signing it would vouch for the break, so no checkpoint was cut (see \`portcullis audit verify\`)` };
-  const rewritten = await extendsLog(store, key.key, dir);
+  const rewritten = await whyNotExtendingLog(store, key.key, dir);
   if (rewritten !== undefined) return { ok: false, broken: true, problem: rewritten };
   const checkpoint = await cutCheckpoint(store, key.key, origin ?? key.key.name);
   try {

@@ -20,7 +20,7 @@ import { proveConsistency } from '../audit-log/proof.js';
 import { parseWitnessKey, requestCosignature, type WitnessKey } from '../audit-log/witness.js';
 import { parseSigningKey, readSigningKeyFile } from '../audit-log/signing-key.js';
 import { verifyTrailAgainstCheckpoints } from '../audit-log/tree-verify.js';
-import { cutCheckpoint, extendsLog } from './audit-checkpoints.js';
+import { cutCheckpoint, whyNotExtendingLog } from './audit-checkpoints.js';
 
 /** The environment variable the signing key may come from (read by the config module). */
 const SIGNING_KEY_SOURCE = 'PORTCULLIS_AUDIT_SIGNING_KEY';
@@ -211,7 +211,7 @@ async function signUpgradedTrail(store: Store, cutter: CheckpointCutter, signer:
 export async function publishAfterPurge(store: Store, settings: CheckpointsConfig): Promise<number> {
   const signer = loadSigningKey(settings);
   // A store rewritten before the purge is not signed into the log as its continuation.
-  const rewritten = await extendsLog(store, signer, settings.dir);
+  const rewritten = await whyNotExtendingLog(store, signer, settings.dir);
   if (rewritten !== undefined) throw new PortcullisError('STORE_UNAVAILABLE', rewritten);
   const checkpoint = await cutCheckpoint(store, signer, settings.origin);
   appendCheckpointLog(settings.dir, checkpoint);

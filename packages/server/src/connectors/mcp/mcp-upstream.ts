@@ -297,7 +297,6 @@ export function createMcpUpstream(system: McpSystemConfig, deps: McpUpstreamDeps
     },
     async callTool(name, args, run = {}) {
       const { signal, onProgress } = run;
-      if (signal?.aborted === true) throw cancelled(name);
       return withClient(`calling tool "${name}"`, async (client) => {
         // Asked for progress only when someone waits for it; the SDK then sends a progressToken,
         // and each notification restarts the timeout (a long call that reports progress is alive).
